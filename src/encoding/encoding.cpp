@@ -1,0 +1,68 @@
+#include "encoding/encoding.h"
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "common/error.h"
+#include "encoding/factories.h"
+
+namespace cadenza {
+
+Vocabulary::Vocabulary(std::vector<std::string> names) : names_(std::move(names)) {
+  for (size_t i = 0; i < names_.size(); ++i) {
+    auto [it, inserted] = ids_.emplace(names_[i], static_cast<Token>(i));
+    if (!inserted) throw Error("vocabulary has the token name '" + names_[i] + "' twice");
+  }
+}
+
+const std::string& Vocabulary::name(Token token) const {
+  static thread_local std::string invalid;
+  if (token >= 0 && token < size()) return names_[token];
+  invalid = "<invalid:" + std::to_string(token) + ">";
+  return invalid;
+}
+
+Token Vocabulary::id(const std::string& name) const {
+  auto it = ids_.find(name);
+  if (it == ids_.end()) throw Error("unknown token name '" + name + "'");
+  return it->second;
+}
+
+bool Vocabulary::contains(const std::string& name) const { return ids_.count(name) != 0; }
+
+bool Grammar::is_allowed(Token token) const {
+  std::vector<uint8_t> mask;
+  allowed(mask);
+  return token >= 0 && static_cast<size_t>(token) < mask.size() && mask[token] != 0;
+}
+
+std::string TokenEncoding::to_text(std::span<const Token> tokens) const {
+  std::string text;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (i) text += ' ';
+    text += vocabulary().name(tokens[i]);
+  }
+  return text;
+}
+
+std::vector<Token> TokenEncoding::from_text(const std::string& text) const {
+  std::istringstream in(text);
+  std::vector<Token> tokens;
+  std::string word;
+  while (in >> word) tokens.push_back(vocabulary().id(word));
+  return tokens;
+}
+
+std::unique_ptr<TokenEncoding> make_token_encoding(const nlohmann::json& spec) {
+  if (!spec.is_object() || !spec.contains("name") || !spec["name"].is_string())
+    throw Error("encoding spec must be a JSON object with a \"name\": " + spec.dump());
+  const std::string name = spec["name"].get<std::string>();
+  if (name == "melody") return make_melody_encoding(spec);
+  if (name == "performance") return make_performance_encoding(spec);
+  if (name == "remi") return make_remi_encoding(spec);
+  throw Error("unknown encoding '" + name + "' (known: melody, performance, remi, pianoroll)");
+}
+
+std::vector<std::string> token_encoding_names() { return {"melody", "performance", "remi"}; }
+
+}  // namespace cadenza

@@ -1,0 +1,85 @@
+// Encodings turn a Score into model input (token sequences or piano rolls) and back.
+//
+// Token encodings implement TokenEncoding: a Vocabulary with readable names, encode(), decode() and a
+// Grammar that says which tokens may follow a prefix, so that generation can only emit valid music. decode()
+// accepts ANY token sequence (out-of-range ids, ungrammatical order) and returns a valid Score: it never throws
+// on token content and never crashes.
+//
+// The piano roll is not a token sequence and has its own class (encoding/pianoroll.h).
+//
+// Every encoding is fully described by a JSON spec ({"name": "melody", ...options}); make_token_encoding(spec)
+// rebuilds it, so shards and checkpoints only store the spec.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json_fwd.hpp>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "score/score.h"
+
+namespace cadenza {
+
+using Token = int32_t;
+
+class Vocabulary {
+ public:
+  Vocabulary() = default;
+  explicit Vocabulary(std::vector<std::string> names);
+  int size() const { return static_cast<int>(names_.size()); }
+  const std::string& name(Token token) const;  // "<invalid:N>" style name for out-of-range tokens
+  Token id(const std::string& name) const;     // throws Error on an unknown name
+  bool contains(const std::string& name) const;
+  const std::vector<std::string>& names() const { return names_; }
+
+ private:
+  std::vector<std::string> names_;
+  std::unordered_map<std::string, Token> ids_;
+};
+
+// A grammar state: which tokens may come next, given everything pushed so far.
+class Grammar {
+ public:
+  virtual ~Grammar() = default;
+  // mask.size() == vocabulary size; sets mask[t] = 1 for every token t allowed next, 0 otherwise.
+  // At least one token is always allowed.
+  virtual void allowed(std::vector<uint8_t>& mask) const = 0;
+  // Advances the state. Precondition: token was allowed (throws Error otherwise).
+  virtual void push(Token token) = 0;
+  // True when the sequence so far may end here and decode to a complete piece (no hanging notes, etc.).
+  virtual bool can_end() const = 0;
+  virtual std::unique_ptr<Grammar> clone() const = 0;
+
+  bool is_allowed(Token token) const;  // convenience over allowed()
+};
+
+class TokenEncoding {
+ public:
+  virtual ~TokenEncoding() = default;
+  virtual std::string name() const = 0;
+  virtual nlohmann::json spec() const = 0;  // includes "name"; make_token_encoding(spec()) is equivalent
+  virtual const Vocabulary& vocabulary() const = 0;
+
+  // Encodes a score. May quantize, transpose or drop content the encoding cannot represent (documented per
+  // encoding). Throws Error if the score cannot be encoded at all (e.g. melody encoding of an empty score
+  // is fine -> empty sequence; a pitch range that cannot be met even after transposition -> Error).
+  virtual std::vector<Token> encode(const Score& score) const = 0;
+  // Decodes any token sequence into a valid Score (see the header comment).
+  virtual Score decode(std::span<const Token> tokens) const = 0;
+  // A fresh grammar state for an empty prefix.
+  virtual std::unique_ptr<Grammar> grammar() const = 0;
+
+  // Human-readable token names joined by spaces, and the reverse (throws Error on an unknown name).
+  std::string to_text(std::span<const Token> tokens) const;
+  std::vector<Token> from_text(const std::string& text) const;
+};
+
+// Builds an encoding from its spec; throws Error on an unknown name or bad option.
+std::unique_ptr<TokenEncoding> make_token_encoding(const nlohmann::json& spec);
+// Names of all token encodings ("melody", "performance", "remi").
+std::vector<std::string> token_encoding_names();
+
+}  // namespace cadenza
