@@ -53,6 +53,33 @@ std::vector<Token> TokenEncoding::from_text(const std::string& text) const {
   return tokens;
 }
 
+bool TokenEncoding::transpose(std::vector<Token>& tokens, int semitones) const {
+  if (semitones == 0) return true;
+  std::vector<Token> shifted(tokens);
+  for (auto& token : shifted) {
+    int pitch = token_pitch(token);
+    if (pitch < 0) continue;
+    Token moved = with_pitch(token, pitch + semitones);
+    if (moved < 0) return false;
+    token = moved;
+  }
+  tokens.swap(shifted);
+  return true;
+}
+
+std::pair<int, int> TokenEncoding::transposition_range(std::span<const Token> tokens) const {
+  // The representable pitch range is found by probing with_pitch on the first pitch token of each kind is not
+  // needed: probing every pitch token against 0..127 is cheap enough for augmentation (done per batch item).
+  int lowest = -127, highest = 127;
+  for (Token token : tokens) {
+    int pitch = token_pitch(token);
+    if (pitch < 0) continue;
+    while (lowest < 0 && with_pitch(token, pitch + lowest) < 0) ++lowest;
+    while (highest > 0 && with_pitch(token, pitch + highest) < 0) --highest;
+  }
+  return {lowest, highest};
+}
+
 std::unique_ptr<TokenEncoding> make_token_encoding(const nlohmann::json& spec) {
   if (!spec.is_object() || !spec.contains("name") || !spec["name"].is_string())
     throw Error("encoding spec must be a JSON object with a \"name\": " + spec.dump());

@@ -72,6 +72,16 @@ class TokenEncoding {
   // A fresh grammar state for an empty prefix.
   virtual std::unique_ptr<Grammar> grammar() const = 0;
 
+  // Pitch handling in token space, used by augmentation (transposition without decoding):
+  // token_pitch(t) is the MIDI pitch a token carries, or -1 for tokens without a transposable pitch (drums
+  // included); with_pitch(t, p) is the same kind of token carrying pitch p, or -1 if p is not representable.
+  virtual int token_pitch(Token token) const = 0;
+  virtual Token with_pitch(Token token, int pitch) const = 0;
+  // Shifts every pitch token by semitones. Returns false and leaves tokens unchanged if any pitch would fall
+  // outside the vocabulary. transposition_range() gives the [lowest, highest] shifts that succeed.
+  bool transpose(std::vector<Token>& tokens, int semitones) const;
+  std::pair<int, int> transposition_range(std::span<const Token> tokens) const;
+
   // Human-readable token names joined by spaces, and the reverse (throws Error on an unknown name).
   std::string to_text(std::span<const Token> tokens) const;
   std::vector<Token> from_text(const std::string& text) const;
