@@ -1,7 +1,267 @@
-// placeholder: replaced by the real implementation
+#include "encoding/melody.h"
+
+#include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
+
 #include "common/error.h"
 #include "encoding/factories.h"
+#include "score/operations.h"
+
 namespace cadenza {
-std::unique_ptr<TokenEncoding> make_melody_encoding(const nlohmann::json&) { throw Error("melody encoding: not built yet"); }
+
+namespace {
+
+// Longest sequence encode() produces (about 58 hours of 16th notes at 120 qpm): a guard against scores whose
+// ticks run off to absurd values, which would otherwise allocate without bound.
+constexpr int64_t kMaxSteps = int64_t{1} << 24;
+
+int integer_option(const nlohmann::json& json, const char* key, int fallback, int low, int high) {
+  if (!json.contains(key)) return fallback;
+  const auto& value = json[key];
+  if (!value.is_number_integer())
+    throw Error(std::string("melody encoding: option '") + key + "' must be an integer, got " + value.dump());
+  int64_t number = value.get<int64_t>();
+  if (value.is_number_unsigned() && value.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) number = INT64_MAX;
+  if (number < low || number > high)
+    throw Error(std::string("melody encoding: option '") + key + "' = " + std::to_string(number) + " is outside " +
+                std::to_string(low) + ".." + std::to_string(high));
+  return static_cast<int>(number);
 }
+
+// Nearest grid step of a tick (halves round up). 128-bit so that absurd ticks cannot overflow.
+int64_t nearest_step(int64_t tick, int steps_per_quarter, int ticks_per_quarter) {
+  __int128 scaled = static_cast<__int128>(tick) * steps_per_quarter * 2 + ticks_per_quarter;
+  __int128 denominator = static_cast<__int128>(ticks_per_quarter) * 2;
+  __int128 step = scaled >= 0 ? scaled / denominator : -((-scaled + denominator - 1) / denominator);
+  if (step > kMaxSteps * 4) return kMaxSteps * 4;
+  if (step < -kMaxSteps * 4) return -kMaxSteps * 4;
+  return static_cast<int64_t>(step);
+}
+
+std::string in_source(const Score& score) {
+  return score.source.empty() ? "" : " in '" + score.source + "'";
+}
+
+class MelodyGrammar : public Grammar {
+ public:
+  explicit MelodyGrammar(int vocabulary_size) : vocabulary_size_(vocabulary_size) {}
+
+  void allowed(std::vector<uint8_t>& mask) const override {
+    mask.assign(vocabulary_size_, 1);
+    mask[MelodyEncoding::kNoteOff] = sounding_ ? 1 : 0;
+  }
+  void push(Token token) override {
+    if (token < 0 || token >= vocabulary_size_ || (token == MelodyEncoding::kNoteOff && !sounding_))
+      throw Error("melody grammar: token " + std::to_string(token) + " is not allowed here");
+    if (token == MelodyEncoding::kNoteOff)
+      sounding_ = false;
+    else if (token >= MelodyEncoding::kFirstNoteOn)
+      sounding_ = true;
+  }
+  bool can_end() const override { return !sounding_; }
+  std::unique_ptr<Grammar> clone() const override { return std::make_unique<MelodyGrammar>(*this); }
+
+ private:
+  int vocabulary_size_;
+  bool sounding_ = false;
+};
+
+struct StepNote {
+  int64_t start = 0;
+  int64_t end = 0;
+  int pitch = 0;
+};
+
+}  // namespace
+
+nlohmann::json MelodySpec::to_json() const {
+  return {{"name", "melody"},
+          {"steps_per_quarter", steps_per_quarter},
+          {"min_pitch", min_pitch},
+          {"max_pitch", max_pitch},
+          {"transpose_into_range", transpose_into_range},
+          {"qpm", qpm},
+          {"velocity", velocity},
+          {"track", track}};
+}
+
+MelodySpec MelodySpec::from_json(const nlohmann::json& json) {
+  if (!json.is_object()) throw Error("melody encoding: spec must be a JSON object, got " + json.dump());
+  static const char* const known[] = {"name", "steps_per_quarter", "min_pitch", "max_pitch", "transpose_into_range",
+                                      "qpm",  "velocity",          "track"};
+  for (auto item = json.begin(); item != json.end(); ++item) {
+    const std::string key = item.key();  // a named copy: clang 14 cannot capture structured bindings
+    if (std::find_if(std::begin(known), std::end(known), [&](const char* k) { return key == k; }) == std::end(known))
+      throw Error("melody encoding: unknown option '" + key + "'");
+  }
+  if (json.contains("name") && json["name"] != "melody")
+    throw Error("melody encoding: spec names encoding " + json["name"].dump());
+
+  MelodySpec spec;
+  spec.steps_per_quarter = integer_option(json, "steps_per_quarter", spec.steps_per_quarter, 1, 480);
+  spec.min_pitch = integer_option(json, "min_pitch", spec.min_pitch, 0, 127);
+  spec.max_pitch = integer_option(json, "max_pitch", spec.max_pitch, 0, 127);
+  if (spec.min_pitch > spec.max_pitch)
+    throw Error("melody encoding: min_pitch " + std::to_string(spec.min_pitch) + " is above max_pitch " +
+                std::to_string(spec.max_pitch));
+  if (json.contains("transpose_into_range")) {
+    if (!json["transpose_into_range"].is_boolean())
+      throw Error("melody encoding: option 'transpose_into_range' must be true or false, got " +
+                  json["transpose_into_range"].dump());
+    spec.transpose_into_range = json["transpose_into_range"].get<bool>();
+  }
+  if (json.contains("qpm")) {
+    const auto& qpm = json["qpm"];
+    if (!qpm.is_number() || !std::isfinite(qpm.get<double>()) || qpm.get<double>() < 1.0 || qpm.get<double>() > 1000.0)
+      throw Error("melody encoding: option 'qpm' must be a number in 1..1000, got " + qpm.dump());
+    spec.qpm = qpm.get<double>();
+  }
+  spec.velocity = integer_option(json, "velocity", spec.velocity, 1, 127);
+  if (json.contains("track")) {
+    if (!json["track"].is_string())
+      throw Error("melody encoding: option 'track' must be a string, got " + json["track"].dump());
+    spec.track = json["track"].get<std::string>();
+  }
+  return spec;
+}
+
+MelodyEncoding::MelodyEncoding(MelodySpec spec) : spec_(std::move(spec)) {
+  std::vector<std::string> names = {"NO_EVENT", "NOTE_OFF"};
+  for (int pitch = spec_.min_pitch; pitch <= spec_.max_pitch; ++pitch)
+    names.push_back("NOTE_ON_" + std::to_string(pitch));
+  vocabulary_ = Vocabulary(std::move(names));
+}
+
+nlohmann::json MelodyEncoding::spec() const {
+  return spec_.to_json();
+}
+
+Token MelodyEncoding::note_on(int pitch) const {
+  if (pitch < spec_.min_pitch || pitch > spec_.max_pitch) return -1;
+  return kFirstNoteOn + (pitch - spec_.min_pitch);
+}
+
+int MelodyEncoding::token_pitch(Token token) const {
+  if (token < kFirstNoteOn || token >= vocabulary_.size()) return -1;
+  return spec_.min_pitch + (token - kFirstNoteOn);
+}
+
+Token MelodyEncoding::with_pitch(Token token, int pitch) const {
+  if (token_pitch(token) < 0) return -1;
+  return note_on(pitch);
+}
+
+std::vector<Token> MelodyEncoding::encode(const Score& score) const {
+  if (score.ticks_per_quarter <= 0)
+    throw Error("melody encoding: the score" + in_source(score) + " has ticks_per_quarter " +
+                std::to_string(score.ticks_per_quarter));
+  const Score melody = extract_melody(quantize(score, spec_.steps_per_quarter), spec_.track);
+
+  std::vector<StepNote> notes;
+  for (const auto& track : melody.tracks)
+    for (const auto& note : track.notes) {
+      StepNote step_note{nearest_step(note.start_tick, spec_.steps_per_quarter, melody.ticks_per_quarter),
+                         nearest_step(note.end_tick, spec_.steps_per_quarter, melody.ticks_per_quarter), note.pitch};
+      if (step_note.start < 0) continue;  // cannot happen for valid scores (ticks are >= 0)
+      step_note.end = std::max(step_note.end, step_note.start + 1);
+      notes.push_back(step_note);
+    }
+  if (notes.empty()) return {};
+
+  // extract_melody() already gives one line; this keeps the encoder monophonic whatever it is handed: of notes
+  // starting together the highest wins, and a note is cut where the next one starts.
+  std::sort(notes.begin(), notes.end(), [](const StepNote& a, const StepNote& b) {
+    return a.start != b.start ? a.start < b.start : a.pitch < b.pitch;
+  });
+  std::vector<StepNote> line;
+  for (const auto& note : notes) {
+    if (!line.empty() && line.back().start == note.start) line.pop_back();
+    if (!line.empty() && line.back().end > note.start) line.back().end = note.start;
+    line.push_back(note);
+  }
+
+  int lowest = 127, highest = 0;
+  for (const auto& note : line) {
+    lowest = std::min(lowest, note.pitch);
+    highest = std::max(highest, note.pitch);
+  }
+  const std::string span = std::to_string(lowest) + ".." + std::to_string(highest);
+  const std::string range = std::to_string(spec_.min_pitch) + ".." + std::to_string(spec_.max_pitch);
+  if (highest - lowest > spec_.max_pitch - spec_.min_pitch)
+    throw Error("melody encoding: the melody" + in_source(score) + " spans pitches " + span + " (" +
+                std::to_string(highest - lowest + 1) + " semitones), wider than the encoding range " + range);
+  int shift = 0;
+  if (lowest < spec_.min_pitch || highest > spec_.max_pitch) {
+    if (!spec_.transpose_into_range)
+      throw Error("melody encoding: the melody" + in_source(score) + " spans pitches " + span +
+                  ", outside the encoding range " + range + " (transpose_into_range is off)");
+    // Octave shifts that fit form one run of consecutive octaves not containing 0; take the one nearest 0.
+    bool found = false;
+    for (int octaves = 1; octaves <= 11 && !found; ++octaves)
+      for (int direction : {1, -1}) {
+        int candidate = direction * 12 * octaves;
+        if (lowest + candidate >= spec_.min_pitch && highest + candidate <= spec_.max_pitch) {
+          shift = candidate;
+          found = true;
+          break;
+        }
+      }
+    if (!found)
+      throw Error("melody encoding: the melody" + in_source(score) + " spans pitches " + span +
+                  " and no whole-octave shift fits it into the encoding range " + range);
+  }
+
+  const int64_t length = line.back().end + 1;  // the final NOTE_OFF sits on the last note's end step
+  if (length > kMaxSteps)
+    throw Error("melody encoding: the melody" + in_source(score) + " lasts " + std::to_string(length) +
+                " steps, more than the limit of " + std::to_string(kMaxSteps));
+  std::vector<Token> tokens(static_cast<size_t>(length), kNoEvent);
+  for (size_t i = 0; i < line.size(); ++i) {
+    tokens[line[i].start] = note_on(line[i].pitch + shift);
+    // A note running into the next one needs no NOTE_OFF: the next NOTE_ON implies it.
+    if (i + 1 == line.size() || line[i + 1].start > line[i].end) tokens[line[i].end] = kNoteOff;
+  }
+  return tokens;
+}
+
+Score MelodyEncoding::decode(std::span<const Token> tokens) const {
+  const int64_t ticks_per_step = spec_.ticks_per_step();
+  Score score = make_empty_score(spec_.decoded_ticks_per_quarter(), spec_.qpm, 4, 4);
+  Track track;
+  track.name = "melody";
+  int64_t step = 0;
+  int sounding_pitch = -1;
+  int64_t sounding_start = 0;
+  auto close = [&](int64_t end_step) {
+    if (sounding_pitch >= 0 && end_step > sounding_start)
+      track.notes.push_back(
+          {sounding_pitch, spec_.velocity, sounding_start * ticks_per_step, end_step * ticks_per_step});
+    sounding_pitch = -1;
+  };
+  for (Token token : tokens) {
+    if (token < 0 || token >= vocabulary_.size()) continue;  // not a token of this encoding: ignored
+    if (token == kNoteOff) {
+      close(step);
+    } else if (token >= kFirstNoteOn) {
+      close(step);
+      sounding_pitch = token_pitch(token);
+      sounding_start = step;
+    }
+    ++step;
+  }
+  close(step);
+  score.tracks.push_back(std::move(track));
+  score.normalize();
+  return score;
+}
+
+std::unique_ptr<Grammar> MelodyEncoding::grammar() const {
+  return std::make_unique<MelodyGrammar>(vocabulary_.size());
+}
+
+std::unique_ptr<TokenEncoding> make_melody_encoding(const nlohmann::json& spec) {
+  return std::make_unique<MelodyEncoding>(MelodySpec::from_json(spec));
+}
+
+}  // namespace cadenza

@@ -1,0 +1,87 @@
+// Monophonic melody tokens in the style of Magenta's MelodyRNN ("melody_one_hot"): one token per grid step.
+//
+//   NO_EVENT      the previous state holds (a note keeps sounding, or a rest continues)
+//   NOTE_OFF      the sounding note ends at this step (a rest starts)
+//   NOTE_ON_<p>   a note of pitch p starts at this step, ending any sounding note
+//
+// Vocabulary order: NO_EVENT = 0, NOTE_OFF = 1, then NOTE_ON_<min_pitch> .. NOTE_ON_<max_pitch> (39 tokens with
+// the defaults 48..84), as in Magenta.
+//
+// encode(): the score is quantized to steps_per_quarter (quantize()), reduced to one monophonic line with
+// extract_melody() (from the track named by the "track" option, otherwise the skyline over all non-drum tracks),
+// and shifted by whole octaves into [min_pitch, max_pitch] when transpose_into_range is set (the shift of
+// smallest size that fits; none when it already fits). A melody whose span is wider than the range, or that
+// does not fit without transposition when transpose_into_range is false, is an Error that names the span.
+// Step 0 is the score's tick 0, so leading rests are NO_EVENTs. A note ending exactly where the next one
+// starts needs no NOTE_OFF (the NOTE_ON implies it); a rest starts with a NOTE_OFF at the note's end. The
+// sequence ends with the NOTE_OFF at the last note's end, so nothing hangs. Tempo, meter and velocity are not
+// encoded. An empty melody encodes to an empty sequence.
+//
+// decode(): token i is step i. Ids outside the vocabulary are ignored (as if absent); a NOTE_OFF with no
+// sounding note acts as NO_EVENT; a note still sounding at the end closes at the end of the last step. The
+// Score has one track "melody" (program 0, channel 0), velocity = the "velocity" option, tempo = the "qpm"
+// option, 4/4, and ticks_per_quarter = ticks_per_step * steps_per_quarter where ticks_per_step =
+// ceil(480 / steps_per_quarter) (480 for every divisor of 480).
+//
+// Grammar: NO_EVENT and every NOTE_ON are always allowed; NOTE_OFF only while a note sounds (Magenta allows it
+// anywhere; forbidding the redundant case keeps generated sequences canonical). can_end() is true when no note
+// sounds, so generated output never ends on a hanging note (decode would close it, but the encoder never
+// produces that form).
+//
+// Spec options (all optional): steps_per_quarter 4 (1..480), min_pitch 48, max_pitch 84 (0..127, inclusive),
+// transpose_into_range true, qpm 120 (decode tempo), velocity 100 (decode velocity 1..127), track "" (name of
+// the track to take the melody from; "" = all non-drum tracks).
+#pragma once
+
+#include <memory>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+
+#include "encoding/encoding.h"
+
+namespace cadenza {
+
+struct MelodySpec {
+  int steps_per_quarter = 4;
+  int min_pitch = 48;
+  int max_pitch = 84;
+  bool transpose_into_range = true;
+  double qpm = 120.0;
+  int velocity = 100;
+  std::string track;
+
+  int num_pitches() const { return max_pitch - min_pitch + 1; }
+  // Ticks per grid step in decoded scores, and their resolution.
+  int ticks_per_step() const { return (480 + steps_per_quarter - 1) / steps_per_quarter; }
+  int decoded_ticks_per_quarter() const { return ticks_per_step() * steps_per_quarter; }
+
+  nlohmann::json to_json() const;                           // includes "name": "melody"
+  static MelodySpec from_json(const nlohmann::json& json);  // throws Error on unknown keys or bad values
+};
+
+class MelodyEncoding : public TokenEncoding {
+ public:
+  static constexpr Token kNoEvent = 0;
+  static constexpr Token kNoteOff = 1;
+  static constexpr Token kFirstNoteOn = 2;
+
+  explicit MelodyEncoding(MelodySpec spec = {});
+
+  std::string name() const override { return "melody"; }
+  nlohmann::json spec() const override;
+  const Vocabulary& vocabulary() const override { return vocabulary_; }
+  std::vector<Token> encode(const Score& score) const override;
+  Score decode(std::span<const Token> tokens) const override;
+  std::unique_ptr<Grammar> grammar() const override;
+  int token_pitch(Token token) const override;
+  Token with_pitch(Token token, int pitch) const override;
+
+  const MelodySpec& melody_spec() const { return spec_; }
+  Token note_on(int pitch) const;  // -1 when pitch is outside [min_pitch, max_pitch]
+
+ private:
+  MelodySpec spec_;
+  Vocabulary vocabulary_;
+};
+
+}  // namespace cadenza
