@@ -1,0 +1,115 @@
+// Random training batches from a shard: fixed-length crops with augmentation, deterministic for a seed.
+//
+// Each row of a batch: a piece of the split is drawn with probability proportional to its length (so every
+// token / step of the split is equally likely to be seen), then a crop of crop_length starting at a uniform
+// position, then the augmentation (time stretch, then transposition; see data/augment.h). Pieces shorter
+// than crop_length are either used whole and padded (ShortPiecePolicy::kPad: token rows are filled with
+// pad_id() == vocabulary size, roll rows with silence; `lengths` gives the real length of each row) or never
+// drawn (kSkip).
+//
+// Transposition draws a shift uniformly from [-max_transpose, max_transpose] intersected with the shifts that
+// keep every pitch of the crop representable (TokenEncoding::transposition_range, roll margins), so a crop
+// near the edge of the range is shifted less, never dropped. Time stretch (token shards only) draws a factor
+// uniformly from [min_stretch, max_stretch], takes a source window of ceil(crop_length / factor) + 16 tokens
+// (so that the stretched result still fills the crop), stretches it (decode -> scale -> encode) and keeps the
+// first crop_length tokens.
+//
+// Random numbers come from one std::mt19937_64 seeded with `seed`, turned into integers and reals by the
+// explicit functions below (not std::uniform_*_distribution, whose output differs between standard
+// libraries), so the same seed gives the same batches on every platform.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include "data/shard.h"
+
+namespace cadenza {
+
+enum class ShortPiecePolicy { kPad, kSkip };
+
+struct AugmentOptions {
+  int max_transpose = 0;     // semitones either way; 0 = no transposition
+  double min_stretch = 1.0;  // time stretch factors; both 1 = no stretch (token shards only)
+  double max_stretch = 1.0;
+};
+
+struct BatchOptions {
+  int batch_size = 32;
+  int crop_length = 256;  // tokens, or steps for piano rolls
+  ShortPiecePolicy short_pieces = ShortPiecePolicy::kPad;
+  AugmentOptions augment;
+};
+
+// What was drawn for each row, for logging and tests.
+struct BatchRowInfo {
+  size_t piece = 0;       // index in the shard
+  uint64_t start = 0;     // first token / step of the crop in the piece
+  int length = 0;         // real (unpadded) length of the row
+  int transposition = 0;  // semitones
+  double stretch = 1.0;   // time factor
+};
+
+struct TokenBatch {
+  int batch_size = 0;
+  int length = 0;             // crop_length
+  std::vector<Token> tokens;  // batch_size x length, row-major
+  std::vector<BatchRowInfo> rows;
+};
+
+struct RollBatch {
+  int batch_size = 0;
+  int num_tracks = 0;
+  int length = 0;  // steps (crop_length)
+  int num_pitches = 0;
+  std::vector<uint8_t> cells;  // batch_size x num_tracks x length x num_pitches, row-major, 0/1
+  std::vector<BatchRowInfo> rows;
+};
+
+// Explicit, portable random helpers.
+uint64_t random_below(std::mt19937_64& rng, uint64_t bound);              // uniform in [0, bound), bound > 0
+int random_int(std::mt19937_64& rng, int lowest, int highest);            // uniform in [lowest, highest]
+double random_real(std::mt19937_64& rng, double lowest, double highest);  // uniform in [lowest, highest)
+
+// Draws crops from the pieces of one split. The shard must outlive the sampler.
+class TokenBatchSampler {
+ public:
+  // Throws Error: piano-roll shard, bad options, no piece eligible in the split.
+  TokenBatchSampler(const Shard& shard, Split split, const BatchOptions& options, uint64_t seed);
+  TokenBatch next();
+  Token pad_id() const { return pad_id_; }
+  const TokenEncoding& encoding() const { return *encoding_; }
+  size_t num_pieces() const { return pieces_.size(); }  // pieces that can be drawn
+
+ private:
+  std::vector<Token> crop(size_t piece, BatchRowInfo& row);
+
+  const Shard& shard_;
+  BatchOptions options_;
+  std::unique_ptr<TokenEncoding> encoding_;
+  Token pad_id_;
+  std::vector<size_t> pieces_;
+  std::vector<uint64_t> cumulative_lengths_;
+  std::mt19937_64 rng_;
+};
+
+class RollBatchSampler {
+ public:
+  // Throws Error: token shard, time stretch requested, bad options, no piece eligible in the split.
+  RollBatchSampler(const Shard& shard, Split split, const BatchOptions& options, uint64_t seed);
+  RollBatch next();
+  size_t num_pieces() const { return pieces_.size(); }
+
+ private:
+  const Shard& shard_;
+  BatchOptions options_;
+  std::vector<size_t> pieces_;
+  std::vector<uint64_t> cumulative_lengths_;
+  std::mt19937_64 rng_;
+  int num_tracks_ = 0;
+  int num_pitches_ = 0;
+};
+
+}  // namespace cadenza

@@ -1,0 +1,251 @@
+// Random crops with augmentation: determinism, padding, vocabulary bounds, transposition and stretch.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "common/error.h"
+#include "data/augment.h"
+#include "data/batch.h"
+#include "encoding/melody.h"
+#include "encoding/performance.h"
+#include "score/operations.h"
+#include "support/test_support.h"
+#include "test_data_fixtures.h"
+
+namespace cadenza {
+namespace {
+
+using testing::line_score;
+using testing::TempDir;
+using testing::varied_score;
+using testing::write_token_shard;
+
+// A melody shard of pieces of 8..40 notes (17..81 tokens), plus one 2-note piece (5 tokens).
+struct MelodyShard {
+  TempDir dir;
+  std::string path = dir.file("melody.cdz");
+  MelodyEncoding encoding;
+  MelodyShard() {
+    std::vector<Score> scores;
+    for (int i = 0; i < 6; ++i) scores.push_back(varied_score(i, 8 + 6 * i));
+    scores.push_back(line_score({60, 62}));
+    write_token_shard(path, encoding, scores);
+  }
+};
+
+TEST(DataBatch, RandomHelpersStayInRange) {
+  std::mt19937_64 rng(7);
+  std::set<int> seen;
+  for (int i = 0; i < 2000; ++i) {
+    int value = random_int(rng, -3, 3);
+    ASSERT_GE(value, -3);
+    ASSERT_LE(value, 3);
+    seen.insert(value);
+    double real = random_real(rng, 0.95, 1.05);
+    ASSERT_GE(real, 0.95);
+    ASSERT_LT(real, 1.05);
+    ASSERT_LT(random_below(rng, 10), 10u);
+  }
+  EXPECT_EQ(seen.size(), 7u);
+  EXPECT_EQ(random_int(rng, 4, 4), 4);
+  EXPECT_THROW(random_below(rng, 0), Error);
+}
+
+TEST(DataBatch, SameSeedSameBatches) {
+  MelodyShard fixture;
+  Shard shard(fixture.path);
+  BatchOptions options;
+  options.batch_size = 8;
+  options.crop_length = 24;
+  options.augment.max_transpose = 5;
+  TokenBatchSampler a(shard, Split::kTrain, options, 42), b(shard, Split::kTrain, options, 42),
+      c(shard, Split::kTrain, options, 43);
+  bool any_difference = false;
+  for (int i = 0; i < 5; ++i) {
+    TokenBatch x = a.next(), y = b.next(), z = c.next();
+    EXPECT_EQ(x.tokens, y.tokens);
+    for (int row = 0; row < x.batch_size; ++row) {
+      EXPECT_EQ(x.rows[row].piece, y.rows[row].piece);
+      EXPECT_EQ(x.rows[row].start, y.rows[row].start);
+      EXPECT_EQ(x.rows[row].transposition, y.rows[row].transposition);
+    }
+    any_difference |= x.tokens != z.tokens;
+  }
+  EXPECT_TRUE(any_difference) << "another seed should give other batches";
+}
+
+TEST(DataBatch, CropsComeFromThePieceAndShortOnesArePadded) {
+  MelodyShard fixture;
+  Shard shard(fixture.path);
+  BatchOptions options;
+  options.batch_size = 64;
+  options.crop_length = 30;
+  TokenBatchSampler sampler(shard, Split::kTrain, options, 1);
+  EXPECT_EQ(sampler.pad_id(), shard.vocabulary_size());
+  bool saw_padding = false;
+  for (int round = 0; round < 4; ++round) {
+    TokenBatch batch = sampler.next();
+    ASSERT_EQ(batch.tokens.size(), 64u * 30u);
+    for (int row = 0; row < batch.batch_size; ++row) {
+      const BatchRowInfo& info = batch.rows[row];
+      const auto piece = shard.token_vector(info.piece);
+      const int expected_length = static_cast<int>(std::min<size_t>(piece.size(), 30));
+      ASSERT_EQ(info.length, expected_length);
+      for (int i = 0; i < 30; ++i) {
+        const Token token = batch.tokens[row * 30 + i];
+        if (i < info.length)
+          ASSERT_EQ(token, piece[info.start + i]) << "row " << row << " position " << i;
+        else
+          ASSERT_EQ(token, sampler.pad_id());
+      }
+      saw_padding |= info.length < 30;
+    }
+  }
+  EXPECT_TRUE(saw_padding) << "pieces shorter than the crop should have been drawn and padded";
+}
+
+TEST(DataBatch, SkipPolicyNeverDrawsShortPieces) {
+  MelodyShard fixture;
+  Shard shard(fixture.path);
+  BatchOptions options;
+  options.batch_size = 64;
+  options.crop_length = 40;
+  options.short_pieces = ShortPiecePolicy::kSkip;
+  TokenBatchSampler sampler(shard, Split::kTrain, options, 3);
+  EXPECT_LT(sampler.num_pieces(), shard.num_pieces());
+  TokenBatch batch = sampler.next();
+  for (const auto& row : batch.rows) {
+    EXPECT_GE(shard.piece(row.piece).length, 40u);
+    EXPECT_EQ(row.length, 40);
+  }
+  options.crop_length = 10000;
+  EXPECT_THROW(TokenBatchSampler(shard, Split::kTrain, options, 3), Error);
+  options.crop_length = 10;
+  EXPECT_THROW(TokenBatchSampler(shard, Split::kTest, options, 3), Error) << "the test split is empty";
+  options.batch_size = 0;
+  EXPECT_THROW(TokenBatchSampler(shard, Split::kTrain, options, 3), Error);
+}
+
+TEST(DataBatch, TransposedRowsDecodeToTransposedNotes) {
+  MelodyShard fixture;
+  Shard shard(fixture.path);
+  BatchOptions options;
+  options.batch_size = 64;
+  options.crop_length = 20;
+  options.augment.max_transpose = 5;
+  TokenBatchSampler sampler(shard, Split::kTrain, options, 11);
+  const MelodyEncoding& encoding = fixture.encoding;
+  std::set<int> shifts;
+  TokenBatch batch = sampler.next();
+  for (int row = 0; row < batch.batch_size; ++row) {
+    const BatchRowInfo& info = batch.rows[row];
+    shifts.insert(info.transposition);
+    ASSERT_GE(info.transposition, -5);
+    ASSERT_LE(info.transposition, 5);
+    std::vector<Token> tokens(batch.tokens.begin() + row * 20, batch.tokens.begin() + row * 20 + info.length);
+    for (Token token : tokens) ASSERT_TRUE(token >= 0 && token < shard.vocabulary_size());
+    const auto piece = shard.token_vector(info.piece);
+    std::vector<Token> original(piece.begin() + static_cast<std::ptrdiff_t>(info.start),
+                                piece.begin() + static_cast<std::ptrdiff_t>(info.start) + info.length);
+    EXPECT_EQ(encoding.decode(tokens), transpose(encoding.decode(original), info.transposition)) << "row " << row;
+  }
+  EXPECT_GE(shifts.size(), 5u) << "64 rows should use several shifts";
+}
+
+TEST(DataBatch, TranspositionRespectsTheVocabularyRange) {
+  // Pitches 82..84 at the top of the default melody range 48..84: no upward shift is possible.
+  TempDir dir;
+  MelodyEncoding encoding;
+  write_token_shard(dir.file("high.cdz"), encoding, {line_score({82, 84, 83, 84, 82, 83})});
+  Shard shard(dir.file("high.cdz"));
+  BatchOptions options;
+  options.batch_size = 200;
+  options.crop_length = 16;
+  options.augment.max_transpose = 6;
+  TokenBatchSampler sampler(shard, Split::kTrain, options, 5);
+  TokenBatch batch = sampler.next();
+  std::set<int> shifts;
+  for (const auto& row : batch.rows) {
+    EXPECT_LE(row.transposition, 0);
+    shifts.insert(row.transposition);
+  }
+  EXPECT_TRUE(shifts.count(-6)) << "the full downward range is used";
+  for (Token token : batch.tokens) EXPECT_TRUE(token >= 0 && token <= sampler.pad_id());
+}
+
+TEST(DataBatch, StretchChangesDurationByTheFactor) {
+  TempDir dir;
+  PerformanceEncoding encoding;
+  const Score score = line_score({60, 64, 67, 0, 72, 71, 69, 67});
+  write_token_shard(dir.file("perf.cdz"), encoding, {score});
+  Shard shard(dir.file("perf.cdz"));
+  const auto piece = shard.token_vector(0);
+  const double original = encoding.decode(piece).end_seconds();
+  BatchOptions options;
+  options.batch_size = 16;
+  options.crop_length = 256;  // longer than the piece, so each row is the whole piece stretched
+  options.augment.min_stretch = 0.9;
+  options.augment.max_stretch = 1.1;
+  TokenBatchSampler sampler(shard, Split::kTrain, options, 9);
+  TokenBatch batch = sampler.next();
+  std::set<double> factors;
+  for (int row = 0; row < batch.batch_size; ++row) {
+    const BatchRowInfo& info = batch.rows[row];
+    ASSERT_GE(info.stretch, 0.9);
+    ASSERT_LT(info.stretch, 1.1);
+    factors.insert(info.stretch);
+    EXPECT_EQ(info.start, 0u);
+    std::vector<Token> tokens(batch.tokens.begin() + row * 256, batch.tokens.begin() + row * 256 + info.length);
+    const double seconds = encoding.decode(tokens).end_seconds();
+    EXPECT_NEAR(seconds, original * info.stretch, 0.0101) << "within one 10 ms grid step";
+  }
+  EXPECT_GT(factors.size(), 10u);
+}
+
+TEST(DataBatch, PianoRollCropsAndTransposition) {
+  TempDir dir;
+  ShardMetadata metadata;
+  metadata.encoding = {{"name", "pianoroll"}, {"lowest_pitch", 60}, {"highest_pitch", 71}};
+  metadata.sources = {{"a", 1, "h"}};
+  ShardWriter writer(metadata);
+  // 1 track x 10 steps x 12 pitches: step s has pitch index 4 + (s % 3) on.
+  PianoRoll roll{1, 10, 12, std::vector<uint8_t>(120, 0), {0, 4, 8}};
+  for (int step = 0; step < 10; ++step) roll.at(0, step, 4 + step % 3) = 1;
+  writer.add_roll(0, Split::kTrain, roll);
+  PianoRoll tiny{1, 2, 12, std::vector<uint8_t>(24, 0), {0}};
+  tiny.at(0, 0, 0) = 1;
+  writer.add_roll(0, Split::kTrain, tiny);
+  writer.write(dir.file("roll.cdz"));
+  Shard shard(dir.file("roll.cdz"));
+
+  BatchOptions options;
+  options.batch_size = 50;
+  options.crop_length = 4;
+  options.augment.max_transpose = 3;
+  RollBatchSampler sampler(shard, Split::kTrain, options, 2);
+  RollBatch batch = sampler.next();
+  ASSERT_EQ(batch.cells.size(), 50u * 4u * 12u);
+  for (int row = 0; row < batch.batch_size; ++row) {
+    const BatchRowInfo& info = batch.rows[row];
+    const PianoRoll source = shard.roll(info.piece);
+    EXPECT_EQ(info.length, std::min(4, source.num_steps));
+    if (info.piece == 1) {
+      EXPECT_GE(info.transposition, 0) << "the tiny roll sits on the lowest pitch";
+    }
+    for (int step = 0; step < 4; ++step)
+      for (int pitch = 0; pitch < 12; ++pitch) {
+        const uint8_t cell = batch.cells[(static_cast<size_t>(row) * 4 + step) * 12 + pitch];
+        const int source_pitch = pitch - info.transposition;
+        const uint8_t expected = step < info.length && source_pitch >= 0 && source_pitch < 12
+                                     ? source.at(0, static_cast<int>(info.start) + step, source_pitch)
+                                     : 0;
+        ASSERT_EQ(cell, expected) << "row " << row << " step " << step << " pitch " << pitch;
+      }
+  }
+  options.augment.max_stretch = 1.1;
+  EXPECT_THROW(RollBatchSampler(shard, Split::kTrain, options, 2), Error);
+  EXPECT_THROW(TokenBatchSampler(shard, Split::kTrain, BatchOptions{}, 2), Error);
+}
+
+}  // namespace
+}  // namespace cadenza

@@ -1,0 +1,60 @@
+// Small fixtures shared by the data-area unit tests: scores built note by note, MIDI files written from them,
+// and token shards written from real encodings.
+#pragma once
+
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include "data/shard.h"
+#include "midi/midi.h"
+#include "score/score.h"
+
+namespace cadenza::testing {
+
+// One track of consecutive notes (an eighth note each at 480 ticks per quarter, 120 qpm), starting at
+// start_tick; pitch 0 means a rest of the same length.
+inline Score line_score(const std::vector<int>& pitches, int64_t start_tick = 0, const std::string& name = "line") {
+  Score score = make_empty_score(480, 120.0);
+  Track track;
+  track.name = name;
+  int64_t tick = start_tick;
+  for (int pitch : pitches) {
+    if (pitch > 0) {
+      Note note;
+      note.pitch = pitch;
+      note.velocity = 90;
+      note.start_tick = tick;
+      note.end_tick = tick + 240;
+      track.notes.push_back(note);
+    }
+    tick += 240;
+  }
+  score.tracks.push_back(track);
+  score.normalize();
+  score.update_seconds();
+  return score;
+}
+
+// A melody of `length` notes whose pitches depend on seed (within 55..79).
+inline Score varied_score(int seed, int length = 16) {
+  std::vector<int> pitches;
+  for (int i = 0; i < length; ++i) pitches.push_back(55 + (seed * 7 + i * 5) % 25);
+  return line_score(pitches);
+}
+
+// A token shard of the given pieces encoded with `encoding`, one source per piece, all in split.
+inline void write_token_shard(const std::string& path, const TokenEncoding& encoding, const std::vector<Score>& scores,
+                              Split split = Split::kTrain) {
+  ShardMetadata metadata;
+  metadata.encoding = encoding.spec();
+  metadata.vocabulary = encoding.vocabulary().names();
+  for (size_t i = 0; i < scores.size(); ++i)
+    metadata.sources.push_back({"piece" + std::to_string(i) + ".mid", 0, "fnv1a64:0"});
+  ShardWriter writer(metadata);
+  for (size_t i = 0; i < scores.size(); ++i)
+    writer.add_tokens(static_cast<uint32_t>(i), split, encoding.encode(scores[i]));
+  writer.write(path);
+}
+
+}  // namespace cadenza::testing
