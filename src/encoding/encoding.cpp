@@ -28,7 +28,9 @@ Token Vocabulary::id(const std::string& name) const {
   return it->second;
 }
 
-bool Vocabulary::contains(const std::string& name) const { return ids_.count(name) != 0; }
+bool Vocabulary::contains(const std::string& name) const {
+  return ids_.count(name) != 0;
+}
 
 bool Grammar::is_allowed(Token token) const {
   std::vector<uint8_t> mask;
@@ -90,6 +92,8 @@ std::unique_ptr<TokenEncoding> make_token_encoding(const nlohmann::json& spec) {
   throw Error("unknown encoding '" + name + "' (known: melody, performance, remi, pianoroll)");
 }
 
-std::vector<std::string> token_encoding_names() { return {"melody", "performance", "remi"}; }
+std::vector<std::string> token_encoding_names() {
+  return {"melody", "performance", "remi"};
+}
 
 }  // namespace cadenza

@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "encoding/factories.h"
+#include "encoding/spec_options.h"
 #include "score/operations.h"
 
 namespace cadenza {
@@ -16,19 +17,6 @@ namespace {
 // ticks run off to absurd values, which would otherwise allocate without bound.
 constexpr int64_t kMaxSteps = int64_t{1} << 24;
 
-int integer_option(const nlohmann::json& json, const char* key, int fallback, int low, int high) {
-  if (!json.contains(key)) return fallback;
-  const auto& value = json[key];
-  if (!value.is_number_integer())
-    throw Error(std::string("melody encoding: option '") + key + "' must be an integer, got " + value.dump());
-  int64_t number = value.get<int64_t>();
-  if (value.is_number_unsigned() && value.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) number = INT64_MAX;
-  if (number < low || number > high)
-    throw Error(std::string("melody encoding: option '") + key + "' = " + std::to_string(number) + " is outside " +
-                std::to_string(low) + ".." + std::to_string(high));
-  return static_cast<int>(number);
-}
-
 // Nearest grid step of a tick (halves round up). 128-bit so that absurd ticks cannot overflow.
 int64_t nearest_step(int64_t tick, int steps_per_quarter, int ticks_per_quarter) {
   __int128 scaled = static_cast<__int128>(tick) * steps_per_quarter * 2 + ticks_per_quarter;
@@ -37,10 +25,6 @@ int64_t nearest_step(int64_t tick, int steps_per_quarter, int ticks_per_quarter)
   if (step > kMaxSteps * 4) return kMaxSteps * 4;
   if (step < -kMaxSteps * 4) return -kMaxSteps * 4;
   return static_cast<int64_t>(step);
-}
-
-std::string in_source(const Score& score) {
-  return score.source.empty() ? "" : " in '" + score.source + "'";
 }
 
 class MelodyGrammar : public Grammar {
@@ -87,42 +71,20 @@ nlohmann::json MelodySpec::to_json() const {
 }
 
 MelodySpec MelodySpec::from_json(const nlohmann::json& json) {
-  if (!json.is_object()) throw Error("melody encoding: spec must be a JSON object, got " + json.dump());
-  static const char* const known[] = {"name", "steps_per_quarter", "min_pitch", "max_pitch", "transpose_into_range",
-                                      "qpm",  "velocity",          "track"};
-  for (auto item = json.begin(); item != json.end(); ++item) {
-    const std::string key = item.key();  // a named copy: clang 14 cannot capture structured bindings
-    if (std::find_if(std::begin(known), std::end(known), [&](const char* k) { return key == k; }) == std::end(known))
-      throw Error("melody encoding: unknown option '" + key + "'");
-  }
-  if (json.contains("name") && json["name"] != "melody")
-    throw Error("melody encoding: spec names encoding " + json["name"].dump());
-
+  const SpecOptions options(
+      json, "melody encoding", "melody",
+      {"steps_per_quarter", "min_pitch", "max_pitch", "transpose_into_range", "qpm", "velocity", "track"});
   MelodySpec spec;
-  spec.steps_per_quarter = integer_option(json, "steps_per_quarter", spec.steps_per_quarter, 1, 480);
-  spec.min_pitch = integer_option(json, "min_pitch", spec.min_pitch, 0, 127);
-  spec.max_pitch = integer_option(json, "max_pitch", spec.max_pitch, 0, 127);
+  spec.steps_per_quarter = options.integer("steps_per_quarter", spec.steps_per_quarter, 1, 480);
+  spec.min_pitch = options.integer("min_pitch", spec.min_pitch, 0, 127);
+  spec.max_pitch = options.integer("max_pitch", spec.max_pitch, 0, 127);
   if (spec.min_pitch > spec.max_pitch)
     throw Error("melody encoding: min_pitch " + std::to_string(spec.min_pitch) + " is above max_pitch " +
                 std::to_string(spec.max_pitch));
-  if (json.contains("transpose_into_range")) {
-    if (!json["transpose_into_range"].is_boolean())
-      throw Error("melody encoding: option 'transpose_into_range' must be true or false, got " +
-                  json["transpose_into_range"].dump());
-    spec.transpose_into_range = json["transpose_into_range"].get<bool>();
-  }
-  if (json.contains("qpm")) {
-    const auto& qpm = json["qpm"];
-    if (!qpm.is_number() || !std::isfinite(qpm.get<double>()) || qpm.get<double>() < 1.0 || qpm.get<double>() > 1000.0)
-      throw Error("melody encoding: option 'qpm' must be a number in 1..1000, got " + qpm.dump());
-    spec.qpm = qpm.get<double>();
-  }
-  spec.velocity = integer_option(json, "velocity", spec.velocity, 1, 127);
-  if (json.contains("track")) {
-    if (!json["track"].is_string())
-      throw Error("melody encoding: option 'track' must be a string, got " + json["track"].dump());
-    spec.track = json["track"].get<std::string>();
-  }
+  spec.transpose_into_range = options.boolean("transpose_into_range", spec.transpose_into_range);
+  spec.qpm = options.number("qpm", spec.qpm, 1.0, 1000.0);
+  spec.velocity = options.integer("velocity", spec.velocity, 1, 127);
+  spec.track = options.string("track", spec.track);
   return spec;
 }
 

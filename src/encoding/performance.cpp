@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "encoding/factories.h"
+#include "encoding/spec_options.h"
 
 namespace cadenza {
 
@@ -16,23 +17,6 @@ namespace {
 constexpr int64_t kMaxTokens = int64_t{1} << 26;
 // Latest grid step encode() accepts (about 10 days at 100 steps per second); beyond it int64 stays far away.
 constexpr int64_t kMaxStep = int64_t{1} << 40;
-
-int integer_option(const nlohmann::json& json, const char* key, int fallback, int low, int high) {
-  if (!json.contains(key)) return fallback;
-  const auto& value = json[key];
-  if (!value.is_number_integer())
-    throw Error(std::string("performance encoding: option '") + key + "' must be an integer, got " + value.dump());
-  int64_t number = value.get<int64_t>();
-  if (value.is_number_unsigned() && value.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) number = INT64_MAX;
-  if (number < low || number > high)
-    throw Error(std::string("performance encoding: option '") + key + "' = " + std::to_string(number) + " is outside " +
-                std::to_string(low) + ".." + std::to_string(high));
-  return static_cast<int>(number);
-}
-
-std::string in_source(const Score& score) {
-  return score.source.empty() ? "" : " in '" + score.source + "'";
-}
 
 // Nearest grid step of a time in seconds, halves up (Magenta's quantize cutoff 0.5).
 int64_t seconds_to_step(double seconds, int steps_per_second) {
@@ -156,32 +140,20 @@ nlohmann::json PerformanceSpec::to_json() const {
 }
 
 PerformanceSpec PerformanceSpec::from_json(const nlohmann::json& json) {
-  if (!json.is_object()) throw Error("performance encoding: spec must be a JSON object, got " + json.dump());
-  static const char* const known[] = {"name",      "steps_per_second", "max_shift_steps", "num_velocity_bins",
-                                      "min_pitch", "max_pitch",        "keep_drums",      "velocity"};
-  for (auto item = json.begin(); item != json.end(); ++item) {
-    const std::string key = item.key();  // a named copy: clang 14 cannot capture structured bindings
-    if (std::find_if(std::begin(known), std::end(known), [&](const char* k) { return key == k; }) == std::end(known))
-      throw Error("performance encoding: unknown option '" + key + "'");
-  }
-  if (json.contains("name") && json["name"] != "performance")
-    throw Error("performance encoding: spec names encoding " + json["name"].dump());
-
+  const SpecOptions options(
+      json, "performance encoding", "performance",
+      {"steps_per_second", "max_shift_steps", "num_velocity_bins", "min_pitch", "max_pitch", "keep_drums", "velocity"});
   PerformanceSpec spec;
-  spec.steps_per_second = integer_option(json, "steps_per_second", spec.steps_per_second, 1, 1000);
-  spec.max_shift_steps = integer_option(json, "max_shift_steps", spec.max_shift_steps, 1, 1000);
-  spec.num_velocity_bins = integer_option(json, "num_velocity_bins", spec.num_velocity_bins, 0, 127);
-  spec.min_pitch = integer_option(json, "min_pitch", spec.min_pitch, 0, 127);
-  spec.max_pitch = integer_option(json, "max_pitch", spec.max_pitch, 0, 127);
+  spec.steps_per_second = options.integer("steps_per_second", spec.steps_per_second, 1, 1000);
+  spec.max_shift_steps = options.integer("max_shift_steps", spec.max_shift_steps, 1, 1000);
+  spec.num_velocity_bins = options.integer("num_velocity_bins", spec.num_velocity_bins, 0, 127);
+  spec.min_pitch = options.integer("min_pitch", spec.min_pitch, 0, 127);
+  spec.max_pitch = options.integer("max_pitch", spec.max_pitch, 0, 127);
   if (spec.min_pitch > spec.max_pitch)
     throw Error("performance encoding: min_pitch " + std::to_string(spec.min_pitch) + " is above max_pitch " +
                 std::to_string(spec.max_pitch));
-  if (json.contains("keep_drums")) {
-    if (!json["keep_drums"].is_boolean())
-      throw Error("performance encoding: option 'keep_drums' must be true or false, got " + json["keep_drums"].dump());
-    spec.keep_drums = json["keep_drums"].get<bool>();
-  }
-  spec.velocity = integer_option(json, "velocity", spec.velocity, 1, 127);
+  spec.keep_drums = options.boolean("keep_drums", spec.keep_drums);
+  spec.velocity = options.integer("velocity", spec.velocity, 1, 127);
   return spec;
 }
 

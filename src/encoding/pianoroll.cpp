@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "encoding/spec_options.h"
 #include "score/operations.h"
 
 namespace cadenza {
@@ -15,31 +16,6 @@ namespace {
 
 constexpr int kMaxStepsPerQuarter = 480;
 constexpr int kMaxTracks = 128;
-
-std::string in_source(const Score& score) {
-  return score.source.empty() ? "" : " in '" + score.source + "'";
-}
-
-int integer_option(const nlohmann::json& json, const char* key, int fallback, int low, int high) {
-  if (!json.contains(key)) return fallback;
-  const auto& value = json[key];
-  if (!value.is_number_integer())
-    throw Error(std::string("piano roll: option '") + key + "' must be an integer, got " + value.dump());
-  const bool too_big =
-      value.is_number_unsigned() ? value.get<uint64_t>() > static_cast<uint64_t>(high) : value.get<int64_t>() > high;
-  if (too_big || (!value.is_number_unsigned() && value.get<int64_t>() < low))
-    throw Error(std::string("piano roll: option '") + key + "' = " + value.dump() + " is outside " +
-                std::to_string(low) + ".." + std::to_string(high));
-  return value.get<int>();
-}
-
-bool bool_option(const nlohmann::json& json, const char* key, bool fallback) {
-  if (!json.contains(key)) return fallback;
-  const auto& value = json[key];
-  if (!value.is_boolean())
-    throw Error(std::string("piano roll: option '") + key + "' must be true or false, got " + value.dump());
-  return value.get<bool>();
-}
 
 void validate(const PianoRollSpec& spec) {
   auto check = [](const char* key, int value, int low, int high) {
@@ -135,22 +111,17 @@ nlohmann::json PianoRollSpec::to_json() const {
 }
 
 PianoRollSpec PianoRollSpec::from_json(const nlohmann::json& json) {
-  if (!json.is_object()) throw Error("piano roll: spec must be a JSON object, got " + json.dump());
-  static const char* const known[] = {"name",       "steps_per_quarter", "lowest_pitch",         "highest_pitch",
-                                      "num_tracks", "merge_all_tracks",  "transpose_into_range", "include_drums"};
-  for (const auto& [key, value] : json.items())
-    if (std::find_if(std::begin(known), std::end(known), [&](const char* k) { return key == k; }) == std::end(known))
-      throw Error("piano roll: unknown option '" + key + "'");
-  if (json.contains("name") && json["name"] != "pianoroll")
-    throw Error("piano roll: spec names encoding " + json["name"].dump());
+  const SpecOptions options(json, "piano roll", "pianoroll",
+                            {"steps_per_quarter", "lowest_pitch", "highest_pitch", "num_tracks", "merge_all_tracks",
+                             "transpose_into_range", "include_drums"});
   PianoRollSpec spec;
-  spec.steps_per_quarter = integer_option(json, "steps_per_quarter", spec.steps_per_quarter, 1, kMaxStepsPerQuarter);
-  spec.lowest_pitch = integer_option(json, "lowest_pitch", spec.lowest_pitch, 0, 127);
-  spec.highest_pitch = integer_option(json, "highest_pitch", spec.highest_pitch, 0, 127);
-  spec.num_tracks = integer_option(json, "num_tracks", spec.num_tracks, 1, kMaxTracks);
-  spec.merge_all_tracks = bool_option(json, "merge_all_tracks", spec.merge_all_tracks);
-  spec.transpose_into_range = bool_option(json, "transpose_into_range", spec.transpose_into_range);
-  spec.include_drums = bool_option(json, "include_drums", spec.include_drums);
+  spec.steps_per_quarter = options.integer("steps_per_quarter", spec.steps_per_quarter, 1, kMaxStepsPerQuarter);
+  spec.lowest_pitch = options.integer("lowest_pitch", spec.lowest_pitch, 0, 127);
+  spec.highest_pitch = options.integer("highest_pitch", spec.highest_pitch, 0, 127);
+  spec.num_tracks = options.integer("num_tracks", spec.num_tracks, 1, kMaxTracks);
+  spec.merge_all_tracks = options.boolean("merge_all_tracks", spec.merge_all_tracks);
+  spec.transpose_into_range = options.boolean("transpose_into_range", spec.transpose_into_range);
+  spec.include_drums = options.boolean("include_drums", spec.include_drums);
   validate(spec);
   return spec;
 }

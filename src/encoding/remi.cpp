@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "encoding/factories.h"
+#include "encoding/spec_options.h"
 
 namespace cadenza {
 
@@ -16,37 +17,6 @@ namespace {
 enum class Kind : uint8_t { kBar, kPosition, kTimeSig, kTempo, kProgram, kPitch, kDrumPitch, kVelocity, kDuration };
 
 constexpr int kDenominators[] = {2, 4, 8, 16};
-
-std::string in_source(const Score& score) {
-  return score.source.empty() ? "" : " in '" + score.source + "'";
-}
-
-int integer_option(const nlohmann::json& json, const char* key, int fallback) {
-  if (!json.contains(key)) return fallback;
-  const auto& value = json[key];
-  if (!value.is_number_integer())
-    throw Error(std::string("remi encoding: option '") + key + "' must be an integer, got " + value.dump());
-  if (value.is_number_unsigned() ? value.get<uint64_t>() > 1'000'000u
-                                 : (value.get<int64_t>() > 1'000'000 || value.get<int64_t>() < -1'000'000))
-    throw Error(std::string("remi encoding: option '") + key + "' = " + value.dump() + " is out of range");
-  return value.get<int>();
-}
-
-double number_option(const nlohmann::json& json, const char* key, double fallback) {
-  if (!json.contains(key)) return fallback;
-  const auto& value = json[key];
-  if (!value.is_number() || !std::isfinite(value.get<double>()))
-    throw Error(std::string("remi encoding: option '") + key + "' must be a number, got " + value.dump());
-  return value.get<double>();
-}
-
-bool bool_option(const nlohmann::json& json, const char* key, bool fallback) {
-  if (!json.contains(key)) return fallback;
-  const auto& value = json[key];
-  if (!value.is_boolean())
-    throw Error(std::string("remi encoding: option '") + key + "' must be true or false, got " + value.dump());
-  return value.get<bool>();
-}
 
 void check_range(const char* key, double value, double low, double high) {
   if (!(value >= low && value <= high)) {
@@ -366,34 +336,23 @@ nlohmann::json RemiSpec::to_json() const {
 }
 
 RemiSpec RemiSpec::from_json(const nlohmann::json& json) {
-  if (!json.is_object()) throw Error("remi encoding: spec must be a JSON object, got " + json.dump());
-  static const char* const known[] = {"name",
-                                      "positions_per_quarter",
-                                      "lowest_pitch",
-                                      "highest_pitch",
-                                      "num_velocity_bins",
-                                      "max_duration_quarters",
-                                      "num_tempo_bins",
-                                      "min_tempo",
-                                      "max_tempo",
-                                      "use_programs",
-                                      "use_time_signatures"};
-  for (const auto& [key, value] : json.items())
-    if (std::find_if(std::begin(known), std::end(known), [&](const char* k) { return key == k; }) == std::end(known))
-      throw Error("remi encoding: unknown option '" + key + "'");
-  if (json.contains("name") && json["name"] != "remi")
-    throw Error("remi encoding: spec names encoding " + json["name"].dump());
+  // Ranges are checked by validate(), which also guards specs built in code.
+  const SpecOptions options(
+      json, "remi encoding", "remi",
+      {"positions_per_quarter", "lowest_pitch", "highest_pitch", "num_velocity_bins", "max_duration_quarters",
+       "num_tempo_bins", "min_tempo", "max_tempo", "use_programs", "use_time_signatures"});
+  constexpr int kWide = 1'000'000;
   RemiSpec spec;
-  spec.positions_per_quarter = integer_option(json, "positions_per_quarter", spec.positions_per_quarter);
-  spec.lowest_pitch = integer_option(json, "lowest_pitch", spec.lowest_pitch);
-  spec.highest_pitch = integer_option(json, "highest_pitch", spec.highest_pitch);
-  spec.num_velocity_bins = integer_option(json, "num_velocity_bins", spec.num_velocity_bins);
-  spec.max_duration_quarters = integer_option(json, "max_duration_quarters", spec.max_duration_quarters);
-  spec.num_tempo_bins = integer_option(json, "num_tempo_bins", spec.num_tempo_bins);
-  spec.min_tempo = number_option(json, "min_tempo", spec.min_tempo);
-  spec.max_tempo = number_option(json, "max_tempo", spec.max_tempo);
-  spec.use_programs = bool_option(json, "use_programs", spec.use_programs);
-  spec.use_time_signatures = bool_option(json, "use_time_signatures", spec.use_time_signatures);
+  spec.positions_per_quarter = options.integer("positions_per_quarter", spec.positions_per_quarter, -kWide, kWide);
+  spec.lowest_pitch = options.integer("lowest_pitch", spec.lowest_pitch, -kWide, kWide);
+  spec.highest_pitch = options.integer("highest_pitch", spec.highest_pitch, -kWide, kWide);
+  spec.num_velocity_bins = options.integer("num_velocity_bins", spec.num_velocity_bins, -kWide, kWide);
+  spec.max_duration_quarters = options.integer("max_duration_quarters", spec.max_duration_quarters, -kWide, kWide);
+  spec.num_tempo_bins = options.integer("num_tempo_bins", spec.num_tempo_bins, -kWide, kWide);
+  spec.min_tempo = options.number("min_tempo", spec.min_tempo, -kWide, kWide);
+  spec.max_tempo = options.number("max_tempo", spec.max_tempo, -kWide, kWide);
+  spec.use_programs = options.boolean("use_programs", spec.use_programs);
+  spec.use_time_signatures = options.boolean("use_time_signatures", spec.use_time_signatures);
   validate(spec);
   return spec;
 }

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package Cadenza needs to build, test, render audio and (later) train models.
+# Safe to re-run: apt-get skips what is installed. Needs root (or sudo).
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config git ca-certificates
+  # core libraries
+  libcli11-dev nlohmann-json3-dev zlib1g-dev libcurl4-openssl-dev libcpp-httplib-dev
+  # audio rendering through FluidSynth with the General MIDI soundfont
+  libfluidsynth-dev fluid-soundfont-gm
+  # models: libtorch (CPU) and the OpenBLAS it must use (the reference BLAS is ~30x slower)
+  libtorch-dev libopenblas0-pthread
+  # tests, benchmarks, fuzzing, PyTorch reference fixtures
+  libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev python3 python3-torch
+)
+
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${#missing[@]} Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "setup: all ${#packages[@]} Debian packages already installed"
+fi
+
+# libtorch must resolve BLAS to OpenBLAS (pthread build), not the reference implementation.
+blas=$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null || true)
+case "$blas" in
+  *openblas*) ;;
+  *) "${sudo_cmd[@]}" update-alternatives --set libblas.so.3-x86_64-linux-gnu \
+       /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 ;;
+esac
