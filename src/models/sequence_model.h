@@ -1,0 +1,76 @@
+// The interface every autoregressive model family implements (rnn, lstm, gru, transformer).
+//
+// Legend of dimension letters used in shape comments throughout src/models:
+//   B batch, T time steps (tokens or piano-roll frames), C model width (d_model / hidden size),
+//   V vocabulary size (token models) or number of keys (piano-roll models, 88), L layers, H heads, D head size.
+//
+// A model is: an input layer (token embedding, or a linear map of a binary frame), a backbone (the family:
+// stacked recurrent layers, or Transformer blocks) and an output head (a linear layer to V logits). Token models
+// are trained with softmax cross-entropy over V; piano-roll models with a sigmoid (Bernoulli) per key.
+//
+// Two ways to run a model, which must agree (tests prove max |difference| < 1e-5 in float32):
+//   forward(input)            whole sequences at once, for training and evaluation;
+//   step(input_t, state)      one time step, carrying a recurrent state or a KV cache, for generation.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace cadenza::models {
+
+enum class InputKind { kTokens, kFrames };
+
+// Everything needed to rebuild a model; stored in checkpoints as JSON.
+struct ModelConfig {
+  std::string family = "lstm";  // rnn | lstm | gru | transformer
+  InputKind input_kind = InputKind::kTokens;
+  int64_t vocab_size = 0;       // V: tokens (kTokens) or keys per frame (kFrames)
+  int64_t embedding_size = 0;   // token embedding width (0 = same as hidden_size)
+  int64_t hidden_size = 256;    // C
+  int64_t num_layers = 2;       // L
+  double dropout = 0.0;
+  bool residual = false;        // recurrent: add each layer's input to its output when shapes allow
+  // Transformer only
+  int64_t num_heads = 4;        // H
+  int64_t feedforward_size = 0; // 0 = 4 * hidden_size
+  int64_t max_sequence_length = 2048;
+  bool relative_attention = true;  // Music Transformer relative positions (skewing); false = learned absolute
+  int64_t max_relative_distance = 0;  // 0 = max_sequence_length
+
+  nlohmann::json to_json() const;
+  static ModelConfig from_json(const nlohmann::json& json);  // throws cadenza::Error on bad values
+};
+
+// Per-sequence decoding state (recurrent h/c, or KV cache). Opaque to callers.
+struct DecodeState {
+  virtual ~DecodeState() = default;
+};
+
+class SequenceModelImpl : public torch::nn::Module {
+ public:
+  explicit SequenceModelImpl(ModelConfig config) : config_(std::move(config)) {}
+  const ModelConfig& config() const { return config_; }
+
+  // input: (B, T) int64 token ids, or (B, T, V) float frames in {0,1}.  Returns (B, T, V) logits, where
+  // position t predicts the element at t+1.
+  virtual torch::Tensor forward(const torch::Tensor& input) = 0;
+
+  // A fresh state for a batch of B sequences.
+  virtual std::unique_ptr<DecodeState> initial_state(int64_t batch_size) = 0;
+  // input_t: (B) int64 tokens or (B, V) frames. Returns (B, V) logits and advances state.
+  virtual torch::Tensor step(const torch::Tensor& input_t, DecodeState& state) = 0;
+
+ protected:
+  ModelConfig config_;
+};
+
+// Builds the family named in config.family. Throws cadenza::Error on unknown family or bad config.
+std::shared_ptr<SequenceModelImpl> make_sequence_model(const ModelConfig& config);
+
+// Number of trainable parameters.
+int64_t count_parameters(const torch::nn::Module& module);
+
+}  // namespace cadenza::models
