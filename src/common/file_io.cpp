@@ -13,30 +13,24 @@
 
 namespace cadenza {
 
-namespace {
+std::string errno_text() {
+  return std::strerror(errno);
+}
 
-std::string errno_text() { return std::strerror(errno); }
+FileDescriptor::~FileDescriptor() {
+  if (fd_ >= 0) ::close(fd_);
+}
 
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  ~FileDescriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  int get() const { return fd_; }
-  int release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
+int FileDescriptor::release() {
+  int fd = fd_;
+  fd_ = -1;
+  return fd;
+}
 
- private:
-  int fd_;
-};
-
-}  // namespace
+bool FileDescriptor::close() {
+  int fd = release();
+  return fd < 0 || ::close(fd) == 0;
+}
 
 std::vector<uint8_t> read_file_bytes(const std::string& path, size_t max_bytes) {
   FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -115,7 +109,9 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
   data_ = static_cast<const uint8_t*>(addr);
 }
 
-MappedFile::~MappedFile() { release(); }
+MappedFile::~MappedFile() {
+  release();
+}
 
 MappedFile::MappedFile(MappedFile&& other) noexcept
     : path_(std::move(other.path_)), data_(other.data_), size_(other.size_) {

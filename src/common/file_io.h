@@ -19,6 +19,26 @@ std::string read_file_text(const std::string& path, size_t max_bytes = size_t(1)
 void write_file_atomic(const std::string& path, std::span<const uint8_t> bytes);
 void write_file_atomic(const std::string& path, std::string_view text);
 
+// Owns a POSIX file descriptor and closes it on destruction.
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd) : fd_(fd) {}
+  ~FileDescriptor();
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  int get() const { return fd_; }
+  // Gives up ownership without closing.
+  int release();
+  // Closes now so that a failing close() (delayed write errors) is reported; false on failure.
+  bool close();
+
+ private:
+  int fd_;
+};
+
+// strerror(errno) as a string, for messages.
+std::string errno_text();
+
 // A read-only memory map of a whole file. Empty files map to an empty span.
 class MappedFile {
  public:

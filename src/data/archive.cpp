@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/file_io.h"
 
 namespace cadenza {
 
@@ -21,30 +22,6 @@ namespace {
 constexpr size_t kBlock = 512;                             // tar block size
 constexpr size_t kChunk = size_t(1) << 16;                 // I/O chunk size
 constexpr uint64_t kMaxMetadataBytes = uint64_t(1) << 20;  // GNU long names, pax headers, link targets
-
-std::string errno_text() {
-  return std::strerror(errno);
-}
-
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  ~FileDescriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  int get() const { return fd_; }
-  // Closes now so that a failing close() (delayed write errors) is reported.
-  bool close() {
-    int fd = fd_;
-    fd_ = -1;
-    return ::close(fd) == 0;
-  }
-
- private:
-  int fd_;
-};
 
 // A whole archive file, read sequentially (tar, gzip) or at offsets (zip).
 class InputFile {

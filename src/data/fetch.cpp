@@ -28,10 +28,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string errno_text() {
-  return std::strerror(errno);
-}
-
 std::string human_bytes(uint64_t bytes) {
   char text[32];
   if (bytes < 1024) {
