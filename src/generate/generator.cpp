@@ -1,0 +1,125 @@
+#include "generate/generator.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "common/error.h"
+
+namespace cadenza {
+namespace {
+
+// Index of the largest logit among tokens with mask[t] != 0 (ties -> lowest id); -1 if none.
+int masked_argmax(const std::vector<float>& logits, const std::vector<uint8_t>& mask) {
+  int best = -1;
+  for (size_t t = 0; t < logits.size(); ++t) {
+    if (mask[t] == 0 || std::isnan(logits[t])) continue;
+    if (best < 0 || logits[t] > logits[best]) best = static_cast<int>(t);
+  }
+  return best;
+}
+
+}  // namespace
+
+std::vector<Token> generate_tokens(models::SequenceModelImpl& model, const TokenEncoding& encoding,
+                                   std::span<const Token> primer, const GenerationOptions& options,
+                                   GenerationStats* stats) {
+  validate_sampling_options(options.sampling);
+  if (options.max_tokens < 0)
+    throw Error("generate: max_tokens must be >= 0, got " + std::to_string(options.max_tokens));
+  if (model.config().input_kind != models::InputKind::kTokens) {
+    throw Error("generate: the model takes piano-roll frames, not tokens");
+  }
+  const int vocab = encoding.vocabulary().size();
+  if (model.config().vocab_size != vocab) {
+    throw Error("generate: model vocabulary size " + std::to_string(model.config().vocab_size) + " differs from the '" +
+                encoding.name() + "' encoding's " + std::to_string(vocab));
+  }
+
+  auto grammar = encoding.grammar();
+  std::vector<uint8_t> mask(vocab);
+  for (size_t i = 0; i < primer.size(); ++i) {
+    const Token token = primer[i];
+    if (token < 0 || token >= vocab || !grammar->is_allowed(token)) {
+      throw Error("generate: primer token " + std::to_string(i) + " (" + encoding.vocabulary().name(token) +
+                  ") is not allowed there by the '" + encoding.name() + "' grammar");
+    }
+    grammar->push(token);
+  }
+
+  model.eval();
+  torch::NoGradGuard no_grad;
+  const auto parameters = model.parameters();
+  const torch::Device device = parameters.empty() ? torch::Device(torch::kCPU) : parameters.front().device();
+  std::mt19937_64 rng(options.seed);
+
+  std::vector<Token> tokens(primer.begin(), primer.end());
+  GenerationStats local_stats;
+  auto state = model.initial_state(1);
+  std::vector<float> logits(vocab);
+  // Feeds one token and copies the (V) logits for the next position to the CPU buffer.
+  auto feed = [&](Token token) {
+    const torch::Tensor input =
+        torch::full({1}, static_cast<int64_t>(token), torch::dtype(torch::kLong).device(device));
+    const torch::Tensor out = model.step(input, *state).reshape({-1}).to(torch::kCPU, torch::kFloat).contiguous();
+    std::copy(out.data_ptr<float>(), out.data_ptr<float>() + vocab, logits.begin());
+  };
+  size_t fed = 0;  // tokens[0, fed) have gone through step(); logits predict tokens[fed]
+  auto catch_up = [&] {
+    while (fed < tokens.size()) feed(tokens[fed++]);
+  };
+  auto append = [&](Token token) {
+    grammar->push(token);
+    tokens.push_back(token);
+  };
+
+  int64_t remaining = options.max_tokens;
+  if (tokens.empty() && remaining > 0) {
+    // Start convention (see the header): uniform over the tokens a fresh grammar allows.
+    grammar->allowed(mask);
+    std::vector<Token> allowed;
+    for (int t = 0; t < vocab; ++t)
+      if (mask[t]) allowed.push_back(t);
+    std::uniform_int_distribution<size_t> pick(0, allowed.size() - 1);
+    append(allowed[pick(rng)]);
+    ++local_stats.generated_tokens;
+    --remaining;
+  }
+  if (tokens.empty()) return tokens;  // empty primer and max_tokens == 0
+
+  catch_up();
+  bool stopped = options.stop_when_can_end && local_stats.generated_tokens > 0 && grammar->can_end();
+  while (remaining > 0 && !stopped) {
+    grammar->allowed(mask);
+    const Token token = sample_token(logits.data(), vocab, mask.data(), options.sampling, rng);
+    append(token);
+    ++local_stats.generated_tokens;
+    --remaining;
+    stopped = options.stop_when_can_end && grammar->can_end();
+    if (remaining > 0 && !stopped) catch_up();
+  }
+
+  // Closing (see the header): one greedy token at a time until the grammar can end.
+  while (!grammar->can_end() && local_stats.closing_tokens < kMaxClosingTokens) {
+    catch_up();
+    grammar->allowed(mask);
+    std::vector<uint8_t> ending(vocab, 0);
+    bool any_ending = false;
+    for (int t = 0; t < vocab; ++t) {
+      if (!mask[t]) continue;
+      auto probe = grammar->clone();
+      probe->push(t);
+      if (probe->can_end()) ending[t] = 1, any_ending = true;
+    }
+    int token = masked_argmax(logits, any_ending ? ending : mask);
+    if (token < 0) token = static_cast<int>(std::find(mask.begin(), mask.end(), 1) - mask.begin());
+    append(token);
+    ++local_stats.closing_tokens;
+  }
+  local_stats.ended_cleanly = grammar->can_end();
+  if (stats != nullptr) *stats = local_stats;
+  return tokens;
+}
+
+}  // namespace cadenza

@@ -1,0 +1,50 @@
+// Grammar-masked autoregressive generation of token sequences with a SequenceModel.
+//
+// The primer is fed through step() token by token, then each new token is drawn with sample_token() from the
+// model's logits restricted to what the encoding's Grammar allows, so the output is always grammatical.
+//
+// Start convention (no BOS token yet): token models need a first input. With a non-empty primer that is the
+// primer's first token. With an empty primer the first token is drawn uniformly (with the seeded rng) among the
+// tokens the fresh grammar allows, and counts as a generated token. A later milestone may add a BOS token.
+//
+// Ending: after max_tokens generated tokens, if the grammar cannot end there (e.g. a note still sounds), up to
+// kMaxClosingTokens extra tokens are chosen greedily: among the allowed tokens after which the grammar can end, the
+// one the model prefers; if no single token ends it, the model's preferred allowed token. If the sequence still
+// cannot end, stats->ended_cleanly is false; decode() closes hanging notes anyway, so the output still decodes to
+// valid music.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "encoding/encoding.h"
+#include "generate/sampling.h"
+#include "models/sequence_model.h"
+
+namespace cadenza {
+
+struct GenerationOptions {
+  SamplingOptions sampling;
+  int64_t max_tokens = 512;  // tokens generated after the primer (before any closing tokens); >= 0
+  uint64_t seed = 0;
+  bool stop_when_can_end = false;  // stop at the first generated token after which the grammar can end
+};
+
+// What happened at the end of one generate_tokens() call.
+struct GenerationStats {
+  int64_t generated_tokens = 0;  // sampled tokens (including a uniform first token), excluding closing tokens
+  int64_t closing_tokens = 0;    // extra tokens chosen to let the grammar end
+  bool ended_cleanly = true;     // grammar can_end() at the end of the returned sequence
+};
+
+inline constexpr int64_t kMaxClosingTokens = 64;
+
+// Returns primer + generated tokens. Runs under eval() and torch::NoGradGuard on the model's device. Throws
+// cadenza::Error when the model is not a token model, its vocabulary size differs from the encoding's, the options
+// are invalid, or a primer token is not allowed by the grammar (the message names its position and name).
+std::vector<Token> generate_tokens(models::SequenceModelImpl& model, const TokenEncoding& encoding,
+                                   std::span<const Token> primer, const GenerationOptions& options,
+                                   GenerationStats* stats = nullptr);
+
+}  // namespace cadenza

@@ -1,0 +1,29 @@
+// Drawing one token from a model's logits: grammar mask, temperature, top-k and top-p (nucleus) filtering.
+//
+// Works on a plain float buffer (a CPU copy of the (V) logits of one sequence) and draws with our own inverse-CDF
+// over std::uniform_real_distribution, so a seed gives the same tokens whatever libtorch version is installed.
+#pragma once
+
+#include <cstdint>
+#include <random>
+
+namespace cadenza {
+
+struct SamplingOptions {
+  double temperature = 1.0;  // > 0 scales logits by 1/temperature; 0 = greedy (argmax of the allowed tokens)
+  int top_k = 0;             // keep only the k most likely tokens; 0 = all
+  double top_p = 1.0;        // keep the smallest set of most likely tokens whose probability sums to >= p; (0, 1]
+};
+
+// Throws cadenza::Error naming the bad field (negative or non-finite temperature, negative top_k, top_p outside
+// (0, 1]).
+void validate_sampling_options(const SamplingOptions& options);
+
+// Returns a token in [0, vocab). Steps, in order: tokens with mask[t] == 0 (when mask is not null) get -inf;
+// temperature (0 = argmax, ties -> lowest id); top-k; top-p (at least one token is always kept); inverse-CDF draw
+// from rng. Throws cadenza::Error on invalid options, vocab <= 0, or a mask that allows no token. Non-finite
+// logits: NaN counts as disallowed; +inf is treated as the most likely token(s).
+int sample_token(const float* logits, int vocab, const uint8_t* mask, const SamplingOptions& options,
+                 std::mt19937_64& rng);
+
+}  // namespace cadenza

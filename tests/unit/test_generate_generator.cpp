@@ -1,0 +1,234 @@
+// generate_tokens() with tiny randomly initialised models over the melody encoding: grammaticality, determinism,
+// primer handling, and greedy output equal to the masked argmax of forward() over the generated sequence.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "encoding/encoding.h"
+#include "generate/generator.h"
+#include "models/sequence_model.h"
+
+namespace cadenza {
+namespace {
+
+std::unique_ptr<TokenEncoding> melody() {
+  return make_token_encoding(nlohmann::json{{"name", "melody"}});
+}
+
+std::shared_ptr<models::SequenceModelImpl> tiny_model(const std::string& family, int64_t vocab) {
+  torch::manual_seed(11);
+  models::ModelConfig config;
+  config.family = family;
+  config.vocab_size = vocab;
+  config.hidden_size = 16;
+  config.num_layers = 2;
+  config.num_heads = 2;
+  config.max_sequence_length = 256;
+  return models::make_sequence_model(config);
+}
+
+// Every token is allowed by a fresh grammar at its position.
+void expect_grammatical(const TokenEncoding& encoding, const std::vector<Token>& tokens) {
+  auto grammar = encoding.grammar();
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    ASSERT_TRUE(grammar->is_allowed(tokens[i])) << "token " << i << " " << encoding.vocabulary().name(tokens[i]);
+    grammar->push(tokens[i]);
+  }
+}
+
+void expect_valid_score(const Score& score) {
+  for (const Track& track : score.tracks) {
+    for (size_t i = 0; i < track.notes.size(); ++i) {
+      const Note& note = track.notes[i];
+      EXPECT_GE(note.pitch, 0);
+      EXPECT_LE(note.pitch, 127);
+      EXPECT_LT(note.start_tick, note.end_tick);
+      if (i > 0) EXPECT_LE(track.notes[i - 1].start_tick, note.start_tick);
+    }
+  }
+  EXPECT_FALSE(score.tempos.empty());
+}
+
+class GenerateGenerator : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GenerateGenerator, OutputIsGrammaticalDecodesAndEndsCleanly) {
+  auto encoding = melody();
+  auto model = tiny_model(GetParam(), encoding->vocabulary().size());
+  GenerationOptions options;
+  options.max_tokens = 60;
+  options.seed = 5;
+  GenerationStats stats;
+  const auto tokens = generate_tokens(*model, *encoding, {}, options, &stats);
+  EXPECT_EQ(stats.generated_tokens, 60);
+  EXPECT_EQ(tokens.size(), static_cast<size_t>(60 + stats.closing_tokens));
+  EXPECT_TRUE(stats.ended_cleanly);
+  expect_grammatical(*encoding, tokens);
+  auto grammar = encoding->grammar();
+  for (Token t : tokens) grammar->push(t);
+  EXPECT_TRUE(grammar->can_end());
+  expect_valid_score(encoding->decode(tokens));
+}
+
+TEST_P(GenerateGenerator, SameSeedSameOutputOtherSeedDiffers) {
+  auto encoding = melody();
+  auto model = tiny_model(GetParam(), encoding->vocabulary().size());
+  GenerationOptions options;
+  options.max_tokens = 40;
+  options.seed = 1;
+  const auto first = generate_tokens(*model, *encoding, {}, options);
+  const auto again = generate_tokens(*model, *encoding, {}, options);
+  options.seed = 2;
+  const auto other = generate_tokens(*model, *encoding, {}, options);
+  EXPECT_EQ(first, again);
+  EXPECT_NE(first, other);
+}
+
+TEST_P(GenerateGenerator, PrimerIsKeptVerbatim) {
+  auto encoding = melody();
+  auto model = tiny_model(GetParam(), encoding->vocabulary().size());
+  const auto primer = encoding->from_text("NOTE_ON_60 NO_EVENT NOTE_OFF NOTE_ON_64 NO_EVENT");
+  GenerationOptions options;
+  options.max_tokens = 20;
+  options.seed = 9;
+  const auto tokens = generate_tokens(*model, *encoding, primer, options);
+  ASSERT_GE(tokens.size(), primer.size() + 20);
+  EXPECT_TRUE(std::equal(primer.begin(), primer.end(), tokens.begin()));
+  expect_grammatical(*encoding, tokens);
+}
+
+TEST_P(GenerateGenerator, GreedyEqualsMaskedArgmaxOfForward) {
+  auto encoding = melody();
+  const int vocab = encoding->vocabulary().size();
+  auto model = tiny_model(GetParam(), vocab);
+  // Make NOTE_OFF the model's favourite everywhere: it is forbidden whenever no note sounds, so greedy generation
+  // only matches the MASKED argmax of forward() if the generator applies the grammar mask.
+  {
+    torch::NoGradGuard no_grad;
+    model->named_parameters()["head.bias"][encoding->vocabulary().id("NOTE_OFF")] += 50.0;
+  }
+  const auto primer = encoding->from_text("NOTE_ON_67 NO_EVENT");
+  GenerationOptions options;
+  options.max_tokens = 50;
+  options.sampling.temperature = 0.0;
+  GenerationStats stats;
+  const auto tokens = generate_tokens(*model, *encoding, primer, options, &stats);
+  ASSERT_EQ(stats.generated_tokens, 50);
+
+  torch::NoGradGuard no_grad;
+  model->eval();
+  std::vector<int64_t> ids(tokens.begin(), tokens.end());
+  const torch::Tensor logits = model->forward(torch::tensor(ids, torch::kLong).unsqueeze(0))[0];  // (T, V)
+  auto grammar = encoding->grammar();
+  std::vector<uint8_t> mask(vocab);
+  bool mask_mattered = false;
+  const size_t end = primer.size() + 50;
+  for (size_t i = 0; i < end; ++i) {
+    if (i >= primer.size()) {
+      grammar->allowed(mask);
+      const auto row = logits[i - 1];
+      float best = -INFINITY;
+      int best_token = -1;
+      for (int t = 0; t < vocab; ++t) {
+        if (mask[t] && row[t].item<float>() > best) best = row[t].item<float>(), best_token = t;
+      }
+      // Ties within the step/forward tolerance could legitimately flip; otherwise the choice must match.
+      EXPECT_GE(row[tokens[i]].item<float>(), best - 1e-4f) << "position " << i;
+      EXPECT_TRUE(mask[tokens[i]]) << "position " << i;
+      if (best_token != row.argmax().item<int64_t>()) mask_mattered = true;
+    }
+    grammar->push(tokens[i]);
+  }
+  EXPECT_TRUE(mask_mattered) << "the unmasked argmax was never forbidden: this test would not see a missing mask";
+}
+
+TEST_P(GenerateGenerator, InvalidPrimerIsAnErrorNamingThePosition) {
+  auto encoding = melody();
+  auto model = tiny_model(GetParam(), encoding->vocabulary().size());
+  // NOTE_OFF with no sounding note is not allowed by the melody grammar.
+  const auto primer = encoding->from_text("NO_EVENT NOTE_OFF");
+  try {
+    generate_tokens(*model, *encoding, primer, GenerationOptions{});
+    FAIL() << "expected an Error";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("primer token 1 (NOTE_OFF)"), std::string::npos) << error.what();
+  }
+  const std::vector<Token> out_of_range = {5000};
+  EXPECT_THROW(generate_tokens(*model, *encoding, out_of_range, GenerationOptions{}), Error);
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, GenerateGenerator, ::testing::Values("lstm", "transformer"));
+
+TEST(GenerateGeneratorChecks, MismatchedVocabularyAndBadOptionsAreErrors) {
+  auto encoding = melody();
+  auto model = tiny_model("lstm", encoding->vocabulary().size() + 1);
+  EXPECT_THROW(generate_tokens(*model, *encoding, {}, GenerationOptions{}), Error);
+  auto good = tiny_model("lstm", encoding->vocabulary().size());
+  GenerationOptions negative;
+  negative.max_tokens = -1;
+  EXPECT_THROW(generate_tokens(*good, *encoding, {}, negative), Error);
+  GenerationOptions bad_p;
+  bad_p.sampling.top_p = 0.0;
+  EXPECT_THROW(generate_tokens(*good, *encoding, {}, bad_p), Error);
+}
+
+TEST(GenerateGeneratorChecks, ZeroTokensReturnsThePrimer) {
+  auto encoding = melody();
+  auto model = tiny_model("lstm", encoding->vocabulary().size());
+  GenerationOptions options;
+  options.max_tokens = 0;
+  EXPECT_TRUE(generate_tokens(*model, *encoding, {}, options).empty());
+  const auto primer = encoding->from_text("NOTE_ON_60 NO_EVENT NOTE_OFF");
+  EXPECT_EQ(generate_tokens(*model, *encoding, primer, options), primer);
+}
+
+TEST(GenerateGeneratorChecks, ClosesAHangingNoteAfterMaxTokens) {
+  auto encoding = melody();
+  auto model = tiny_model("lstm", encoding->vocabulary().size());
+  const auto primer = encoding->from_text("NOTE_ON_60");  // a note sounds: the grammar cannot end here
+  GenerationOptions options;
+  options.max_tokens = 0;
+  GenerationStats stats;
+  const auto tokens = generate_tokens(*model, *encoding, primer, options, &stats);
+  EXPECT_EQ(stats.closing_tokens, 1);  // NOTE_OFF ends it in one token
+  EXPECT_TRUE(stats.ended_cleanly);
+  ASSERT_EQ(tokens.size(), 2u);
+  EXPECT_EQ(encoding->vocabulary().name(tokens[1]), "NOTE_OFF");
+}
+
+TEST(GenerateGeneratorChecks, StopWhenCanEndStopsEarly) {
+  auto encoding = melody();
+  auto model = tiny_model("lstm", encoding->vocabulary().size());
+  GenerationOptions options;
+  options.max_tokens = 200;
+  options.stop_when_can_end = true;
+  options.seed = 4;
+  GenerationStats stats;
+  const auto tokens = generate_tokens(*model, *encoding, {}, options, &stats);
+  auto grammar = encoding->grammar();
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    grammar->push(tokens[i]);
+    // The first point where the grammar can end is the last token.
+    if (i + 1 < tokens.size()) EXPECT_FALSE(grammar->can_end()) << "could have stopped at " << i;
+  }
+  EXPECT_TRUE(grammar->can_end());
+}
+
+TEST(GenerateGeneratorChecks, FiveHundredTwelveTokensWithASmallLstm) {
+  auto encoding = melody();
+  auto model = tiny_model("lstm", encoding->vocabulary().size());
+  GenerationOptions options;
+  options.max_tokens = 512;
+  GenerationStats stats;
+  const auto tokens = generate_tokens(*model, *encoding, {}, options, &stats);
+  EXPECT_EQ(stats.generated_tokens, 512);
+  expect_grammatical(*encoding, tokens);
+}
+
+}  // namespace
+}  // namespace cadenza
