@@ -70,8 +70,8 @@ bool TokenEncoding::transpose(std::vector<Token>& tokens, int semitones) const {
 }
 
 std::pair<int, int> TokenEncoding::transposition_range(std::span<const Token> tokens) const {
-  // The representable pitch range is found by probing with_pitch on the first pitch token of each kind is not
-  // needed: probing every pitch token against 0..127 is cheap enough for augmentation (done per batch item).
+  // Narrow [-127, 127] by probing with_pitch on every pitch token: each probe step only moves a bound inward,
+  // so the whole scan is O(tokens + 254), cheap enough to run per batch item during augmentation.
   int lowest = -127, highest = 127;
   for (Token token : tokens) {
     int pitch = token_pitch(token);
