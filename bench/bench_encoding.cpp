@@ -17,6 +17,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "bench_data.h"
 #include "common/error.h"
 #include "common/file_io.h"
 #include "encoding/encoding.h"
@@ -35,13 +36,7 @@ struct Corpus {
 const Corpus& corpus() {
   static const Corpus loaded = [] {
     Corpus corpus;
-    const char* env = std::getenv("CADENZA_TEST_DATA_DIR");
-    const std::filesystem::path root =
-        std::filesystem::path(env != nullptr && *env ? env : CADENZA_TEST_DATA_DIR) / "nottingham" / "MIDI";
-    if (!std::filesystem::is_directory(root)) return corpus;
-    for (const auto& entry : std::filesystem::directory_iterator(root))
-      if (entry.is_regular_file() && entry.path().extension() == ".mid") corpus.paths.push_back(entry.path().string());
-    std::sort(corpus.paths.begin(), corpus.paths.end());
+    corpus.paths = cadenza::bench::nottingham_midi_paths(/*recursive=*/false);
     for (const auto& path : corpus.paths) {
       corpus.files.push_back(cadenza::read_file_bytes(path));
       corpus.scores.push_back(cadenza::read_midi_file(path));

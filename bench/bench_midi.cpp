@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "bench_data.h"
 #include "common/file_io.h"
 #include "midi/midi.h"
 
@@ -26,13 +27,7 @@ struct Corpus {
 const Corpus& corpus() {
   static const Corpus loaded = [] {
     Corpus corpus;
-    const char* env = std::getenv("CADENZA_TEST_DATA_DIR");
-    const std::filesystem::path root =
-        std::filesystem::path(env != nullptr && *env ? env : CADENZA_TEST_DATA_DIR) / "nottingham" / "MIDI";
-    if (!std::filesystem::is_directory(root)) return corpus;
-    for (const auto& entry : std::filesystem::recursive_directory_iterator(root))
-      if (entry.is_regular_file() && entry.path().extension() == ".mid") corpus.paths.push_back(entry.path().string());
-    std::sort(corpus.paths.begin(), corpus.paths.end());
+    corpus.paths = cadenza::bench::nottingham_midi_paths(/*recursive=*/true);
     for (const auto& path : corpus.paths) {
       corpus.files.push_back(cadenza::read_file_bytes(path));
       corpus.total_bytes += static_cast<int64_t>(corpus.files.back().size());

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "bench_data.h"
 #include "common/file_io.h"
 #include "data/batch.h"
 #include "data/prepare.h"
@@ -21,10 +22,7 @@
 
 namespace {
 
-std::string data_dir() {
-  const char* env = std::getenv("CADENZA_TEST_DATA_DIR");
-  return env != nullptr && *env ? env : CADENZA_TEST_DATA_DIR;
-}
+using cadenza::bench::data_dir;
 
 cadenza::PrepareOptions nottingham_options(const std::string& encoding, int threads) {
   cadenza::PrepareOptions options;

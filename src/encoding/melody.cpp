@@ -17,14 +17,9 @@ namespace {
 // ticks run off to absurd values, which would otherwise allocate without bound.
 constexpr int64_t kMaxSteps = int64_t{1} << 24;
 
-// Nearest grid step of a tick (halves round up). 128-bit so that absurd ticks cannot overflow.
-int64_t nearest_step(int64_t tick, int steps_per_quarter, int ticks_per_quarter) {
-  __int128 scaled = static_cast<__int128>(tick) * steps_per_quarter * 2 + ticks_per_quarter;
-  __int128 denominator = static_cast<__int128>(ticks_per_quarter) * 2;
-  __int128 step = scaled >= 0 ? scaled / denominator : -((-scaled + denominator - 1) / denominator);
-  if (step > kMaxSteps * 4) return kMaxSteps * 4;
-  if (step < -kMaxSteps * 4) return -kMaxSteps * 4;
-  return static_cast<int64_t>(step);
+// nearest_grid_step() clamped to a few times kMaxSteps, so that step arithmetic below stays small.
+int64_t grid_step(int64_t tick, int steps_per_quarter, int ticks_per_quarter) {
+  return std::clamp(nearest_grid_step(tick, steps_per_quarter, ticks_per_quarter), -kMaxSteps * 4, kMaxSteps * 4);
 }
 
 class MelodyGrammar : public Grammar {
@@ -123,8 +118,8 @@ std::vector<Token> MelodyEncoding::encode(const Score& score) const {
   std::vector<StepNote> notes;
   for (const auto& track : melody.tracks)
     for (const auto& note : track.notes) {
-      StepNote step_note{nearest_step(note.start_tick, spec_.steps_per_quarter, melody.ticks_per_quarter),
-                         nearest_step(note.end_tick, spec_.steps_per_quarter, melody.ticks_per_quarter), note.pitch};
+      StepNote step_note{grid_step(note.start_tick, spec_.steps_per_quarter, melody.ticks_per_quarter),
+                         grid_step(note.end_tick, spec_.steps_per_quarter, melody.ticks_per_quarter), note.pitch};
       if (step_note.start < 0) continue;  // cannot happen for valid scores (ticks are >= 0)
       step_note.end = std::max(step_note.end, step_note.start + 1);
       notes.push_back(step_note);

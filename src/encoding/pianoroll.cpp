@@ -32,17 +32,6 @@ void validate(const PianoRollSpec& spec) {
                 std::to_string(spec.highest_pitch));
 }
 
-// Nearest grid step of a tick (halves round up), exact in 128 bits, clamped far beyond any usable roll so that
-// the cell limit, not an overflow, stops absurd input.
-int64_t nearest_step(int64_t tick, int steps_per_quarter, int ticks_per_quarter) {
-  const __int128 numerator = static_cast<__int128>(tick) * steps_per_quarter * 2 + ticks_per_quarter;
-  const __int128 denominator = static_cast<__int128>(ticks_per_quarter) * 2;
-  __int128 step = numerator / denominator;
-  if (numerator % denominator != 0 && numerator < 0) --step;
-  constexpr __int128 kLimit = int64_t{1} << 60;
-  return static_cast<int64_t>(std::clamp(step, -kLimit, kLimit));
-}
-
 // The pitch a note takes in the roll, or -1 when it is dropped.
 int fit_pitch(int pitch, const PianoRollSpec& spec) {
   if (pitch >= spec.lowest_pitch && pitch <= spec.highest_pitch) return pitch;
@@ -156,8 +145,8 @@ PianoRoll PianoRollEncoding::encode(const Score& score) const {
     for (const auto& note : track.notes) {
       const int pitch = fit_pitch(note.pitch, spec_);
       if (pitch < 0) continue;
-      const int64_t start = std::max<int64_t>(nearest_step(note.start_tick, spq, tpq), 0);
-      const int64_t end = std::max(nearest_step(note.end_tick, spq, tpq), start + 1);
+      const int64_t start = std::max<int64_t>(nearest_grid_step(note.start_tick, spq, tpq), 0);
+      const int64_t end = std::max(nearest_grid_step(note.end_tick, spq, tpq), start + 1);
       runs.push_back({roll_track, pitch - spec_.lowest_pitch, start, end});
       content_end = std::max(content_end, end);
     }
@@ -183,11 +172,11 @@ PianoRoll PianoRollEncoding::encode(const Score& score) const {
   int64_t num_steps = content_end;
   std::vector<int64_t> bar_starts;
   for (const auto& bar : bars(frame)) {
-    const int64_t start = nearest_step(bar.start_tick, spq, tpq);
+    const int64_t start = nearest_grid_step(bar.start_tick, spq, tpq);
     if (start >= content_end) break;
     if (!bar_starts.empty() && start <= bar_starts.back()) continue;
     bar_starts.push_back(start);
-    num_steps = std::max(content_end, nearest_step(bar.end_tick, spq, tpq));
+    num_steps = std::max(content_end, nearest_grid_step(bar.end_tick, spq, tpq));
   }
   if (bar_starts.empty() || bar_starts.front() != 0) bar_starts.insert(bar_starts.begin(), 0);
 

@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "encoding/factories.h"
 #include "encoding/spec_options.h"
+#include "score/operations.h"
 
 namespace cadenza {
 
@@ -44,17 +45,6 @@ void validate(const RemiSpec& spec) {
   if (!(spec.min_tempo < spec.max_tempo))
     throw Error("remi encoding: min_tempo " + std::to_string(spec.min_tempo) + " must be below max_tempo " +
                 std::to_string(spec.max_tempo));
-}
-
-// Nearest grid position of a tick (halves round up), exact in 128 bits; clamped far beyond any usable score so
-// that the bar limit, not an overflow, stops absurd input.
-int64_t nearest_position(int64_t tick, int positions_per_quarter, int ticks_per_quarter) {
-  const __int128 numerator = static_cast<__int128>(tick) * positions_per_quarter * 2 + ticks_per_quarter;
-  const __int128 denominator = static_cast<__int128>(ticks_per_quarter) * 2;
-  __int128 position = numerator / denominator;
-  if (numerator % denominator != 0 && numerator < 0) --position;
-  constexpr __int128 kLimit = int64_t{1} << 60;
-  return static_cast<int64_t>(std::clamp(position, -kLimit, kLimit));
 }
 
 }  // namespace
@@ -431,7 +421,7 @@ std::vector<Token> RemiEncoding::encode(const Score& score) const {
                 std::to_string(score.ticks_per_quarter));
   const int ppq = spec_.positions_per_quarter;
   const int tpq = score.ticks_per_quarter;
-  auto position_of = [&](int64_t tick) { return nearest_position(tick, ppq, tpq); };
+  auto position_of = [&](int64_t tick) { return nearest_grid_step(tick, ppq, tpq); };
 
   struct NoteEvent {
     int64_t position;

@@ -200,6 +200,13 @@ std::vector<Note> skyline(const std::vector<Note>& sorted_notes) {
 
 }  // namespace
 
+int64_t nearest_grid_step(int64_t tick, int steps_per_quarter, int ticks_per_quarter) {
+  constexpr __int128 kLimit = int64_t{1} << 60;
+  const __int128 a = static_cast<__int128>(tick) * steps_per_quarter;
+  const __int128 b = ticks_per_quarter;
+  return static_cast<int64_t>(std::clamp(floor_div(2 * a + b, 2 * b), -kLimit, kLimit));
+}
+
 Score quantize(const Score& score, int steps_per_quarter) {
   if (steps_per_quarter <= 0)
     throw Error("quantize: steps per quarter must be positive, got " + std::to_string(steps_per_quarter));

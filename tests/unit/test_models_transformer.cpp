@@ -13,6 +13,7 @@
 #include "models/relative_attention.h"
 #include "models/tensor_io.h"
 #include "models/transformer.h"
+#include "support/pytorch_fixture.h"
 #include "support/test_support.h"
 
 namespace cadenza::models {
@@ -283,29 +284,7 @@ TEST(Transformer, RejectsBadInputsWithoutCorruptingTheCache) {
 
 // ---- the PyTorch reference (tests/fixtures/make_transformer_fixtures.py) -------------------------------------
 
-class TransformerMatchesPyTorch : public ::testing::TestWithParam<std::string> {
- protected:
-  void SetUp() override {
-    path_ = std::string(CADENZA_SOURCE_DIR) + "/tests/fixtures/models/" + GetParam() + ".safetensors";
-    file_ = safetensors::read(path_);
-    config_ = ModelConfig::from_json(nlohmann::json::parse(file_.metadata.at("config")));
-  }
-  torch::Tensor get(const std::string& name) const {
-    auto found = file_.tensors.find(name);
-    if (found == file_.tensors.end()) throw Error(path_ + ": fixture has no tensor " + name);
-    return to_torch(found->second);
-  }
-  double metadata_number(const std::string& key) const { return std::stod(file_.metadata.at(key)); }
-  torch::Tensor loss_of(const torch::Tensor& logits) const {
-    if (file_.metadata.at("loss") == "token_cross_entropy")
-      return token_cross_entropy(logits, get("input"), std::stoll(file_.metadata.at("pad_id")));
-    return frame_nll(logits, get("input"), get("frame_mask"));
-  }
-
-  std::string path_;
-  safetensors::TensorFile file_;
-  ModelConfig config_;
-};
+class TransformerMatchesPyTorch : public testing::PyTorchFixtureTest {};
 
 TEST_P(TransformerMatchesPyTorch, LogitsLossGradientsAndAdamWSteps) {
   ASSERT_EQ(config_.family, "transformer");
