@@ -79,6 +79,9 @@ class TokenBatchSampler {
   // Throws Error: piano-roll shard, bad options, no piece eligible in the split.
   TokenBatchSampler(const Shard& shard, Split split, const BatchOptions& options, uint64_t seed);
   TokenBatch next();
+  // Restarts the random stream: next() then draws exactly what a sampler constructed with `seed` would. The
+  // trainer reseeds once per step (from the run seed and the step) so that a resumed run draws the same batches.
+  void reseed(uint64_t seed) { rng_.seed(seed); }
   Token pad_id() const { return pad_id_; }
   const TokenEncoding& encoding() const { return *encoding_; }
   size_t num_pieces() const { return pieces_.size(); }  // pieces that can be drawn
@@ -100,6 +103,7 @@ class RollBatchSampler {
   // Throws Error: token shard, time stretch requested, bad options, no piece eligible in the split.
   RollBatchSampler(const Shard& shard, Split split, const BatchOptions& options, uint64_t seed);
   RollBatch next();
+  void reseed(uint64_t seed) { rng_.seed(seed); }  // as TokenBatchSampler::reseed
   size_t num_pieces() const { return pieces_.size(); }
 
  private:

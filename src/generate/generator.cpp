@@ -11,9 +11,9 @@ namespace cadenza {
 namespace {
 
 // Index of the largest logit among tokens with mask[t] != 0 (ties -> lowest id); -1 if none.
-int masked_argmax(const std::vector<float>& logits, const std::vector<uint8_t>& mask) {
+int masked_argmax(const float* logits, const std::vector<uint8_t>& mask) {
   int best = -1;
-  for (size_t t = 0; t < logits.size(); ++t) {
+  for (size_t t = 0; t < mask.size(); ++t) {
     if (mask[t] == 0 || std::isnan(logits[t])) continue;
     if (best < 0 || logits[t] > logits[best]) best = static_cast<int>(t);
   }
@@ -22,36 +22,82 @@ int masked_argmax(const std::vector<float>& logits, const std::vector<uint8_t>& 
 
 }  // namespace
 
-std::vector<Token> generate_tokens(models::SequenceModelImpl& model, const TokenEncoding& encoding,
-                                   std::span<const Token> primer, const GenerationOptions& options,
-                                   GenerationStats* stats) {
-  validate_sampling_options(options.sampling);
-  if (options.max_tokens < 0)
-    throw Error("generate: max_tokens must be >= 0, got " + std::to_string(options.max_tokens));
+namespace generation_detail {
+
+void check_token_model(const models::SequenceModelImpl& model, const TokenEncoding& encoding, const std::string& who) {
   if (model.config().input_kind != models::InputKind::kTokens) {
-    throw Error("generate: the model takes piano-roll frames, not tokens");
+    throw Error(who + ": the model takes piano-roll frames, not tokens");
   }
   const int vocab = encoding.vocabulary().size();
   if (model.config().vocab_size != vocab) {
-    throw Error("generate: model vocabulary size " + std::to_string(model.config().vocab_size) + " differs from the '" +
+    throw Error(who + ": model vocabulary size " + std::to_string(model.config().vocab_size) + " differs from the '" +
                 encoding.name() + "' encoding's " + std::to_string(vocab));
   }
+}
 
+std::unique_ptr<Grammar> primed_grammar(const TokenEncoding& encoding, std::span<const Token> primer,
+                                        const std::string& who) {
+  const int vocab = encoding.vocabulary().size();
   auto grammar = encoding.grammar();
-  std::vector<uint8_t> mask(vocab);
   for (size_t i = 0; i < primer.size(); ++i) {
     const Token token = primer[i];
     if (token < 0 || token >= vocab || !grammar->is_allowed(token)) {
-      throw Error("generate: primer token " + std::to_string(i) + " (" + encoding.vocabulary().name(token) +
+      throw Error(who + ": primer token " + std::to_string(i) + " (" + encoding.vocabulary().name(token) +
                   ") is not allowed there by the '" + encoding.name() + "' grammar");
     }
     grammar->push(token);
   }
+  return grammar;
+}
+
+torch::Device model_device(const models::SequenceModelImpl& model) {
+  const auto parameters = model.parameters();
+  return parameters.empty() ? torch::Device(torch::kCPU) : parameters.front().device();
+}
+
+Token uniform_first_token(const Grammar& grammar, int vocab, std::mt19937_64& rng) {
+  std::vector<uint8_t> mask(vocab);
+  grammar.allowed(mask);
+  std::vector<Token> allowed;
+  for (int t = 0; t < vocab; ++t)
+    if (mask[t]) allowed.push_back(t);
+  std::uniform_int_distribution<size_t> pick(0, allowed.size() - 1);
+  return allowed[pick(rng)];
+}
+
+Token closing_token(const Grammar& grammar, const float* logits, int vocab) {
+  std::vector<uint8_t> mask(vocab);
+  grammar.allowed(mask);
+  std::vector<uint8_t> ending(vocab, 0);
+  bool any_ending = false;
+  for (int t = 0; t < vocab; ++t) {
+    if (!mask[t]) continue;
+    auto probe = grammar.clone();
+    probe->push(t);
+    if (probe->can_end()) ending[t] = 1, any_ending = true;
+  }
+  int token = masked_argmax(logits, any_ending ? ending : mask);
+  if (token < 0) token = static_cast<int>(std::find(mask.begin(), mask.end(), 1) - mask.begin());
+  return token;
+}
+
+}  // namespace generation_detail
+
+std::vector<Token> generate_tokens(models::SequenceModelImpl& model, const TokenEncoding& encoding,
+                                   std::span<const Token> primer, const GenerationOptions& options,
+                                   GenerationStats* stats) {
+  using namespace generation_detail;
+  validate_sampling_options(options.sampling);
+  if (options.max_tokens < 0)
+    throw Error("generate: max_tokens must be >= 0, got " + std::to_string(options.max_tokens));
+  check_token_model(model, encoding, "generate");
+  const int vocab = encoding.vocabulary().size();
+  auto grammar = primed_grammar(encoding, primer, "generate");
+  std::vector<uint8_t> mask(vocab);
 
   model.eval();
   torch::NoGradGuard no_grad;
-  const auto parameters = model.parameters();
-  const torch::Device device = parameters.empty() ? torch::Device(torch::kCPU) : parameters.front().device();
+  const torch::Device device = model_device(model);
   std::mt19937_64 rng(options.seed);
 
   std::vector<Token> tokens(primer.begin(), primer.end());
@@ -77,12 +123,7 @@ std::vector<Token> generate_tokens(models::SequenceModelImpl& model, const Token
   int64_t remaining = options.max_tokens;
   if (tokens.empty() && remaining > 0) {
     // Start convention (see the header): uniform over the tokens a fresh grammar allows.
-    grammar->allowed(mask);
-    std::vector<Token> allowed;
-    for (int t = 0; t < vocab; ++t)
-      if (mask[t]) allowed.push_back(t);
-    std::uniform_int_distribution<size_t> pick(0, allowed.size() - 1);
-    append(allowed[pick(rng)]);
+    append(uniform_first_token(*grammar, vocab, rng));
     ++local_stats.generated_tokens;
     --remaining;
   }
@@ -103,18 +144,7 @@ std::vector<Token> generate_tokens(models::SequenceModelImpl& model, const Token
   // Closing (see the header): one greedy token at a time until the grammar can end.
   while (!grammar->can_end() && local_stats.closing_tokens < kMaxClosingTokens) {
     catch_up();
-    grammar->allowed(mask);
-    std::vector<uint8_t> ending(vocab, 0);
-    bool any_ending = false;
-    for (int t = 0; t < vocab; ++t) {
-      if (!mask[t]) continue;
-      auto probe = grammar->clone();
-      probe->push(t);
-      if (probe->can_end()) ending[t] = 1, any_ending = true;
-    }
-    int token = masked_argmax(logits, any_ending ? ending : mask);
-    if (token < 0) token = static_cast<int>(std::find(mask.begin(), mask.end(), 1) - mask.begin());
-    append(token);
+    append(closing_token(*grammar, logits.data(), vocab));
     ++local_stats.closing_tokens;
   }
   local_stats.ended_cleanly = grammar->can_end();

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -29,6 +30,9 @@ struct GenerationOptions {
   int64_t max_tokens = 512;  // tokens generated after the primer (before any closing tokens); >= 0
   uint64_t seed = 0;
   bool stop_when_can_end = false;  // stop at the first generated token after which the grammar can end
+  // Called with the whole sequence after each generated token; returning true stops sampling there (closing
+  // tokens may follow). Used for lengths in bars or seconds, which only a decode can tell.
+  std::function<bool(std::span<const Token>)> stop_after;
 };
 
 // What happened at the end of one generate_tokens() call.
@@ -46,5 +50,24 @@ inline constexpr int64_t kMaxClosingTokens = 64;
 std::vector<Token> generate_tokens(models::SequenceModelImpl& model, const TokenEncoding& encoding,
                                    std::span<const Token> primer, const GenerationOptions& options,
                                    GenerationStats* stats = nullptr);
+
+// Pieces shared by generate_tokens() and beam_search_tokens() (generate/beam_search.h), so that both apply the same
+// checks, start convention and closing rule. `who` prefixes error messages ("generate", "beam search").
+namespace generation_detail {
+
+// Throws cadenza::Error unless model is a token model whose vocabulary size is the encoding's.
+void check_token_model(const models::SequenceModelImpl& model, const TokenEncoding& encoding, const std::string& who);
+// A fresh grammar with the primer pushed; throws cadenza::Error naming the first primer token it does not allow.
+std::unique_ptr<Grammar> primed_grammar(const TokenEncoding& encoding, std::span<const Token> primer,
+                                        const std::string& who);
+// The device of the model's parameters (CPU for a model without parameters).
+torch::Device model_device(const models::SequenceModelImpl& model);
+// The start convention: a token drawn uniformly among those `grammar` allows (one draw from rng).
+Token uniform_first_token(const Grammar& grammar, int vocab, std::mt19937_64& rng);
+// The closing rule: among the allowed tokens after which `grammar` can end, the one with the largest logit; if no
+// single token ends it, the allowed token with the largest logit (ties -> lowest id).
+Token closing_token(const Grammar& grammar, const float* logits, int vocab);
+
+}  // namespace generation_detail
 
 }  // namespace cadenza

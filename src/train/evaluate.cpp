@@ -1,0 +1,208 @@
+#include "train/evaluate.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "common/error.h"
+#include "models/checkpoint.h"
+#include "models/sequence_model.h"
+#include "train/batches.h"
+
+namespace cadenza::train {
+namespace {
+
+struct Window {
+  size_t piece = 0;
+  int64_t start = 0;
+  int64_t length = 0;
+};
+
+std::vector<size_t> split_pieces(const Shard& shard, Split split, const EvaluationOptions& options) {
+  if (options.window < 2) throw Error("evaluate: window must be >= 2");
+  std::vector<size_t> pieces;
+  for (size_t index : shard.pieces_in_split(split))
+    if (shard.piece(index).length >= 2) pieces.push_back(index);
+  if (options.max_pieces > 0 && pieces.size() > static_cast<size_t>(options.max_pieces))
+    pieces.resize(static_cast<size_t>(options.max_pieces));
+  if (pieces.empty())
+    throw Error(shard.path() + ": the " + split_name(split) + " split has no piece of two or more elements to score");
+  return pieces;
+}
+
+// Windows overlapping by one element: window k covers [k (W - 1), k (W - 1) + W).
+std::vector<Window> make_windows(const Shard& shard, const std::vector<size_t>& pieces, int64_t window) {
+  std::vector<Window> windows;
+  for (size_t piece : pieces) {
+    const int64_t length = static_cast<int64_t>(shard.piece(piece).length);
+    for (int64_t start = 0; start + 1 < length; start += window - 1)
+      windows.push_back({piece, start, std::min(window, length - start)});
+  }
+  // Longest first, so that each batch pads little.
+  std::stable_sort(windows.begin(), windows.end(),
+                   [](const Window& a, const Window& b) { return a.length > b.length; });
+  return windows;
+}
+
+void finish(EvaluationResult& result, double nll_sum, double correct, double accuracy_denominator, int64_t keys) {
+  result.nll = result.elements > 0 ? nll_sum / static_cast<double>(result.elements) : 0.0;
+  result.perplexity = std::exp(result.frames ? result.nll / static_cast<double>(keys) : result.nll);
+  result.bits_per_element = result.nll / std::log(2.0);
+  result.accuracy = accuracy_denominator > 0 ? correct / accuracy_denominator : 0.0;
+}
+
+}  // namespace
+
+EvaluationResult evaluate_model(models::SequenceModelImpl& model, const Shard& shard, Split split,
+                                const EvaluationOptions& options) {
+  const auto started = std::chrono::steady_clock::now();
+  const bool frames = shard.is_piano_roll();
+  const auto& config = model.config();
+  if (frames != (config.input_kind == models::InputKind::kFrames))
+    throw Error(shard.path() + ": the model reads " + (frames ? "tokens" : "piano-roll frames") +
+                " but the shard holds " + (frames ? "piano rolls" : "tokens"));
+  const int64_t V = shard_input_size(shard);
+  if (config.vocab_size != V)
+    throw Error(shard.path() + ": the model expects " + std::to_string(config.vocab_size) +
+                (frames ? " keys per frame" : " tokens") + " but the shard has " + std::to_string(V));
+
+  const std::vector<size_t> pieces = split_pieces(shard, split, options);
+  const std::vector<Window> windows = make_windows(shard, pieces, options.window);
+  const bool was_training = model.is_training();
+  model.eval();
+  torch::NoGradGuard no_grad;
+  const auto parameters = model.parameters();
+  const torch::Device device = parameters.empty() ? torch::Device(torch::kCPU) : parameters.front().device();
+
+  EvaluationResult result;
+  result.frames = frames;
+  result.pieces = static_cast<int64_t>(pieces.size());
+  result.windows = static_cast<int64_t>(windows.size());
+  double nll_sum = 0, correct = 0, accuracy_denominator = 0;
+  size_t cached_piece = static_cast<size_t>(-1);
+  torch::Tensor cached;  // the last piece read: windows of one piece are usually in one batch
+  for (size_t first = 0; first < windows.size();) {
+    const int64_t T = windows[first].length;
+    const int64_t rows = std::max<int64_t>(1, options.max_batch_elements / T);
+    const size_t last = std::min(windows.size(), first + static_cast<size_t>(rows));
+    const int64_t B = static_cast<int64_t>(last - first);
+    torch::Tensor batch = frames ? torch::zeros({B, T, V}) : torch::zeros({B, T}, torch::kLong);  // (B, T[, V])
+    torch::Tensor real = torch::zeros({B, T}, torch::kBool);                                       // (B, T)
+    for (size_t i = first; i < last; ++i) {
+      const Window& w = windows[i];
+      if (w.piece != cached_piece) cached = piece_tensor(shard, w.piece), cached_piece = w.piece;
+      const int64_t row = static_cast<int64_t>(i - first);
+      batch[row].narrow(0, 0, w.length).copy_(cached.narrow(0, w.start, w.length));
+      real[row].narrow(0, 0, w.length).fill_(true);
+    }
+    batch = batch.to(device);
+    real = real.to(device);
+    auto logits = model.forward(batch).to(torch::kFloat);  // (B, T, V)
+    auto predicted = logits.narrow(1, 0, T - 1);           // (B, T-1, V)
+    auto scored = real.narrow(1, 1, T - 1);                // (B, T-1)
+    if (frames) {
+      auto targets = batch.narrow(1, 1, T - 1);  // (B, T-1, V)
+      auto per_frame = torch::binary_cross_entropy_with_logits(predicted, targets, {}, {}, at::Reduction::None)
+                           .sum(-1);  // (B, T-1)
+      nll_sum += per_frame.masked_select(scored).to(torch::kDouble).sum().item<double>();
+      auto on = (predicted > 0).logical_and(scored.unsqueeze(-1));  // (B, T-1, V) predicted notes
+      auto truth = (targets > 0.5).logical_and(scored.unsqueeze(-1));
+      const double tp = on.logical_and(truth).sum().item<double>();
+      const double fp = on.logical_and(truth.logical_not()).sum().item<double>();
+      const double fn = on.logical_not().logical_and(truth).sum().item<double>();
+      correct += tp;
+      accuracy_denominator += tp + fp + fn;
+    } else {
+      auto targets = batch.narrow(1, 1, T - 1);                                      // (B, T-1)
+      auto log_probs = torch::log_softmax(predicted, -1);                            // (B, T-1, V)
+      auto picked = log_probs.gather(-1, targets.unsqueeze(-1)).squeeze(-1);         // (B, T-1)
+      nll_sum -= picked.masked_select(scored).to(torch::kDouble).sum().item<double>();
+      correct += (predicted.argmax(-1) == targets).logical_and(scored).sum().item<double>();
+      accuracy_denominator += scored.sum().item<double>();
+    }
+    result.elements += scored.sum().item<int64_t>();
+    first = last;
+  }
+  if (was_training) model.train();
+  finish(result, nll_sum, correct, accuracy_denominator, V);
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return result;
+}
+
+EvaluationResult evaluate_checkpoint(const std::string& checkpoint, const Shard& shard, Split split,
+                                     const EvaluationOptions& options) {
+  const std::string path = models::resolve_checkpoint_path(checkpoint);
+  const models::LoadedCheckpoint loaded = models::load_checkpoint(path);
+  if (loaded.info.encoding != shard.metadata().encoding)
+    throw Error(shard.path() + ": prepared with a different encoding than the model in " + path +
+                " (model: " + loaded.info.encoding.dump() + ", shard: " + shard.metadata().encoding.dump() + ")");
+  return evaluate_model(*loaded.model, shard, split, options);
+}
+
+EvaluationResult evaluate_unigram_baseline(const Shard& shard, Split split, const EvaluationOptions& options) {
+  const auto started = std::chrono::steady_clock::now();
+  const bool frames = shard.is_piano_roll();
+  const int64_t V = shard_input_size(shard);
+  // Frequencies from the whole training split (every element, since the baseline needs no context).
+  std::vector<double> counts(static_cast<size_t>(V), frames ? 0.0 : 1.0);  // add-one for tokens
+  double total = frames ? 0.0 : static_cast<double>(V);
+  for (size_t piece : shard.pieces_in_split(Split::kTrain)) {
+    auto tensor = piece_tensor(shard, piece);
+    if (frames) {
+      auto on = tensor.sum(0).to(torch::kDouble);  // (V)
+      for (int64_t k = 0; k < V; ++k) counts[k] += on[k].item<double>();
+      total += static_cast<double>(tensor.size(0));
+    } else {
+      const auto* data = tensor.data_ptr<int64_t>();
+      for (int64_t i = 0; i < tensor.size(0); ++i) counts[data[i]] += 1.0;
+      total += static_cast<double>(tensor.size(0));
+    }
+  }
+  if (total <= 0) throw Error(shard.path() + ": the train split is empty; no baseline can be estimated");
+
+  EvaluationResult result;
+  result.frames = frames;
+  const std::vector<size_t> pieces = split_pieces(shard, split, options);
+  result.pieces = static_cast<int64_t>(pieces.size());
+  result.windows = static_cast<int64_t>(make_windows(shard, pieces, options.window).size());
+  double nll_sum = 0, correct = 0, accuracy_denominator = 0;
+  std::vector<double> log_p(V), log_not_p(V);
+  size_t most_frequent = 0;
+  for (int64_t k = 0; k < V; ++k) {
+    const double p = frames ? std::clamp(counts[k] / total, 1e-6, 1 - 1e-6) : counts[k] / total;
+    log_p[k] = std::log(p);
+    log_not_p[k] = std::log1p(-p);
+    if (counts[k] > counts[most_frequent]) most_frequent = static_cast<size_t>(k);
+  }
+  // Which windows a piece is cut into does not matter for a context-free model: every element but the first
+  // of each piece is scored.
+  for (size_t piece : pieces) {
+    auto tensor = piece_tensor(shard, piece);
+    const int64_t T = tensor.size(0);
+    if (frames) {
+      auto accessor = tensor.accessor<float, 2>();
+      for (int64_t t = 1; t < T; ++t) {
+        for (int64_t k = 0; k < V; ++k) {
+          const bool on = accessor[t][k] > 0.5f;
+          nll_sum -= on ? log_p[k] : log_not_p[k];
+          const bool predicted = log_p[k] > log_not_p[k];
+          if (predicted && on) correct += 1;
+          if (predicted || on) accuracy_denominator += 1;
+        }
+      }
+    } else {
+      const auto* data = tensor.data_ptr<int64_t>();
+      for (int64_t t = 1; t < T; ++t) {
+        nll_sum -= log_p[data[t]];
+        correct += static_cast<size_t>(data[t]) == most_frequent ? 1 : 0;
+        accuracy_denominator += 1;
+      }
+    }
+    result.elements += T - 1;
+  }
+  finish(result, nll_sum, correct, accuracy_denominator, V);
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return result;
+}
+
+}  // namespace cadenza::train

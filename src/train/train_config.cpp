@@ -1,0 +1,225 @@
+#include "train/train_config.h"
+
+#include <cmath>
+#include <algorithm>
+#include <set>
+
+#include "common/error.h"
+
+namespace cadenza::train {
+namespace {
+
+using nlohmann::json;
+
+void fail(const std::string& problem) { throw Error("training config: " + problem); }
+
+}  // namespace
+
+json TrainOptions::to_json() const {
+  return {{"learning_rate", learning_rate},
+          {"min_learning_rate", min_learning_rate},
+          {"schedule", schedule},
+          {"warmup_steps", warmup_steps},
+          {"weight_decay", weight_decay},
+          {"beta1", beta1},
+          {"beta2", beta2},
+          {"clip_norm", clip_norm},
+          {"batch_size", batch_size},
+          {"crop_length", crop_length},
+          {"max_transpose", max_transpose},
+          {"min_stretch", min_stretch},
+          {"max_stretch", max_stretch},
+          {"steps", steps},
+          {"time_budget_seconds", time_budget_seconds},
+          {"eval_every", eval_every},
+          {"eval_window", eval_window},
+          {"max_eval_pieces", max_eval_pieces},
+          {"checkpoint_every", checkpoint_every},
+          {"patience", patience},
+          {"log_every", log_every},
+          {"seed", seed}};
+}
+
+TrainOptions TrainOptions::from_json(const json& object) {
+  if (!object.is_object()) fail("\"train\" must be a JSON object");
+  TrainOptions options;
+  std::set<std::string> known;
+  auto read_number = [&](const char* key, double& field) {
+    known.insert(key);
+    if (!object.contains(key)) return;
+    if (!object[key].is_number()) fail(std::string("\"") + key + "\" must be a number");
+    field = object[key].get<double>();
+  };
+  auto read_int = [&](const char* key, int64_t& field) {
+    known.insert(key);
+    if (!object.contains(key)) return;
+    const auto& value = object[key];
+    // 1e3 style integers written as floats are accepted when they are whole numbers.
+    if (value.is_number_float() && std::floor(value.get<double>()) == value.get<double>()) {
+      field = static_cast<int64_t>(value.get<double>());
+      return;
+    }
+    if (!value.is_number_integer()) fail(std::string("\"") + key + "\" must be an integer");
+    field = value.get<int64_t>();
+  };
+  read_number("learning_rate", options.learning_rate);
+  read_number("min_learning_rate", options.min_learning_rate);
+  known.insert("schedule");
+  if (object.contains("schedule")) {
+    if (!object["schedule"].is_string()) fail("\"schedule\" must be a string");
+    options.schedule = object["schedule"].get<std::string>();
+  }
+  read_int("warmup_steps", options.warmup_steps);
+  read_number("weight_decay", options.weight_decay);
+  read_number("beta1", options.beta1);
+  read_number("beta2", options.beta2);
+  read_number("clip_norm", options.clip_norm);
+  read_int("batch_size", options.batch_size);
+  read_int("crop_length", options.crop_length);
+  read_int("max_transpose", options.max_transpose);
+  read_number("min_stretch", options.min_stretch);
+  read_number("max_stretch", options.max_stretch);
+  read_int("steps", options.steps);
+  read_number("time_budget_seconds", options.time_budget_seconds);
+  read_int("eval_every", options.eval_every);
+  read_int("eval_window", options.eval_window);
+  read_int("max_eval_pieces", options.max_eval_pieces);
+  read_int("checkpoint_every", options.checkpoint_every);
+  read_int("patience", options.patience);
+  read_int("log_every", options.log_every);
+  int64_t seed = static_cast<int64_t>(options.seed);
+  read_int("seed", seed);
+  if (seed < 0) fail("\"seed\" must be >= 0");
+  options.seed = static_cast<uint64_t>(seed);
+  for (const auto& [key, unused] : object.items())
+    if (!known.count(key)) fail("unknown key \"" + key + "\" in \"train\"");
+  options.validate();
+  return options;
+}
+
+void TrainOptions::validate() const {
+  auto positive = [](const char* key, double value) {
+    if (!(value > 0) || !std::isfinite(value)) fail(std::string("\"") + key + "\" must be positive");
+  };
+  auto non_negative = [](const char* key, double value) {
+    if (!(value >= 0) || !std::isfinite(value)) fail(std::string("\"") + key + "\" must be >= 0");
+  };
+  positive("learning_rate", learning_rate);
+  non_negative("min_learning_rate", min_learning_rate);
+  if (schedule != "cosine" && schedule != "inverse_sqrt" && schedule != "constant")
+    fail("\"schedule\" must be cosine, inverse_sqrt or constant, got \"" + schedule + "\"");
+  non_negative("warmup_steps", static_cast<double>(warmup_steps));
+  non_negative("weight_decay", weight_decay);
+  if (!(beta1 >= 0 && beta1 < 1)) fail("\"beta1\" must be in [0, 1)");
+  if (!(beta2 >= 0 && beta2 < 1)) fail("\"beta2\" must be in [0, 1)");
+  non_negative("clip_norm", clip_norm);
+  positive("batch_size", static_cast<double>(batch_size));
+  if (crop_length < 2) fail("\"crop_length\" must be >= 2 (one input and one target)");
+  if (max_transpose < 0 || max_transpose > 24) fail("\"max_transpose\" must be in [0, 24]");
+  positive("min_stretch", min_stretch);
+  if (max_stretch < min_stretch) fail("\"max_stretch\" must be >= \"min_stretch\"");
+  positive("steps", static_cast<double>(steps));
+  non_negative("time_budget_seconds", time_budget_seconds);
+  positive("eval_every", static_cast<double>(eval_every));
+  if (eval_window < 2) fail("\"eval_window\" must be >= 2");
+  non_negative("max_eval_pieces", static_cast<double>(max_eval_pieces));
+  positive("checkpoint_every", static_cast<double>(checkpoint_every));
+  non_negative("patience", static_cast<double>(patience));
+  positive("log_every", static_cast<double>(log_every));
+}
+
+std::vector<std::string> preset_names() { return {"tiny", "small", "base"}; }
+
+json preset_config(const std::string& preset, const std::string& family, bool frames) {
+  static const std::set<std::string> kFamilies = {"rnn", "lstm", "gru", "transformer"};
+  if (!kFamilies.count(family))
+    throw Error("unknown model family \"" + family + "\" (expected rnn, lstm, gru or transformer)");
+  const bool transformer = family == "transformer";
+  json model = {{"family", family}};
+  json train = json::object();
+  if (preset == "tiny") {
+    // Seconds on any machine: smoke tests and trying the pipeline.
+    model.update({{"hidden_size", 64}, {"num_layers", transformer ? 2 : 1}, {"num_heads", 2}, {"dropout", 0.0}});
+    train.update({{"batch_size", 8}, {"crop_length", 64}, {"steps", 100}, {"warmup_steps", 10}, {"eval_every", 50},
+                  {"checkpoint_every", 50}, {"log_every", 10}, {"max_eval_pieces", 32}});
+  } else if (preset == "small") {
+    // Minutes to half an hour on 2 CPU cores; the bundled models.
+    if (transformer) {
+      model.update({{"hidden_size", 256}, {"num_layers", 4}, {"num_heads", 4}, {"feedforward_size", 1024},
+                    {"dropout", 0.1}});
+      train.update({{"learning_rate", 5e-4}, {"warmup_steps", 400}});
+    } else {
+      model.update({{"hidden_size", 256}, {"num_layers", 2}, {"dropout", 0.1}});
+      train.update({{"learning_rate", 2e-3}});
+    }
+    train.update({{"batch_size", 32}, {"crop_length", 256}, {"steps", 3000}, {"eval_every", 250},
+                  {"checkpoint_every", 250}});
+  } else if (preset == "base") {
+    // A GPU, or a long CPU run.
+    if (transformer) {
+      model.update({{"hidden_size", 512}, {"num_layers", 6}, {"num_heads", 8}, {"feedforward_size", 2048},
+                    {"dropout", 0.1}});
+      train.update({{"learning_rate", 3e-4}, {"warmup_steps", 1000}});
+    } else {
+      model.update({{"hidden_size", 512}, {"num_layers", 3}, {"dropout", 0.2}});
+      train.update({{"learning_rate", 1e-3}});
+    }
+    train.update({{"batch_size", 64}, {"crop_length", 512}, {"steps", 20000}, {"eval_every", 1000},
+                  {"checkpoint_every", 1000}});
+  } else {
+    throw Error("unknown preset \"" + preset + "\" (expected tiny, small or base)");
+  }
+  if (frames && preset != "tiny") {
+    // Piano-roll benchmarks (JSB): short pieces and a small data set, so shorter crops and more dropout.
+    model["dropout"] = transformer ? 0.2 : 0.4;
+    train.update({{"crop_length", 128}, {"batch_size", 16}, {"max_transpose", 0}});
+  }
+  if (transformer) model["max_sequence_length"] = std::max<int64_t>(train.value("crop_length", 256), 1024);
+  return {{"model", model}, {"train", train}};
+}
+
+void merge_config(json& config, const json& overrides, const std::string& source) {
+  if (!overrides.is_object()) throw Error(source + ": expected a JSON object with \"model\" and/or \"train\"");
+  for (const auto& [section, values] : overrides.items()) {
+    if (section != "model" && section != "train")
+      throw Error(source + ": unknown section \"" + section + "\" (expected \"model\" or \"train\")");
+    if (!values.is_object()) throw Error(source + ": \"" + section + "\" must be a JSON object");
+    for (const auto& [key, value] : values.items()) config[section][key] = value;
+  }
+}
+
+void apply_setting(json& config, const std::string& setting) {
+  const auto equals = setting.find('=');
+  if (equals == std::string::npos || equals == 0)
+    throw Error("--set " + setting + ": expected key=value (e.g. hidden_size=512)");
+  std::string key = setting.substr(0, equals);
+  const std::string text = setting.substr(equals + 1);
+  json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) value = text;
+
+  static const std::set<std::string> kModelKeys = {
+      "family",    "input_kind",      "vocab_size",       "embedding_size",      "hidden_size",
+      "num_layers", "dropout",        "residual",         "num_heads",           "feedforward_size",
+      "max_sequence_length",          "relative_attention", "max_relative_distance"};
+  const std::set<std::string> train_keys = [] {
+    std::set<std::string> keys;
+    const json defaults = TrainOptions().to_json();  // items() of a temporary would dangle
+    for (const auto& [name, unused] : defaults.items()) keys.insert(name);
+    return keys;
+  }();
+  std::string section;
+  if (key.rfind("model.", 0) == 0) {
+    section = "model", key = key.substr(6);
+  } else if (key.rfind("train.", 0) == 0) {
+    section = "train", key = key.substr(6);
+  } else {
+    section = kModelKeys.count(key) ? "model" : "train";
+  }
+  const bool known = section == "model" ? kModelKeys.count(key) > 0 : train_keys.count(key) > 0;
+  if (!known) throw Error("--set " + setting + ": unknown key \"" + key + "\"");
+  if (section == "model" && (key == "vocab_size" || key == "input_kind"))
+    throw Error("--set " + setting + ": \"" + key + "\" comes from the data and cannot be set");
+  config[section][key] = value;
+}
+
+}  // namespace cadenza::train

@@ -1,0 +1,64 @@
+// What a training run is: the model to build and how to train it. Stored in the run folder (config.json) and in
+// every checkpoint's "training" metadata, so a run can be resumed and reproduced.
+//
+// A run's configuration is assembled in layers, each overriding the one before:
+//   1. the preset (tiny | small | base) for the model family and the data's input kind (tokens or frames);
+//   2. --config FILE: a JSON object {"model": {...ModelConfig keys...}, "train": {...TrainOptions keys...}};
+//   3. --set key=value, where key is a ModelConfig or TrainOptions key (e.g. hidden_size=512, learning_rate=3e-4),
+//      optionally qualified as model.key / train.key; the value is parsed as JSON when it parses (numbers, true),
+//      else taken as a string.
+// Unknown keys and ill-typed values are errors naming the key. The data decides vocab_size and input_kind.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace cadenza::train {
+
+struct TrainOptions {
+  // Optimisation: AdamW with decoupled weight decay, linear warm-up then the schedule, global-norm clipping.
+  double learning_rate = 1e-3;
+  double min_learning_rate = 1e-5;  // the cosine schedule's floor
+  std::string schedule = "cosine";  // cosine | inverse_sqrt | constant
+  int64_t warmup_steps = 200;
+  double weight_decay = 0.01;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double clip_norm = 1.0;  // 0 = no clipping
+  // Data
+  int64_t batch_size = 32;
+  int64_t crop_length = 256;    // tokens / frames per training row (random crops of longer pieces)
+  int64_t max_transpose = 0;    // augmentation: random transposition within +-semitones (0 = off)
+  double min_stretch = 1.0;     // augmentation: time stretch range (token shards only; 1, 1 = off)
+  double max_stretch = 1.0;
+  // Length of the run: whichever comes first. time_budget_seconds = 0 means no time limit.
+  int64_t steps = 2000;
+  double time_budget_seconds = 0;
+  // Validation and checkpoints
+  int64_t eval_every = 200;        // steps between validation passes (also at the end)
+  int64_t eval_window = 1024;      // pieces are scored in windows of at most this many tokens/frames
+  int64_t max_eval_pieces = 0;     // validation uses at most this many pieces (0 = the whole split)
+  int64_t checkpoint_every = 500;  // steps between "last" checkpoints (also at each validation and the end)
+  int64_t patience = 0;            // stop after this many validations without improvement (0 = never)
+  int64_t log_every = 20;          // steps between log lines / metric records
+  uint64_t seed = 1;
+
+  nlohmann::json to_json() const;
+  // Every key optional; unknown keys and wrong types throw cadenza::Error naming the key.
+  static TrainOptions from_json(const nlohmann::json& json);
+  void validate() const;  // throws cadenza::Error on out-of-range values
+};
+
+// The preset as JSON {"model": {...}, "train": {...}}. family: rnn | lstm | gru | transformer; frames: piano-roll
+// data. Throws cadenza::Error on an unknown preset or family.
+nlohmann::json preset_config(const std::string& preset, const std::string& family, bool frames);
+std::vector<std::string> preset_names();
+
+// Applies `overrides` ({"model": {...}, "train": {...}}) onto `config` key by key. Throws on unknown sections.
+void merge_config(nlohmann::json& config, const nlohmann::json& overrides, const std::string& source);
+// Applies one "key=value" (see the header comment). model_keys / train_keys: the keys each section knows.
+void apply_setting(nlohmann::json& config, const std::string& setting);
+
+}  // namespace cadenza::train

@@ -1,0 +1,90 @@
+// `cadenza evaluate --checkpoint FILE|RUN_DIR --data SHARD [--split test] [--json]`: held-out NLL, perplexity and
+// accuracy (src/train/evaluate.h), beside the unigram baseline every model must beat.
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "command.h"
+#include "common/error.h"
+#include "data/shard.h"
+#include "models/threading.h"
+#include "train/evaluate.h"
+
+namespace cadenza::cli {
+
+namespace {
+
+struct EvaluateCommandOptions {
+  std::string checkpoint;
+  std::string data;
+  std::string split = "test";
+  int64_t window = 1024;
+  bool json = false;
+  bool baseline = true;
+  int threads = 0;
+};
+
+nlohmann::json result_json(const train::EvaluationResult& r) {
+  return {{"nll", r.nll},           {"perplexity", r.perplexity}, {"accuracy", r.accuracy},
+          {"bits", r.bits_per_element}, {"elements", r.elements}, {"pieces", r.pieces},
+          {"seconds", r.seconds}};
+}
+
+Split parse_split(const std::string& name) {
+  if (name == "train") return Split::kTrain;
+  if (name == "valid") return Split::kValid;
+  if (name == "test") return Split::kTest;
+  throw Error("--split " + name + ": expected train, valid or test");
+}
+
+void run_evaluate(const EvaluateCommandOptions& cli) {
+  models::configure_tensor_threads(resolve_threads(cli.threads));
+  const Shard shard(cli.data);
+  const Split split = parse_split(cli.split);
+  train::EvaluationOptions options;
+  options.window = cli.window;
+  const train::EvaluationResult model = train::evaluate_checkpoint(cli.checkpoint, shard, split, options);
+  std::optional<train::EvaluationResult> unigram;
+  if (cli.baseline) unigram = train::evaluate_unigram_baseline(shard, split, options);
+  const char* unit = model.frames ? "frame" : "token";
+  if (cli.json) {
+    nlohmann::json out = {{"checkpoint", cli.checkpoint}, {"data", cli.data},     {"split", cli.split},
+                          {"unit", unit},                 {"model", result_json(model)}};
+    if (unigram) out["unigram_baseline"] = result_json(*unigram);
+    std::printf("%s\n", out.dump(2).c_str());
+    return;
+  }
+  std::printf("%s on %s, %s split: %lld pieces, %lld %ss scored\n", cli.checkpoint.c_str(), cli.data.c_str(),
+              cli.split.c_str(), static_cast<long long>(model.pieces), static_cast<long long>(model.elements), unit);
+  std::printf("  %-18s %10s %12s %10s\n", "", "NLL", "perplexity", "accuracy");
+  std::printf("  %-18s %10.4f %12.3f %10.4f   (nats per %s)\n", "model", model.nll, model.perplexity, model.accuracy,
+              unit);
+  if (unigram)
+    std::printf("  %-18s %10.4f %12.3f %10.4f\n", model.frames ? "key-rate baseline" : "unigram baseline",
+                unigram->nll, unigram->perplexity, unigram->accuracy);
+  if (model.frames)
+    std::printf("  (frame NLL sums the binary cross-entropy of all keys; perplexity is per key; accuracy is "
+                "TP / (TP + FP + FN))\n");
+}
+
+void setup_evaluate(CLI::App& parent) {
+  auto options = std::make_shared<EvaluateCommandOptions>();
+  auto* command = parent.add_subcommand("evaluate", "Held-out NLL, perplexity and accuracy of a model on a shard");
+  command->add_option("--checkpoint", options->checkpoint, "Checkpoint file, or a run folder (its best checkpoint)")
+      ->required();
+  command->add_option("--data", options->data, "Shard file prepared with the model's encoding")->required();
+  command->add_option("--split", options->split, "train, valid or test")->capture_default_str();
+  command->add_option("--window", options->window, "Longest window scored at once (longer pieces are cut)")
+      ->capture_default_str();
+  command->add_flag("--json", options->json, "Print JSON");
+  command->add_flag("!--no-baseline", options->baseline, "Skip the unigram baseline");
+  add_threads_option(command, options->threads);
+  command->callback([options] { run_evaluate(*options); });
+}
+
+}  // namespace
+
+static const CommandRegistration registration{"evaluate", setup_evaluate};
+
+}  // namespace cadenza::cli

@@ -1,0 +1,171 @@
+// `cadenza train --model FAMILY --data SHARD --out RUN_DIR ...`: train an autoregressive model on a prepared shard.
+// The loop is src/train/trainer.h; presets and --set are src/train/train_config.h.
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "command.h"
+#include "common/error.h"
+#include "common/file_io.h"
+#include "data/shard.h"
+#include "models/threading.h"
+#include "train/train_config.h"
+#include "train/trainer.h"
+#include "train_progress.h"
+
+namespace cadenza::cli {
+
+namespace {
+
+struct TrainCommandOptions {
+  std::string model = "lstm";
+  std::string data;
+  std::string out;
+  std::string preset = "small";
+  std::string config_file;
+  std::vector<std::string> settings;
+  int64_t steps = 0;
+  std::string time_budget;
+  bool resume = false;
+  bool overwrite = false;
+  int64_t seed = -1;
+  int threads = 0;
+  bool print_config = false;
+};
+
+std::atomic<bool> g_stop_requested{false};
+
+extern "C" void on_interrupt(int) {
+  g_stop_requested.store(true);
+  // A second Ctrl-C kills the process the usual way.
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+}
+
+// "90", "90s", "10m", "1.5h" -> seconds.
+double parse_duration(const std::string& text) {
+  size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception&) {
+    throw Error("--time-budget " + text + ": expected a duration like 600, 600s, 10m or 1.5h");
+  }
+  const std::string unit = text.substr(used);
+  double scale = 1;
+  if (unit == "m" || unit == "min") {
+    scale = 60;
+  } else if (unit == "h") {
+    scale = 3600;
+  } else if (!unit.empty() && unit != "s") {
+    throw Error("--time-budget " + text + ": unknown unit \"" + unit + "\" (use s, m or h)");
+  }
+  if (!(value > 0)) throw Error("--time-budget " + text + ": must be positive");
+  return value * scale;
+}
+
+nlohmann::json build_config(const TrainCommandOptions& cli, bool frames) {
+  nlohmann::json config = train::preset_config(cli.preset, cli.model, frames);
+  if (!cli.config_file.empty()) {
+    const auto bytes = read_file_bytes(cli.config_file);
+    const auto parsed = nlohmann::json::parse(bytes.begin(), bytes.end(), nullptr, false);
+    if (parsed.is_discarded()) throw FormatError(cli.config_file, -1, "is not valid JSON");
+    train::merge_config(config, parsed, cli.config_file);
+  }
+  for (const auto& setting : cli.settings) train::apply_setting(config, setting);
+  if (cli.steps > 0) config["train"]["steps"] = cli.steps;
+  if (!cli.time_budget.empty()) {
+    config["train"]["time_budget_seconds"] = parse_duration(cli.time_budget);
+    // A time budget alone means "as many steps as fit": lift the preset's step count.
+    if (cli.steps <= 0) config["train"]["steps"] = 1000000000;
+  }
+  if (cli.seed >= 0) config["train"]["seed"] = cli.seed;
+  config["model"]["family"] = cli.model;
+  return config;
+}
+
+void run_train(const TrainCommandOptions& cli) {
+  const std::string threads = models::configure_tensor_threads(resolve_threads(cli.threads));
+  train::TrainRequest request;
+  request.data_path = cli.data;
+  request.run_dir = cli.out;
+  request.resume = cli.resume;
+  request.overwrite = cli.overwrite;
+  if (!cli.resume) {
+    const Shard shard(cli.data, /*verify_payload=*/false);
+    request.config = train::resolve_config(build_config(cli, shard.is_piano_roll()), cli.data);
+    if (cli.print_config) {
+      std::printf("%s\n", request.config.dump(2).c_str());
+      return;
+    }
+  } else if (!cli.settings.empty() || !cli.config_file.empty() || cli.steps > 0 || !cli.time_budget.empty()) {
+    throw Error("--resume continues the run exactly as configured; --set, --config, --steps and --time-budget "
+                "cannot be combined with it");
+  }
+  std::fprintf(stderr, "%s %s on %s -> %s (%s)\n", cli.resume ? "resuming" : "training", cli.model.c_str(),
+               cli.data.c_str(), cli.out.c_str(), threads.c_str());
+
+  g_stop_requested.store(false);
+  std::signal(SIGINT, on_interrupt);
+  std::signal(SIGTERM, on_interrupt);
+  TrainProgressDisplay display(cli.model, stderr_is_terminal());
+  train::TrainResult result;
+  try {
+    result = train::run_training(request, [&](const train::TrainProgress& p) { display(p); }, &g_stop_requested);
+  } catch (...) {
+    display.finish();
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+    throw;
+  }
+  display.finish();
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  std::printf("stopped after step %lld (%s) in %s; %lld parameters\n", static_cast<long long>(result.steps),
+              result.stop_reason.c_str(), format_duration(result.seconds).c_str(),
+              static_cast<long long>(result.parameters));
+  if (result.best_valid_nll) std::printf("best validation NLL %.4f\n", *result.best_valid_nll);
+  if (!result.best_checkpoint.empty()) std::printf("best checkpoint: %s\n", result.best_checkpoint.c_str());
+  std::printf("last checkpoint: %s\n", result.last_checkpoint.c_str());
+  if (result.stop_reason == "interrupted")
+    std::printf("continue with: cadenza train --model %s --data %s --out %s --resume\n", cli.model.c_str(),
+                cli.data.c_str(), cli.out.c_str());
+}
+
+void setup_train(CLI::App& parent) {
+  auto options = std::make_shared<TrainCommandOptions>();
+  auto* command = parent.add_subcommand("train", "Train a model on a prepared shard (`cadenza dataset prepare`)");
+  command->add_option("--model", options->model, "Model family: rnn, lstm, gru or transformer")
+      ->check(CLI::IsMember({"rnn", "lstm", "gru", "transformer"}))
+      ->capture_default_str();
+  command->add_option("--data", options->data, "Shard file (.cdz) to train on; its valid split is used for "
+                                               "validation")
+      ->required();
+  command->add_option("--out", options->out, "Run folder: config.json, metrics.jsonl, checkpoints/")->required();
+  command->add_option("--preset", options->preset, "Model and training sizes: tiny, small or base")
+      ->check(CLI::IsMember(train::preset_names()))
+      ->capture_default_str();
+  command->add_option("--config", options->config_file,
+                      "JSON file {\"model\": {...}, \"train\": {...}} applied over the preset");
+  command->add_option("--set", options->settings,
+                      "key=value applied last, e.g. --set hidden_size=512 --set learning_rate=3e-4 (see --print-config "
+                      "for every key)");
+  command->add_option("--steps", options->steps, "Training steps (overrides the preset)");
+  command->add_option("--time-budget", options->time_budget,
+                      "Stop after this much training time, e.g. 600, 10m, 1.5h; the schedule is fitted to it");
+  command->add_option("--seed", options->seed, "Seed for initialisation, batches and dropout (default: preset's, 1)");
+  command->add_flag("--resume", options->resume, "Continue the run in --out from its last checkpoint, exactly");
+  command->add_flag("--overwrite", options->overwrite, "Start again even if --out holds a run");
+  command->add_flag("--print-config", options->print_config, "Print the resolved configuration and exit");
+  add_threads_option(command, options->threads);
+  command->callback([options] { run_train(*options); });
+}
+
+}  // namespace
+
+static const CommandRegistration registration{"train", setup_train};
+
+}  // namespace cadenza::cli
