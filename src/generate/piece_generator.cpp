@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "encoding/pianoroll.h"
+#include "generate/beam_search.h"
 #include "generate/generator.h"
 #include "models/checkpoint.h"
 #include "score/operations.h"
@@ -65,14 +66,38 @@ struct PieceGenerator::Impl {
         return encoding->decode(tokens).end_tick() >= target_end_tick;
       };
     }
-    if (request.beam_size > 0)
-      throw Error("generate: beam search is not available in this build yet");  // replaced below when built
-    GenerationStats stats;
     GeneratedPiece piece;
-    piece.tokens = generate_tokens(*loaded.model, *encoding, primer, options, &stats);
+    if (request.beam_size > 0) {
+      BeamSearchOptions beam;
+      beam.beam_size = request.beam_size;
+      beam.branch_factor = request.branch_factor;
+      beam.sampling = request.sampling;
+      beam.seed = request.seed;
+      beam.stochastic = request.sampling.temperature > 0;
+      BeamSearchStats stats;
+      if (target_end_tick < 0) {
+        beam.max_tokens = request.steps;
+        piece.tokens = beam_search_tokens(*loaded.model, *encoding, primer, beam, &stats);
+      } else {
+        // Beam search cannot stop on a decoded length mid-search: search a token budget, and double it until
+        // the piece is long enough (a few tries at most: melody needs about one token per grid step).
+        const int64_t quarters = std::max<int64_t>(1, (target_end_tick + ticks_per_quarter - 1) / ticks_per_quarter);
+        beam.max_tokens = 8 * quarters;
+        for (int attempt = 0; attempt < 6; ++attempt) {
+          piece.tokens = beam_search_tokens(*loaded.model, *encoding, primer, beam, &stats);
+          if (encoding->decode(piece.tokens).end_tick() >= target_end_tick) break;
+          beam.max_tokens *= 2;
+        }
+      }
+      piece.generated_elements = stats.generated_tokens + stats.closing_tokens;
+      piece.ended_cleanly = stats.ended_cleanly;
+    } else {
+      GenerationStats stats;
+      piece.tokens = generate_tokens(*loaded.model, *encoding, primer, options, &stats);
+      piece.generated_elements = stats.generated_tokens + stats.closing_tokens;
+      piece.ended_cleanly = stats.ended_cleanly;
+    }
     piece.primer_elements = static_cast<int64_t>(primer.size());
-    piece.generated_elements = stats.generated_tokens + stats.closing_tokens;
-    piece.ended_cleanly = stats.ended_cleanly;
     piece.score = encoding->decode(piece.tokens);
     if (target_end_tick >= 0) piece.score = clip(piece.score, 0, target_end_tick);
     set_tempo(piece.score, request.qpm);

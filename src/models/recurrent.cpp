@@ -50,6 +50,13 @@ void RecurrentDecodeState::detach() {
   for (auto& t : c) t = t.detach();
 }
 
+void RecurrentDecodeState::select_rows(const torch::Tensor& rows) {
+  if (h.empty()) throw Error("recurrent model select_rows(): the state holds no layers");
+  const auto selected = checked_decode_rows(rows, h[0].size(0), h[0].device(), "recurrent model");
+  for (auto& t : h) t = t.index_select(0, selected);  // (N, C)
+  for (auto& t : c) t = t.index_select(0, selected);  // (N, C)
+}
+
 // ---- construction -------------------------------------------------------------------------------------------
 
 RecurrentModelImpl::RecurrentModelImpl(ModelConfig config)

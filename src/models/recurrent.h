@@ -41,6 +41,8 @@ struct RecurrentDecodeState : DecodeState {
 
   // Cuts the autograd history (truncated backpropagation through time between training chunks).
   void detach();
+  // Keeps batch rows `rows` of every h and c (see DecodeState::select_rows).
+  void select_rows(const torch::Tensor& rows) override;
 };
 
 class RecurrentModelImpl : public SequenceModelImpl {

@@ -19,6 +19,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "common/error.h"
+
 namespace cadenza::models {
 
 enum class InputKind { kTokens, kFrames };
@@ -47,7 +49,32 @@ struct ModelConfig {
 // Per-sequence decoding state (recurrent h/c, or KV cache). Opaque to callers.
 struct DecodeState {
   virtual ~DecodeState() = default;
+
+  // Keeps the batch rows `rows` ((N) int64, each in [0, B), repeats allowed) in that order: afterwards the state holds
+  // N sequences, row i continuing sequence rows[i]. This is index_select along the batch dimension of every state
+  // tensor; beam search uses it to reorder and duplicate beams between steps. Throws cadenza::Error on bad rows.
+  // Not pure: a state that cannot be reordered (e.g. a test double) says so when asked.
+  virtual void select_rows(const torch::Tensor& rows) {
+    (void)rows;
+    throw Error("this decode state does not support select_rows()");
+  }
 };
+
+// Checks rows for DecodeState::select_rows() against a batch of batch_size sequences and returns them on `device`.
+// Throws cadenza::Error naming the problem (`who` prefixes the message).
+inline torch::Tensor checked_decode_rows(const torch::Tensor& rows, int64_t batch_size, const torch::Device& device,
+                                         const std::string& who) {
+  if (!rows.defined() || rows.dim() != 1 || rows.scalar_type() != torch::kLong)
+    throw Error(who + " select_rows(): rows must be a 1-D int64 tensor");
+  if (rows.numel() == 0) throw Error(who + " select_rows(): rows must not be empty");
+  auto [low, high] = torch::aminmax(rows);
+  const int64_t lowest = low.item<int64_t>(), highest = high.item<int64_t>();
+  if (lowest < 0 || highest >= batch_size) {
+    throw Error(who + " select_rows(): rows must be in [0, " + std::to_string(batch_size) + "), found " +
+                std::to_string(lowest) + ".." + std::to_string(highest));
+  }
+  return rows.to(device);
+}
 
 class SequenceModelImpl : public torch::nn::Module {
  public:

@@ -36,6 +36,18 @@ constexpr int64_t kInitialCacheCapacity = 64;
 
 }  // namespace
 
+// ---- decode state -------------------------------------------------------------------------------------------
+
+void TransformerDecodeState::select_rows(const torch::Tensor& rows) {
+  const torch::Device device = keys.empty() ? rows.device() : keys.front().device();
+  const auto selected = checked_decode_rows(rows, batch_size, device, "transformer");
+  // The whole capacity is copied, not just [0, length): the cache keeps its size, so reserve_cache()'s doubling
+  // bookkeeping (capacity = keys[i].size(2)) stays as it was.
+  for (auto& t : keys) t = t.index_select(0, selected);    // (N, H, capacity, D)
+  for (auto& t : values) t = t.index_select(0, selected);  // (N, H, capacity, D)
+  batch_size = selected.size(0);
+}
+
 // ---- MLP ----------------------------------------------------------------------------------------------------
 
 MlpImpl::MlpImpl(int64_t model_size, int64_t feedforward_size) {

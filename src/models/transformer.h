@@ -38,6 +38,10 @@ struct TransformerDecodeState : DecodeState {
   int64_t length = 0;                 // positions decoded so far (the next step is position `length`)
   std::vector<torch::Tensor> keys;    // per layer (B, H, capacity, D); positions [0, length) are valid
   std::vector<torch::Tensor> values;  // per layer (B, H, capacity, D)
+
+  // Keeps batch rows `rows` of every cache tensor (see DecodeState::select_rows); length and capacity are unchanged,
+  // batch_size becomes rows.size(0). Before the first step (no cache yet) only batch_size changes.
+  void select_rows(const torch::Tensor& rows) override;
 };
 
 class MlpImpl : public torch::nn::Module {
