@@ -2,6 +2,7 @@
 // The loop is src/train/trainer.h; presets and --set are src/train/train_config.h.
 #include <atomic>
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -130,9 +131,13 @@ void run_train(const TrainCommandOptions& cli) {
   if (result.best_valid_nll) std::printf("best validation NLL %.4f\n", *result.best_valid_nll);
   if (!result.best_checkpoint.empty()) std::printf("best checkpoint: %s\n", result.best_checkpoint.c_str());
   std::printf("last checkpoint: %s\n", result.last_checkpoint.c_str());
-  if (result.stop_reason == "interrupted")
+  if (result.stop_reason == "interrupted") {
     std::printf("continue with: cadenza train --model %s --data %s --out %s --resume\n", cli.model.c_str(),
                 cli.data.c_str(), cli.out.c_str());
+    // The conventional status of a process stopped by SIGINT, so scripts see that the run did not finish.
+    std::fflush(stdout);
+    std::exit(130);
+  }
 }
 
 void setup_train(CLI::App& parent) {
