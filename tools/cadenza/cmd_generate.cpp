@@ -37,7 +37,8 @@ struct GenerateCommandOptions {
   uint64_t seed = 1;
   bool wav = false;
   std::string prefix = "sample";
-  int threads = 0;
+  // Batch-1 generation is matrix-vector work that OpenBLAS slows down when it splits it (docs/threading.md).
+  int threads = 1;
 };
 
 void run_generate(const GenerateCommandOptions& cli) {
