@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The Cadenza demo: set up, build, then walk the data path on real music —
+# The Cadenza demo: set up, build, then walk the whole path on real music —
 # fetch Nottingham and the JSB chorales (verified against pinned SHA-256 manifests), inspect a tune, prepare
-# compact dataset shards in every encoding, and render a tune to WAV / PNG / SVG.
+# compact dataset shards in every encoding, render a tune to WAV / PNG / SVG, generate pieces (MIDI + WAV) with
+# every bundled model, and train, evaluate and sample a small model from scratch.
 # Output lands in demo-output/ (or $CADENZA_DEMO_OUT).
 #
 # With no network, point CADENZA_DATA_SOURCE at a folder holding nottingham/ and jsb-chorales/ copies; the
@@ -51,5 +52,18 @@ step "What is in the melody shards: cadenza dataset info"
 step "Rendering the tune to audio and pictures"
 "$cadenza" render "$tune" --wav "$out/tune.wav" --png "$out/tune.png" --svg "$out/tune.svg"
 
+step "Generating with every bundled model (models/*/README.md are their model cards)"
+for model in $("$cadenza" generate --list-models | tail -n +2); do
+  "$cadenza" generate --model "$model" --out "$out/generated/$model" --num-outputs 2 --bars 16 --seed 1 --wav
+done
+
+step "Training a tiny LSTM from scratch on the melodies (about a minute), then evaluating and sampling it"
+"$cadenza" dataset prepare --input "$nottingham/MIDI" --no-recursive --encoding melody --track-index 0 \
+  --out "$out/nottingham-melody-track0.cdz"
+"$cadenza" train --model lstm --preset tiny --steps 300 --data "$out/nottingham-melody-track0.cdz" \
+  --out "$out/runs/lstm-tiny" --overwrite
+"$cadenza" evaluate --checkpoint "$out/runs/lstm-tiny" --data "$out/nottingham-melody-track0.cdz"
+"$cadenza" generate --checkpoint "$out/runs/lstm-tiny" --out "$out/generated/lstm-tiny" --num-outputs 2 --bars 8 --wav
+
 step "Done. Outputs in $out:"
-ls -la "$out"
+ls -la "$out" "$out/generated"

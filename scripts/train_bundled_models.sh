@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Reproduces the bundled models under models/: Nottingham melodies (melody encoding, track 0 of each tune) for
+# rnn, lstm, gru and transformer, each sized to stay under 4 MB as float32 and trained for a fixed time budget.
+# Usage: scripts/train_bundled_models.sh [BUDGET=6m] [WORK=build/bundled] [THREADS=1]
+# Needs the data: `cadenza dataset fetch nottingham` (or ../shared/data/nottingham), and a built `cadenza`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+budget=${1:-6m}
+work=${2:-build/bundled}
+threads=${3:-1}
+cadenza=${CADENZA:-build/cadenza}
+data=${NOTTINGHAM_DIR:-../shared/data/nottingham/MIDI}
+mkdir -p "$work"
+"$cadenza" dataset prepare --input "$data" --no-recursive --encoding melody --track-index 0 \
+  --out "$work/nottingham_melody.cdz"
+
+# family -> the sizes that keep a float32 checkpoint under 4 MB (the `small` preset otherwise)
+declare -A sizes=(
+  [rnn]="--set hidden_size=256 --set num_layers=2"
+  [lstm]="--set hidden_size=192 --set num_layers=2"
+  [gru]="--set hidden_size=256 --set num_layers=2"
+  [transformer]="--set hidden_size=128 --set num_layers=4 --set num_heads=4 --set feedforward_size=512"
+)
+for family in ${FAMILIES:-rnn lstm gru transformer}; do
+  # shellcheck disable=SC2086
+  "$cadenza" train --model "$family" --preset small ${sizes[$family]} --set max_transpose=3 \
+    --data "$work/nottingham_melody.cdz" --out "$work/$family" --time-budget "$budget" --seed 1 \
+    --threads "$threads" --overwrite
+  "$cadenza" evaluate --checkpoint "$work/$family" --data "$work/nottingham_melody.cdz" --json \
+    --threads "$threads" > "$work/$family/test.json"
+  mkdir -p "models/nottingham-$family"
+  cp "$work/$family/checkpoints/best.safetensors" "models/nottingham-$family/model.safetensors"
+done
