@@ -1,0 +1,53 @@
+// The bundled models under models/: each loads, generates valid MIDI by name, stays under 4 MB and has a model
+// card with its test NLL.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "midi/midi.h"
+#include "support/test_support.h"
+
+namespace cadenza {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<std::string> bundled_models() {
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(std::string(CADENZA_SOURCE_DIR) + "/models"))
+    if (entry.is_directory()) names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+TEST(CliBundledModels, EachGeneratesByNameAndHasACard) {
+  const auto names = bundled_models();
+  ASSERT_GE(names.size(), 4u) << "models/ should hold the bundled rnn, lstm, gru and transformer";
+  const auto listed = testing::run_cadenza("generate --list-models");
+  ASSERT_EQ(listed.exit_code, 0) << listed.output;
+  testing::TempDir dir;
+  for (const auto& name : names) {
+    const fs::path folder = fs::path(CADENZA_SOURCE_DIR) / "models" / name;
+    EXPECT_NE(listed.output.find(name), std::string::npos) << name;
+    ASSERT_TRUE(fs::exists(folder / "model.safetensors")) << name;
+    EXPECT_LT(fs::file_size(folder / "model.safetensors"), 4u * 1000 * 1000) << name << " is over 4 MB";
+    std::ifstream card(folder / "README.md");
+    ASSERT_TRUE(card.good()) << name << " has no model card";
+    std::stringstream text;
+    text << card.rdbuf();
+    EXPECT_NE(text.str().find("test NLL"), std::string::npos) << name;
+    EXPECT_NE(text.str().find("licence"), std::string::npos) << name;
+
+    const std::string out = dir.file(name);
+    const auto generated = testing::run_cadenza("generate --model " + name + " --out " + out + " --bars 4 --seed 3");
+    ASSERT_EQ(generated.exit_code, 0) << generated.output;
+    const Score score = read_midi_file(out + "/sample_001.mid");
+    EXPECT_GT(score.note_count(), 3u) << name;
+    EXPECT_LE(score.end_tick(), 16 * score.ticks_per_quarter) << name;
+  }
+}
+
+}  // namespace
+}  // namespace cadenza
