@@ -137,7 +137,7 @@ std::vector<Token> generate_tokens(models::SequenceModelImpl& model, const Token
     append(token);
     ++local_stats.generated_tokens;
     --remaining;
-    stopped = options.stop_when_can_end && grammar->can_end();
+    stopped = (options.stop_when_can_end && grammar->can_end()) || (options.stop_after && options.stop_after(tokens));
     if (remaining > 0 && !stopped) catch_up();
   }
 

@@ -128,9 +128,10 @@ json resolve_config(const json& config, const std::string& data_path) {
   Shard shard(data_path, /*verify_payload=*/false);
   resolved["model"]["vocab_size"] = shard_input_size(shard);
   resolved["model"]["input_kind"] = shard.is_piano_roll() ? "frames" : "tokens";
-  // Validate both sections now, so a typo fails before any work.
-  models::ModelConfig::from_json(resolved["model"]);
-  TrainOptions::from_json(resolved["train"]);
+  // Validate both sections now, so a typo fails before any work, and spell out every default so that
+  // config.json (and --print-config) lists every key there is.
+  resolved["model"] = models::ModelConfig::from_json(resolved["model"]).to_json();
+  resolved["train"] = TrainOptions::from_json(resolved["train"]).to_json();
   return resolved;
 }
 

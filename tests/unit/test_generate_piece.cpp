@@ -60,6 +60,9 @@ TEST(PieceGenerator, TokenModelStopsAtTheRequestedBarsAndIsDeterministic) {
     const int64_t two_bars = 2 * 4 * a.score.ticks_per_quarter;
     EXPECT_LE(a.score.end_tick(), two_bars) << family;
     EXPECT_NEAR(a.music_seconds, 4.0, 1e-9) << family << ": 2 bars of 4/4 at 120 qpm";
+    // Sampling stops once the bars are filled: 2 bars are 32 sixteenth steps, so a few dozen tokens, far from the
+    // safety cap (256 tokens per quarter).
+    EXPECT_LE(a.generated_elements, 160) << family << ": generation ran on past the requested length";
     request.seed = 6;
     EXPECT_NE(generator.generate(request).tokens, a.tokens) << family;
   }
