@@ -1,0 +1,543 @@
+// The MusicVAE model, read top to bottom: the config and its JSON, the loss, construction, encoder, the
+// teacher-forced decoders on torch's fused LSTMs, the step-by-step decoder with the gate equations written out,
+// sampling, and latent interpolation.
+#include "models/vae.h"
+
+#include <cmath>
+#include <set>
+#include <sstream>
+
+#include "common/error.h"
+
+namespace cadenza::models {
+namespace {
+
+std::string describe(const torch::Tensor& t) {
+  if (!t.defined()) return "undefined";
+  std::ostringstream out;
+  out << t.sizes() << " " << t.dtype();
+  return out.str();
+}
+
+// y = x W^T + b for one step: x (B, in) -> (B, out).
+torch::Tensor affine(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
+  return torch::addmm(bias, x, weight.t());
+}
+
+// An initial-state vector (B, 2 L H), laid out [h_0 .. h_{L-1}, c_0 .. c_{L-1}], as two (L, B, H) tensors.
+std::pair<torch::Tensor, torch::Tensor> split_state(const torch::Tensor& packed, int64_t layers, int64_t hidden) {
+  auto parts = packed.view({packed.size(0), 2, layers, hidden});  // (B, 2, L, H)
+  return {parts.select(1, 0).transpose(0, 1).contiguous(),        // (L, B, H)
+          parts.select(1, 1).transpose(0, 1).contiguous()};       // (L, B, H)
+}
+
+}  // namespace
+
+// ---- config -------------------------------------------------------------------------------------------------
+
+std::string vae_decoder_name(VaeDecoderKind kind) {
+  return kind == VaeDecoderKind::kFlat ? "flat" : "hierarchical";
+}
+
+VaeDecoderKind parse_vae_decoder(const std::string& name) {
+  if (name == "flat") return VaeDecoderKind::kFlat;
+  if (name == "hierarchical") return VaeDecoderKind::kHierarchical;
+  throw Error("vae config: \"decoder\" must be \"flat\" or \"hierarchical\", got \"" + name + "\"");
+}
+
+void VaeConfig::validate() const {
+  auto fail = [](const std::string& problem) { throw Error("vae config: " + problem); };
+  auto positive = [&](const char* key, int64_t value) {
+    if (value <= 0) fail(std::string(key) + " must be positive, got " + std::to_string(value));
+  };
+  positive("vocab_size", vocab_size);
+  positive("embedding_size", embedding_size);
+  positive("encoder_hidden", encoder_hidden);
+  positive("encoder_layers", encoder_layers);
+  positive("latent_size", latent_size);
+  positive("decoder_hidden", decoder_hidden);
+  positive("decoder_layers", decoder_layers);
+  positive("sequence_length", sequence_length);
+  positive("num_segments", num_segments);
+  if (decoder == VaeDecoderKind::kHierarchical) {
+    positive("conductor_hidden", conductor_hidden);
+    positive("conductor_layers", conductor_layers);
+    if (sequence_length % num_segments != 0)
+      fail("sequence_length " + std::to_string(sequence_length) + " must be a multiple of num_segments " +
+           std::to_string(num_segments) + " (the hierarchical decoder splits it into equal segments)");
+  }
+  if (!(std::isfinite(free_bits) && free_bits >= 0.0))
+    fail("free_bits must be a finite number >= 0, got " + std::to_string(free_bits));
+  if (!(std::isfinite(max_beta) && max_beta >= 0.0))
+    fail("max_beta must be a finite number >= 0, got " + std::to_string(max_beta));
+  if (!(beta_rate >= 0.0 && beta_rate <= 1.0)) fail("beta_rate must be in [0, 1], got " + std::to_string(beta_rate));
+  if (!(dropout >= 0.0 && dropout < 1.0)) fail("dropout must be in [0, 1), got " + std::to_string(dropout));
+}
+
+nlohmann::json VaeConfig::to_json() const {
+  return {
+      {"family", "vae"},
+      {"vocab_size", vocab_size},
+      {"embedding_size", embedding_size},
+      {"encoder_hidden", encoder_hidden},
+      {"encoder_layers", encoder_layers},
+      {"latent_size", latent_size},
+      {"decoder", vae_decoder_name(decoder)},
+      {"decoder_hidden", decoder_hidden},
+      {"decoder_layers", decoder_layers},
+      {"conductor_hidden", conductor_hidden},
+      {"conductor_layers", conductor_layers},
+      {"num_segments", num_segments},
+      {"sequence_length", sequence_length},
+      {"free_bits", free_bits},
+      {"max_beta", max_beta},
+      {"beta_rate", beta_rate},
+      {"dropout", dropout},
+  };
+}
+
+VaeConfig VaeConfig::from_json(const nlohmann::json& json) {
+  if (!json.is_object()) throw Error("vae config: expected a JSON object, got " + std::string(json.type_name()));
+  VaeConfig config;
+  std::set<std::string> known;
+  // Each reader takes an absent key as the default and rejects a present key of the wrong type.
+  auto read_int = [&](const char* key, int64_t& field) {
+    known.insert(key);
+    if (!json.contains(key)) return;
+    if (!json[key].is_number_integer()) throw Error(std::string("vae config: \"") + key + "\" must be an integer");
+    field = json[key].get<int64_t>();
+  };
+  auto read_number = [&](const char* key, double& field) {
+    known.insert(key);
+    if (!json.contains(key)) return;
+    if (!json[key].is_number()) throw Error(std::string("vae config: \"") + key + "\" must be a number");
+    field = json[key].get<double>();
+  };
+  auto read_string = [&](const char* key, std::string& field) {
+    known.insert(key);
+    if (!json.contains(key)) return;
+    if (!json[key].is_string()) throw Error(std::string("vae config: \"") + key + "\" must be a string");
+    field = json[key].get<std::string>();
+  };
+
+  std::string family = "vae";
+  read_string("family", family);
+  if (family != "vae") throw Error("vae config: \"family\" must be \"vae\", got \"" + family + "\"");
+  read_int("vocab_size", config.vocab_size);
+  read_int("embedding_size", config.embedding_size);
+  read_int("encoder_hidden", config.encoder_hidden);
+  read_int("encoder_layers", config.encoder_layers);
+  read_int("latent_size", config.latent_size);
+  std::string decoder = vae_decoder_name(config.decoder);
+  read_string("decoder", decoder);
+  config.decoder = parse_vae_decoder(decoder);
+  read_int("decoder_hidden", config.decoder_hidden);
+  read_int("decoder_layers", config.decoder_layers);
+  read_int("conductor_hidden", config.conductor_hidden);
+  read_int("conductor_layers", config.conductor_layers);
+  read_int("num_segments", config.num_segments);
+  read_int("sequence_length", config.sequence_length);
+  read_number("free_bits", config.free_bits);
+  read_number("max_beta", config.max_beta);
+  read_number("beta_rate", config.beta_rate);
+  read_number("dropout", config.dropout);
+  for (const auto& [key, unused] : json.items()) {
+    if (!known.count(key)) throw Error("vae config: unknown key \"" + key + "\"");
+  }
+  config.validate();
+  return config;
+}
+
+double kl_beta(const VaeConfig& config, int64_t step) {
+  if (step < 0) throw Error("kl_beta: step must be >= 0, got " + std::to_string(step));
+  return config.max_beta * (1.0 - std::pow(config.beta_rate, static_cast<double>(step)));
+}
+
+// ---- loss ---------------------------------------------------------------------------------------------------
+
+VaeLoss elbo_loss(const torch::Tensor& logits, const torch::Tensor& tokens, const torch::Tensor& mu,
+                  const torch::Tensor& logvar, double beta, double free_bits) {
+  auto fail = [&](const std::string& problem) {
+    throw Error("elbo_loss: " + problem + " (logits " + describe(logits) + ", tokens " + describe(tokens) + ", mu " +
+                describe(mu) + ", logvar " + describe(logvar) + ")");
+  };
+  if (!logits.defined() || logits.dim() != 3) fail("logits must be (B, T, V)");
+  if (!tokens.defined() || tokens.dim() != 2 || tokens.scalar_type() != torch::kLong)
+    fail("tokens must be (B, T) int64");
+  const int64_t B = logits.size(0), T = logits.size(1), V = logits.size(2);
+  if (tokens.size(0) != B || tokens.size(1) != T) fail("tokens and logits differ in B or T");
+  if (!mu.defined() || !logvar.defined() || mu.dim() != 2 || mu.size(0) != B || mu.sizes() != logvar.sizes())
+    fail("mu and logvar must both be (B, Z)");
+  if (!(beta >= 0.0 && std::isfinite(beta))) fail("beta must be finite and >= 0, got " + std::to_string(beta));
+  if (!(free_bits >= 0.0 && std::isfinite(free_bits)))
+    fail("free_bits must be finite and >= 0, got " + std::to_string(free_bits));
+  if (tokens.numel() > 0) {
+    auto [low, high] = torch::aminmax(tokens);
+    if (low.item<int64_t>() < 0 || high.item<int64_t>() >= V)
+      fail("token ids must be in [0, " + std::to_string(V) + ")");
+  }
+
+  auto per_token = torch::nn::functional::cross_entropy(
+      logits.reshape({B * T, V}), tokens.reshape({B * T}),
+      torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));      // (B*T)
+  auto reconstruction = per_token.view({B, T}).sum(1);                                // (B)
+  auto kl_per_sequence = 0.5 * (logvar.exp() + mu.square() - 1.0 - logvar).sum(1);    // (B)
+  auto kl_cost = torch::clamp_min(kl_per_sequence - free_bits * std::log(2.0), 0.0);  // (B)
+
+  VaeLoss loss;
+  loss.reconstruction = reconstruction.mean();
+  loss.kl = kl_per_sequence.mean();
+  loss.kl_bits = loss.kl / std::log(2.0);
+  loss.kl_cost = kl_cost.mean();
+  loss.loss = loss.reconstruction + beta * loss.kl_cost;
+  return loss;
+}
+
+torch::Tensor token_accuracy(const torch::Tensor& logits, const torch::Tensor& tokens) {
+  if (!logits.defined() || logits.dim() != 3 || !tokens.defined() || tokens.dim() != 2 ||
+      tokens.size(0) != logits.size(0) || tokens.size(1) != logits.size(1))
+    throw Error("token_accuracy: logits must be (B, T, V) and tokens (B, T), got " + describe(logits) + " and " +
+                describe(tokens));
+  if (tokens.numel() == 0) throw Error("token_accuracy: no tokens");
+  return (logits.argmax(-1) == tokens).to(torch::kFloat64).mean();
+}
+
+// ---- construction -------------------------------------------------------------------------------------------
+
+MusicVaeImpl::MusicVaeImpl(VaeConfig config) : config_(std::move(config)) {
+  config_.validate();
+  const VaeConfig& c = config_;
+  const bool hierarchical = c.decoder == VaeDecoderKind::kHierarchical;
+  auto lstm = [&](int64_t input, int64_t hidden, int64_t layers, bool bidirectional) {
+    return torch::nn::LSTM(torch::nn::LSTMOptions(input, hidden)
+                               .num_layers(layers)
+                               .dropout(layers > 1 ? c.dropout : 0.0)
+                               .bidirectional(bidirectional)
+                               .batch_first(true));
+  };
+
+  // Registration order is the order of named_parameters(), the same as the PyTorch reference's.
+  embedding = register_module("embedding", torch::nn::Embedding(c.vocab_size, c.embedding_size));
+  encoder = register_module("encoder", lstm(c.embedding_size, c.encoder_hidden, c.encoder_layers, true));
+  to_latent = register_module("to_latent", torch::nn::Linear(2 * c.encoder_hidden, 2 * c.latent_size));
+  int64_t decoder_condition = c.latent_size;  // what the bottom decoder is conditioned on: z, or e_k
+  if (hierarchical) {
+    conductor_init = register_module("conductor_init",
+                                     torch::nn::Linear(c.latent_size, 2 * c.conductor_layers * c.conductor_hidden));
+    conductor = register_module("conductor", lstm(c.latent_size, c.conductor_hidden, c.conductor_layers, false));
+    decoder_condition = c.conductor_hidden;
+  }
+  decoder_init =
+      register_module("decoder_init", torch::nn::Linear(decoder_condition, 2 * c.decoder_layers * c.decoder_hidden));
+  decoder =
+      register_module("decoder", lstm(c.embedding_size + decoder_condition, c.decoder_hidden, c.decoder_layers, false));
+  head = register_module("head", torch::nn::Linear(c.decoder_hidden, c.vocab_size));
+
+  // decode_step() works on the modules' own parameter tensors (same storage), so loading or training updates it.
+  auto layer_weights = [](torch::nn::LSTM& module, int64_t layers) {
+    std::vector<LstmLayerWeights> result;
+    auto params = module->named_parameters(/*recurse=*/false);
+    for (int64_t i = 0; i < layers; ++i) {
+      const std::string suffix = "_l" + std::to_string(i);
+      result.push_back({params["weight_ih" + suffix], params["weight_hh" + suffix], params["bias_ih" + suffix],
+                        params["bias_hh" + suffix]});
+    }
+    return result;
+  };
+  decoder_weights_ = layer_weights(decoder, c.decoder_layers);
+  if (hierarchical) conductor_weights_ = layer_weights(conductor, c.conductor_layers);
+}
+
+// ---- checks -------------------------------------------------------------------------------------------------
+
+void MusicVaeImpl::check_tokens(const torch::Tensor& tokens, const char* who) const {
+  auto fail = [&](const std::string& problem) {
+    throw Error(std::string("music vae ") + who + ": " + problem + " (tokens " + describe(tokens) + ")");
+  };
+  if (!tokens.defined() || tokens.dim() != 2) fail("expects tokens of shape (B, T)");
+  if (tokens.scalar_type() != torch::kLong) fail("tokens must be int64");
+  if (tokens.numel() == 0) fail("empty input");
+  auto [low, high] = torch::aminmax(tokens);
+  const int64_t V = config_.vocab_size;
+  if (low.item<int64_t>() < 0 || high.item<int64_t>() >= V)
+    fail("token ids must be in [0, " + std::to_string(V) + "), found " + std::to_string(low.item<int64_t>()) + ".." +
+         std::to_string(high.item<int64_t>()));
+}
+
+void MusicVaeImpl::check_latent(const torch::Tensor& z, const char* who) const {
+  if (!z.defined() || z.dim() != 2 || z.size(1) != config_.latent_size || z.size(0) == 0 || !z.is_floating_point())
+    throw Error(std::string("music vae ") + who + ": expects latents of shape (B, " +
+                std::to_string(config_.latent_size) + "), floating point, got " + describe(z));
+}
+
+// ---- encoder ------------------------------------------------------------------------------------------------
+
+std::pair<torch::Tensor, torch::Tensor> MusicVaeImpl::encode(const torch::Tensor& tokens) {
+  check_tokens(tokens, "encode");
+  auto x = embedding->forward(tokens);                 // (B, T, E)
+  auto [unused_outputs, state] = encoder->forward(x);  // h_n (2 Le, B, He): layer-major, forward then reverse
+  const auto& h_n = std::get<0>(state);
+  const int64_t last = 2 * (config_.encoder_layers - 1);
+  auto final_states = torch::cat({h_n[last], h_n[last + 1]}, 1);  // (B, 2He)
+  auto stats = to_latent->forward(final_states);                  // (B, 2Z)
+  auto halves = stats.chunk(2, 1);
+  return {halves[0], halves[1]};  // mu (B, Z), logvar (B, Z)
+}
+
+torch::Tensor MusicVaeImpl::reparameterize(const torch::Tensor& mu, const torch::Tensor& logvar,
+                                           const torch::Tensor& epsilon) const {
+  if (!mu.defined() || !logvar.defined() || mu.sizes() != logvar.sizes())
+    throw Error("music vae reparameterize: mu and logvar must have the same shape, got " + describe(mu) + " and " +
+                describe(logvar));
+  if (epsilon.defined() && epsilon.sizes() != mu.sizes())
+    throw Error("music vae reparameterize: epsilon must be shaped like mu " + describe(mu) + ", got " +
+                describe(epsilon));
+  auto noise = epsilon.defined() ? epsilon.to(mu.options()) : torch::randn_like(mu);
+  return mu + torch::exp(0.5 * logvar) * noise;  // (B, Z)
+}
+
+// ---- teacher-forced decoding on torch's fused LSTMs ---------------------------------------------------------
+
+torch::Tensor MusicVaeImpl::previous_token_inputs(const torch::Tensor& tokens) {
+  const int64_t B = tokens.size(0), T = tokens.size(1);
+  auto embedded = embedding->forward(tokens.narrow(1, 0, T - 1));                          // (B, T-1, E)
+  auto start = torch::zeros({B, 1, config_.embedding_size}, embedding->weight.options());  // (B, 1, E)
+  return torch::cat({start, embedded}, 1);                                                 // (B, T, E)
+}
+
+torch::Tensor MusicVaeImpl::decode_teacher_forced(const torch::Tensor& z, const torch::Tensor& tokens) {
+  check_latent(z, "decode_teacher_forced");
+  check_tokens(tokens, "decode_teacher_forced");
+  const VaeConfig& c = config_;
+  const int64_t B = tokens.size(0), T = tokens.size(1);
+  if (z.size(0) != B)
+    throw Error("music vae decode_teacher_forced: " + std::to_string(z.size(0)) + " latents for " + std::to_string(B) +
+                " sequences");
+  auto previous = previous_token_inputs(tokens);  // (B, T, E)
+
+  if (c.decoder == VaeDecoderKind::kFlat) {
+    auto [h0, c0] = split_state(torch::tanh(decoder_init->forward(z)), c.decoder_layers, c.decoder_hidden);
+    auto x = torch::cat({previous, z.unsqueeze(1).expand({B, T, c.latent_size})}, 2);  // (B, T, E+Z)
+    auto y = std::get<0>(decoder->forward(x, std::make_tuple(h0, c0)));                // (B, T, Hd)
+    return head->forward(y);                                                           // (B, T, V)
+  }
+
+  const int64_t K = c.num_segments;
+  if (T % K != 0)
+    throw Error("music vae decode_teacher_forced: the hierarchical decoder needs T a multiple of num_segments " +
+                std::to_string(K) + ", got T = " + std::to_string(T));
+  const int64_t S = T / K;
+  // The conductor: K steps fed z, from a state made from z. Its outputs are the segment embeddings.
+  auto [ch0, cc0] = split_state(torch::tanh(conductor_init->forward(z)), c.conductor_layers, c.conductor_hidden);
+  auto conductor_input = z.unsqueeze(1).expand({B, K, c.latent_size}).contiguous();             // (B, K, Z)
+  auto segments = std::get<0>(conductor->forward(conductor_input, std::make_tuple(ch0, cc0)));  // (B, K, Hc)
+  // The bottom decoder: every segment is an independent sequence of S steps (row b*K + k), run as one batch.
+  auto e = segments.reshape({B * K, c.conductor_hidden});  // (B*K, Hc)
+  auto [h0, c0] = split_state(torch::tanh(decoder_init->forward(e)), c.decoder_layers, c.decoder_hidden);
+  auto x = torch::cat(
+      {previous.reshape({B * K, S, c.embedding_size}), e.unsqueeze(1).expand({B * K, S, c.conductor_hidden})},
+      2);                                                              // (B*K, S, E+Hc)
+  auto y = std::get<0>(decoder->forward(x, std::make_tuple(h0, c0)));  // (B*K, S, Hd)
+  return head->forward(y.reshape({B, T, c.decoder_hidden}));           // (B, T, V)
+}
+
+VaeOutput MusicVaeImpl::forward(const torch::Tensor& tokens, const torch::Tensor& epsilon) {
+  auto [mu, logvar] = encode(tokens);
+  VaeOutput out;
+  out.mu = mu;
+  out.logvar = logvar;
+  out.z = reparameterize(mu, logvar, epsilon);
+  out.logits = decode_teacher_forced(out.z, tokens);
+  return out;
+}
+
+// ---- step-by-step decoding: the gate equations on the same weights ------------------------------------------
+
+torch::Tensor MusicVaeImpl::lstm_step(const std::vector<LstmLayerWeights>& layers, torch::Tensor x,
+                                      std::vector<torch::Tensor>& h, std::vector<torch::Tensor>& c) {
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const LstmLayerWeights& w = layers[i];
+    const int64_t H = h[i].size(1);
+    auto gates = affine(x, w.weight_ih, w.bias_ih) + affine(h[i], w.weight_hh, w.bias_hh);  // (B, 4H)
+    auto input_gate = torch::sigmoid(gates.narrow(1, 0, H));                                // (B, H)
+    auto forget_gate = torch::sigmoid(gates.narrow(1, H, H));                               // (B, H)
+    auto cell_candidate = torch::tanh(gates.narrow(1, 2 * H, H));                           // (B, H)
+    auto output_gate = torch::sigmoid(gates.narrow(1, 3 * H, H));                           // (B, H)
+    c[i] = forget_gate * c[i] + input_gate * cell_candidate;                                // (B, H)
+    h[i] = output_gate * torch::tanh(c[i]);                                                 // (B, H)
+    x = h[i];
+  }
+  return x;  // (B, H) of the top layer
+}
+
+VaeDecodeState MusicVaeImpl::initial_decode_state(const torch::Tensor& z, int64_t length) {
+  check_latent(z, "initial_decode_state");
+  const VaeConfig& c = config_;
+  if (length <= 0)
+    throw Error("music vae initial_decode_state: length must be positive, got " + std::to_string(length));
+  if (c.decoder == VaeDecoderKind::kHierarchical && length % c.num_segments != 0)
+    throw Error(
+        "music vae initial_decode_state: the hierarchical decoder needs a length that is a multiple of "
+        "num_segments " +
+        std::to_string(c.num_segments) + ", got " + std::to_string(length));
+  torch::NoGradGuard no_grad;
+  VaeDecodeState state;
+  state.z = z.to(head->weight.options());
+  state.length = length;
+  if (c.decoder == VaeDecoderKind::kFlat) {
+    auto [h0, c0] = split_state(torch::tanh(decoder_init->forward(state.z)), c.decoder_layers, c.decoder_hidden);
+    state.h = h0.unbind(0);
+    state.c = c0.unbind(0);
+  } else {
+    auto [h0, c0] = split_state(torch::tanh(conductor_init->forward(state.z)), c.conductor_layers, c.conductor_hidden);
+    state.conductor_h = h0.unbind(0);
+    state.conductor_c = c0.unbind(0);
+  }
+  return state;
+}
+
+torch::Tensor MusicVaeImpl::decode_step(const torch::Tensor& previous, VaeDecodeState& state) {
+  const VaeConfig& c = config_;
+  if (!state.z.defined() || state.z.dim() != 2 || state.z.size(1) != c.latent_size)
+    throw Error("music vae decode_step: the state was not made by initial_decode_state()");
+  const int64_t B = state.z.size(0);
+  if (state.position >= state.length)
+    throw Error("music vae decode_step: all " + std::to_string(state.length) + " steps of this state are decoded");
+  torch::NoGradGuard no_grad;
+
+  torch::Tensor token_input;  // (B, E)
+  if (state.position == 0) {
+    if (previous.defined())
+      throw Error(
+          "music vae decode_step: step 0 has no previous token (its input is a zero vector); pass an "
+          "undefined tensor");
+    token_input = torch::zeros({B, c.embedding_size}, embedding->weight.options());
+  } else {
+    if (!previous.defined() || previous.dim() != 1 || previous.size(0) != B || previous.scalar_type() != torch::kLong)
+      throw Error("music vae decode_step: previous must be (" + std::to_string(B) + ") int64, got " +
+                  describe(previous));
+    auto [low, high] = torch::aminmax(previous);
+    if (low.item<int64_t>() < 0 || high.item<int64_t>() >= c.vocab_size)
+      throw Error("music vae decode_step: token ids must be in [0, " + std::to_string(c.vocab_size) + ")");
+    token_input = embedding->weight.index_select(0, previous.to(embedding->weight.device()));  // (B, E)
+  }
+
+  torch::Tensor condition;  // (B, Z) flat, (B, Hc) hierarchical
+  if (c.decoder == VaeDecoderKind::kFlat) {
+    condition = state.z;
+  } else {
+    const int64_t S = state.length / c.num_segments;
+    if (state.position % S == 0) {  // a new segment: one conductor step, then a fresh bottom-decoder state
+      state.segment_embedding = lstm_step(conductor_weights_, state.z, state.conductor_h, state.conductor_c);
+      auto [h0, c0] =
+          split_state(torch::tanh(decoder_init->forward(state.segment_embedding)), c.decoder_layers, c.decoder_hidden);
+      state.h = h0.unbind(0);
+      state.c = c0.unbind(0);
+    }
+    condition = state.segment_embedding;
+  }
+  auto top = lstm_step(decoder_weights_, torch::cat({token_input, condition}, 1), state.h, state.c);  // (B, Hd)
+  ++state.position;
+  return affine(top, head->weight, head->bias);  // (B, V)
+}
+
+// ---- sampling -----------------------------------------------------------------------------------------------
+
+torch::Tensor MusicVaeImpl::sample_tokens(const torch::Tensor& z, int64_t max_length, double temperature,
+                                          std::mt19937_64& rng) {
+  if (!(temperature >= 0.0 && std::isfinite(temperature)))
+    throw Error("music vae sample_tokens: temperature must be finite and >= 0, got " + std::to_string(temperature));
+  auto state = initial_decode_state(z, max_length);
+  const int64_t B = z.size(0), V = config_.vocab_size;
+  auto tokens = torch::empty({B, max_length}, torch::kLong);  // filled on the CPU, moved at the end
+  auto token_rows = tokens.accessor<int64_t, 2>();
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  torch::Tensor previous;
+  for (int64_t t = 0; t < max_length; ++t) {
+    auto logits = decode_step(previous, state).to(torch::kCPU, torch::kFloat64).contiguous();  // (B, V)
+    if (!torch::isfinite(logits).all().item<bool>())
+      throw Error("music vae sample_tokens: non-finite logits at step " + std::to_string(t));
+    auto rows = logits.accessor<double, 2>();
+    for (int64_t b = 0; b < B; ++b) {
+      int64_t chosen = 0;
+      double best = rows[b][0];
+      for (int64_t v = 1; v < V; ++v) {
+        if (rows[b][v] > best) best = rows[b][v], chosen = v;
+      }
+      if (temperature > 0.0) {
+        // softmax(logits / temperature), shifted by the maximum for stability; inverse-CDF draw.
+        std::vector<double> weights(V);
+        double total = 0.0;
+        for (int64_t v = 0; v < V; ++v) total += weights[v] = std::exp((rows[b][v] - best) / temperature);
+        double target = uniform(rng) * total;
+        for (int64_t v = 0; v < V; ++v) {
+          target -= weights[v];
+          if (target < 0.0) {
+            chosen = v;
+            break;
+          }
+        }  // rounding past the end keeps the argmax, which always has weight 1
+      }
+      token_rows[b][t] = chosen;
+    }
+    previous = tokens.select(1, t).clone().to(head->weight.device());  // (B)
+  }
+  return tokens.to(z.device());
+}
+
+torch::Tensor MusicVaeImpl::sample_prior(int64_t num, std::mt19937_64& rng) const {
+  if (num <= 0)
+    throw Error("music vae sample_prior: the number of latents must be positive, got " + std::to_string(num));
+  std::normal_distribution<double> normal(0.0, 1.0);
+  auto z = torch::empty({num, config_.latent_size}, torch::kFloat64);
+  auto data = z.data_ptr<double>();
+  for (int64_t i = 0; i < z.numel(); ++i) data[i] = normal(rng);
+  return z.to(head->weight.options());  // (N, Z)
+}
+
+// ---- interpolation ------------------------------------------------------------------------------------------
+
+namespace {
+
+void check_pair(const torch::Tensor& a, const torch::Tensor& b, const char* who) {
+  if (!a.defined() || !b.defined() || a.sizes() != b.sizes() || (a.dim() != 1 && a.dim() != 2) ||
+      !a.is_floating_point() || !b.is_floating_point() || a.size(-1) == 0)
+    throw Error(std::string(who) + ": expects two latents of the same shape (Z) or (B, Z), got " + describe(a) +
+                " and " + describe(b));
+}
+
+}  // namespace
+
+torch::Tensor lerp(const torch::Tensor& a, const torch::Tensor& b, double t) {
+  check_pair(a, b, "lerp");
+  return a + (b - a) * t;
+}
+
+torch::Tensor slerp(const torch::Tensor& a, const torch::Tensor& b, double t) {
+  check_pair(a, b, "slerp");
+  auto a64 = a.to(torch::kFloat64), b64 = b.to(torch::kFloat64);
+  auto norms = a64.norm(2, -1, true) * b64.norm(2, -1, true);                            // (.., 1)
+  auto cosine = ((a64 * b64).sum(-1, true) / norms.clamp_min(1e-300)).clamp(-1.0, 1.0);  // (.., 1)
+  auto omega = torch::acos(cosine);                                                      // (.., 1)
+  auto sin_omega = torch::sin(omega);
+  // Nearly (anti)parallel or a zero vector: the great circle is ill-defined (or sin(omega) ~ 0), so lerp.
+  auto degenerate = (cosine.abs() > 1.0 - 1e-6) | (norms == 0.0);  // (.., 1)
+  auto safe_sin = torch::where(degenerate, torch::ones_like(sin_omega), sin_omega);
+  auto spherical = (torch::sin((1.0 - t) * omega) * a64 + torch::sin(t * omega) * b64) / safe_sin;
+  auto linear = a64 + (b64 - a64) * t;
+  return torch::where(degenerate, linear, spherical).to(a.scalar_type());
+}
+
+torch::Tensor latent_path(const torch::Tensor& a, const torch::Tensor& b, int64_t steps, bool spherical) {
+  if (steps < 2) throw Error("latent_path: steps must be at least 2, got " + std::to_string(steps));
+  if (!a.defined() || a.dim() != 1)
+    throw Error("latent_path: expects latents of shape (Z), got " + describe(a) + " and " + describe(b));
+  std::vector<torch::Tensor> points;
+  for (int64_t i = 0; i < steps; ++i) {
+    const double t = static_cast<double>(i) / static_cast<double>(steps - 1);
+    points.push_back(spherical ? slerp(a, b, t) : lerp(a, b, t));
+  }
+  return torch::stack(points);  // (steps, Z)
+}
+
+}  // namespace cadenza::models

@@ -1,0 +1,188 @@
+// A MusicVAE-style variational autoencoder over token sequences (Roberts et al. 2018, "A Hierarchical Latent Vector
+// Model for Learning Long-Term Structure in Music"). Dimension letters: the legend in sequence_model.h, plus
+//   E token embedding width, Z latent size, He / Hd / Hc encoder / decoder / conductor hidden sizes,
+//   Le / Ld / Lc their layer counts, K segments (bars) of the hierarchical decoder, S = T / K steps per segment.
+//
+//   encoder    tokens (B, T) -> embedding (B, T, E) -> bidirectional LSTM `encoder` (Le layers, He per direction);
+//              the last layer's final forward and backward h, concatenated (B, 2He) -> Linear `to_latent`
+//              -> (B, 2Z) = [mu | logvar]
+//   latent     z = mu + exp(logvar / 2) * epsilon, epsilon ~ N(0, I)
+//   flat       decoder_init: tanh(Linear Z -> 2 Ld Hd) = the LSTM's initial state, laid out
+//   decoder    [h_0, ..., h_{Ld-1}, c_0, ..., c_{Ld-1}] (each Hd wide);
+//              LSTM `decoder` (Ld layers) with input [embedding(previous token), z] (B, T, E + Z); `head` Hd -> V
+//   hierarchical  conductor_init: tanh(Linear Z -> 2 Lc Hc) = the conductor's initial state (same layout);
+//   decoder    LSTM `conductor` (Lc layers) runs K steps, each fed z; its top-layer output at step k is segment k's
+//              embedding e_k (B, Hc). For every segment, decoder_init: tanh(Linear Hc -> 2 Ld Hd) of e_k is the
+//              initial state of the bottom LSTM `decoder`, which reads [embedding(previous token), e_k]
+//              (B, S, E + Hc) over the segment's S steps; `head` Hd -> V.
+//
+// Teacher forcing: logits[:, t] predict tokens[:, t] (not t + 1 as in the autoregressive families) from the
+// previous token tokens[:, t - 1]. The previous token of t = 0 is a zero vector in place of its embedding (no start
+// id is reserved in the vocabulary). The previous-token stream runs across segment boundaries: the first step of
+// segment k > 0 reads the last token of segment k - 1, in training and in sampling alike.
+//
+// Dropout (config.dropout) acts between stacked LSTM layers (torch's own), in training only.
+//
+// Parameter names equal the PyTorch attribute names of tests/fixtures/make_vae_fixtures.py, so weights load by name:
+//   embedding.weight, encoder.{weight_ih,weight_hh,bias_ih,bias_hh}_l{i}[_reverse], to_latent.{weight,bias},
+//   hierarchical only: conductor_init.{weight,bias}, conductor.{...}_l{i};
+//   decoder_init.{weight,bias}, decoder.{...}_l{i}, head.{weight,bias}.
+//
+// Two decoding paths that must agree (tests hold them to 1e-5): decode_teacher_forced() runs torch's fused LSTM
+// modules over whole sequences (segments batched together); decode_step() spells out the gate equations one step at
+// a time on the same weights, and is what sample_tokens() uses.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace cadenza::models {
+
+enum class VaeDecoderKind { kFlat, kHierarchical };
+
+// Everything needed to rebuild a MusicVAE model, plus its KL control; stored in checkpoints as JSON.
+struct VaeConfig {
+  int64_t vocab_size = 0;                          // V (required)
+  int64_t embedding_size = 64;                     // E
+  int64_t encoder_hidden = 256;                    // He, per direction
+  int64_t encoder_layers = 1;                      // Le
+  int64_t latent_size = 256;                       // Z
+  VaeDecoderKind decoder = VaeDecoderKind::kFlat;  // "flat" | "hierarchical" in JSON
+  int64_t decoder_hidden = 256;                    // Hd
+  int64_t decoder_layers = 2;                      // Ld
+  int64_t conductor_hidden = 256;                  // Hc (hierarchical only)
+  int64_t conductor_layers = 2;                    // Lc (hierarchical only)
+  int64_t num_segments = 2;      // K: bars of the hierarchical decoder; sequence lengths must be multiples of it
+  int64_t sequence_length = 32;  // T the model is trained and sampled at (2 bars of 16 steps)
+  double free_bits = 0.0;        // KL per sequence below this many bits is not penalised (MusicVAE's free bits)
+  double max_beta = 0.5;         // the KL weight rises to this (kl_beta())
+  double beta_rate = 0.99999;    // ... as max_beta * (1 - beta_rate^step)
+  double dropout = 0.0;          // between stacked LSTM layers, training only
+
+  nlohmann::json to_json() const;  // includes "family": "vae"
+  // Absent keys take the defaults; "family", if present, must be "vae". Throws cadenza::Error naming the key on an
+  // unknown key, a wrong type or a bad value (validate()).
+  static VaeConfig from_json(const nlohmann::json& json);
+  // Throws cadenza::Error naming the field and the value.
+  void validate() const;
+};
+
+std::string vae_decoder_name(VaeDecoderKind kind);          // "flat" | "hierarchical"
+VaeDecoderKind parse_vae_decoder(const std::string& name);  // throws cadenza::Error for anything else
+
+// MusicVAE's KL weight schedule: max_beta * (1 - beta_rate^step), rising from 0 to max_beta.
+double kl_beta(const VaeConfig& config, int64_t step);
+
+struct VaeOutput {
+  torch::Tensor logits;  // (B, T, V); logits[:, t] predict tokens[:, t]
+  torch::Tensor mu;      // (B, Z)
+  torch::Tensor logvar;  // (B, Z)
+  torch::Tensor z;       // (B, Z), the latent the decoder read
+};
+
+// The step-by-step decoding state of a batch of B latents (made by MusicVaeImpl::initial_decode_state).
+struct VaeDecodeState {
+  torch::Tensor z;                         // (B, Z)
+  int64_t length = 0;                      // T: steps this state decodes
+  int64_t position = 0;                    // the next step to decode, in [0, length]
+  std::vector<torch::Tensor> h, c;         // the (bottom) decoder, Ld x (B, Hd)
+  std::vector<torch::Tensor> conductor_h;  // hierarchical: Lc x (B, Hc)
+  std::vector<torch::Tensor> conductor_c;  // hierarchical: Lc x (B, Hc)
+  torch::Tensor segment_embedding;         // hierarchical: e_k (B, Hc) of the current segment
+};
+
+// The MusicVAE loss terms, MusicVAE's way: per sequence, reconstruction = the cross-entropy summed over its T
+// tokens and kl = KL(q(z|x) || N(0, I)) summed over Z; loss = mean_B(reconstruction) + beta * mean_B(kl_cost) with
+// the free-bits hinge kl_cost = max(kl - free_bits * ln 2, 0).
+struct VaeLoss {
+  torch::Tensor loss;            // () the training objective (negative ELBO with beta and free bits)
+  torch::Tensor reconstruction;  // () nats per sequence: cross-entropy summed over T, averaged over B
+  torch::Tensor kl;              // () nats per sequence, averaged over B (without free bits)
+  torch::Tensor kl_bits;         // () the same in bits
+  torch::Tensor kl_cost;         // () mean_B of the free-bits hinge, the term beta multiplies
+};
+
+// logits (B, T, V), tokens (B, T) int64, mu and logvar (B, Z). Throws cadenza::Error on mismatched shapes or a
+// negative beta / free_bits.
+VaeLoss elbo_loss(const torch::Tensor& logits, const torch::Tensor& tokens, const torch::Tensor& mu,
+                  const torch::Tensor& logvar, double beta, double free_bits);
+
+// Fraction of positions whose argmax logit is the target token: logits (B, T, V), tokens (B, T) -> () in [0, 1].
+torch::Tensor token_accuracy(const torch::Tensor& logits, const torch::Tensor& tokens);
+
+class MusicVaeImpl : public torch::nn::Module {
+ public:
+  // Throws cadenza::Error on a bad config (VaeConfig::validate).
+  explicit MusicVaeImpl(VaeConfig config);
+  const VaeConfig& config() const { return config_; }
+
+  // tokens (B, T) int64 in [0, V) -> (mu (B, Z), logvar (B, Z)).
+  std::pair<torch::Tensor, torch::Tensor> encode(const torch::Tensor& tokens);
+  // mu + exp(logvar / 2) * epsilon; epsilon (B, Z), or undefined to draw it from N(0, I) with torch's generator.
+  torch::Tensor reparameterize(const torch::Tensor& mu, const torch::Tensor& logvar,
+                               const torch::Tensor& epsilon = torch::Tensor()) const;
+  // z (B, Z), tokens (B, T) -> logits (B, T, V) with teacher forcing (see the header comment). Hierarchical: T must
+  // be a multiple of num_segments.
+  torch::Tensor decode_teacher_forced(const torch::Tensor& z, const torch::Tensor& tokens);
+  // encode, reparameterize (epsilon as above; pass zeros to decode from the mean), decode_teacher_forced.
+  VaeOutput forward(const torch::Tensor& tokens, const torch::Tensor& epsilon = torch::Tensor());
+
+  // A state that decodes `length` steps from z (B, Z) (hierarchical: length a multiple of num_segments).
+  VaeDecodeState initial_decode_state(const torch::Tensor& z, int64_t length);
+  // The logits (B, V) of step state.position, given the token of the step before: previous (B) int64, which must be
+  // undefined at position 0 (the start input is a zero vector). Advances the state. Inference only: no dropout and
+  // no autograd. Feeding the true tokens reproduces decode_teacher_forced().
+  torch::Tensor decode_step(const torch::Tensor& previous, VaeDecodeState& state);
+
+  // Decodes each z (B, Z) into max_length tokens step by step: (B, max_length) int64 on z's device. Each token is
+  // drawn from softmax(logits / temperature) with `rng` (one uniform draw per token, rows in order), or is the
+  // argmax at temperature 0. Throws cadenza::Error on a negative or non-finite temperature.
+  torch::Tensor sample_tokens(const torch::Tensor& z, int64_t max_length, double temperature, std::mt19937_64& rng);
+  // N latents from the prior N(0, I), drawn with `rng`: (N, Z) on the parameters' device.
+  torch::Tensor sample_prior(int64_t num, std::mt19937_64& rng) const;
+
+  torch::nn::Embedding embedding{nullptr};    // (V, E), shared by encoder and decoder
+  torch::nn::LSTM encoder{nullptr};           // bidirectional, E -> He per direction
+  torch::nn::Linear to_latent{nullptr};       // 2He -> 2Z
+  torch::nn::Linear conductor_init{nullptr};  // hierarchical: Z -> 2 Lc Hc
+  torch::nn::LSTM conductor{nullptr};         // hierarchical: Z -> Hc
+  torch::nn::Linear decoder_init{nullptr};    // Z (flat) or Hc (hierarchical) -> 2 Ld Hd
+  torch::nn::LSTM decoder{nullptr};           // E + Z (flat) or E + Hc (hierarchical) -> Hd
+  torch::nn::Linear head{nullptr};            // Hd -> V
+
+ private:
+  struct LstmLayerWeights {
+    torch::Tensor weight_ih, weight_hh, bias_ih, bias_hh;  // PyTorch layout, gates (i, f, g, o)
+  };
+
+  void check_tokens(const torch::Tensor& tokens, const char* who) const;
+  void check_latent(const torch::Tensor& z, const char* who) const;
+  // Tokens (B, T) -> the previous-token inputs (B, T, E): zeros at t = 0, embedding(tokens[:, t - 1]) after.
+  torch::Tensor previous_token_inputs(const torch::Tensor& tokens);
+  // One step of a stacked LSTM, gate equations written out; updates h and c, returns the top layer's h.
+  static torch::Tensor lstm_step(const std::vector<LstmLayerWeights>& layers, torch::Tensor x,
+                                 std::vector<torch::Tensor>& h, std::vector<torch::Tensor>& c);
+
+  VaeConfig config_;
+  std::vector<LstmLayerWeights> decoder_weights_;    // Ld entries, sharing storage with `decoder`
+  std::vector<LstmLayerWeights> conductor_weights_;  // Lc entries (hierarchical)
+};
+TORCH_MODULE(MusicVae);
+
+// Interpolation between latents a and b ((Z) or (B, Z), same shape) at t (0 gives a, 1 gives b; other t
+// extrapolate). slerp follows the great circle between the directions of a and b (MusicVAE's choice, as the prior's
+// mass lies near a sphere); where a and b are nearly parallel or antiparallel (|cos| > 1 - 1e-6, per row) the angle
+// is ill-defined and it falls back to lerp.
+torch::Tensor lerp(const torch::Tensor& a, const torch::Tensor& b, double t);
+torch::Tensor slerp(const torch::Tensor& a, const torch::Tensor& b, double t);
+// `steps` latents evenly spaced from a to b inclusive, a and b of shape (Z): (steps, Z). steps >= 2.
+torch::Tensor latent_path(const torch::Tensor& a, const torch::Tensor& b, int64_t steps, bool spherical);
+
+}  // namespace cadenza::models
