@@ -19,7 +19,7 @@ declare -A sizes=(
   [rnn]="--set hidden_size=256 --set num_layers=2"
   [lstm]="--set hidden_size=192 --set num_layers=2"
   [gru]="--set hidden_size=256 --set num_layers=2"
-  [transformer]="--set hidden_size=128 --set num_layers=4 --set num_heads=4 --set feedforward_size=512"
+  [transformer]="--set hidden_size=128 --set num_layers=4 --set num_heads=4 --set feedforward_size=512 --set max_relative_distance=256"
 )
 for family in ${FAMILIES:-rnn lstm gru transformer}; do
   # shellcheck disable=SC2086
@@ -30,4 +30,6 @@ for family in ${FAMILIES:-rnn lstm gru transformer}; do
     --threads "$threads" > "$work/$family/test.json"
   mkdir -p "models/nottingham-$family"
   cp "$work/$family/checkpoints/best.safetensors" "models/nottingham-$family/model.safetensors"
+  /usr/bin/python3 scripts/write_model_card.py "nottingham-$family" "$work/$family" "$work/$family/test.json" \
+    "FAMILIES=$family scripts/train_bundled_models.sh $budget $work $threads"
 done

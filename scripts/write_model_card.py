@@ -37,16 +37,16 @@ def main():
         "| | |",
         "| --- | --- |",
         f"| architecture | {m['family']}, hidden {m['hidden_size']}, {m['num_layers']} layers"
-        + (f", {m['num_heads']} heads, feed-forward {m['feedforward_size']}, relative attention" if m["family"] == "transformer" else "")
-        + f", dropout {m['dropout']} |",
+        + (f", {m.get('num_heads', 4)} heads, feed-forward {m.get('feedforward_size', 0)}, relative attention" if m["family"] == "transformer" else "")
+        + f", dropout {m.get('dropout', 0)} |",
         f"| parameters | {end['parameters']:,} |",
         f"| file | model.safetensors, {size / 1e6:.2f} MB (float32, no optimizer state) |",
         f"| training data | Nottingham Music Database (Jukedeck's cleaned MIDI), melody track of each tune; "
         f"Cadenza's stable hash split (80/10/10) |",
         f"| data licence | GPLv3 (the Nottingham database); this model is derived from it |",
         f"| training | {end['step']:,} steps of batch {t['batch_size']} x {t['crop_length']} tokens, AdamW lr {t['learning_rate']}, "
-        f"{t['schedule']} schedule, transposition augmentation +-{t['max_transpose']}; "
-        f"{end['elapsed_seconds'] / 60:.1f} min on 2 CPU cores; stopped by {end['stop_reason']} |",
+        f"{t.get('schedule', 'cosine')} schedule, transposition augmentation +-{t['max_transpose']}; "
+        f"{end['elapsed_seconds'] / 60:.1f} min of a 2-core CPU machine shared with other work, 1 BLAS thread (--threads 1); stopped by {end['stop_reason']} |",
         f"| checkpoint | best validation NLL (step {best['step'] if best else '-'}) |",
         f"| test NLL | **{test['model']['nll']:.3f} nats/token** (perplexity {test['model']['perplexity']:.2f}, "
         f"accuracy {test['model']['accuracy']:.3f}) on {test['model']['elements']:,} tokens of "
