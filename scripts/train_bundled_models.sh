@@ -19,7 +19,7 @@ declare -A sizes=(
   [rnn]="--set hidden_size=256 --set num_layers=2"
   [lstm]="--set hidden_size=192 --set num_layers=2"
   [gru]="--set hidden_size=256 --set num_layers=2"
-  [transformer]="--set hidden_size=128 --set num_layers=4 --set num_heads=4 --set feedforward_size=512 --set max_relative_distance=256"
+  [transformer]="--set hidden_size=128 --set num_layers=4 --set num_heads=4 --set feedforward_size=512 --set max_relative_distance=256 --set crop_length=128"
 )
 for family in ${FAMILIES:-rnn lstm gru transformer}; do
   # shellcheck disable=SC2086

@@ -236,7 +236,7 @@ TrainResult run_training(const TrainRequest& request, const ProgressCallback& pr
   TrainResult result;
   result.parameters = models::count_parameters(*model);
   result.last_checkpoint = last_path;
-  const LrSchedule schedule{options.schedule, options.learning_rate, options.min_learning_rate, options.warmup_steps};
+  LrSchedule schedule{options.schedule, options.learning_rate, options.min_learning_rate, options.warmup_steps};
   const double elapsed_before = loop.elapsed_seconds;
   auto elapsed = [&] { return elapsed_before + seconds_since(session_start); };
 
@@ -284,6 +284,9 @@ TrainResult run_training(const TrainRequest& request, const ProgressCallback& pr
       break;
     }
     const int64_t step = loop.step + 1;
+    // A time budget that affords few steps must not spend them all warming up: there the warm-up is at most a
+    // tenth of the fitted schedule.
+    if (loop.schedule_estimated) schedule.warmup_steps = std::min(options.warmup_steps, loop.schedule_steps / 10);
     const double learning_rate = schedule.at(step, loop.schedule_steps);
     for (auto& group : optimizer.param_groups())
       static_cast<torch::optim::AdamWOptions&>(group.options()).lr(learning_rate);
@@ -318,11 +321,15 @@ TrainResult run_training(const TrainRequest& request, const ProgressCallback& pr
     loop.elements_seen += static_cast<double>(batch.real_elements);
     shown.epoch = loop.elements_seen / std::max(1.0, train_elements);
 
-    // With a time budget, the schedule is stretched over the steps the budget allows, estimated from steps
-    // first_step+2 .. first_step+11 (the first step pays one-off allocation costs).
+    // With a time budget, the schedule is stretched over the steps the budget allows: first estimated from steps
+    // first_step+2 .. first_step+11 (the first step pays one-off allocation costs), then re-estimated every
+    // log_every steps from this session's average speed, so that the learning rate still anneals when the machine
+    // gets slower or faster mid-run. (Such a run depends on timing, so it is not bit-reproducible.)
     if (step == first_step + 1) timing_start = Clock::now();
-    if (options.time_budget_seconds > 0 && !loop.schedule_estimated && step == first_step + 11) {
-      const double per_step = seconds_since(timing_start) / 10.0;
+    const bool first_estimate = !loop.schedule_estimated && step == first_step + 11;
+    const bool re_estimate = loop.schedule_estimated && step > first_step + 11 && step % options.log_every == 0;
+    if (options.time_budget_seconds > 0 && (first_estimate || re_estimate)) {
+      const double per_step = seconds_since(timing_start) / static_cast<double>(step - first_step - 1);
       const double remaining = options.time_budget_seconds - elapsed();
       const int64_t affordable = step + static_cast<int64_t>(std::max(0.0, remaining) / std::max(per_step, 1e-9));
       loop.schedule_steps = std::max<int64_t>(step, std::min<int64_t>(options.steps, affordable));

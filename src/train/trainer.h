@@ -14,7 +14,9 @@
 // mix(seed, s) and seeds dropout from another mix(seed, s). So a run resumed from its last checkpoint at step k
 // computes exactly what the uninterrupted run computes from step k on (tested). The learning-rate schedule is a
 // function of the step and of schedule_steps, which is `steps`, or, with a time budget, the number of steps the
-// budget allows as estimated after the first steps (then stored in the checkpoint, so a resume keeps it).
+// budget allows, estimated after the first steps and re-estimated every log_every steps (stored in the checkpoint;
+// a time-budgeted run depends on the machine's speed, so only runs without a time budget are bit-reproducible).
+// With a fitted schedule the warm-up is capped at a tenth of it, so a short budget still reaches the peak rate.
 //
 // A non-finite loss stops the run before the update is applied, with an Error naming the step; the last
 // checkpoint on disk is the last good one.
