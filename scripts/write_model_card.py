@@ -46,7 +46,7 @@ def main():
         f"| data licence | GPLv3 (the Nottingham database); this model is derived from it |",
         f"| training | {end['step']:,} steps of batch {t['batch_size']} x {t['crop_length']} tokens, AdamW lr {t['learning_rate']}, "
         f"{t.get('schedule', 'cosine')} schedule, transposition augmentation +-{t['max_transpose']}; "
-        f"{end['elapsed_seconds'] / 60:.1f} min of a 2-core CPU machine shared with other work, 1 BLAS thread (--threads 1); stopped by {end['stop_reason']} |",
+        f"{end['elapsed_seconds'] / 60:.1f} min on a 2-core CPU machine shared with other work (threads: see the command below); stopped by {end['stop_reason']} |",
         f"| checkpoint | best validation NLL (step {best['step'] if best else '-'}) |",
         f"| test NLL | **{test['model']['nll']:.3f} nats/token** (perplexity {test['model']['perplexity']:.2f}, "
         f"accuracy {test['model']['accuracy']:.3f}) on {test['model']['elements']:,} tokens of "

@@ -16,7 +16,7 @@
 // function of the step and of schedule_steps, which is `steps`, or, with a time budget, the number of steps the
 // budget allows, estimated after the first steps and re-estimated every log_every steps (stored in the checkpoint;
 // a time-budgeted run depends on the machine's speed, so only runs without a time budget are bit-reproducible).
-// With a fitted schedule the warm-up is capped at a tenth of it, so a short budget still reaches the peak rate.
+// With a fitted schedule the warm-up is capped at a quarter of it, so a short budget still reaches the peak rate.
 //
 // A non-finite loss stops the run before the update is applied, with an Error naming the step; the last
 // checkpoint on disk is the last good one.
