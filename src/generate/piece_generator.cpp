@@ -55,10 +55,10 @@ struct PieceGenerator::Impl {
     options.seed = request.seed;
     int64_t target_end_tick = -1;
     const int ticks_per_quarter = encoding->decode({}).ticks_per_quarter;
+    const int64_t primer_end = primer.empty() ? 0 : encoding->decode(primer).end_tick();
     if (request.steps > 0) {
       options.max_tokens = request.steps;
     } else {
-      const int64_t primer_end = primer.empty() ? 0 : encoding->decode(primer).end_tick();
       const int64_t length = length_in_ticks(request, ticks_per_quarter);
       target_end_tick = primer_end + length;
       options.max_tokens = std::max<int64_t>(16, kMaxTokensPerQuarter * length / std::max(1, ticks_per_quarter));
@@ -101,7 +101,6 @@ struct PieceGenerator::Impl {
     piece.score = encoding->decode(piece.tokens);
     if (target_end_tick >= 0) piece.score = clip(piece.score, 0, target_end_tick);
     set_tempo(piece.score, request.qpm);
-    const int64_t primer_end = primer.empty() ? 0 : encoding->decode(primer).end_tick();
     const int64_t end = target_end_tick >= 0 ? target_end_tick : piece.score.end_tick();
     piece.music_seconds = piece.score.tick_to_seconds(end) - piece.score.tick_to_seconds(primer_end);
     return piece;

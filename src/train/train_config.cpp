@@ -5,6 +5,7 @@
 #include <set>
 
 #include "common/error.h"
+#include "models/sequence_model.h"
 
 namespace cadenza::train {
 namespace {
@@ -210,16 +211,15 @@ void apply_setting(json& config, const std::string& setting) {
   json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (value.is_discarded()) value = text;
 
-  static const std::set<std::string> kModelKeys = {
-      "family",    "input_kind",      "vocab_size",       "embedding_size",      "hidden_size",
-      "num_layers", "dropout",        "residual",         "num_heads",           "feedforward_size",
-      "max_sequence_length",          "relative_attention", "max_relative_distance"};
-  const std::set<std::string> train_keys = [] {
+  // The keys each section knows are those its defaults serialise, so a new ModelConfig / TrainOptions field is
+  // settable without touching this function.
+  auto keys_of = [](const json& defaults) {
     std::set<std::string> keys;
-    const json defaults = TrainOptions().to_json();  // items() of a temporary would dangle
     for (const auto& [name, unused] : defaults.items()) keys.insert(name);
     return keys;
-  }();
+  };
+  static const std::set<std::string> kModelKeys = keys_of(models::ModelConfig().to_json());
+  static const std::set<std::string> kTrainKeys = keys_of(TrainOptions().to_json());
   std::string section;
   if (key.rfind("model.", 0) == 0) {
     section = "model", key = key.substr(6);
@@ -228,7 +228,7 @@ void apply_setting(json& config, const std::string& setting) {
   } else {
     section = kModelKeys.count(key) ? "model" : "train";
   }
-  const bool known = section == "model" ? kModelKeys.count(key) > 0 : train_keys.count(key) > 0;
+  const bool known = section == "model" ? kModelKeys.count(key) > 0 : kTrainKeys.count(key) > 0;
   if (!known) throw Error("--set " + setting + ": unknown key \"" + key + "\"");
   if (section == "model" && (key == "vocab_size" || key == "input_kind"))
     throw Error("--set " + setting + ": \"" + key + "\" comes from the data and cannot be set");

@@ -34,11 +34,9 @@ void TrainProgressDisplay::operator()(const train::TrainProgress& p) {
     std::fprintf(stderr, "\r\033[K%s [%s] %lld/%lld ep %.2f loss %.4f%s %.0f/s eta %s", label_.c_str(), bar.c_str(),
                  static_cast<long long>(p.step), static_cast<long long>(p.schedule_steps), p.epoch, p.loss, valid,
                  p.elements_per_second, format_duration(p.eta_seconds).c_str());
-    line_open_ = true;
-    if (p.event == "validation" || !p.event.empty()) {
-      // Keep validation results in the scroll-back.
-      if (p.event == "validation") std::fprintf(stderr, "\n"), line_open_ = false;
-    }
+    // Validation results stay in the scroll-back; everything else is redrawn over.
+    line_open_ = p.event != "validation";
+    if (!line_open_) std::fprintf(stderr, "\n");
     std::fflush(stderr);
     return;
   }
