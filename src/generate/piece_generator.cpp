@@ -21,16 +21,6 @@ constexpr double kBarQuarters = 4.0;  // 4/4 bars
 // velocity changes) must still stop.
 constexpr int64_t kMaxTokensPerQuarter = 256;
 
-// Sets a single tempo and recomputes the seconds of every note.
-void set_tempo(Score& score, double qpm) {
-  score.tempos.clear();
-  TempoChange tempo;
-  tempo.tick = 0;
-  tempo.microseconds_per_quarter = static_cast<int>(std::lround(60'000'000.0 / qpm));
-  score.tempos.push_back(tempo);
-  score.update_seconds();
-}
-
 }  // namespace
 
 struct PieceGenerator::Impl {

@@ -9,7 +9,10 @@
 #include "common/safetensors.h"
 #include "encoding/encoding.h"
 #include "encoding/pianoroll.h"
+#include "models/crnngan.h"
+#include "models/musegan.h"
 #include "models/tensor_io.h"
+#include "models/vae.h"
 
 namespace cadenza::models {
 namespace {
@@ -59,11 +62,43 @@ int parse_format_version(const std::string& text, const std::string& path) {
 // The model config, encoding spec and vocabulary must describe the same thing: the rebuilt encoding's tokens are
 // the saved ones and the model's output layer has one logit per token (or per piano-roll key).
 void check_consistency(const CheckpointInfo& info, const std::string& path) {
-  const ModelConfig& config = info.model_config;
   if (!info.encoding.is_object() || !info.encoding.contains("name") || !info.encoding["name"].is_string()) {
     throw FormatError(path, -1, "checkpoint \"encoding\" must be a JSON object with a string \"name\"");
   }
   const std::string name = info.encoding["name"].get<std::string>();
+  // What the family's input layer implies about the encoding: token models have vocab_size logits, frame models
+  // tracks x pitches keys; the two GANs are checked against their own shapes.
+  ModelConfig config = info.model_config;
+  switch (info.family) {
+    case ModelFamily::kSequence:
+      break;
+    case ModelFamily::kVae:
+      config.input_kind = InputKind::kTokens;
+      config.vocab_size = VaeConfig::from_json(info.model_config_json).vocab_size;
+      break;
+    case ModelFamily::kCrnnGan:
+      config.input_kind = InputKind::kTokens;
+      config.vocab_size = static_cast<int64_t>(info.vocabulary.size());  // events come from the melody tokens
+      if (name != "melody") throw FormatError(path, -1, "a crnngan checkpoint needs the melody encoding, not \"" + name + "\"");
+      break;
+    case ModelFamily::kMuseGan: {
+      const MuseGanConfig gan = MuseGanConfig::from_json(info.model_config_json);
+      if (name != "pianoroll") throw FormatError(path, -1, "a musegan checkpoint needs a piano-roll encoding");
+      PianoRollSpec spec;
+      try {
+        spec = PianoRollSpec::from_json(info.encoding);
+      } catch (const Error& e) {
+        throw FormatError(path, -1, std::string("checkpoint \"encoding\" is not a valid piano-roll spec: ") + e.what());
+      }
+      if (spec.num_tracks != gan.num_tracks || spec.num_pitches() != gan.num_pitches)
+        throw FormatError(path, -1, "model_config has " + std::to_string(gan.num_tracks) + " tracks x " +
+                                        std::to_string(gan.num_pitches) + " pitches but the piano-roll encoding " +
+                                        std::to_string(spec.num_tracks) + " x " + std::to_string(spec.num_pitches()));
+      config.input_kind = InputKind::kFrames;
+      config.vocab_size = static_cast<int64_t>(spec.num_tracks) * spec.num_pitches();
+      break;
+    }
+  }
   if (config.input_kind == InputKind::kFrames) {
     if (name != "pianoroll") {
       throw FormatError(path, -1, "frame model with encoding \"" + name + "\" (expected \"pianoroll\")");
@@ -123,8 +158,16 @@ CheckpointInfo info_from_file(const safetensors::TensorFile& file, const std::st
   CheckpointInfo info;
   info.path = path;
   info.format_version = parse_format_version(required_entry(file, path, "format_version"), path);
+  info.model_config_json = parse_json_entry(file, path, "model_config");
   try {
-    info.model_config = ModelConfig::from_json(parse_json_entry(file, path, "model_config"));
+    info.family = model_family_of(info.model_config_json);
+    info.family_name = info.model_config_json["family"].get<std::string>();
+    switch (info.family) {  // parse (validate) the family's config now, so a bad one fails here
+      case ModelFamily::kSequence: info.model_config = ModelConfig::from_json(info.model_config_json); break;
+      case ModelFamily::kVae: VaeConfig::from_json(info.model_config_json); break;
+      case ModelFamily::kMuseGan: MuseGanConfig::from_json(info.model_config_json); break;
+      case ModelFamily::kCrnnGan: CrnnGanConfig::from_json(info.model_config_json); break;
+    }
   } catch (const FormatError&) {
     throw;
   } catch (const std::exception& e) {
@@ -177,27 +220,40 @@ std::unordered_map<std::string, std::string> parameter_names(const torch::nn::Mo
 
 }  // namespace
 
-void save_checkpoint(const std::string& path, const SequenceModelImpl& model, const nlohmann::json& encoding_spec,
-                     const std::vector<std::string>& vocabulary, const nlohmann::json& training,
-                     const torch::optim::AdamW* optimizer) {
+ModelFamily model_family_of(const nlohmann::json& model_config) {
+  if (!model_config.is_object() || !model_config.contains("family") || !model_config["family"].is_string())
+    throw Error("model config has no string \"family\"");
+  const std::string family = model_config["family"].get<std::string>();
+  if (family == "rnn" || family == "lstm" || family == "gru" || family == "transformer") return ModelFamily::kSequence;
+  if (family == "vae") return ModelFamily::kVae;
+  if (family == "musegan") return ModelFamily::kMuseGan;
+  if (family == "crnngan") return ModelFamily::kCrnnGan;
+  throw Error("unknown model family \"" + family + "\" (expected rnn, lstm, gru, transformer, vae, musegan or crnngan)");
+}
+
+void save_model_checkpoint(const std::string& path, const torch::nn::Module& module, const nlohmann::json& model_config,
+                           const nlohmann::json& encoding_spec, const std::vector<std::string>& vocabulary,
+                           const nlohmann::json& training, const std::vector<const torch::optim::AdamW*>& optimizers) {
   if (!training.is_object()) {
     throw Error("save_checkpoint " + path + ": \"training\" must be a JSON object, got " + training.dump());
   }
   CheckpointInfo info;
-  info.model_config = model.config();
+  info.model_config_json = model_config;
   info.encoding = encoding_spec;
   info.vocabulary = vocabulary;
   info.training = training;
   try {
+    info.family = model_family_of(model_config);
+    if (info.family == ModelFamily::kSequence) info.model_config = ModelConfig::from_json(model_config);
     check_consistency(info, path);  // never write a checkpoint that load_checkpoint would reject
   } catch (const FormatError& e) {
     throw Error("save_checkpoint " + path + ": " + e.problem());
   }
 
   safetensors::TensorFile file;
-  file.tensors = module_tensors(model);
-  if (optimizer != nullptr) {
-    const auto names = parameter_names(model);
+  file.tensors = module_tensors(module);
+  const auto names = parameter_names(module);
+  for (const torch::optim::AdamW* optimizer : optimizers) {
     for (const auto& [key, state] : optimizer->state()) {
       auto name = names.find(key);
       if (name == names.end()) {
@@ -207,6 +263,8 @@ void save_checkpoint(const std::string& path, const SequenceModelImpl& model, co
       }
       const auto& adam = static_cast<const torch::optim::AdamWParamState&>(*state);
       const std::string prefix = std::string(kOptimizerPrefix) + name->second;
+      if (file.tensors.count(prefix + kExpAvg))
+        throw Error("save_checkpoint " + path + ": two optimizers hold state for \"" + name->second + "\"");
       file.tensors[prefix + kExpAvg] = to_safetensors(adam.exp_avg());
       file.tensors[prefix + kExpAvgSq] = to_safetensors(adam.exp_avg_sq());
       if (adam.max_exp_avg_sq().defined()) {
@@ -218,12 +276,20 @@ void save_checkpoint(const std::string& path, const SequenceModelImpl& model, co
   }
   file.metadata["cadenza_format"] = kCheckpointFormat;
   file.metadata["format_version"] = std::to_string(kCheckpointFormatVersion);
-  file.metadata["model_config"] = model.config().to_json().dump();
+  file.metadata["model_config"] = model_config.dump();
   file.metadata["encoding"] = encoding_spec.dump();
   file.metadata["vocabulary"] = nlohmann::json(vocabulary).dump();
   file.metadata["training"] = training.dump();
   file.metadata["created_by"] = kCheckpointCreatedBy;
   safetensors::write(path, file);
+}
+
+void save_checkpoint(const std::string& path, const SequenceModelImpl& model, const nlohmann::json& encoding_spec,
+                     const std::vector<std::string>& vocabulary, const nlohmann::json& training,
+                     const torch::optim::AdamW* optimizer) {
+  std::vector<const torch::optim::AdamW*> optimizers;
+  if (optimizer != nullptr) optimizers.push_back(optimizer);
+  save_model_checkpoint(path, model, model.config().to_json(), encoding_spec, vocabulary, training, optimizers);
 }
 
 CheckpointInfo read_checkpoint_info(const std::string& path) {
@@ -234,6 +300,9 @@ LoadedCheckpoint load_checkpoint(const std::string& path, torch::Device device) 
   const safetensors::TensorFile file = read_checkpoint_file(path);
   LoadedCheckpoint loaded;
   loaded.info = info_from_file(file, path);
+  if (loaded.info.family != ModelFamily::kSequence)
+    throw FormatError(path, -1, "holds a " + loaded.info.family_name +
+                                    " model, not an autoregressive one (rnn, lstm, gru, transformer)");
   try {
     loaded.model = make_sequence_model(loaded.info.model_config);
   } catch (const FormatError&) {
@@ -252,7 +321,17 @@ LoadedCheckpoint load_checkpoint(const std::string& path, torch::Device device) 
   return loaded;
 }
 
-void restore_optimizer_state(const std::string& path, torch::optim::AdamW& optimizer, SequenceModelImpl& model) {
+void load_checkpoint_weights(const std::string& path, torch::nn::Module& module) {
+  const safetensors::TensorFile file = read_checkpoint_file(path);
+  info_from_file(file, path);
+  safetensors::TensorFile weights;
+  for (const auto& [name, tensor] : file.tensors) {
+    if (name.rfind(kOptimizerPrefix, 0) != 0) weights.tensors.emplace(name, tensor);
+  }
+  load_module_tensors(module, weights, path);
+}
+
+void restore_optimizer_state(const std::string& path, torch::optim::AdamW& optimizer, torch::nn::Module& model) {
   const safetensors::TensorFile file = read_checkpoint_file(path);
   info_from_file(file, path);  // validates that it is a checkpoint at all
   const auto names = parameter_names(model);

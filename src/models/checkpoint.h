@@ -35,8 +35,23 @@ inline constexpr const char* kCheckpointCreatedBy = "cadenza 0.1.0";
 // Tensor-name prefix of the optimizer state.
 inline constexpr const char* kOptimizerPrefix = "optimizer.";
 
+// The model families a checkpoint can hold, told apart by model_config["family"].
+enum class ModelFamily {
+  kSequence,  // rnn | lstm | gru | transformer (SequenceModelImpl, ModelConfig)
+  kVae,       // vae (MusicVaeImpl, VaeConfig)
+  kMuseGan,   // musegan (MuseGanImpl, MuseGanConfig)
+  kCrnnGan,   // crnngan (CrnnGanImpl, CrnnGanConfig)
+};
+// Throws cadenza::Error when the config has no string "family" or names an unknown one.
+ModelFamily model_family_of(const nlohmann::json& model_config);
+// True for families that define a likelihood of a sequence (the autoregressive ones).
+inline bool is_sequence_family(ModelFamily family) { return family == ModelFamily::kSequence; }
+
 struct CheckpointInfo {
-  ModelConfig model_config;
+  ModelFamily family = ModelFamily::kSequence;
+  std::string family_name;         // model_config["family"]
+  nlohmann::json model_config_json;  // as stored; validated by the family's from_json
+  ModelConfig model_config;        // the parsed config of a sequence family (default for other families)
   nlohmann::json encoding;              // the spec; {"name": "pianoroll", ...} for frame models
   std::vector<std::string> vocabulary;  // token names; empty for piano-roll models
   nlohmann::json training;              // whatever the caller saved (an object)
@@ -62,6 +77,18 @@ struct LoadedCheckpoint {
   std::shared_ptr<SequenceModelImpl> model;  // on `device`, in eval() mode
 };
 
+// Any family: writes `module`'s tensors, the family's config JSON (with "family"), the encoding spec, vocabulary and
+// training metadata, and the AdamW state of each optimizer (their parameter sets must be disjoint parameters of
+// `module`, e.g. a GAN's generator and critic optimizers). The same checks as save_checkpoint.
+void save_model_checkpoint(const std::string& path, const torch::nn::Module& module, const nlohmann::json& model_config,
+                           const nlohmann::json& encoding_spec, const std::vector<std::string>& vocabulary,
+                           const nlohmann::json& training, const std::vector<const torch::optim::AdamW*>& optimizers);
+
+// Loads the checkpoint's weights into `module` (built from info.model_config_json by the caller) strictly: missing,
+// extra or mis-shaped tensors throw FormatError naming the file. Optimizer tensors are ignored.
+void load_checkpoint_weights(const std::string& path, torch::nn::Module& module);
+
+// Sequence families only (a checkpoint of another family is a FormatError saying which family it holds):
 // read_checkpoint_info + make_sequence_model + strict weight load (missing, extra or mis-shaped tensors throw
 // FormatError naming the file).
 LoadedCheckpoint load_checkpoint(const std::string& path, torch::Device device = torch::kCPU);
@@ -70,7 +97,7 @@ LoadedCheckpoint load_checkpoint(const std::string& path, torch::Device device =
 // (the optimizer was built over model.parameters()). Throws FormatError when the file has no optimizer state or
 // a parameter's state is missing or mis-shaped. Hyper-parameters (lr, betas, ...) are not stored: they come from
 // the optimizer as constructed.
-void restore_optimizer_state(const std::string& path, torch::optim::AdamW& optimizer, SequenceModelImpl& model);
+void restore_optimizer_state(const std::string& path, torch::optim::AdamW& optimizer, torch::nn::Module& model);
 
 // A checkpoint file as is; a run folder: RUN/checkpoints/best.safetensors if present, else
 // RUN/checkpoints/last.safetensors. Throws cadenza::Error when neither exists (or the path does not exist).

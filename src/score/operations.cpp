@@ -1,6 +1,7 @@
 #include "score/operations.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <string>
 #include <utility>
@@ -393,6 +394,16 @@ Score extract_melody(const Score& score, const std::string& track_name) {
   result.tracks.push_back(std::move(melody));
   result.normalize();
   return result;
+}
+
+void set_tempo(Score& score, double qpm) {
+  if (!(qpm > 0) || !std::isfinite(qpm)) throw Error("set_tempo: qpm must be positive, got " + std::to_string(qpm));
+  score.tempos.clear();
+  TempoChange tempo;
+  tempo.tick = 0;
+  tempo.microseconds_per_quarter = static_cast<int32_t>(std::lround(60'000'000.0 / qpm));
+  score.tempos.push_back(tempo);
+  score.update_seconds();
 }
 
 }  // namespace cadenza

@@ -16,6 +16,9 @@ namespace cadenza {
 // arithmetic, halves round up), which makes quantize idempotent. Meta events of one kind that snap to the same
 // tick keep the later one; notes that become identical are merged. Throws Error if steps_per_quarter <= 0.
 Score quantize(const Score& score, int steps_per_quarter);
+
+// Replaces the tempo map by one tempo (quarter notes per minute, > 0) and recomputes the seconds of every note.
+void set_tempo(Score& score, double qpm);
 // The index of the grid step nearest to a tick on a grid of steps_per_quarter steps per quarter (halves round
 // up): the rule quantize() and the encoders share. Exact in 128-bit arithmetic and clamped to +-2^60, far beyond
 // any usable score, so that callers' own length limits, not an overflow, stop absurd input.

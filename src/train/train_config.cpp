@@ -5,7 +5,10 @@
 #include <set>
 
 #include "common/error.h"
+#include "models/crnngan.h"
+#include "models/musegan.h"
 #include "models/sequence_model.h"
+#include "models/vae.h"
 
 namespace cadenza::train {
 namespace {
@@ -38,7 +41,10 @@ json TrainOptions::to_json() const {
           {"checkpoint_every", checkpoint_every},
           {"patience", patience},
           {"log_every", log_every},
-          {"seed", seed}};
+          {"seed", seed},
+          {"critic_steps", critic_steps},
+          {"gradient_penalty", gradient_penalty},
+          {"eval_samples", eval_samples}};
 }
 
 TrainOptions TrainOptions::from_json(const json& object) {
@@ -92,6 +98,9 @@ TrainOptions TrainOptions::from_json(const json& object) {
   read_int("seed", seed);
   if (seed < 0) fail("\"seed\" must be >= 0");
   options.seed = static_cast<uint64_t>(seed);
+  read_int("critic_steps", options.critic_steps);
+  read_number("gradient_penalty", options.gradient_penalty);
+  read_int("eval_samples", options.eval_samples);
   for (const auto& [key, unused] : object.items())
     if (!known.count(key)) fail("unknown key \"" + key + "\" in \"train\"");
   options.validate();
@@ -127,14 +136,120 @@ void TrainOptions::validate() const {
   positive("checkpoint_every", static_cast<double>(checkpoint_every));
   non_negative("patience", static_cast<double>(patience));
   positive("log_every", static_cast<double>(log_every));
+  positive("critic_steps", static_cast<double>(critic_steps));
+  non_negative("gradient_penalty", gradient_penalty);
+  positive("eval_samples", static_cast<double>(eval_samples));
 }
 
 std::vector<std::string> preset_names() { return {"tiny", "small", "base"}; }
 
+std::vector<std::string> model_names() { return {"rnn", "lstm", "gru", "transformer", "vae", "gan", "rgan"}; }
+
+std::string family_of_model_name(const std::string& name) {
+  if (name == "gan" || name == "musegan") return "musegan";
+  if (name == "rgan" || name == "crnngan") return "crnngan";
+  if (name == "rnn" || name == "lstm" || name == "gru" || name == "transformer" || name == "vae") return name;
+  throw Error("unknown model \"" + name + "\" (expected rnn, lstm, gru, transformer, vae, gan or rgan)");
+}
+
+namespace {
+
+// MusicVAE on 2-bar melodies (flat decoder) by default; `cadenza train --bars 16` makes it the hierarchical one.
+// Sizes are MusicVAE's "small" models scaled to a CPU: MusicVAE's cat-mel_2bar_small has a 512-wide encoder, a
+// 2 x 256 decoder and z = 256. beta_rate 0.999 (MusicVAE: 0.99999 over 50k+ steps) lets beta reach 95% of its
+// maximum within the 3,000 steps a CPU run affords. Free bits: 48 for 2 bars (MusicVAE's 2-bar models used 0-48);
+// the hierarchical decoder gets 16 bits per bar (`cadenza train --bars`; MusicVAE's 16-bar models: 256).
+json vae_preset(const std::string& preset) {
+  json model = {{"family", "vae"}, {"decoder", "flat"}, {"sequence_length", 32}, {"num_segments", 2}};
+  json train = {{"schedule", "constant"}, {"weight_decay", 0.0}, {"warmup_steps", 0}};
+  if (preset == "tiny") {
+    model.update({{"embedding_size", 16}, {"encoder_hidden", 64}, {"latent_size", 16}, {"decoder_hidden", 64},
+                  {"decoder_layers", 1}, {"conductor_hidden", 64}, {"conductor_layers", 1}, {"free_bits", 0.0},
+                  {"max_beta", 0.2}, {"beta_rate", 0.99}});
+    train.update({{"batch_size", 16}, {"steps", 100}, {"eval_every", 50}, {"checkpoint_every", 50},
+                  {"log_every", 10}, {"eval_samples", 64}, {"learning_rate", 3e-3}});
+  } else if (preset == "small") {
+    // Sized to bundle (under 4 MB as float32: 0.94M parameters for 2 bars).
+    model.update({{"embedding_size", 32}, {"encoder_hidden", 192}, {"latent_size", 128}, {"decoder_hidden", 160},
+                  {"decoder_layers", 2}, {"conductor_hidden", 160}, {"conductor_layers", 1}, {"free_bits", 48.0},
+                  {"max_beta", 0.2}, {"beta_rate", 0.999}});
+    train.update({{"batch_size", 64}, {"steps", 3000}, {"eval_every", 250}, {"checkpoint_every", 250},
+                  {"learning_rate", 1e-3}, {"eval_samples", 512}});
+  } else {
+    model.update({{"embedding_size", 64}, {"encoder_hidden", 512}, {"latent_size", 256}, {"decoder_hidden", 512},
+                  {"decoder_layers", 2}, {"conductor_hidden", 512}, {"conductor_layers", 2}, {"free_bits", 48.0},
+                  {"max_beta", 0.2}, {"beta_rate", 0.9999}});
+    train.update({{"batch_size", 128}, {"steps", 50000}, {"eval_every", 1000}, {"checkpoint_every", 1000},
+                  {"learning_rate", 1e-3}, {"eval_samples", 1024}});
+  }
+  return {{"model", model}, {"train", train}};
+}
+
+// MuseGAN's training recipe (WGAN-GP: penalty 10, 5 critic steps per generator step, Adam lr 1e-3, betas (0.5,
+// 0.9), no weight decay, constant rate) on 4-bar windows.
+json musegan_preset(const std::string& preset) {
+  json model = {{"family", "musegan"}, {"num_bars", 4}};
+  json train = {{"learning_rate", 1e-3}, {"beta1", 0.5},          {"beta2", 0.9},      {"weight_decay", 0.0},
+                {"schedule", "constant"}, {"warmup_steps", 0},   {"clip_norm", 0.0},  {"critic_steps", 5},
+                {"gradient_penalty", 10.0}};
+  if (preset == "tiny") {
+    model.update({{"shared_latent", 8}, {"shared_temporal_latent", 8}, {"track_latent", 8},
+                  {"track_temporal_latent", 8}, {"temporal_hidden", 32}, {"generator_channels", {32, 16, 8}},
+                  {"critic_channels", {8, 16, 32}}});
+    train.update({{"batch_size", 8}, {"steps", 40}, {"eval_every", 20}, {"checkpoint_every", 20}, {"log_every", 10},
+                  {"eval_samples", 16}});
+  } else if (preset == "small") {
+    model.update({{"generator_channels", {128, 64, 32}}, {"critic_channels", {32, 64, 128}}});
+    train.update({{"batch_size", 16}, {"steps", 3000}, {"eval_every", 250}, {"checkpoint_every", 250},
+                  {"eval_samples", 64}});
+  } else {
+    model.update({{"shared_latent", 64}, {"shared_temporal_latent", 64}, {"track_latent", 64},
+                  {"track_temporal_latent", 64}, {"temporal_hidden", 256}, {"generator_channels", {256, 128, 64}},
+                  {"critic_channels", {64, 128, 256}}});
+    train.update({{"batch_size", 64}, {"steps", 20000}, {"eval_every", 1000}, {"checkpoint_every", 1000},
+                  {"eval_samples", 128}});
+  }
+  return {{"model", model}, {"train", train}};
+}
+
+// C-RNN-GAN (Mogren 2016: 2 LSTM layers of 350, sequences of note events) scaled to a CPU; Adam with the usual GAN
+// betas and gradient clipping (C-RNN-GAN clipped at 5).
+json crnngan_preset(const std::string& preset) {
+  json model = {{"family", "crnngan"}};
+  json train = {{"learning_rate", 2e-4}, {"beta1", 0.5}, {"beta2", 0.999}, {"weight_decay", 0.0},
+                {"schedule", "constant"}, {"warmup_steps", 0}, {"clip_norm", 5.0}};
+  if (preset == "tiny") {
+    model.update({{"noise_size", 8}, {"generator_hidden", 32}, {"generator_layers", 1},
+                  {"discriminator_hidden", 32}, {"discriminator_layers", 1}});
+    train.update({{"batch_size", 8}, {"crop_length", 16}, {"steps", 60}, {"eval_every", 30},
+                  {"checkpoint_every", 30}, {"log_every", 10}, {"eval_samples", 32}});
+  } else if (preset == "small") {
+    model.update({{"noise_size", 32}, {"generator_hidden", 128}, {"generator_layers", 2},
+                  {"discriminator_hidden", 128}, {"discriminator_layers", 2}});
+    train.update({{"batch_size", 32}, {"crop_length", 64}, {"steps", 3000}, {"eval_every", 250},
+                  {"checkpoint_every", 250}, {"eval_samples", 128}});
+  } else {
+    model.update({{"noise_size", 64}, {"generator_hidden", 350}, {"generator_layers", 2},
+                  {"discriminator_hidden", 350}, {"discriminator_layers", 2}});
+    train.update({{"batch_size", 64}, {"crop_length", 128}, {"steps", 20000}, {"eval_every", 1000},
+                  {"checkpoint_every", 1000}, {"eval_samples", 256}});
+  }
+  return {{"model", model}, {"train", train}};
+}
+
+}  // namespace
+
 json preset_config(const std::string& preset, const std::string& family, bool frames) {
+  const auto presets = preset_names();
+  if (std::find(presets.begin(), presets.end(), preset) == presets.end())
+    throw Error("unknown preset \"" + preset + "\" (expected tiny, small or base)");
+  if (family == "vae") return vae_preset(preset);
+  if (family == "musegan") return musegan_preset(preset);
+  if (family == "crnngan") return crnngan_preset(preset);
   static const std::set<std::string> kFamilies = {"rnn", "lstm", "gru", "transformer"};
   if (!kFamilies.count(family))
-    throw Error("unknown model family \"" + family + "\" (expected rnn, lstm, gru or transformer)");
+    throw Error("unknown model family \"" + family +
+                "\" (expected rnn, lstm, gru, transformer, vae, musegan or crnngan)");
   const bool transformer = family == "transformer";
   json model = {{"family", family}};
   json train = json::object();
@@ -218,8 +333,15 @@ void apply_setting(json& config, const std::string& setting) {
     for (const auto& [name, unused] : defaults.items()) keys.insert(name);
     return keys;
   };
-  static const std::set<std::string> kModelKeys = keys_of(models::ModelConfig().to_json());
+  // The model keys are those of the family the config names (every family's defaults serialise without a vocabulary).
+  const std::string family = config.contains("model") ? config["model"].value("family", "lstm") : "lstm";
+  const std::set<std::string> kModelKeys = family == "vae"       ? keys_of(models::VaeConfig().to_json())
+                                           : family == "musegan" ? keys_of(models::MuseGanConfig().to_json())
+                                           : family == "crnngan" ? keys_of(models::CrnnGanConfig().to_json())
+                                                                 : keys_of(models::ModelConfig().to_json());
   static const std::set<std::string> kTrainKeys = keys_of(TrainOptions().to_json());
+  static const std::set<std::string> kDataKeys = {"vocab_size", "input_kind", "num_tracks", "num_pitches",
+                                                  "min_pitch", "max_pitch", "family"};
   std::string section;
   if (key.rfind("model.", 0) == 0) {
     section = "model", key = key.substr(6);
@@ -230,8 +352,8 @@ void apply_setting(json& config, const std::string& setting) {
   }
   const bool known = section == "model" ? kModelKeys.count(key) > 0 : kTrainKeys.count(key) > 0;
   if (!known) throw Error("--set " + setting + ": unknown key \"" + key + "\"");
-  if (section == "model" && (key == "vocab_size" || key == "input_kind"))
-    throw Error("--set " + setting + ": \"" + key + "\" comes from the data and cannot be set");
+  if (section == "model" && kDataKeys.count(key))
+    throw Error("--set " + setting + ": \"" + key + "\" comes from the data (or --model) and cannot be set");
   config[section][key] = value;
 }
 

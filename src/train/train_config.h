@@ -44,6 +44,10 @@ struct TrainOptions {
   int64_t patience = 0;            // stop after this many validations without improvement (0 = never)
   int64_t log_every = 20;          // steps between log lines / metric records
   uint64_t seed = 1;
+  // Latent-variable families
+  int64_t critic_steps = 5;         // musegan: critic updates per generator update (WGAN-GP)
+  double gradient_penalty = 10.0;   // musegan: weight of the WGAN-GP gradient penalty
+  int64_t eval_samples = 256;       // vae: validation windows; GANs: samples generated at each validation
 
   nlohmann::json to_json() const;
   // Every key optional; unknown keys and wrong types throw cadenza::Error naming the key.
@@ -51,10 +55,16 @@ struct TrainOptions {
   void validate() const;  // throws cadenza::Error on out-of-range values
 };
 
-// The preset as JSON {"model": {...}, "train": {...}}. family: rnn | lstm | gru | transformer; frames: piano-roll
-// data. Throws cadenza::Error on an unknown preset or family.
+// The preset as JSON {"model": {...}, "train": {...}}. family: rnn | lstm | gru | transformer | vae | musegan |
+// crnngan; frames: piano-roll data. Throws cadenza::Error on an unknown preset or family.
 nlohmann::json preset_config(const std::string& preset, const std::string& family, bool frames);
 std::vector<std::string> preset_names();
+
+// The model family a command-line name stands for: "gan" is musegan, "rgan" is crnngan, the rest as they are.
+// Throws cadenza::Error on an unknown name.
+std::string family_of_model_name(const std::string& name);
+// The names `cadenza train --model` accepts.
+std::vector<std::string> model_names();
 
 // Applies `overrides` ({"model": {...}, "train": {...}}) onto `config` key by key. Throws on unknown sections.
 void merge_config(nlohmann::json& config, const nlohmann::json& overrides, const std::string& source);

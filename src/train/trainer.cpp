@@ -6,16 +6,14 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "common/error.h"
 #include "common/file_io.h"
 #include "data/shard.h"
 #include "models/checkpoint.h"
-#include "models/losses.h"
-#include "models/sequence_model.h"
-#include "train/batches.h"
-#include "train/evaluate.h"
+#include "train/learner.h"
 #include "train/schedule.h"
 #include "train/train_config.h"
 
@@ -40,7 +38,7 @@ uint64_t dropout_seed(uint64_t seed, int64_t step) { return mix(batch_seed(seed,
 struct LoopState {
   int64_t step = 0;
   int64_t schedule_steps = 0;
-  std::optional<double> best_valid_nll;
+  std::optional<double> best_valid_score;
   int64_t validations_without_improvement = 0;
   double elapsed_seconds = 0;  // over all sessions
   double elements_seen = 0;    // training tokens / frames, for the epoch count
@@ -54,7 +52,7 @@ json loop_state_json(const LoopState& state) {
                  {"elapsed_seconds", state.elapsed_seconds},
                  {"elements_seen", state.elements_seen},
                  {"schedule_estimated", state.schedule_estimated}};
-  object["best_valid_nll"] = state.best_valid_nll ? json(*state.best_valid_nll) : json(nullptr);
+  object["best_valid_score"] = state.best_valid_score ? json(*state.best_valid_score) : json(nullptr);
   return object;
 }
 
@@ -68,7 +66,9 @@ LoopState loop_state_from(const json& training, const std::string& path) {
     state.elapsed_seconds = loop.at("elapsed_seconds").get<double>();
     state.schedule_estimated = loop.at("schedule_estimated").get<bool>();
     state.elements_seen = loop.at("elements_seen").get<double>();
-    if (!loop.at("best_valid_nll").is_null()) state.best_valid_nll = loop.at("best_valid_nll").get<double>();
+    // "best_valid_nll": the name before the latent families joined (every score then was an NLL).
+    const json& best = loop.contains("best_valid_score") ? loop.at("best_valid_score") : loop.at("best_valid_nll");
+    if (!best.is_null()) state.best_valid_score = best.get<double>();
     return state;
   } catch (const json::exception& error) {
     throw FormatError(path, -1, std::string("the checkpoint has no usable training loop state (") + error.what() +
@@ -76,15 +76,24 @@ LoopState loop_state_from(const json& training, const std::string& path) {
   }
 }
 
-void check_model_fits_shard(const models::ModelConfig& model, const Shard& shard, const std::string& what) {
-  const bool frames = shard.is_piano_roll();
-  if (frames != (model.input_kind == models::InputKind::kFrames))
-    throw Error(shard.path() + ": " + what + " reads " + (frames ? "tokens" : "piano-roll frames") +
-                " but the shard holds " + (frames ? "piano rolls" : "tokens"));
-  if (model.vocab_size != shard_input_size(shard))
-    throw Error(shard.path() + ": " + what + " has input width " + std::to_string(model.vocab_size) +
-                " but the shard's is " + std::to_string(shard_input_size(shard)));
-}
+// Sums the numbers of the learners' per-step extras over a log interval and gives their means.
+class ExtraAverager {
+ public:
+  void add(const json& extra) {
+    for (const auto& [key, value] : extra.items())
+      if (value.is_number()) sums_[key] += value.get<double>(), ++counts_[key];
+  }
+  json means_and_reset() {
+    json means = json::object();
+    for (const auto& [key, sum] : sums_) means[key] = sum / static_cast<double>(counts_[key]);
+    sums_.clear(), counts_.clear();
+    return means;
+  }
+
+ private:
+  std::map<std::string, double> sums_;
+  std::map<std::string, int64_t> counts_;
+};
 
 // Appends JSON lines; each line is flushed so a crash loses at most the line being written.
 class MetricsLog {
@@ -126,11 +135,9 @@ json resolve_config(const json& config, const std::string& data_path) {
   if (!resolved.contains("model") || !resolved.contains("train"))
     throw Error("training config: needs both \"model\" and \"train\" sections");
   Shard shard(data_path, /*verify_payload=*/false);
-  resolved["model"]["vocab_size"] = shard_input_size(shard);
-  resolved["model"]["input_kind"] = shard.is_piano_roll() ? "frames" : "tokens";
   // Validate both sections now, so a typo fails before any work, and spell out every default so that
   // config.json (and --print-config) lists every key there is.
-  resolved["model"] = models::ModelConfig::from_json(resolved["model"]).to_json();
+  resolved["model"] = resolve_model_config(resolved["model"], shard);
   resolved["train"] = TrainOptions::from_json(resolved["train"]).to_json();
   return resolved;
 }
@@ -146,7 +153,6 @@ TrainResult run_training(const TrainRequest& request, const ProgressCallback& pr
 
   json config;
   LoopState loop;
-  std::shared_ptr<models::SequenceModelImpl> model;
   if (request.resume) {
     if (!fs::exists(last_path))
       throw Error(request.run_dir + ": nothing to resume: " + last_path + " does not exist");
@@ -156,30 +162,31 @@ TrainResult run_training(const TrainRequest& request, const ProgressCallback& pr
     if (!info.training.contains("config")) throw FormatError(last_path, -1, "has no training config to resume");
     config = info.training["config"];
     loop = loop_state_from(info.training, last_path);
-    if (info.encoding != shard.metadata().encoding || info.vocabulary != shard.metadata().vocabulary)
+    if (info.encoding != shard.metadata().encoding ||
+        (!shard.is_piano_roll() && info.vocabulary != shard.metadata().vocabulary))
       throw Error(request.data_path + ": its encoding or vocabulary differs from the run's (" + last_path + ")");
-    model = models::load_checkpoint(last_path).model;
   } else {
     if (fs::exists(last_path) && !request.overwrite)
       throw Error(request.run_dir + ": already holds a run (" + last_path +
                   "); use --resume to continue it or --overwrite to start again");
     config = resolve_config(request.config, request.data_path);
   }
-  const models::ModelConfig model_config = models::ModelConfig::from_json(config["model"]);
   const TrainOptions options = TrainOptions::from_json(config["train"]);
-  check_model_fits_shard(model_config, shard, "the model");
   config["data"] = {{"path", request.data_path}, {"encoding", shard.metadata().encoding_name()}};
 
-  if (!model) {
-    torch::manual_seed(options.seed);
-    model = models::make_sequence_model(model_config);
+  // The learner builds the model from torch::manual_seed(seed); a resumed run then takes its weights and optimizer
+  // state from the checkpoint.
+  const std::unique_ptr<Learner> learner = make_learner(config, shard, options);
+  torch::nn::Module& model = learner->module();
+  if (request.resume) {
+    models::load_checkpoint_weights(last_path, model);
+    for (torch::optim::AdamW* optimizer : learner->optimizers())
+      models::restore_optimizer_state(last_path, *optimizer, model);
+  } else {
     loop.schedule_steps = options.steps;
   }
-  model->train();
-  torch::optim::AdamW optimizer(model->parameters(), torch::optim::AdamWOptions(options.learning_rate)
-                                                         .betas({options.beta1, options.beta2})
-                                                         .weight_decay(options.weight_decay));
-  if (request.resume) models::restore_optimizer_state(last_path, optimizer, *model);
+  model.train();
+  const json model_config = learner->model_config();
 
   fs::create_directories(checkpoint_dir);
   {
@@ -189,84 +196,80 @@ TrainResult run_training(const TrainRequest& request, const ProgressCallback& pr
   MetricsLog metrics((run_dir / "metrics.jsonl").string(),
                      request.resume ? std::optional<int64_t>(loop.step) : std::nullopt);
 
-  const bool frames = shard.is_piano_roll();
-  BatchOptions batch_options;
-  batch_options.batch_size = static_cast<int>(options.batch_size);
-  batch_options.crop_length = static_cast<int>(options.crop_length);
-  batch_options.augment.max_transpose = static_cast<int>(options.max_transpose);
-  batch_options.augment.min_stretch = options.min_stretch;
-  batch_options.augment.max_stretch = options.max_stretch;
-  BatchSource source(shard, Split::kTrain, batch_options);
-  double train_elements = 0;
-  for (size_t piece : shard.pieces_in_split(Split::kTrain)) train_elements += shard.piece(piece).length;
-  const bool has_validation = [&] {
-    for (size_t piece : shard.pieces_in_split(Split::kValid))
-      if (shard.piece(piece).length >= 2) return true;
-    return false;
-  }();
-  EvaluationOptions eval_options;
-  eval_options.window = options.eval_window;
-  eval_options.max_pieces = options.max_eval_pieces;
-
+  const double train_elements = learner->elements_per_epoch();
   const nlohmann::json& encoding_spec = shard.metadata().encoding;
-  const std::vector<std::string> vocabulary = frames ? std::vector<std::string>{} : shard.metadata().vocabulary;
+  const std::vector<std::string> vocabulary =
+      shard.is_piano_roll() ? std::vector<std::string>{} : shard.metadata().vocabulary;
+  std::vector<const torch::optim::AdamW*> optimizers;
+  for (torch::optim::AdamW* optimizer : learner->optimizers()) optimizers.push_back(optimizer);
+  const int64_t parameters = models::count_parameters(model);
   auto training_metadata = [&] {
-    return json{{"config", config}, {"loop", loop_state_json(loop)}, {"parameters", models::count_parameters(*model)}};
+    return json{{"config", config}, {"loop", loop_state_json(loop)}, {"parameters", parameters}};
   };
   int64_t last_saved_step = request.resume ? loop.step : -1;
+  auto last_good = [&] {
+    return last_saved_step >= 0
+               ? "the last good checkpoint is " + last_path + " (step " + std::to_string(last_saved_step) + ")"
+               : std::string("no checkpoint had been written yet");
+  };
   // A checkpoint must never hold overflowed weights (a huge update can overflow them while the loss that produced
   // it was still finite): check before each save and stop like a non-finite loss would.
   auto check_finite_weights = [&] {
-    for (const auto& parameter : model->parameters()) {
+    for (const auto& parameter : model.parameters()) {
       if (torch::isfinite(parameter).all().item<bool>()) continue;
-      std::string message = "training stopped: the weights are no longer finite at step " +
-                            std::to_string(loop.step) + " (learning rate too high?); ";
-      message += last_saved_step >= 0 ? "the last good checkpoint is " + last_path + " (step " +
-                                            std::to_string(last_saved_step) + ")"
-                                      : std::string("no checkpoint had been written yet");
+      const std::string message = "training stopped: the weights are no longer finite at step " +
+                                  std::to_string(loop.step) + " (learning rate too high?); " + last_good();
       metrics.write({{"kind", "error"}, {"step", loop.step}, {"message", message}});
       throw Error(message);
     }
   };
+  auto save = [&](const std::string& path, bool with_optimizers) {
+    models::save_model_checkpoint(path, model, model_config, encoding_spec, vocabulary, training_metadata(),
+                                  with_optimizers ? optimizers : std::vector<const torch::optim::AdamW*>{});
+  };
   auto save_last = [&] {
     check_finite_weights();
-    models::save_checkpoint(last_path, *model, encoding_spec, vocabulary, training_metadata(), &optimizer);
+    save(last_path, true);
   };
 
   TrainResult result;
-  result.parameters = models::count_parameters(*model);
+  result.parameters = parameters;
   result.last_checkpoint = last_path;
   LrSchedule schedule{options.schedule, options.learning_rate, options.min_learning_rate, options.warmup_steps};
   const double elapsed_before = loop.elapsed_seconds;
   auto elapsed = [&] { return elapsed_before + seconds_since(session_start); };
 
   TrainProgress shown;
-  shown.best_valid_nll = loop.best_valid_nll;
+  shown.best_valid_score = loop.best_valid_score;
   double loss_sum = 0;
   int64_t loss_count = 0, elements_since_log = 0;
+  ExtraAverager extras;
   auto interval_start = Clock::now();
   Clock::time_point timing_start;
 
   auto validate = [&]() -> bool {  // returns true when early stopping triggers
-    if (!has_validation) return false;
-    const EvaluationResult valid = evaluate_model(*model, shard, Split::kValid, eval_options);
-    model->train();
-    json record = {{"kind", "valid"},     {"step", loop.step},         {"nll", valid.nll},
-                   {"perplexity", valid.perplexity}, {"accuracy", valid.accuracy}, {"elements", valid.elements},
-                   {"seconds", valid.seconds},       {"elapsed_seconds", elapsed()}};
-    shown.valid_nll = valid.nll;
-    if (!loop.best_valid_nll || valid.nll < *loop.best_valid_nll) {
-      loop.best_valid_nll = valid.nll;
-      loop.validations_without_improvement = 0;
-      check_finite_weights();
-      models::save_checkpoint(best_path, *model, encoding_spec, vocabulary, training_metadata(), nullptr);
-      record["best"] = true;
-    } else {
-      ++loop.validations_without_improvement;
+    const std::optional<ValidationOutcome> valid = learner->validate(loop.step);
+    model.train();
+    if (!valid) return false;
+    json record = {{"kind", "valid"}, {"step", loop.step}};
+    record.update(valid->record);
+    record["elapsed_seconds"] = elapsed();
+    if (valid->score) {
+      shown.valid_score = *valid->score;
+      shown.valid_score_name = result.valid_score_name = valid->score_name;
+      if (!loop.best_valid_score || *valid->score < *loop.best_valid_score) {
+        loop.best_valid_score = *valid->score;
+        loop.validations_without_improvement = 0;
+        check_finite_weights();
+        save(best_path, false);
+        record["best"] = true;
+      } else {
+        ++loop.validations_without_improvement;
+      }
+      shown.best_valid_score = loop.best_valid_score;
     }
-    shown.best_valid_nll = loop.best_valid_nll;
     metrics.write(record);
-    return options.patience > 0 && loop.validations_without_improvement >= options.patience;
+    return valid->score && options.patience > 0 && loop.validations_without_improvement >= options.patience;
   };
 
   const int64_t first_step = loop.step;
@@ -288,37 +291,25 @@ TrainResult run_training(const TrainRequest& request, const ProgressCallback& pr
     // quarter of the fitted schedule (a tenth made the bundled LSTM stall on a plateau at lr 2e-3).
     if (loop.schedule_estimated) schedule.warmup_steps = std::min(options.warmup_steps, loop.schedule_steps / 4);
     const double learning_rate = schedule.at(step, loop.schedule_steps);
-    for (auto& group : optimizer.param_groups())
-      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(learning_rate);
 
-    TensorBatch batch = source.next(batch_seed(options.seed, step));
     torch::manual_seed(dropout_seed(options.seed, step));
-    const torch::Tensor logits = model->forward(batch.input);  // (B, T, V)
-    const torch::Tensor loss = frames ? models::frame_nll(logits, batch.targets, batch.frame_mask)
-                                      : models::token_cross_entropy(logits, batch.targets, source.pad_id());
-    const double loss_value = loss.item<double>();  // CPU: no sync cost; needed to stop before a bad update
-    if (!std::isfinite(loss_value)) {
+    StepOutcome outcome;
+    try {
+      outcome = learner->train_step(step, batch_seed(options.seed, step), learning_rate);
+    } catch (const NonFiniteLoss& error) {
       std::ostringstream message;
-      message << "training stopped: the loss is " << loss_value << " at step " << step << " (learning rate "
-              << learning_rate << "); ";
-      if (last_saved_step >= 0) {
-        message << "the last good checkpoint is " << last_path << " (step " << last_saved_step << ")";
-      } else {
-        message << "no checkpoint had been written yet";
-      }
-      message << ". Try a lower learning_rate or clip_norm.";
+      message << "training stopped: " << error.what() << " is " << error.value << " at step " << step
+              << " (learning rate " << learning_rate << "); " << last_good()
+              << ". Try a lower learning_rate or clip_norm.";
       metrics.write({{"kind", "error"}, {"step", step}, {"message", message.str()}});
       throw Error(message.str());
     }
-    optimizer.zero_grad();
-    loss.backward();
-    if (options.clip_norm > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), options.clip_norm);
-    optimizer.step();
     loop.step = step;
-    loss_sum += loss_value;
+    loss_sum += outcome.loss;
     ++loss_count;
-    elements_since_log += batch.real_elements;
-    loop.elements_seen += static_cast<double>(batch.real_elements);
+    extras.add(outcome.extra);
+    elements_since_log += outcome.elements;
+    loop.elements_seen += static_cast<double>(outcome.elements);
     shown.epoch = loop.elements_seen / std::max(1.0, train_elements);
 
     // With a time budget, the schedule is stretched over the steps the budget allows: first estimated from steps
@@ -350,13 +341,15 @@ TrainResult run_training(const TrainRequest& request, const ProgressCallback& pr
       shown.eta_seconds = per_step * static_cast<double>(loop.schedule_steps - step);
       if (options.time_budget_seconds > 0)
         shown.eta_seconds = std::min(shown.eta_seconds, std::max(0.0, options.time_budget_seconds - elapsed()));
-      metrics.write({{"kind", "train"},
+      json record = {{"kind", "train"},
                      {"step", step},
                      {"loss", shown.loss},
                      {"learning_rate", learning_rate},
                      {"epoch", shown.epoch},
                      {"elements_per_second", shown.elements_per_second},
-                     {"elapsed_seconds", shown.elapsed_seconds}});
+                     {"elapsed_seconds", shown.elapsed_seconds}};
+      record.update(extras.means_and_reset());
+      metrics.write(record);
       loss_sum = 0, loss_count = 0, elements_since_log = 0;
       interval_start = Clock::now();
     }
@@ -385,17 +378,19 @@ TrainResult run_training(const TrainRequest& request, const ProgressCallback& pr
     validate();
   loop.elapsed_seconds = elapsed();
   save_last();
-  if (!fs::exists(best_path) && !has_validation) {
-    // No validation split: the final weights are the best we know of.
-    models::save_checkpoint(best_path, *model, encoding_spec, vocabulary, training_metadata(), nullptr);
+  if (!loop.best_valid_score) {
+    // No scored validation (no validation split, or a family without a likelihood): the final weights are the best
+    // we know of.
+    save(best_path, false);
   }
   result.steps = loop.step;
-  result.best_valid_nll = loop.best_valid_nll;
+  result.best_valid_score = loop.best_valid_score;
   result.best_checkpoint = fs::exists(best_path) ? best_path : "";
   result.seconds = seconds_since(session_start);
   json end = {{"kind", "end"}, {"step", loop.step}, {"stop_reason", result.stop_reason},
               {"elapsed_seconds", loop.elapsed_seconds}, {"parameters", result.parameters}};
-  end["best_valid_nll"] = loop.best_valid_nll ? json(*loop.best_valid_nll) : json(nullptr);
+  end["best_valid_score"] = loop.best_valid_score ? json(*loop.best_valid_score) : json(nullptr);
+  if (!result.valid_score_name.empty()) end["valid_score_name"] = result.valid_score_name;
   metrics.write(end);
   shown.event = result.stop_reason;
   shown.log_line = true;

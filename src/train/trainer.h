@@ -1,4 +1,5 @@
-// The training loop shared by every autoregressive family: one `cadenza train` run.
+// The training loop shared by every model family: one `cadenza train` run. What differs between families (the
+// model, its optimizers, its data windows, one step, validation) is a Learner (learner.h).
 //
 // A run lives in a folder:
 //   RUN/config.json                 the resolved configuration ({"model", "train", "data"}), written at the start
@@ -7,7 +8,9 @@
 //                                   at each validation, {"kind": "end", ...} once
 //   RUN/checkpoints/last.safetensors  weights + AdamW state + the loop's state; every checkpoint_every steps, at
 //                                   each validation, on a stop request (Ctrl-C) and at the end
-//   RUN/checkpoints/best.safetensors  weights of the best validation NLL so far (no optimizer state)
+//   RUN/checkpoints/best.safetensors  weights of the best validation score so far (no optimizer state): NLL for the
+//                                   autoregressive families, the ELBO bound for the VAE; the GANs have no such
+//                                   score, so their best is their final weights
 // All files are written atomically (write to a temporary, fsync, rename).
 //
 // Determinism: the model is initialised from torch::manual_seed(seed); step s draws its batch from
@@ -46,8 +49,9 @@ struct TrainProgress {
   double epoch = 0;            // training elements seen / elements in the train split
   double loss = 0;             // mean of the training loss since the previous log line
   double learning_rate = 0;
-  std::optional<double> valid_nll;  // latest validation NLL
-  std::optional<double> best_valid_nll;
+  std::optional<double> valid_score;  // latest validation score (lower is better)
+  std::optional<double> best_valid_score;
+  std::string valid_score_name;       // "nll", "elbo", ... ("" until a scored validation)
   double elements_per_second = 0;  // training tokens / frames per second since the previous log line
   double elapsed_seconds = 0;
   double eta_seconds = 0;
@@ -58,7 +62,8 @@ struct TrainProgress {
 struct TrainResult {
   int64_t steps = 0;  // steps completed (including those of earlier sessions of a resumed run)
   std::string stop_reason;  // "steps", "time budget", "early stopping", "interrupted"
-  std::optional<double> best_valid_nll;
+  std::optional<double> best_valid_score;  // NLL / ELBO per element; none for GANs
+  std::string valid_score_name;
   std::string best_checkpoint;
   std::string last_checkpoint;
   double seconds = 0;  // this session
@@ -73,7 +78,8 @@ using ProgressCallback = std::function<void(const TrainProgress&)>;
 TrainResult run_training(const TrainRequest& request, const ProgressCallback& progress,
                          const std::atomic<bool>* stop_requested = nullptr);
 
-// The configuration a request resolves to, with "model.vocab_size" / "model.input_kind" filled from the shard.
+// The configuration a request resolves to, with the keys the data decides filled from the shard (vocab_size,
+// input_kind; tracks and pitches for musegan; the pitch range for crnngan) and every default spelled out.
 nlohmann::json resolve_config(const nlohmann::json& config, const std::string& data_path);
 
 }  // namespace cadenza::train

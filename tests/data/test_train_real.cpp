@@ -39,8 +39,8 @@ TEST(TrainReal, TinyLstmOnNottinghamBeatsTheUnigramBaselineAndGeneratesMelodies)
   train::EvaluationOptions options;
   options.max_pieces = 32;  // as the tiny preset validates
   const auto baseline = train::evaluate_unigram_baseline(shard, Split::kValid, options);
-  ASSERT_TRUE(result.best_valid_nll.has_value());
-  EXPECT_LT(*result.best_valid_nll, baseline.nll - 0.1)
+  ASSERT_TRUE(result.best_valid_score.has_value());
+  EXPECT_LT(*result.best_valid_score, baseline.nll - 0.1)
       << "150 steps should clearly beat the unigram baseline (" << baseline.nll << " nats/token)";
   const auto test = train::evaluate_checkpoint(dir.file("run"), shard, Split::kTest);
   EXPECT_LT(test.nll, train::evaluate_unigram_baseline(shard, Split::kTest).nll);
@@ -78,8 +78,8 @@ TEST(TrainReal, TinyGruOnJsbChoralesBeatsTheKeyRateBaseline) {
   const train::TrainResult result = train::run_training(request, nullptr);
   const Shard shard(shard_path);
   const auto baseline = train::evaluate_unigram_baseline(shard, Split::kValid);
-  ASSERT_TRUE(result.best_valid_nll.has_value());
-  EXPECT_LT(*result.best_valid_nll, baseline.nll - 0.5) << "key-rate baseline " << baseline.nll;
+  ASSERT_TRUE(result.best_valid_score.has_value());
+  EXPECT_LT(*result.best_valid_score, baseline.nll - 0.5) << "key-rate baseline " << baseline.nll;
 }
 
 }  // namespace

@@ -113,8 +113,8 @@ TEST_P(ResumeTest, HalfThenResumeEqualsStraightRun) {
   ASSERT_EQ(a.size(), static_cast<size_t>(steps));
   ASSERT_EQ(b.size(), static_cast<size_t>(steps));
   for (int64_t step = 1; step <= steps; ++step) EXPECT_NEAR(a.at(step), b.at(step), 1e-6) << "step " << step;
-  ASSERT_TRUE(full.best_valid_nll && second.best_valid_nll);
-  EXPECT_NEAR(*full.best_valid_nll, *second.best_valid_nll, 1e-6);
+  ASSERT_TRUE(full.best_valid_score && second.best_valid_score);
+  EXPECT_NEAR(*full.best_valid_score, *second.best_valid_score, 1e-6);
 
   // And the final weights agree.
   auto x = models::load_checkpoint(full.last_checkpoint).model->named_parameters();
@@ -146,9 +146,9 @@ TEST(Trainer, TrainingLowersTheValidationLoss) {
   const Shard shard(data);
   const double baseline = evaluate_unigram_baseline(shard, Split::kValid).nll;
   EXPECT_LT(valid.back(), valid.front());
-  EXPECT_LT(*result.best_valid_nll, baseline) << "a trained model must beat the unigram baseline";
+  EXPECT_LT(*result.best_valid_score, baseline) << "a trained model must beat the unigram baseline";
   // best.safetensors holds the best validation weights: evaluating it gives that NLL again.
-  EXPECT_NEAR(evaluate_checkpoint(dir.file("run"), shard, Split::kValid).nll, *result.best_valid_nll, 1e-5);
+  EXPECT_NEAR(evaluate_checkpoint(dir.file("run"), shard, Split::kValid).nll, *result.best_valid_score, 1e-5);
 }
 
 TEST(Trainer, NonFiniteLossStopsNamingTheStep) {

@@ -9,7 +9,9 @@
 #include "common/error.h"
 #include "data/shard.h"
 #include "models/threading.h"
+#include "models/checkpoint.h"
 #include "train/evaluate.h"
+#include "train/evaluate_latent.h"
 
 namespace cadenza::cli {
 
@@ -38,10 +40,47 @@ Split parse_split(const std::string& name) {
   throw Error("--split " + name + ": expected train, valid or test");
 }
 
+void print_latent(const nlohmann::json& r) {
+  const std::string family = r["family"];
+  if (family == "vae") {
+    std::printf("  ELBO bound %.4f nats/token (reconstruction %.4f + KL %.1f bits per window) over %lld windows\n",
+                r["elbo_per_token"].get<double>(), r["reconstruction_per_token"].get<double>(),
+                r["kl_bits"].get<double>(), r["windows"].get<long long>());
+    std::printf("  reconstruction accuracy: teacher-forced %.1f%%, sampled (argmax, own outputs) %.1f%%\n",
+                100 * r["accuracy_teacher_forced"].get<double>(), 100 * r["accuracy_sampled"].get<double>());
+    if (r.contains("interpolation")) {
+      const auto& i = r["interpolation"];
+      for (const char* feature : {"note_density", "mean_pitch"}) {
+        if (i[feature].is_null()) continue;
+        const auto& f = i[feature];
+        std::printf("  interpolation (%lld pairs, %lld steps) %s: mean |change| per step %.3f, endpoints differ by "
+                    "%.3f, largest jump %.0f%% of the path's total change\n",
+                    i["pairs"].get<long long>(), i["steps"].get<long long>(), feature,
+                    f["mean_abs_change_per_step"].get<double>(), f["mean_abs_endpoint_difference"].get<double>(),
+                    f["largest_jump_share"].is_null() ? 0.0 : 100 * f["largest_jump_share"].get<double>());
+      }
+    }
+    return;
+  }
+  std::printf("%s\n", r.dump(2).c_str());
+}
+
 void run_evaluate(const EvaluateCommandOptions& cli) {
   models::configure_tensor_threads(resolve_threads(cli.threads));
   const Shard shard(cli.data);
   const Split split = parse_split(cli.split);
+  const models::CheckpointInfo info = models::read_checkpoint_info(models::resolve_checkpoint_path(cli.checkpoint));
+  if (!models::is_sequence_family(info.family)) {
+    const nlohmann::json result = train::evaluate_latent_checkpoint(cli.checkpoint, shard, split);
+    if (cli.json) {
+      std::printf("%s\n", result.dump(2).c_str());
+    } else {
+      std::printf("%s (%s) on %s, %s split:\n", cli.checkpoint.c_str(), info.family_name.c_str(), cli.data.c_str(),
+                  result.value("split", cli.split).c_str());
+      print_latent(result);
+    }
+    return;
+  }
   train::EvaluationOptions options;
   options.window = cli.window;
   const train::EvaluationResult model = train::evaluate_checkpoint(cli.checkpoint, shard, split, options);
@@ -70,7 +109,7 @@ void run_evaluate(const EvaluateCommandOptions& cli) {
 
 void setup_evaluate(CLI::App& parent) {
   auto options = std::make_shared<EvaluateCommandOptions>();
-  auto* command = parent.add_subcommand("evaluate", "Held-out NLL, perplexity and accuracy of a model on a shard");
+  auto* command = parent.add_subcommand("evaluate", "Held-out NLL, perplexity and accuracy of a model on a shard (vae: ELBO, reconstruction, interpolation smoothness; gan / rgan: sample statistics)");
   command->add_option("--checkpoint", options->checkpoint, "Checkpoint file, or a run folder (its best checkpoint)")
       ->required();
   command->add_option("--data", options->data, "Shard file prepared with the model's encoding")->required();

@@ -8,7 +8,9 @@
 #include "bundled_models.h"
 #include "command.h"
 #include "common/error.h"
+#include "generate/latent_generator.h"
 #include "generate/piece_generator.h"
+#include "models/checkpoint.h"
 #include "midi/midi.h"
 #include "models/threading.h"
 #include "render/audio.h"
@@ -41,6 +43,37 @@ struct GenerateCommandOptions {
   int threads = 1;
 };
 
+// vae / gan / rgan checkpoints: `generate` samples them like `cadenza sample` (options of the autoregressive
+// families that have no meaning there are refused rather than ignored).
+void generate_from_latent_model(const GenerateCommandOptions& cli, const std::string& checkpoint) {
+  if (!cli.primer_midi.empty() || !cli.primer_tokens.empty() || cli.beam_size > 0 || cli.top_k > 0 ||
+      cli.top_p < 1.0 || cli.steps > 0 || cli.seconds > 0)
+    throw Error("generate: " + checkpoint + " holds a latent-variable model, which takes no primer, beam search, "
+                "top-k/top-p, --steps or --seconds (use --bars; `cadenza sample --help` lists its options)");
+  LatentGenerator generator(checkpoint);
+  std::printf("model: %s (%s)\n", generator.checkpoint_path().c_str(), generator.describe().c_str());
+  LatentSampleOptions options;
+  options.temperature = cli.temperature;
+  options.bars = cli.bars > 0 ? cli.bars : 16;
+  options.qpm = cli.qpm;
+  options.seed = cli.seed;
+  const std::vector<LatentPiece> pieces = generator.sample(cli.num_outputs, options);
+  std::filesystem::create_directories(cli.out);
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    char name[64];
+    std::snprintf(name, sizeof name, "%s_%03zu", cli.prefix.c_str(), i + 1);
+    const std::string base = (std::filesystem::path(cli.out) / name).string();
+    write_midi_file(pieces[i].score, base + ".mid");
+    std::printf("wrote %s.mid: %zu notes, %.1f s of music, generated in %.3f s (%.0fx real time)\n", base.c_str(),
+                pieces[i].score.note_count(), pieces[i].score.end_seconds(), pieces[i].generation_seconds,
+                pieces[i].music_seconds / std::max(pieces[i].generation_seconds, 1e-9));
+    if (cli.wav) {
+      render_wav(pieces[i].score, base + ".wav");
+      std::printf("wrote %s.wav\n", base.c_str());
+    }
+  }
+}
+
 void run_generate(const GenerateCommandOptions& cli) {
   if (cli.list_models) {
     std::printf("bundled models in %s:\n", bundled_models_dir().c_str());
@@ -52,7 +85,13 @@ void run_generate(const GenerateCommandOptions& cli) {
   if (cli.out.empty()) throw Error("generate: --out DIR is required");
   if (cli.num_outputs < 1) throw Error("generate: --num-outputs must be >= 1");
   models::configure_tensor_threads(resolve_threads(cli.threads));
-  PieceGenerator generator(cli.checkpoint.empty() ? bundled_model_path(cli.model) : cli.checkpoint);
+  const std::string checkpoint = cli.checkpoint.empty() ? bundled_model_path(cli.model) : cli.checkpoint;
+  if (!models::is_sequence_family(
+          models::read_checkpoint_info(models::resolve_checkpoint_path(checkpoint)).family)) {
+    generate_from_latent_model(cli, checkpoint);
+    return;
+  }
+  PieceGenerator generator(checkpoint);
 
   PieceRequest request;
   request.sampling.temperature = cli.temperature;

@@ -1,4 +1,4 @@
-// `cadenza train --model FAMILY --data SHARD --out RUN_DIR ...`: train an autoregressive model on a prepared shard.
+// `cadenza train --model FAMILY --data SHARD --out RUN_DIR ...`: train any model family on a prepared shard.
 // The loop is src/train/trainer.h; presets and --set are src/train/train_config.h.
 #include <atomic>
 #include <csignal>
@@ -29,6 +29,7 @@ struct TrainCommandOptions {
   std::string config_file;
   std::vector<std::string> settings;
   int64_t steps = 0;
+  int64_t bars = 0;
   std::string time_budget;
   bool resume = false;
   bool overwrite = false;
@@ -68,8 +69,30 @@ double parse_duration(const std::string& text) {
   return value * scale;
 }
 
-nlohmann::json build_config(const TrainCommandOptions& cli, bool frames) {
-  nlohmann::json config = train::preset_config(cli.preset, cli.model, frames);
+// --bars N: the segment length of the latent families in bars. The VAE's sequence_length becomes N bars of the
+// shard's steps (and from 4 bars on its decoder is MusicVAE's hierarchical one, one conductor step per bar); the
+// GAN's num_bars becomes N.
+void apply_bars(nlohmann::json& config, const std::string& family, int64_t bars, const Shard& shard) {
+  if (bars <= 0) return;
+  if (family == "vae") {
+    if (shard.is_piano_roll()) return;  // the learner reports the wrong shard kind
+    const int64_t steps_per_bar = 4 * shard.metadata().encoding.value("steps_per_quarter", 4);
+    config["model"]["sequence_length"] = bars * steps_per_bar;
+    // Applied before --config and --set, which may still choose another decoder.
+    config["model"]["decoder"] = bars >= 4 ? "hierarchical" : "flat";
+    config["model"]["num_segments"] = bars >= 4 ? bars : 2;
+    if (bars >= 4) config["model"]["free_bits"] = 16.0 * static_cast<double>(bars);  // MusicVAE: 256 for 16 bars
+  } else if (family == "musegan") {
+    config["model"]["num_bars"] = bars;
+  } else {
+    throw Error("--bars applies to the vae and gan models only");
+  }
+}
+
+nlohmann::json build_config(const TrainCommandOptions& cli, const Shard& shard) {
+  const std::string family = train::family_of_model_name(cli.model);
+  nlohmann::json config = train::preset_config(cli.preset, family, shard.is_piano_roll());
+  apply_bars(config, family, cli.bars, shard);
   if (!cli.config_file.empty()) {
     const auto bytes = read_file_bytes(cli.config_file);
     const auto parsed = nlohmann::json::parse(bytes.begin(), bytes.end(), nullptr, false);
@@ -84,7 +107,7 @@ nlohmann::json build_config(const TrainCommandOptions& cli, bool frames) {
     if (cli.steps <= 0) config["train"]["steps"] = 1000000000;
   }
   if (cli.seed >= 0) config["train"]["seed"] = cli.seed;
-  config["model"]["family"] = cli.model;
+  config["model"]["family"] = family;
   return config;
 }
 
@@ -97,7 +120,7 @@ void run_train(const TrainCommandOptions& cli) {
   request.overwrite = cli.overwrite;
   if (!cli.resume) {
     const Shard shard(cli.data, /*verify_payload=*/false);
-    request.config = train::resolve_config(build_config(cli, shard.is_piano_roll()), cli.data);
+    request.config = train::resolve_config(build_config(cli, shard), cli.data);
     if (cli.print_config) {
       std::printf("%s\n", request.config.dump(2).c_str());
       return;
@@ -128,7 +151,9 @@ void run_train(const TrainCommandOptions& cli) {
   std::printf("stopped after step %lld (%s) in %s; %lld parameters\n", static_cast<long long>(result.steps),
               result.stop_reason.c_str(), format_duration(result.seconds).c_str(),
               static_cast<long long>(result.parameters));
-  if (result.best_valid_nll) std::printf("best validation NLL %.4f\n", *result.best_valid_nll);
+  if (result.best_valid_score)
+    std::printf("best validation %s %.4f\n", result.valid_score_name == "elbo" ? "ELBO bound (nats/token)" : "NLL",
+                *result.best_valid_score);
   if (!result.best_checkpoint.empty()) std::printf("best checkpoint: %s\n", result.best_checkpoint.c_str());
   std::printf("last checkpoint: %s\n", result.last_checkpoint.c_str());
   if (result.stop_reason == "interrupted") {
@@ -143,8 +168,11 @@ void run_train(const TrainCommandOptions& cli) {
 void setup_train(CLI::App& parent) {
   auto options = std::make_shared<TrainCommandOptions>();
   auto* command = parent.add_subcommand("train", "Train a model on a prepared shard (`cadenza dataset prepare`)");
-  command->add_option("--model", options->model, "Model family: rnn, lstm, gru or transformer")
-      ->check(CLI::IsMember({"rnn", "lstm", "gru", "transformer"}))
+  command
+      ->add_option("--model", options->model,
+                   "Model family: rnn, lstm, gru, transformer (autoregressive), vae (MusicVAE), gan (MuseGAN) or rgan "
+                   "(C-RNN-GAN)")
+      ->check(CLI::IsMember(train::model_names()))
       ->capture_default_str();
   command->add_option("--data", options->data, "Shard file (.cdz) to train on; its valid split is used for "
                                                "validation")
@@ -159,6 +187,8 @@ void setup_train(CLI::App& parent) {
                       "key=value applied last, e.g. --set hidden_size=512 --set learning_rate=3e-4 (see --print-config "
                       "for every key)");
   command->add_option("--steps", options->steps, "Training steps (overrides the preset)");
+  command->add_option("--bars", options->bars,
+                      "vae / gan: segment length in bars (vae: 2 = flat decoder, 4 or more = hierarchical)");
   command->add_option("--time-budget", options->time_budget,
                       "Stop after this much training time, e.g. 600, 10m, 1.5h; the schedule is fitted to it");
   command->add_option("--seed", options->seed, "Seed for initialisation, batches and dropout (default: preset's, 1)");

@@ -21,7 +21,9 @@ std::string format_duration(double seconds) {
 
 void TrainProgressDisplay::operator()(const train::TrainProgress& p) {
   char valid[64] = "";
-  if (p.valid_nll) std::snprintf(valid, sizeof valid, " valid %.4f (best %.4f)", *p.valid_nll, *p.best_valid_nll);
+  if (p.valid_score)
+    std::snprintf(valid, sizeof valid, " valid %s %.4f (best %.4f)", p.valid_score_name.c_str(), *p.valid_score,
+                  *p.best_valid_score);
   if (terminal_) {
     // Redraw at most 4 times a second, and whenever something happened.
     if (!p.log_line && p.event.empty() && p.elapsed_seconds - last_draw_ < 0.25) return;

@@ -1,0 +1,75 @@
+// What the training loop (trainer.cpp) needs from a model family: one object that owns the model, its optimizers
+// and its data pipeline, and knows how to take one training step and how to validate. The loop itself (schedule,
+// time budget, logging, checkpoints, resume, stop requests, non-finite checks) is the same for every family.
+//
+//   family        learner                 one step                                  validation score (lower = better)
+//   rnn|lstm|gru|transformer  SequenceLearner  next-element cross-entropy           NLL per token / frame
+//   vae           VaeLearner              negative ELBO with beta and free bits     ELBO bound per token (beta 1)
+//   musegan       MuseGanLearner          critic_steps WGAN-GP critic updates, then one generator update
+//                                                                                   none (the final weights are "best")
+//   crnngan       CrnnGanLearner          one discriminator and one generator update  none
+//
+// Randomness: the loop seeds torch's generator before every step (dropout, latent noise, penalty mixing) and
+// passes a batch seed from which the learner draws its data, so a resumed run repeats the uninterrupted one.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "data/shard.h"
+#include "train/train_config.h"
+
+namespace cadenza::train {
+
+struct StepOutcome {
+  double loss = 0;           // the number the progress display shows (the family's main objective)
+  int64_t elements = 0;      // training elements (tokens, frames, events) this step consumed
+  nlohmann::json extra = nlohmann::json::object();  // more numbers for metrics.jsonl (averaged over a log interval)
+};
+
+struct ValidationOutcome {
+  std::optional<double> score;  // lower is better; chooses checkpoints/best (none: the final weights are best)
+  std::string score_name;       // "nll", "elbo", ...
+  nlohmann::json record = nlohmann::json::object();  // everything measured, for metrics.jsonl
+};
+
+// Thrown by a learner when a loss is not finite, before the update that would use it.
+struct NonFiniteLoss : std::runtime_error {
+  NonFiniteLoss(double value, const std::string& what) : std::runtime_error(what), value(value) {}
+  double value;
+};
+
+class Learner {
+ public:
+  virtual ~Learner() = default;
+  // The whole model as one module (its state dict is what checkpoints hold) and its config JSON (with "family").
+  virtual torch::nn::Module& module() = 0;
+  virtual nlohmann::json model_config() const = 0;
+  // The optimizers, built by the learner from the TrainOptions (a GAN has two); their state is checkpointed.
+  virtual std::vector<torch::optim::AdamW*> optimizers() = 0;
+  // One training step at `learning_rate` (the learner sets it on its optimizers). Throws NonFiniteLoss.
+  virtual StepOutcome train_step(int64_t step, uint64_t batch_seed, double learning_rate) = 0;
+  // Validation on the valid split; nullopt when the split has nothing to validate on.
+  virtual std::optional<ValidationOutcome> validate(int64_t step) = 0;
+  // Training elements in one epoch (for the epoch count).
+  virtual double elements_per_epoch() const = 0;
+};
+
+// Builds the learner of config["model"]["family"] with fresh weights (torch::manual_seed(seed) first). The shard
+// must outlive the learner. Throws cadenza::Error when the model does not fit the shard.
+std::unique_ptr<Learner> make_learner(const nlohmann::json& config, const Shard& shard, const TrainOptions& options);
+
+// Fills the keys the data decides (vocabulary size, tracks, pitches, ...) into config["model"] for its family and
+// validates it (unknown keys and bad values throw cadenza::Error naming the key); returns the family's full config.
+nlohmann::json resolve_model_config(const nlohmann::json& model, const Shard& shard);
+
+// Throws NonFiniteLoss when `value` is not finite.
+void check_finite_loss(double value, const std::string& what);
+
+}  // namespace cadenza::train

@@ -1,0 +1,183 @@
+// C-RNN-GAN training: windows of note events (pitch, duration, time shift) from a melody shard; one discriminator
+// update, then one generator update, per step (the standard GAN objective, non-saturating generator loss).
+#include <random>
+
+#include "common/error.h"
+#include "data/batch.h"
+#include "models/crnngan.h"
+#include "train/family_learners.h"
+#include "data/windows.h"
+
+namespace cadenza::train {
+namespace {
+
+using nlohmann::json;
+
+// The melody of a token piece as note events, times in beats (quarter notes).
+std::vector<models::MelodyEvent> piece_events(const Shard& shard, const TokenEncoding& encoding, size_t piece) {
+  const std::vector<Token> tokens = shard.token_vector(piece);
+  const Score score = encoding.decode(tokens);
+  std::vector<Note> notes;
+  for (const Track& track : score.tracks) notes.insert(notes.end(), track.notes.begin(), track.notes.end());
+  std::sort(notes.begin(), notes.end(), [](const Note& a, const Note& b) { return a.start_tick < b.start_tick; });
+  std::vector<models::MelodyEvent> events;
+  const double ticks = static_cast<double>(score.ticks_per_quarter);
+  int64_t previous_start = 0;
+  for (const Note& note : notes) {
+    events.push_back({note.pitch, static_cast<double>(note.end_tick - note.start_tick) / ticks,
+                      static_cast<double>(note.start_tick - previous_start) / ticks});
+    previous_start = note.start_tick;
+  }
+  return events;
+}
+
+class CrnnGanLearner final : public Learner {
+ public:
+  CrnnGanLearner(const json& model_json, const Shard& shard, const TrainOptions& options)
+      : options_(options), config_(models::CrnnGanConfig::from_json(model_json)) {
+    melody_spec_of(shard, "rgan (crnngan)");
+    const auto encoding = shard.make_encoding();
+    length_ = options.crop_length;
+    for (Split split : {Split::kTrain, Split::kValid}) {
+      for (size_t piece : shard.pieces_in_split(split)) {
+        std::vector<models::MelodyEvent> events = piece_events(shard, *encoding, piece);
+        if (static_cast<int64_t>(events.size()) < length_) continue;
+        torch::Tensor features = models::events_to_features(events, config_);  // (n, 3)
+        auto& list = split == Split::kTrain ? train_pieces_ : valid_pieces_;
+        list.push_back(features);
+      }
+    }
+    for (const auto& features : train_pieces_)
+      for (int64_t start = 0; start + length_ <= features.size(0); ++start)
+        train_windows_.push_back({static_cast<size_t>(&features - train_pieces_.data()), start});
+    if (train_windows_.empty())
+      throw Error(shard.path() + ": no training piece has " + std::to_string(length_) +
+                  " notes (crop_length, the events per training window)");
+    for (size_t piece = 0; piece < valid_pieces_.size(); ++piece) valid_windows_.push_back({piece, 0});
+    valid_windows_ = spread_windows(valid_windows_, static_cast<size_t>(options.eval_samples));
+    torch::manual_seed(options.seed);
+    model_ = models::CrnnGan(config_);
+    model_->train();
+    auto adam = [&](torch::nn::Module& part) {
+      return std::make_unique<torch::optim::AdamW>(part.parameters(),
+                                                   torch::optim::AdamWOptions(options.learning_rate)
+                                                       .betas({options.beta1, options.beta2})
+                                                       .weight_decay(options.weight_decay));
+    };
+    generator_optimizer_ = adam(*model_->generator);
+    discriminator_optimizer_ = adam(*model_->discriminator);
+  }
+
+  torch::nn::Module& module() override { return *model_; }
+  json model_config() const override { return config_.to_json(); }
+  std::vector<torch::optim::AdamW*> optimizers() override {
+    return {generator_optimizer_.get(), discriminator_optimizer_.get()};
+  }
+  double elements_per_epoch() const override { return static_cast<double>(train_windows_.size()); }
+
+  StepOutcome train_step(int64_t /*step*/, uint64_t batch_seed, double learning_rate) override {
+    set_learning_rate(*generator_optimizer_, learning_rate);
+    set_learning_rate(*discriminator_optimizer_, learning_rate);
+    std::mt19937_64 rng(batch_seed);
+    std::vector<Window> rows;
+    for (int64_t row = 0; row < options_.batch_size; ++row)
+      rows.push_back(train_windows_[random_below(rng, train_windows_.size())]);
+    const torch::Tensor real = gather(train_pieces_, rows);  // (B, T, 3)
+    const int64_t batch = real.size(0);
+    torch::Tensor fake;
+    {
+      torch::NoGradGuard no_grad;
+      fake = model_->generator->forward(models::sample_crnngan_noise(config_, batch, length_));
+    }
+    const torch::Tensor real_logits = model_->discriminator->forward(real);
+    const torch::Tensor fake_logits = model_->discriminator->forward(fake);
+    const torch::Tensor discriminator_loss = models::crnngan_discriminator_loss(real_logits, fake_logits);
+    const double discriminator_value = discriminator_loss.item<double>();
+    check_finite_loss(discriminator_value, "the discriminator's loss");
+    discriminator_optimizer_->zero_grad();
+    discriminator_loss.backward();
+    if (options_.clip_norm > 0)
+      torch::nn::utils::clip_grad_norm_(model_->discriminator->parameters(), options_.clip_norm);
+    discriminator_optimizer_->step();
+    const double accuracy =
+        0.5 * (real_logits.gt(0).to(torch::kDouble).mean() + fake_logits.le(0).to(torch::kDouble).mean()).item<double>();
+
+    const torch::Tensor generated = model_->generator->forward(models::sample_crnngan_noise(config_, batch, length_));
+    const torch::Tensor generator_loss = models::crnngan_generator_loss(model_->discriminator->forward(generated));
+    const double generator_value = generator_loss.item<double>();
+    check_finite_loss(generator_value, "the generator's loss");
+    generator_optimizer_->zero_grad();
+    generator_loss.backward();
+    if (options_.clip_norm > 0) torch::nn::utils::clip_grad_norm_(model_->generator->parameters(), options_.clip_norm);
+    generator_optimizer_->step();
+    discriminator_optimizer_->zero_grad();
+    return {generator_value, batch * length_,
+            json{{"discriminator_loss", discriminator_value}, {"discriminator_accuracy", accuracy}}};
+  }
+
+  std::optional<ValidationOutcome> validate(int64_t /*step*/) override {
+    if (valid_windows_.empty()) return std::nullopt;
+    torch::NoGradGuard no_grad;
+    model_->eval();
+    torch::manual_seed(0x5a11d);
+    const torch::Tensor real = gather(valid_pieces_, valid_windows_);  // (B, T, 3)
+    const torch::Tensor fake =
+        model_->generator->forward(models::sample_crnngan_noise(config_, real.size(0), length_));
+    const double accuracy = 0.5 * (model_->discriminator->forward(real).gt(0).to(torch::kDouble).mean() +
+                                   model_->discriminator->forward(fake).le(0).to(torch::kDouble).mean())
+                                      .item<double>();
+    ValidationOutcome outcome;
+    outcome.record = {{"discriminator_accuracy", accuracy},
+                      {"generated", event_statistics(fake)},
+                      {"validation", event_statistics(real)}};
+    model_->train();
+    return outcome;
+  }
+
+ private:
+  torch::Tensor gather(const std::vector<torch::Tensor>& pieces, const std::vector<Window>& windows) const {
+    std::vector<torch::Tensor> rows;
+    for (const Window& window : windows) rows.push_back(pieces[window.piece].narrow(0, window.start, length_));
+    return torch::stack(rows);
+  }
+  // Means and spreads of the decoded events of (B, T, 3) features: the figures that show a generator stuck on one
+  // pitch or one rhythm.
+  json event_statistics(const torch::Tensor& features) const {
+    std::vector<double> pitches, durations, shifts;
+    for (int64_t row = 0; row < features.size(0); ++row)
+      for (const auto& event : models::features_to_events(features[row], config_)) {
+        pitches.push_back(event.pitch), durations.push_back(event.duration), shifts.push_back(event.time_shift);
+      }
+    auto mean_std = [](const std::vector<double>& values) {
+      double sum = 0, squares = 0;
+      for (double v : values) sum += v, squares += v * v;
+      const double n = static_cast<double>(values.size()), mean = sum / n;
+      return json{{"mean", mean}, {"std", std::sqrt(std::max(0.0, squares / n - mean * mean))}};
+    };
+    return {{"pitch", mean_std(pitches)}, {"duration", mean_std(durations)}, {"time_shift", mean_std(shifts)}};
+  }
+
+  TrainOptions options_;
+  models::CrnnGanConfig config_;
+  int64_t length_ = 0;
+  models::CrnnGan model_{nullptr};
+  std::unique_ptr<torch::optim::AdamW> generator_optimizer_, discriminator_optimizer_;
+  std::vector<torch::Tensor> train_pieces_, valid_pieces_;  // (n, 3) features per piece with >= length_ events
+  std::vector<Window> train_windows_, valid_windows_;        // piece = index into the lists above
+};
+
+}  // namespace
+
+json resolve_crnngan_config(const json& model, const Shard& shard) {
+  const MelodySpec spec = melody_spec_of(shard, "rgan (crnngan)");
+  json resolved = model;
+  resolved["min_pitch"] = spec.min_pitch;
+  resolved["max_pitch"] = spec.max_pitch;
+  return models::CrnnGanConfig::from_json(resolved).to_json();
+}
+
+std::unique_ptr<Learner> make_crnngan_learner(const json& model, const Shard& shard, const TrainOptions& options) {
+  return std::make_unique<CrnnGanLearner>(model, shard, options);
+}
+
+}  // namespace cadenza::train

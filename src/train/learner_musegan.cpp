@@ -1,0 +1,161 @@
+// MuseGAN training (WGAN-GP): bar-aligned multi-track piano-roll windows; critic_steps critic updates with the
+// gradient penalty, then one generator update, per step.
+#include <random>
+#include <unordered_map>
+
+#include "common/error.h"
+#include "data/batch.h"
+#include "models/musegan.h"
+#include "train/family_learners.h"
+#include "train/gan_report.h"
+#include "data/windows.h"
+
+namespace cadenza::train {
+namespace {
+
+using nlohmann::json;
+
+class MuseGanLearner final : public Learner {
+ public:
+  MuseGanLearner(const json& model_json, const Shard& shard, const TrainOptions& options)
+      : shard_(shard), options_(options), config_(models::MuseGanConfig::from_json(model_json)) {
+    if (!shard.is_piano_roll()) throw Error(shard.path() + ": the musegan family trains on piano-roll shards");
+    train_windows_ = roll_windows(shard, Split::kTrain, config_.num_bars, config_.steps_per_bar);
+    if (train_windows_.empty())
+      throw Error(shard.path() + ": no training window of " + std::to_string(config_.num_bars) + " bars of " +
+                  std::to_string(config_.steps_per_bar) + " steps (the GAN needs whole 4/4 bars at this resolution)");
+    valid_windows_ = spread_windows(roll_windows(shard, Split::kValid, config_.num_bars, config_.steps_per_bar),
+                                    static_cast<size_t>(options.eval_samples));
+    reference_windows_ = spread_windows(train_windows_, static_cast<size_t>(options.eval_samples));
+    torch::manual_seed(options.seed);
+    model_ = models::MuseGan(config_);
+    model_->train();
+    auto adam = [&](torch::nn::Module& part) {
+      return std::make_unique<torch::optim::AdamW>(part.parameters(),
+                                                   torch::optim::AdamWOptions(options.learning_rate)
+                                                       .betas({options.beta1, options.beta2})
+                                                       .weight_decay(options.weight_decay));
+    };
+    generator_optimizer_ = adam(*model_->generator);
+    critic_optimizer_ = adam(*model_->critic);
+  }
+
+  torch::nn::Module& module() override { return *model_; }
+  json model_config() const override { return config_.to_json(); }
+  std::vector<torch::optim::AdamW*> optimizers() override {
+    return {generator_optimizer_.get(), critic_optimizer_.get()};
+  }
+  double elements_per_epoch() const override {
+    return static_cast<double>(train_windows_.size()) * static_cast<double>(config_.num_bars * config_.steps_per_bar);
+  }
+
+  StepOutcome train_step(int64_t /*step*/, uint64_t batch_seed, double learning_rate) override {
+    set_learning_rate(*generator_optimizer_, learning_rate);
+    set_learning_rate(*critic_optimizer_, learning_rate);
+    std::mt19937_64 rng(batch_seed);
+    const int64_t batch = options_.batch_size;
+    double critic_loss_value = 0, w_estimate = 0, penalty_value = 0;
+    for (int64_t c = 0; c < options_.critic_steps; ++c) {
+      std::vector<Window> rows;
+      for (int64_t row = 0; row < batch; ++row) rows.push_back(train_windows_[random_below(rng, train_windows_.size())]);
+      const torch::Tensor real = window_rolls(rows);  // (B, K, N, S, P)
+      torch::Tensor fake;
+      {
+        torch::NoGradGuard no_grad;
+        fake = model_->generator->forward(models::sample_musegan_noise(config_, batch));
+      }
+      const torch::Tensor real_scores = model_->critic->forward(real);
+      const torch::Tensor fake_scores = model_->critic->forward(fake);
+      const torch::Tensor wasserstein = models::wgan_critic_loss(real_scores, fake_scores);
+      const torch::Tensor penalty = models::gradient_penalty(*model_->critic, real, fake, torch::rand({batch}),
+                                                             options_.gradient_penalty);
+      const torch::Tensor loss = wasserstein + penalty;
+      critic_loss_value = loss.item<double>();
+      check_finite_loss(critic_loss_value, "the critic's loss");
+      w_estimate = -wasserstein.item<double>();
+      penalty_value = penalty.item<double>();
+      critic_optimizer_->zero_grad();
+      loss.backward();
+      critic_optimizer_->step();
+    }
+    const torch::Tensor fake = model_->generator->forward(models::sample_musegan_noise(config_, batch));
+    const torch::Tensor generator_loss = models::wgan_generator_loss(model_->critic->forward(fake));
+    const double generator_value = generator_loss.item<double>();
+    check_finite_loss(generator_value, "the generator's loss");
+    generator_optimizer_->zero_grad();
+    generator_loss.backward();
+    generator_optimizer_->step();
+    critic_optimizer_->zero_grad();  // the generator's backward pass reached the critic too; drop those gradients
+    const int64_t frames = options_.critic_steps * batch * config_.num_bars * config_.steps_per_bar;
+    // The loss shown is the critic's estimate of the Wasserstein distance between real and generated windows
+    // (it should fall as the generator improves); the rest goes to metrics.jsonl.
+    return {w_estimate, frames,
+            json{{"critic_loss", critic_loss_value}, {"gradient_penalty", penalty_value},
+                 {"generator_loss", generator_value}}};
+  }
+
+  std::optional<ValidationOutcome> validate(int64_t /*step*/) override {
+    torch::NoGradGuard no_grad;
+    model_->eval();  // batch norm uses its running statistics, as when sampling
+    torch::manual_seed(0x5a11d);
+    const int64_t samples = std::max<int64_t>(2, options_.eval_samples);
+    const torch::Tensor generated = model_->generator->forward(models::sample_musegan_noise(config_, samples));
+    ValidationOutcome outcome;
+    outcome.score_name = "";
+    const PianoRollSpec spec = shard_.roll_spec();
+    outcome.record = gan_sample_report(generated.gt(0.5), window_rolls(reference_windows_).to(torch::kBool), config_,
+                                       spec.lowest_pitch, spec.steps_per_quarter);
+    if (!valid_windows_.empty()) {
+      const torch::Tensor real = window_rolls(valid_windows_);
+      outcome.record["wasserstein_valid"] =
+          (model_->critic->forward(real).mean() - model_->critic->forward(generated).mean()).item<double>();
+    }
+    model_->train();
+    return outcome;
+  }
+
+ private:
+  torch::Tensor window_rolls(const std::vector<Window>& windows) {  // (B, K, N, S, P)
+    return roll_window_batch(shard_, windows, config_, rolls_);
+  }
+
+  const Shard& shard_;
+  TrainOptions options_;
+  models::MuseGanConfig config_;
+  models::MuseGan model_{nullptr};
+  std::unique_ptr<torch::optim::AdamW> generator_optimizer_, critic_optimizer_;
+  std::vector<Window> train_windows_, valid_windows_, reference_windows_;
+  std::unordered_map<size_t, PianoRoll> rolls_;
+};
+
+}  // namespace
+
+torch::Tensor roll_window_batch(const Shard& shard, const std::vector<Window>& windows,
+                                const models::MuseGanConfig& config, std::unordered_map<size_t, PianoRoll>& cache) {
+  const int64_t K = config.num_tracks, N = config.num_bars, S = config.steps_per_bar, P = config.num_pitches;
+  torch::Tensor out = torch::empty({static_cast<int64_t>(windows.size()), K, N, S, P}, torch::kUInt8);
+  uint8_t* data = out.data_ptr<uint8_t>();
+  const size_t per_window = static_cast<size_t>(K * N * S * P);
+  for (size_t row = 0; row < windows.size(); ++row) {
+    auto cached = cache.find(windows[row].piece);
+    if (cached == cache.end()) cached = cache.emplace(windows[row].piece, shard.roll(windows[row].piece)).first;
+    copy_roll_window(cached->second, windows[row].start, N * S, std::span<uint8_t>(data + row * per_window, per_window));
+  }
+  return out.to(torch::kFloat);
+}
+
+json resolve_musegan_config(const json& model, const Shard& shard) {
+  if (!shard.is_piano_roll()) throw Error(shard.path() + ": the musegan family trains on piano-roll shards");
+  const PianoRollSpec spec = shard.roll_spec();
+  json resolved = model;
+  resolved["num_tracks"] = spec.num_tracks;
+  resolved["num_pitches"] = spec.num_pitches();
+  if (!resolved.contains("steps_per_bar")) resolved["steps_per_bar"] = 4 * spec.steps_per_quarter;
+  return models::MuseGanConfig::from_json(resolved).to_json();
+}
+
+std::unique_ptr<Learner> make_musegan_learner(const json& model, const Shard& shard, const TrainOptions& options) {
+  return std::make_unique<MuseGanLearner>(model, shard, options);
+}
+
+}  // namespace cadenza::train

@@ -1,0 +1,325 @@
+// The latent-variable families through the one training loop: vae, musegan and crnngan train, checkpoint, resume
+// exactly and come back through LatentGenerator; tiny shards written by the test.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <fstream>
+#include <map>
+#include <random>
+
+#include "common/error.h"
+#include "data/windows.h"
+#include "encoding/melody.h"
+#include "generate/latent_generator.h"
+#include "models/checkpoint.h"
+#include "models/crnngan.h"
+#include "models/musegan.h"
+#include "models/vae.h"
+#include "score/operations.h"
+#include "support/test_support.h"
+#include "train/train_config.h"
+#include "train/trainer.h"
+#include "unit/test_data_fixtures.h"
+
+namespace cadenza::train {
+namespace {
+
+using nlohmann::json;
+using testing::TempDir;
+
+// A melody shard: 12 train pieces, 3 valid, 3 test, each 20..26 eighth notes (40..52 steps of 16ths).
+std::string write_melody_shard(const TempDir& dir) {
+  MelodyEncoding encoding;
+  ShardMetadata metadata;
+  metadata.encoding = encoding.spec();
+  metadata.vocabulary = encoding.vocabulary().names();
+  ShardWriter writer(metadata);
+  for (int i = 0; i < 18; ++i) {
+    writer.metadata().sources.push_back({"p" + std::to_string(i) + ".mid", 0, "fnv1a64:0"});
+    const Split split = i < 12 ? Split::kTrain : (i < 15 ? Split::kValid : Split::kTest);
+    writer.add_tokens(static_cast<uint32_t>(i), split, encoding.encode(testing::varied_score(i, 20 + i % 7)));
+  }
+  const std::string path = dir.file("melody.cdz");
+  writer.write(path);
+  return path;
+}
+
+// A two-track piano-roll shard, 2 steps per quarter (8-step 4/4 bars), 24 pitches; each piece has 3..6 bars of
+// random sparse cells, and piece 3 has a 6-step (3/4) bar in the middle.
+std::string write_two_track_roll_shard(const TempDir& dir) {
+  PianoRollSpec spec;
+  spec.steps_per_quarter = 2;
+  spec.lowest_pitch = 48;
+  spec.highest_pitch = 71;
+  spec.num_tracks = 2;
+  ShardMetadata metadata;
+  metadata.encoding = spec.to_json();
+  ShardWriter writer(metadata);
+  std::mt19937 rng(11);
+  for (int i = 0; i < 12; ++i) {
+    writer.metadata().sources.push_back({"r" + std::to_string(i) + ".mid", 0, "fnv1a64:0"});
+    PianoRoll roll;
+    roll.num_tracks = 2;
+    roll.num_pitches = 24;
+    const int bars = 3 + i % 4;
+    for (int bar = 0; bar < bars; ++bar) roll.bar_starts.push_back(roll.num_steps), roll.num_steps += (i == 3 && bar == 1) ? 6 : 8;
+    roll.cells.resize(static_cast<size_t>(2 * roll.num_steps * 24));
+    for (auto& cell : roll.cells) cell = rng() % 6 == 0;
+    const Split split = i < 8 ? Split::kTrain : (i < 10 ? Split::kValid : Split::kTest);
+    writer.add_roll(static_cast<uint32_t>(i), split, roll);
+  }
+  const std::string path = dir.file("roll2.cdz");
+  writer.write(path);
+  return path;
+}
+
+json tiny_config(const std::string& family, int64_t steps) {
+  json config = preset_config("tiny", family, family == "musegan");
+  config["model"]["family"] = family;
+  config["train"].update({{"steps", steps}, {"log_every", 1}, {"eval_every", steps / 2}, {"checkpoint_every", 1000},
+                          {"batch_size", 4}, {"eval_samples", 8}});
+  if (family == "vae") config["model"].update({{"dropout", 0.1}, {"decoder_layers", 2}});  // dropout stream resumes too
+  if (family == "musegan") {
+    config["model"].update({{"num_bars", 2}, {"generator_channels", {8, 4}}, {"critic_channels", {4, 8}}});
+    config["train"]["critic_steps"] = 2;
+  }
+  if (family == "crnngan") config["train"]["crop_length"] = 6;
+  return config;
+}
+
+std::map<int64_t, json> train_records(const std::string& run_dir) {
+  std::map<int64_t, json> records;
+  std::ifstream in(run_dir + "/metrics.jsonl");
+  std::string line;
+  while (std::getline(in, line)) {
+    const json record = json::parse(line);
+    if (record["kind"] == "train") records[record["step"].get<int64_t>()] = record;
+  }
+  return records;
+}
+
+std::map<std::string, torch::Tensor> checkpoint_tensors(const std::string& path) {
+  const models::CheckpointInfo info = models::read_checkpoint_info(path);
+  std::shared_ptr<torch::nn::Module> module;
+  switch (info.family) {
+    case models::ModelFamily::kVae: module = models::MusicVae(models::VaeConfig::from_json(info.model_config_json)).ptr(); break;
+    case models::ModelFamily::kMuseGan:
+      module = models::MuseGan(models::MuseGanConfig::from_json(info.model_config_json)).ptr();
+      break;
+    case models::ModelFamily::kCrnnGan:
+      module = models::CrnnGan(models::CrnnGanConfig::from_json(info.model_config_json)).ptr();
+      break;
+    default: ADD_FAILURE() << "unexpected family " << info.family_name;
+  }
+  models::load_checkpoint_weights(path, *module);
+  std::map<std::string, torch::Tensor> tensors;
+  for (const auto& item : module->named_parameters()) tensors[item.key()] = item.value().clone();
+  for (const auto& item : module->named_buffers()) tensors[item.key()] = item.value().clone();
+  return tensors;
+}
+
+class LatentResumeTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(LatentResumeTest, HalfThenResumeEqualsStraightRun) {
+  const std::string family = GetParam();
+  TempDir dir;
+  const std::string data = family == "musegan" ? write_two_track_roll_shard(dir) : write_melody_shard(dir);
+  const int64_t steps = 6;
+  TrainRequest straight{data, dir.file("straight"), tiny_config(family, steps)};
+  const TrainResult full = run_training(straight, nullptr);
+  EXPECT_EQ(full.steps, steps);
+
+  TrainRequest halves{data, dir.file("halves"), tiny_config(family, steps)};
+  std::atomic<bool> stop{false};
+  const TrainResult first = run_training(
+      halves, [&](const TrainProgress& p) { if (p.step == steps / 2) stop = true; }, &stop);
+  ASSERT_EQ(first.stop_reason, "interrupted");
+  halves.resume = true;
+  const TrainResult second = run_training(halves, nullptr);
+  EXPECT_EQ(second.steps, steps);
+
+  const auto a = train_records(straight.run_dir), b = train_records(halves.run_dir);
+  ASSERT_EQ(a.size(), static_cast<size_t>(steps));
+  ASSERT_EQ(b.size(), static_cast<size_t>(steps));
+  for (int64_t step = 1; step <= steps; ++step) {
+    EXPECT_NEAR(a.at(step)["loss"].get<double>(), b.at(step)["loss"].get<double>(), 1e-5) << "step " << step;
+    for (const auto& [key, value] : a.at(step).items()) {  // the family's own numbers (kl, critic loss, ...) too
+      if (value.is_number() && key != "elements_per_second" && key != "elapsed_seconds") {
+        EXPECT_NEAR(value.get<double>(), b.at(step)[key].get<double>(), 1e-5) << key << " at step " << step;
+      }
+    }
+  }
+  const auto x = checkpoint_tensors(full.last_checkpoint), y = checkpoint_tensors(second.last_checkpoint);
+  ASSERT_EQ(x.size(), y.size());
+  for (const auto& [name, tensor] : x) EXPECT_TRUE(torch::allclose(tensor, y.at(name), 0, 1e-5)) << name;
+
+  const models::CheckpointInfo info = models::read_checkpoint_info(second.last_checkpoint);
+  EXPECT_EQ(info.family_name, family);
+  EXPECT_TRUE(info.has_optimizer_state);
+  EXPECT_THROW(models::load_checkpoint(second.last_checkpoint), FormatError)
+      << "an autoregressive loader must refuse a " << family << " checkpoint";
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, LatentResumeTest, ::testing::Values("vae", "musegan", "crnngan"),
+                         [](const auto& info) { return info.param; });
+
+TEST(LatentTraining, VaeValidationReportsElboAndBothAccuracies) {
+  TempDir dir;
+  const std::string data = write_melody_shard(dir);
+  TrainRequest request{data, dir.file("run"), tiny_config("vae", 4)};
+  const TrainResult result = run_training(request, nullptr);
+  ASSERT_TRUE(result.best_valid_score.has_value());
+  EXPECT_EQ(result.valid_score_name, "elbo");
+  std::ifstream in(dir.file("run") + "/metrics.jsonl");
+  std::string line;
+  int validations = 0;
+  while (std::getline(in, line)) {
+    const json record = json::parse(line);
+    if (record["kind"] != "valid") continue;
+    ++validations;
+    for (const char* key : {"accuracy_teacher_forced", "accuracy_sampled"}) {
+      EXPECT_GE(record[key].get<double>(), 0.0);
+      EXPECT_LE(record[key].get<double>(), 1.0);
+    }
+    // The ELBO bound per token = reconstruction per token + KL (nats) / T, and the KL in bits is KL / ln 2.
+    const double kl_nats = record["kl_bits"].get<double>() * std::log(2.0);
+    EXPECT_NEAR(record["elbo_per_token"].get<double>(),
+                record["reconstruction_per_token"].get<double>() + kl_nats / 32.0, 1e-4);
+  }
+  EXPECT_EQ(validations, 2);
+}
+
+TEST(LatentTraining, MuseGanWindowsSkipBarsOfAnotherLength) {
+  TempDir dir;
+  const Shard shard(write_two_track_roll_shard(dir));
+  const std::vector<Window> windows = roll_windows(shard, Split::kTrain, 2, 8);
+  ASSERT_FALSE(windows.empty());
+  bool piece3 = false;
+  for (const Window& window : windows) {
+    const auto starts = shard.roll(window.piece).bar_starts;
+    EXPECT_NE(std::find(starts.begin(), starts.end(), window.start), starts.end()) << "windows start on bar lines";
+    if (window.piece == 3) {
+      piece3 = true;
+      EXPECT_GE(window.start, 14) << "no window of piece 3 may hold its 6-step bar (steps 8..13)";
+    }
+  }
+  EXPECT_TRUE(piece3) << "piece 3 has 4 bars, so the window of bars 2-3 (from step 14) exists";
+}
+
+TEST(LatentTraining, WrongShardKindIsAClearError) {
+  TempDir dir;
+  const std::string melody = write_melody_shard(dir), roll = write_two_track_roll_shard(dir);
+  try {
+    resolve_config(tiny_config("musegan", 2), melody);
+    FAIL() << "musegan on a token shard must fail";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("piano-roll"), std::string::npos) << error.what();
+  }
+  try {
+    resolve_config(tiny_config("vae", 2), roll);
+    FAIL() << "vae on a piano roll must fail";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("melody"), std::string::npos) << error.what();
+  }
+  json config = tiny_config("vae", 2);
+  EXPECT_THROW(apply_setting(config, "num_heads=2"), Error) << "a transformer key is not a vae key";
+  apply_setting(config, "latent_size=8");
+  EXPECT_EQ(config["model"]["latent_size"], 8);
+  EXPECT_THROW(apply_setting(config, "vocab_size=3"), Error);
+}
+
+// ---- LatentGenerator on the trained tiny models ----
+
+class LatentGeneratorTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir;
+    melody_ = write_melody_shard(*dir_);
+    roll_ = write_two_track_roll_shard(*dir_);
+    for (const std::string family : {"vae", "musegan", "crnngan"}) {
+      TrainRequest request{family == "musegan" ? roll_ : melody_, dir_->file(family), tiny_config(family, 4)};
+      run_training(request, nullptr);
+    }
+  }
+  static void TearDownTestSuite() { delete dir_; }
+  static TempDir* dir_;
+  static std::string melody_, roll_;
+};
+TempDir* LatentGeneratorTest::dir_ = nullptr;
+std::string LatentGeneratorTest::melody_, LatentGeneratorTest::roll_;
+
+int64_t last_tick(const Score& score) { return score.end_tick(); }
+
+TEST_F(LatentGeneratorTest, SamplingIsDeterministicPerSeedAndHonoursBars) {
+  for (const std::string family : {"vae", "musegan", "crnngan"}) {
+    LatentGenerator generator(dir_->file(family));
+    EXPECT_EQ(generator.family(), family);
+    LatentSampleOptions options;
+    options.bars = 3;
+    options.seed = 5;
+    const auto a = generator.sample(2, options), b = generator.sample(2, options);
+    ASSERT_EQ(a.size(), 2u);
+    for (size_t i = 0; i < a.size(); ++i) {
+      EXPECT_EQ(a[i].score.tracks, b[i].score.tracks) << family << ": same seed, same piece";
+      EXPECT_LE(last_tick(a[i].score), 3 * 4 * a[i].score.ticks_per_quarter) << family << ": cut at 3 bars";
+    }
+  }
+}
+
+TEST_F(LatentGeneratorTest, StitchedPieceStartsWithTheSingleWindowOfTheSameSeed) {
+  // The first window of a stitched piece is the first anchor latent, which is what a one-window sample draws.
+  LatentGenerator generator(dir_->file("musegan"));
+  ASSERT_EQ(generator.window_bars(), 2);
+  LatentSampleOptions one, stitched;
+  one.seed = stitched.seed = 9;
+  stitched.bars = 8;  // 4 windows
+  const Score single = generator.sample(1, one)[0].score;
+  const Score whole = generator.sample(1, stitched)[0].score;
+  const int64_t window_end = 2 * 4 * whole.ticks_per_quarter;
+  EXPECT_EQ(cadenza::clip(whole, 0, window_end).tracks, cadenza::clip(single, 0, window_end).tracks);
+  EXPECT_GT(whole.end_tick(), window_end) << "a stitched piece goes on past its first window";
+}
+
+TEST_F(LatentGeneratorTest, VaeInterpolationEndsAreTheReconstructions) {
+  LatentGenerator generator(dir_->file("vae"));
+  const Score a = testing::varied_score(1, 8), b = testing::varied_score(4, 8);
+  LatentSampleOptions options;
+  options.temperature = 0;
+  const auto path = generator.interpolate(&a, &b, 4, /*spherical=*/true, options);
+  ASSERT_EQ(path.size(), 4u);
+  EXPECT_EQ(path.front().score.tracks, generator.reconstruct(a, options).output.tracks);
+  EXPECT_EQ(path.back().score.tracks, generator.reconstruct(b, options).output.tracks);
+  const Reconstruction again = generator.reconstruct(a, options);
+  EXPECT_GE(again.token_accuracy, 0.0);
+  EXPECT_LE(again.token_accuracy, 1.0);
+  EXPECT_EQ(again.steps, 32);
+  EXPECT_THROW(generator.interpolate(&a, &b, 1, true, options), Error);
+  EXPECT_THROW(generator.interpolate(nullptr, nullptr, 3, true, options), Error);
+}
+
+TEST_F(LatentGeneratorTest, AttributeVectorAndErrors) {
+  LatentGenerator vae(dir_->file("vae"));
+  const Score input = testing::varied_score(2, 8);
+  LatentSampleOptions options;
+  options.temperature = 0;
+  const LatentPiece zero = vae.apply_attribute(input, "note_density", 0.0, melody_, options);
+  EXPECT_EQ(zero.score.tracks, vae.reconstruct(input, options).output.tracks) << "amount 0 is the reconstruction";
+  EXPECT_THROW(vae.apply_attribute(input, "loudness", 1.0, melody_, options), Error);
+  EXPECT_THROW(vae.apply_attribute(input, "note_density", 1.0, roll_, options), Error) << "another encoding";
+  LatentGenerator gan(dir_->file("musegan"));
+  EXPECT_THROW(gan.reconstruct(input, options), Error);
+  EXPECT_THROW(LatentGenerator(dir_->file("missing")), Error);
+}
+
+TEST(MelodyAttribute, HandComputed) {
+  // Four eighth notes 60, 62, 64, 72 (2 quarters of sound) in a 2-bar (8-quarter) window.
+  const Score score = testing::line_score({60, 62, 64, 72});
+  EXPECT_DOUBLE_EQ(melody_attribute(score, "note_density", 2), 2.0);   // 4 notes / 2 bars
+  EXPECT_DOUBLE_EQ(melody_attribute(score, "mean_pitch", 2), 64.5);    // (60+62+64+72)/4
+  EXPECT_DOUBLE_EQ(melody_attribute(score, "pitch_range", 2), 12.0);   // 72 - 60
+  EXPECT_DOUBLE_EQ(melody_attribute(score, "rest_rate", 2), 0.75);     // 2 of 8 quarters sound
+  EXPECT_THROW(melody_attribute(score, "loudness", 2), Error);
+}
+
+}  // namespace
+}  // namespace cadenza::train
