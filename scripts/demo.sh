@@ -2,7 +2,8 @@
 # The Cadenza demo: set up, build, then walk the whole path on real music —
 # fetch Nottingham and the JSB chorales (verified against pinned SHA-256 manifests), inspect a tune, prepare
 # compact dataset shards in every encoding, render a tune to WAV / PNG / SVG, generate pieces (MIDI + WAV) with
-# every bundled model, and train, evaluate and sample a small model from scratch.
+# every bundled model (autoregressive, VAE and GAN), interpolate and reconstruct with the VAE, stitch 16 bars of
+# GAN output, and train, evaluate and sample a small model from scratch.
 # Output lands in demo-output/ (or $CADENZA_DEMO_OUT).
 #
 # With no network, point CADENZA_DATA_SOURCE at a folder holding nottingham/ and jsb-chorales/ copies; the
@@ -56,6 +57,12 @@ step "Generating with every bundled model (models/*/README.md are their model ca
 for model in $("$cadenza" generate --list-models | tail -n +2); do
   "$cadenza" generate --model "$model" --out "$out/generated/$model" --num-outputs 2 --bars 16 --seed 1 --wav
 done
+
+step "The latent models: a MusicVAE interpolating between two tunes, reconstructing one, and 16 stitched bars of MuseGAN"
+tune_b="$nottingham/MIDI/$(ls "$nottingham/MIDI" | grep -m1 '^reels')"
+"$cadenza" interpolate --model nottingham-vae "$tune" "$tune_b" --steps 5 --out "$out/generated/vae-interpolation" --wav
+"$cadenza" reconstruct --model nottingham-vae "$tune" --out "$out/generated/vae-reconstruction"
+"$cadenza" sample --model nottingham-gan --bars 16 -n 2 --out "$out/generated/gan-16-bars" --wav
 
 step "Training a tiny LSTM from scratch on the melodies (about a minute), then evaluating and sampling it"
 "$cadenza" dataset prepare --input "$nottingham/MIDI" --no-recursive --encoding melody --track-index 0 \

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Reproduces the bundled models under models/: Nottingham melodies (melody encoding, track 0 of each tune) for
-# rnn, lstm, gru and transformer, each sized to stay under 4 MB as float32 and trained for a fixed time budget.
+# rnn, lstm, gru, transformer and the 2-bar vae, and Nottingham melody + chords (2-track piano roll) for the gan,
+# each sized to stay under 4 MB as float32 and trained for a fixed time budget (vae 45 min, gan 30 min: their
+# budgets below; BUDGET applies to the autoregressive families).
 # Usage: scripts/train_bundled_models.sh [BUDGET=6m] [WORK=build/bundled] [THREADS=1]
 # Needs the data: `cadenza dataset fetch nottingham` (or ../shared/data/nottingham), and a built `cadenza`.
 set -euo pipefail
@@ -13,6 +15,8 @@ data=${NOTTINGHAM_DIR:-../shared/data/nottingham/MIDI}
 mkdir -p "$work"
 "$cadenza" dataset prepare --input "$data" --no-recursive --encoding melody --track-index 0 \
   --out "$work/nottingham_melody.cdz"
+"$cadenza" dataset prepare --input "$data" --no-recursive --encoding pianoroll --set num_tracks=2 \
+  --set lowest_pitch=36 --set highest_pitch=107 --set transpose_into_range=true --out "$work/nottingham_roll.cdz"
 
 # family -> the sizes that keep a float32 checkpoint under 4 MB (the `small` preset otherwise)
 declare -A sizes=(
@@ -21,12 +25,20 @@ declare -A sizes=(
   [gru]="--set hidden_size=256 --set num_layers=2"
   [transformer]="--set hidden_size=128 --set num_layers=4 --set num_heads=4 --set feedforward_size=512 --set max_relative_distance=256 --set crop_length=128"
 )
-for family in ${FAMILIES:-rnn lstm gru transformer}; do
+# The latent families: the small preset is bundle-sized already; the gan reads the piano roll.
+declare -A budgets=([vae]=45m [gan]=30m)
+declare -A shards=([gan]=nottingham_roll.cdz)
+sizes[vae]=""
+sizes[gan]=""
+for family in ${FAMILIES:-rnn lstm gru transformer vae gan}; do
+  shard="$work/${shards[$family]:-nottingham_melody.cdz}"
+  augment="--set max_transpose=3"
+  case $family in vae | gan) augment="" ;; esac
   # shellcheck disable=SC2086
-  "$cadenza" train --model "$family" --preset small ${sizes[$family]} --set max_transpose=3 \
-    --data "$work/nottingham_melody.cdz" --out "$work/$family" --time-budget "$budget" --seed 1 \
+  "$cadenza" train --model "$family" --preset small ${sizes[$family]} $augment \
+    --data "$shard" --out "$work/$family" --time-budget "${budgets[$family]:-$budget}" --seed 1 \
     --threads "$threads" --overwrite
-  "$cadenza" evaluate --checkpoint "$work/$family" --data "$work/nottingham_melody.cdz" --json \
+  "$cadenza" evaluate --checkpoint "$work/$family" --data "$shard" --json \
     --threads "$threads" > "$work/$family/test.json"
   mkdir -p "models/nottingham-$family"
   cp "$work/$family/checkpoints/best.safetensors" "models/nottingham-$family/model.safetensors"
