@@ -98,8 +98,9 @@ TEST(CliTrain, TrainEvaluateGenerateEndToEnd) {
 TEST(CliTrain, InterruptSavesAndResumeContinues) {
   PreparedTunes data;
   const std::string run = data.dir.file("run");
-  // SIGINT after 2 seconds of a run far too long to finish by then; the same again for the resumed run.
-  const std::string interrupt = "timeout --preserve-status -s INT 2 " + std::string(CADENZA_BINARY) + " train ";
+  // SIGINT after 5 seconds of a run far too long to finish by then (loading libtorch alone takes seconds on a busy
+  // machine); the same again for the resumed run.
+  const std::string interrupt = "timeout --preserve-status -s INT 5 " + std::string(CADENZA_BINARY) + " train ";
   const std::string args = "--model gru --preset tiny --data " + data.shard + " --out " + run;
   const auto interrupted =
       testing::run_command(interrupt + args + " --steps 1000000 --set checkpoint_every=1000000 --threads 1");

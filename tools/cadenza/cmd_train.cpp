@@ -112,6 +112,10 @@ nlohmann::json build_config(const TrainCommandOptions& cli, const Shard& shard) 
 }
 
 void run_train(const TrainCommandOptions& cli) {
+  // From the start: a Ctrl-C while the data and model load still ends the run cleanly at its first step.
+  g_stop_requested.store(false);
+  std::signal(SIGINT, on_interrupt);
+  std::signal(SIGTERM, on_interrupt);
   const std::string threads = models::configure_tensor_threads(resolve_threads(cli.threads));
   train::TrainRequest request;
   request.data_path = cli.data;
@@ -132,9 +136,6 @@ void run_train(const TrainCommandOptions& cli) {
   std::fprintf(stderr, "%s %s on %s -> %s (%s)\n", cli.resume ? "resuming" : "training", cli.model.c_str(),
                cli.data.c_str(), cli.out.c_str(), threads.c_str());
 
-  g_stop_requested.store(false);
-  std::signal(SIGINT, on_interrupt);
-  std::signal(SIGTERM, on_interrupt);
   TrainProgressDisplay display(cli.model, stderr_is_terminal());
   train::TrainResult result;
   try {
