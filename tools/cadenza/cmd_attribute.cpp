@@ -37,13 +37,16 @@ void run_attribute(const AttributeCommandOptions& cli) {
   const Score input = read_midi_file(cli.input);
   const double bars = static_cast<double>(generator.window_bars());
   const std::string stem = std::filesystem::path(cli.input).stem().string();
+  // The baseline is the reconstruction (amount 0): the segment the model reads, as the model decodes it.
+  const double baseline =
+      melody_attribute(generator.reconstruct(input, cli.common.sampling).output, cli.attribute, bars);
   for (double amount : cli.amounts) {
     const LatentPiece piece =
         generator.apply_attribute(input, cli.attribute, amount, data, cli.common.sampling, cli.max_windows);
     char name[96], detail[160];
     std::snprintf(name, sizeof name, "%s_%s_%+.2f", stem.c_str(), cli.attribute.c_str(), amount);
-    std::snprintf(detail, sizeof detail, "%s %.2f (input %.2f)", cli.attribute.c_str(),
-                  melody_attribute(piece.score, cli.attribute, bars), melody_attribute(input, cli.attribute, 0));
+    std::snprintf(detail, sizeof detail, "%s %.2f (reconstruction without the vector: %.2f)", cli.attribute.c_str(),
+                  melody_attribute(piece.score, cli.attribute, bars), baseline);
     write_latent_piece(cli.common, piece.score, name, detail);
   }
 }
