@@ -1,0 +1,227 @@
+// `cadenza compare` end to end on a small folder of tunes written by the test: three families (an autoregressive
+// LSTM, the VAE and MuseGAN) trained for a few steps, the report's three files, every link in the page, the honest
+// ranking in results.json, the reuse of finished runs, and the errors found before any training.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <string>
+
+#include "common/file_io.h"
+#include "midi/midi.h"
+#include "support/test_support.h"
+
+namespace cadenza {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::run_cadenza;
+
+// A two-track tune: a melody of eighth notes over whole-bar chords, 4/4.
+Score tune(int seed, int bars) {
+  Score score = make_empty_score(480, 120.0);
+  Track melody, chords;
+  melody.name = "melody", chords.name = "chords", chords.channel = 1;
+  for (int i = 0; i < bars * 8; ++i) {
+    if ((seed + i) % 7 == 3) continue;  // a rest now and then
+    melody.notes.push_back({60 + (seed * 5 + i * 3) % 14, 90, i * 240, i * 240 + 240});
+  }
+  for (int bar = 0; bar < bars; ++bar)
+    for (int offset : {0, 4, 7})
+      chords.notes.push_back({48 + (seed + bar) % 5 + offset, 70, bar * 1920, bar * 1920 + 1920});
+  score.tracks = {melody, chords};
+  score.normalize();
+  return score;
+}
+
+struct Tunes {
+  testing::TempDir dir;
+  std::string melody = dir.file("melody.cdz"), roll = dir.file("roll.cdz");
+  Tunes() {
+    fs::create_directories(dir.file("tunes"));
+    for (int i = 0; i < 30; ++i) write_midi_file(tune(i, 6 + i % 4), dir.file("tunes/t" + std::to_string(i) + ".mid"));
+    auto prepared = run_cadenza("dataset prepare --input " + dir.file("tunes") +
+                                " --encoding melody --track-index 0 --split 0.6,0.2,0.2 --out " + melody);
+    EXPECT_EQ(prepared.exit_code, 0) << prepared.output;
+    prepared = run_cadenza("dataset prepare --input " + dir.file("tunes") +
+                           " --encoding pianoroll --set num_tracks=2 --set lowest_pitch=36 --set highest_pitch=83 "
+                           "--split 0.6,0.2,0.2 --out " +
+                           roll);
+    EXPECT_EQ(prepared.exit_code, 0) << prepared.output;
+  }
+};
+
+std::set<std::string> attribute_values(const std::string& html, const std::string& attribute) {
+  std::set<std::string> values;
+  const std::regex pattern(attribute + "=\"([^\"]*)\"");
+  for (auto it = std::sregex_iterator(html.begin(), html.end(), pattern); it != std::sregex_iterator(); ++it)
+    values.insert((*it)[1].str());
+  return values;
+}
+
+const nlohmann::json* model_named(const nlohmann::json& results, const std::string& name) {
+  for (const auto& model : results["models"])
+    if (model["name"] == name) return &model;
+  return nullptr;
+}
+
+TEST(CliCompare, TrainsGeneratesEvaluatesAndWritesTheReport) {
+  Tunes data;
+  const std::string out = data.dir.file("report");
+  const auto compared = run_cadenza("compare --data " + data.melody + " --data " + data.roll +
+                                    " --models lstm,vae,gan --steps 20 --preset tiny --samples 2 --bars 4 --threads 1 "
+                                    "--out " +
+                                    out);
+  ASSERT_EQ(compared.exit_code, 0) << compared.output;
+  // The progress display names each model and phase.
+  for (const char* phase : {"[1/3] lstm: training", "[2/3] vae: training", "[3/3] gan: training",
+                            "[1/3] lstm: generating", "[3/3] gan: evaluating"})
+    EXPECT_NE(compared.output.find(phase), std::string::npos) << phase << "\n" << compared.output;
+
+  // The three files, and every file the page links to.
+  for (const char* name : {"index.html", "report.md", "results.json"})
+    ASSERT_TRUE(fs::exists(out + "/" + name)) << name;
+  const std::string html = read_file_text(out + "/index.html");
+  EXPECT_EQ(html.find("http://"), std::string::npos) << "the page works offline";
+  EXPECT_EQ(html.find("https://"), std::string::npos);
+  std::set<std::string> links = attribute_values(html, "src");
+  for (const auto& href : attribute_values(html, "href")) links.insert(href);
+  size_t wav = 0, mid = 0, png = 0;
+  for (const auto& link : links) {
+    EXPECT_TRUE(fs::exists(out + "/" + link)) << "broken link " << link;
+    wav += link.ends_with(".wav"), mid += link.ends_with(".mid"), png += link.ends_with(".png");
+  }
+  EXPECT_EQ(mid, 6u) << "2 samples x 3 models";
+  EXPECT_EQ(wav, 6u);
+  EXPECT_EQ(png, 6u);
+  EXPECT_NE(html.find("<audio controls"), std::string::npos);
+  EXPECT_NE(html.find("<svg"), std::string::npos) << "charts drawn inline";
+  for (const auto& link : links) {
+    if (!link.ends_with(".mid")) continue;
+    EXPECT_NO_THROW((void)read_midi_file(out + "/" + link)) << "every sample is a valid MIDI file: " << link;
+  }
+
+  const std::string md = read_file_text(out + "/report.md");
+  EXPECT_NE(md.find("[MIDI](samples/lstm_01.mid)"), std::string::npos);
+  EXPECT_NE(md.find("](charts/loss_gan.svg)"), std::string::npos);
+  EXPECT_TRUE(fs::exists(out + "/charts/loss_gan.svg"));
+
+  const auto results = nlohmann::json::parse(read_file_text(out + "/results.json"));
+  ASSERT_EQ(results["models"].size(), 3u);
+  const nlohmann::json* lstm = model_named(results, "lstm");
+  const nlohmann::json* vae = model_named(results, "vae");
+  const nlohmann::json* gan = model_named(results, "gan");
+  ASSERT_TRUE(lstm && vae && gan);
+  EXPECT_EQ((*lstm)["data"], data.melody) << "the first shard that fits";
+  EXPECT_EQ((*vae)["data"], data.melody);
+  EXPECT_EQ((*gan)["data"], data.roll);
+  EXPECT_EQ((*gan)["family"], "musegan");
+  for (const auto* model : {lstm, vae, gan}) {
+    EXPECT_EQ((*model)["training"]["steps"], 20) << (*model)["name"];
+    EXPECT_GT((*model)["parameters"].get<int64_t>(), 0);
+    EXPECT_EQ((*model)["samples"].size(), 2u);
+    EXPECT_GT((*model)["generation"]["real_time_factor"].get<double>(), 0);
+    EXPECT_EQ((*model)["metrics"].size(), 15u) << "every musical statistic";
+    EXPECT_FALSE((*model)["training"]["train_loss"].empty()) << "the loss curve";
+    EXPECT_EQ((*model)["origin"], "trained");
+  }
+  EXPECT_EQ((*lstm)["likelihood"]["kind"], "nll");
+  EXPECT_GT((*lstm)["likelihood"]["value"].get<double>(), 0);
+  EXPECT_GT((*lstm)["likelihood"]["unigram_baseline"].get<double>(), 0);
+  EXPECT_EQ((*vae)["likelihood"]["kind"], "elbo_bound");
+  EXPECT_EQ((*gan)["likelihood"]["kind"], "none");
+  EXPECT_TRUE((*gan)["likelihood"]["value"].is_null());
+
+  // The likelihood ranking holds the LSTM only, and says why the other two are not in it.
+  const auto& rankings = results["rankings"];
+  ASSERT_EQ(rankings.size(), 3u);
+  EXPECT_EQ(rankings[0]["id"], "likelihood");
+  ASSERT_EQ(rankings[0]["entries"].size(), 1u);
+  EXPECT_EQ(rankings[0]["entries"][0]["model"], "lstm");
+  EXPECT_EQ(rankings[0]["excluded"].size(), 2u);
+  EXPECT_EQ(rankings[1]["id"], "statistics");
+  EXPECT_EQ(rankings[1]["entries"].size() + rankings[1]["excluded"].size(), 3u);
+  EXPECT_EQ(results["references"].size(), 2u) << "one training set per shard";
+  EXPECT_GT(results["references"][0]["training_pieces"].get<int>(), 0);
+
+  // A second invocation reuses the finished runs instead of training again.
+  const auto again = run_cadenza("compare --data " + data.melody +
+                                 " --models lstm --steps 20 --preset tiny "
+                                 "--samples 2 --bars 4 --threads 1 --no-audio --out " +
+                                 out);
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_NE(again.output.find("reusing the finished run"), std::string::npos) << again.output;
+  EXPECT_EQ(again.output.find("lstm: training"), std::string::npos) << again.output;
+  const auto reused = nlohmann::json::parse(read_file_text(out + "/results.json"));
+  ASSERT_EQ(reused["models"].size(), 1u);
+  EXPECT_EQ(reused["models"][0]["origin"], "reused");
+  EXPECT_EQ(reused["models"][0]["training"]["steps"], 20);
+  EXPECT_TRUE(reused["models"][0]["samples"][0]["wav"].is_null()) << "--no-audio";
+  EXPECT_FALSE(fs::exists(out + "/samples/lstm_01.wav")) << "stale samples of the same model are removed";
+}
+
+TEST(CliCompare, OneFamilyFailingLeavesTheOthersInTheReport) {
+  // One-bar tunes: the LSTM trains on them, the VAE (2-bar windows) finds no window to train on.
+  testing::TempDir dir;
+  fs::create_directories(dir.file("tunes"));
+  for (int i = 0; i < 20; ++i) {
+    Score short_tune = tune(i, 1);
+    short_tune.tracks.resize(1);
+    write_midi_file(short_tune, dir.file("tunes/t" + std::to_string(i) + ".mid"));
+  }
+  const std::string shard = dir.file("short.cdz"), out = dir.file("report");
+  const auto prepared = run_cadenza("dataset prepare --input " + dir.file("tunes") +
+                                    " --encoding melody --split 0.6,0.2,0.2 --out " + shard);
+  ASSERT_EQ(prepared.exit_code, 0) << prepared.output;
+  const auto compared = run_cadenza("compare --data " + shard + " --models lstm,vae --steps 10 --preset tiny " +
+                                    "--samples 2 --bars 2 --threads 1 --no-audio --out " + out);
+  EXPECT_EQ(compared.exit_code, 1) << "the command still fails\n" << compared.output;
+  EXPECT_NE(compared.output.find("vae: training failed"), std::string::npos) << compared.output;
+  ASSERT_TRUE(fs::exists(out + "/index.html")) << "but the report of the others is written";
+  const auto results = nlohmann::json::parse(read_file_text(out + "/results.json"));
+  ASSERT_EQ(results["models"].size(), 1u);
+  EXPECT_EQ(results["models"][0]["name"], "lstm");
+  bool noted = false;
+  for (const auto& note : results["notes"]) noted = noted || note.get<std::string>().find("vae") != std::string::npos;
+  EXPECT_TRUE(noted) << "the report says what is missing and why";
+}
+
+TEST(CliCompare, BadRequestsFailBeforeTraining) {
+  Tunes data;
+  const std::string out = data.dir.file("report");
+
+  auto result = run_cadenza("compare --data " + data.melody + " --models lstm,lstmm --out " + out);
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.output.find("lstmm"), std::string::npos) << result.output;
+
+  result = run_cadenza("compare --data " + data.melody + " --models lstm,gan --out " + out);
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.output.find("model gan needs a multi-track piano-roll shard"), std::string::npos) << result.output;
+  EXPECT_FALSE(fs::exists(out + "/runs/lstm")) << "nothing is trained when the request cannot be satisfied";
+
+  result = run_cadenza("compare --data " + data.roll + " --models vae --out " + out);
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.output.find("melody-encoded"), std::string::npos) << result.output;
+
+  const std::string checkpoints = data.dir.file("checkpoints");
+  fs::create_directories(checkpoints);
+  write_file_atomic(checkpoints + "/lstm.safetensors", std::string_view("not a checkpoint"));
+  result =
+      run_cadenza("compare --data " + data.melody + " --models lstm --checkpoints " + checkpoints + " --out " + out);
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.output.find(checkpoints + "/lstm.safetensors"), std::string::npos) << result.output;
+
+  result = run_cadenza("compare --data " + data.dir.file("missing.cdz") + " --models lstm --out " + out);
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.output.find("missing.cdz"), std::string::npos) << result.output;
+
+  result = run_cadenza("compare --data " + data.melody + " --models lstm --budget 10x --out " + out);
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.output.find("--budget 10x"), std::string::npos) << result.output;
+}
+
+}  // namespace
+}  // namespace cadenza
