@@ -15,8 +15,8 @@
 namespace cadenza {
 
 struct Window {
-  size_t piece = 0;    // index in the shard
-  int64_t start = 0;   // first token / step of the window in the piece
+  size_t piece = 0;   // index in the shard
+  int64_t start = 0;  // first token / step of the window in the piece
 };
 
 // Windows of `length` tokens of a melody-encoded token shard starting at every multiple of `stride` (the steps of a

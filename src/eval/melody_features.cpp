@@ -11,7 +11,9 @@ namespace {
 constexpr double kBarQuarters = 4.0;  // 4/4 bars
 }  // namespace
 
-std::vector<std::string> melody_attribute_names() { return {"note_density", "mean_pitch", "pitch_range", "rest_rate"}; }
+std::vector<std::string> melody_attribute_names() {
+  return {"note_density", "mean_pitch", "pitch_range", "rest_rate"};
+}
 
 double melody_attribute(const Score& score, const std::string& attribute, double bars) {
   std::vector<Note> notes;
@@ -24,7 +26,8 @@ double melody_attribute(const Score& score, const std::string& attribute, double
     if (notes.empty()) return std::numeric_limits<double>::quiet_NaN();
     double sum = 0;
     int low = 127, high = 0;
-    for (const Note& note : notes) sum += note.pitch, low = std::min(low, note.pitch), high = std::max(high, note.pitch);
+    for (const Note& note : notes)
+      sum += note.pitch, low = std::min(low, note.pitch), high = std::max(high, note.pitch);
     return attribute == "mean_pitch" ? sum / static_cast<double>(notes.size()) : static_cast<double>(high - low);
   }
   if (attribute == "rest_rate") {

@@ -11,10 +11,10 @@
 #include "common/error.h"
 #include "data/shard.h"
 #include "data/windows.h"
-#include "eval/melody_features.h"
 #include "encoding/encoding.h"
 #include "encoding/melody.h"
 #include "encoding/pianoroll.h"
+#include "eval/melody_features.h"
 #include "models/checkpoint.h"
 #include "models/crnngan.h"
 #include "models/musegan.h"
@@ -27,10 +27,13 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr double kBarQuarters = 4.0;  // 4/4 bars
 
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
 
 // Latents on a smooth path through random anchors: window k sits at k / per_anchor between anchors (slerp).
-std::vector<torch::Tensor> stitched_latents(int64_t windows, int per_anchor, const std::function<torch::Tensor()>& draw) {
+std::vector<torch::Tensor> stitched_latents(int64_t windows, int per_anchor,
+                                            const std::function<torch::Tensor()>& draw) {
   const int64_t anchors = 1 + (windows - 1 + per_anchor - 1) / per_anchor;
   std::vector<torch::Tensor> anchor_latents;
   for (int64_t a = 0; a < anchors; ++a) anchor_latents.push_back(draw());
@@ -69,6 +72,17 @@ Score events_to_score(const std::vector<models::MelodyEvent>& events, double max
 }
 
 }  // namespace
+
+// Cuts a decoded piece at options.bars (when shorter than its windows), sets the output tempo and the timings.
+static LatentPiece finish_piece(LatentPiece piece, double window_quarters, const LatentSampleOptions& options,
+                                Clock::time_point start) {
+  const double quarters = options.bars > 0 ? std::min(options.bars * kBarQuarters, window_quarters) : window_quarters;
+  piece.score = clip(piece.score, 0, std::llround(quarters * piece.score.ticks_per_quarter));
+  set_tempo(piece.score, options.qpm);
+  piece.generation_seconds = seconds_since(start);
+  piece.music_seconds = quarters * 60.0 / options.qpm;
+  return piece;
+}
 
 struct LatentGenerator::Impl {
   std::string path;
@@ -117,8 +131,8 @@ struct LatentGenerator::Impl {
       for (int64_t t = 0; t < length; ++t) out[r][t] = rows[r][t];
     return vae->encode(batch).first;
   }
-  LatentPiece vae_piece(const std::vector<torch::Tensor>& latents, const LatentSampleOptions& options,
-                        uint64_t seed, Clock::time_point start) {
+  LatentPiece vae_piece(const std::vector<torch::Tensor>& latents, const LatentSampleOptions& options, uint64_t seed,
+                        Clock::time_point start) {
     std::mt19937_64 rng(seed);
     std::vector<Token> tokens;
     for (const auto& z : latents) {
@@ -128,12 +142,7 @@ struct LatentGenerator::Impl {
     LatentPiece piece;
     piece.score = encoding->decode(tokens);
     const double window_quarters = static_cast<double>(latents.size() * window_bars()) * kBarQuarters;
-    const double quarters = options.bars > 0 ? std::min(options.bars * kBarQuarters, window_quarters) : window_quarters;
-    piece.score = clip(piece.score, 0, std::llround(quarters * piece.score.ticks_per_quarter));
-    set_tempo(piece.score, options.qpm);
-    piece.generation_seconds = seconds_since(start);
-    piece.music_seconds = quarters * 60.0 / options.qpm;
-    return piece;
+    return finish_piece(std::move(piece), window_quarters, options, start);
   }
 
   // ---- musegan ----
@@ -183,16 +192,12 @@ struct LatentGenerator::Impl {
     roll.num_steps = static_cast<int>(steps);
     roll.num_pitches = static_cast<int>(c.num_pitches);
     roll.cells.assign(roll_tensor.data_ptr<uint8_t>(), roll_tensor.data_ptr<uint8_t>() + roll_tensor.numel());
-    for (int64_t bar = 0; bar < W * c.num_bars; ++bar) roll.bar_starts.push_back(static_cast<int>(bar * c.steps_per_bar));
+    for (int64_t bar = 0; bar < W * c.num_bars; ++bar)
+      roll.bar_starts.push_back(static_cast<int>(bar * c.steps_per_bar));
     LatentPiece piece;
     piece.score = PianoRollEncoding(roll_spec).decode(roll, options.qpm);
     const double window_quarters = static_cast<double>(steps) / roll_spec.steps_per_quarter;
-    const double quarters = options.bars > 0 ? std::min(options.bars * kBarQuarters, window_quarters) : window_quarters;
-    piece.score = clip(piece.score, 0, std::llround(quarters * piece.score.ticks_per_quarter));
-    set_tempo(piece.score, options.qpm);
-    piece.generation_seconds = seconds_since(start);
-    piece.music_seconds = quarters * 60.0 / options.qpm;
-    return piece;
+    return finish_piece(std::move(piece), window_quarters, options, start);
   }
 
   // ---- crnngan ----
@@ -247,10 +252,18 @@ LatentGenerator::LatentGenerator(const std::string& checkpoint_or_run) : impl_(s
 
 LatentGenerator::~LatentGenerator() = default;
 
-const std::string& LatentGenerator::checkpoint_path() const { return impl_->path; }
-const std::string& LatentGenerator::family() const { return impl_->info.family_name; }
-nlohmann::json LatentGenerator::training_metadata() const { return impl_->info.training; }
-int64_t LatentGenerator::window_bars() const { return impl_->window_bars(); }
+const std::string& LatentGenerator::checkpoint_path() const {
+  return impl_->path;
+}
+const std::string& LatentGenerator::family() const {
+  return impl_->info.family_name;
+}
+nlohmann::json LatentGenerator::training_metadata() const {
+  return impl_->info.training;
+}
+int64_t LatentGenerator::window_bars() const {
+  return impl_->window_bars();
+}
 
 std::string LatentGenerator::describe() const {
   const int64_t parameters = models::count_parameters(impl_->module());
@@ -260,8 +273,9 @@ std::string LatentGenerator::describe() const {
   if (impl_->vae)
     kind += std::string(" (") + models::vae_decoder_name(impl_->vae->config().decoder) + " decoder, " +
             std::to_string(window_bars()) + " bars)";
-  if (impl_->gan) kind += " (" + std::to_string(window_bars()) + "-bar windows, " +
-                          std::to_string(impl_->gan->config().num_tracks) + " tracks)";
+  if (impl_->gan)
+    kind += " (" + std::to_string(window_bars()) + "-bar windows, " + std::to_string(impl_->gan->config().num_tracks) +
+            " tracks)";
   return kind + ", " + size + ", " + impl_->info.encoding.value("name", "?") + " encoding";
 }
 
@@ -357,7 +371,9 @@ Reconstruction LatentGenerator::reconstruct(const Score& input, const LatentSamp
   return result;
 }
 
-std::vector<std::string> LatentGenerator::attribute_names() const { return melody_attribute_names(); }
+std::vector<std::string> LatentGenerator::attribute_names() const {
+  return melody_attribute_names();
+}
 
 LatentPiece LatentGenerator::apply_attribute(const Score& input, const std::string& attribute, double amount,
                                              const std::string& shard_path, const LatentSampleOptions& options,
@@ -368,11 +384,12 @@ LatentPiece LatentGenerator::apply_attribute(const Score& input, const std::stri
   torch::NoGradGuard no_grad;
   const Shard shard(shard_path);
   if (shard.metadata().encoding != m.info.encoding)
-    throw Error(shard_path + ": its encoding differs from the model's (" + m.path + "); attribute vectors must come "
+    throw Error(shard_path + ": its encoding differs from the model's (" + m.path +
+                "); attribute vectors must come "
                 "from the data the model was trained on");
   const int64_t length = m.vae->config().sequence_length;
-  const std::vector<Window> windows = spread_windows(
-      melody_windows(shard, Split::kTrain, length, m.steps_per_bar), static_cast<size_t>(std::max<int64_t>(0, max_windows)));
+  const std::vector<Window> windows = spread_windows(melody_windows(shard, Split::kTrain, length, m.steps_per_bar),
+                                                     static_cast<size_t>(std::max<int64_t>(0, max_windows)));
   if (windows.size() < 8) throw Error(shard_path + ": too few training windows for an attribute vector");
   std::vector<std::pair<double, size_t>> values;  // (attribute, row)
   std::vector<torch::Tensor> means;
@@ -399,8 +416,8 @@ LatentPiece LatentGenerator::apply_attribute(const Score& input, const std::stri
     low.push_back(static_cast<int64_t>(values[i].second));
     high.push_back(static_cast<int64_t>(values[values.size() - 1 - i].second));
   }
-  const torch::Tensor vector = all.index_select(0, torch::tensor(high)).mean(0) -
-                               all.index_select(0, torch::tensor(low)).mean(0);  // (Z)
+  const torch::Tensor vector =
+      all.index_select(0, torch::tensor(high)).mean(0) - all.index_select(0, torch::tensor(low)).mean(0);  // (Z)
   const auto start = Clock::now();
   const torch::Tensor z = m.encode_tokens({m.vae_input_tokens(input)})[0] + amount * vector;
   LatentSampleOptions one = options;

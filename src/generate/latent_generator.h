@@ -29,14 +29,14 @@
 namespace cadenza {
 
 struct LatentSampleOptions {
-  double temperature = 1.0;       // vae: decoder softmax temperature (0 = argmax)
-  double truncation = 0.0;        // latent / noise drawn from N(0, 1) truncated to +-truncation (0 = none)
+  double temperature = 1.0;            // vae: decoder softmax temperature (0 = argmax)
+  double truncation = 0.0;             // latent / noise drawn from N(0, 1) truncated to +-truncation (0 = none)
   std::string binarize = "threshold";  // musegan: threshold | bernoulli
-  double threshold = 0.5;         // musegan: a cell is on above this probability
-  double bars = 0;                // vae / musegan: piece length in 4/4 bars (0 = one window); crnngan: see events
-  int64_t events = 0;             // crnngan: note events (0 = 64, or enough for `bars`)
-  int windows_per_anchor = 4;     // stitched pieces: windows between consecutive anchor latents
-  double qpm = 120.0;             // output tempo
+  double threshold = 0.5;              // musegan: a cell is on above this probability
+  double bars = 0;                     // vae / musegan: piece length in 4/4 bars (0 = one window); crnngan: see events
+  int64_t events = 0;                  // crnngan: note events (0 = 64, or enough for `bars`)
+  int windows_per_anchor = 4;          // stitched pieces: windows between consecutive anchor latents
+  double qpm = 120.0;                  // output tempo
   uint64_t seed = 1;
 };
 
@@ -48,8 +48,8 @@ struct LatentPiece {
 
 // How a MIDI file came back through the VAE.
 struct Reconstruction {
-  Score input;          // the melody segment the encoder read (after encoding: quantized, in range, padded)
-  Score output;         // decoded from the posterior mean
+  Score input;                // the melody segment the encoder read (after encoding: quantized, in range, padded)
+  Score output;               // decoded from the posterior mean
   double token_accuracy = 0;  // fraction of the segment's steps where output token == input token
   int64_t steps = 0;
 };
@@ -67,7 +67,7 @@ class LatentGenerator {
   const std::string& family() const;  // "vae" | "musegan" | "crnngan"
   std::string describe() const;       // "vae (hierarchical, 16 bars), 1.2M parameters, melody encoding"
   nlohmann::json training_metadata() const;
-  int64_t window_bars() const;        // bars one latent decodes to (vae, musegan); 0 for crnngan
+  int64_t window_bars() const;  // bars one latent decodes to (vae, musegan); 0 for crnngan
 
   // One new piece per seed (options.seed + i for i in [0, count)).
   std::vector<LatentPiece> sample(int count, const LatentSampleOptions& options);

@@ -79,7 +79,8 @@ void check_consistency(const CheckpointInfo& info, const std::string& path) {
     case ModelFamily::kCrnnGan:
       config.input_kind = InputKind::kTokens;
       config.vocab_size = static_cast<int64_t>(info.vocabulary.size());  // events come from the melody tokens
-      if (name != "melody") throw FormatError(path, -1, "a crnngan checkpoint needs the melody encoding, not \"" + name + "\"");
+      if (name != "melody")
+        throw FormatError(path, -1, "a crnngan checkpoint needs the melody encoding, not \"" + name + "\"");
       break;
     case ModelFamily::kMuseGan: {
       const MuseGanConfig gan = MuseGanConfig::from_json(info.model_config_json);
@@ -91,9 +92,10 @@ void check_consistency(const CheckpointInfo& info, const std::string& path) {
         throw FormatError(path, -1, std::string("checkpoint \"encoding\" is not a valid piano-roll spec: ") + e.what());
       }
       if (spec.num_tracks != gan.num_tracks || spec.num_pitches() != gan.num_pitches)
-        throw FormatError(path, -1, "model_config has " + std::to_string(gan.num_tracks) + " tracks x " +
-                                        std::to_string(gan.num_pitches) + " pitches but the piano-roll encoding " +
-                                        std::to_string(spec.num_tracks) + " x " + std::to_string(spec.num_pitches()));
+        throw FormatError(path, -1,
+                          "model_config has " + std::to_string(gan.num_tracks) + " tracks x " +
+                              std::to_string(gan.num_pitches) + " pitches but the piano-roll encoding " +
+                              std::to_string(spec.num_tracks) + " x " + std::to_string(spec.num_pitches()));
       config.input_kind = InputKind::kFrames;
       config.vocab_size = static_cast<int64_t>(spec.num_tracks) * spec.num_pitches();
       break;
@@ -163,10 +165,18 @@ CheckpointInfo info_from_file(const safetensors::TensorFile& file, const std::st
     info.family = model_family_of(info.model_config_json);
     info.family_name = info.model_config_json["family"].get<std::string>();
     switch (info.family) {  // parse (validate) the family's config now, so a bad one fails here
-      case ModelFamily::kSequence: info.model_config = ModelConfig::from_json(info.model_config_json); break;
-      case ModelFamily::kVae: VaeConfig::from_json(info.model_config_json); break;
-      case ModelFamily::kMuseGan: MuseGanConfig::from_json(info.model_config_json); break;
-      case ModelFamily::kCrnnGan: CrnnGanConfig::from_json(info.model_config_json); break;
+      case ModelFamily::kSequence:
+        info.model_config = ModelConfig::from_json(info.model_config_json);
+        break;
+      case ModelFamily::kVae:
+        VaeConfig::from_json(info.model_config_json);
+        break;
+      case ModelFamily::kMuseGan:
+        MuseGanConfig::from_json(info.model_config_json);
+        break;
+      case ModelFamily::kCrnnGan:
+        CrnnGanConfig::from_json(info.model_config_json);
+        break;
     }
   } catch (const FormatError&) {
     throw;
@@ -228,7 +238,8 @@ ModelFamily model_family_of(const nlohmann::json& model_config) {
   if (family == "vae") return ModelFamily::kVae;
   if (family == "musegan") return ModelFamily::kMuseGan;
   if (family == "crnngan") return ModelFamily::kCrnnGan;
-  throw Error("unknown model family \"" + family + "\" (expected rnn, lstm, gru, transformer, vae, musegan or crnngan)");
+  throw Error("unknown model family \"" + family +
+              "\" (expected rnn, lstm, gru, transformer, vae, musegan or crnngan)");
 }
 
 void save_model_checkpoint(const std::string& path, const torch::nn::Module& module, const nlohmann::json& model_config,
@@ -301,8 +312,9 @@ LoadedCheckpoint load_checkpoint(const std::string& path, torch::Device device) 
   LoadedCheckpoint loaded;
   loaded.info = info_from_file(file, path);
   if (loaded.info.family != ModelFamily::kSequence)
-    throw FormatError(path, -1, "holds a " + loaded.info.family_name +
-                                    " model, not an autoregressive one (rnn, lstm, gru, transformer)");
+    throw FormatError(
+        path, -1,
+        "holds a " + loaded.info.family_name + " model, not an autoregressive one (rnn, lstm, gru, transformer)");
   try {
     loaded.model = make_sequence_model(loaded.info.model_config);
   } catch (const FormatError&) {

@@ -45,13 +45,15 @@ enum class ModelFamily {
 // Throws cadenza::Error when the config has no string "family" or names an unknown one.
 ModelFamily model_family_of(const nlohmann::json& model_config);
 // True for families that define a likelihood of a sequence (the autoregressive ones).
-inline bool is_sequence_family(ModelFamily family) { return family == ModelFamily::kSequence; }
+inline bool is_sequence_family(ModelFamily family) {
+  return family == ModelFamily::kSequence;
+}
 
 struct CheckpointInfo {
   ModelFamily family = ModelFamily::kSequence;
-  std::string family_name;         // model_config["family"]
-  nlohmann::json model_config_json;  // as stored; validated by the family's from_json
-  ModelConfig model_config;        // the parsed config of a sequence family (default for other families)
+  std::string family_name;              // model_config["family"]
+  nlohmann::json model_config_json;     // as stored; validated by the family's from_json
+  ModelConfig model_config;             // the parsed config of a sequence family (default for other families)
   nlohmann::json encoding;              // the spec; {"name": "pianoroll", ...} for frame models
   std::vector<std::string> vocabulary;  // token names; empty for piano-roll models
   nlohmann::json training;              // whatever the caller saved (an object)

@@ -1,5 +1,7 @@
 #include "report/svg_chart.h"
 
+#include "common/xml_text.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -102,36 +104,7 @@ double nice_step(double raw) {
 
 }  // namespace
 
-std::string xml_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        // Control characters are not allowed in XML 1.0 text.
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t')
-          out += '?';
-        else
-          out += c;
-    }
-  }
-  return out;
-}
+std::string xml_escape(std::string_view text) { return xml_text(text); }
 
 std::string series_colour(size_t index) {
   static const char* const kPalette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",

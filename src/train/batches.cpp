@@ -35,9 +35,9 @@ TensorBatch BatchSource::next(uint64_t seed) {
   roll_sampler_->reseed(seed);
   RollBatch drawn = roll_sampler_->next();
   const int64_t B = drawn.batch_size, K = drawn.num_tracks, T = drawn.length, P = drawn.num_pitches;
-  auto cells = torch::from_blob(drawn.cells.data(), {B, K, T, P}, torch::kUInt8);  // (B, K, T, P)
+  auto cells = torch::from_blob(drawn.cells.data(), {B, K, T, P}, torch::kUInt8);      // (B, K, T, P)
   auto frames = cells.permute({0, 2, 1, 3}).reshape({B, T, K * P}).to(torch::kFloat);  // (B, T, V)
-  auto mask = torch::zeros({B, T}, torch::kBool);                                       // (B, T)
+  auto mask = torch::zeros({B, T}, torch::kBool);                                      // (B, T)
   for (int64_t b = 0; b < B; ++b) {
     mask[b].narrow(0, 0, drawn.rows[b].length).fill_(true);
     batch.real_elements += drawn.rows[b].length;
@@ -59,7 +59,7 @@ torch::Tensor piece_tensor(const Shard& shard, size_t piece) {
   PianoRoll roll = shard.roll(piece);
   const int64_t K = roll.num_tracks, T = roll.num_steps, P = roll.num_pitches;
   auto cells = torch::from_blob(roll.cells.data(), {K, T, P}, torch::kUInt8);  // (K, T, P)
-  return cells.permute({1, 0, 2}).reshape({T, K * P}).to(torch::kFloat);     // (T, V), a copy
+  return cells.permute({1, 0, 2}).reshape({T, K * P}).to(torch::kFloat);       // (T, V), a copy
 }
 
 torch::Tensor model_input(const torch::Tensor& tokens, int64_t pad_id) {

@@ -17,10 +17,10 @@
 namespace cadenza::train {
 
 struct TensorBatch {
-  torch::Tensor input;       // (B, T) int64 or (B, T, V) float: what the model reads
-  torch::Tensor targets;     // (B, T) int64 with pad_id, or (B, T, V) float frames
-  torch::Tensor frame_mask;  // (B, T) bool, true = real (frames only; tokens use pad_id)
-  int64_t real_elements = 0; // real tokens / frames in the batch (throughput accounting)
+  torch::Tensor input;        // (B, T) int64 or (B, T, V) float: what the model reads
+  torch::Tensor targets;      // (B, T) int64 with pad_id, or (B, T, V) float frames
+  torch::Tensor frame_mask;   // (B, T) bool, true = real (frames only; tokens use pad_id)
+  int64_t real_elements = 0;  // real tokens / frames in the batch (throughput accounting)
 };
 
 // The width of a model input for this shard: vocabulary size, or tracks x pitches of a piano roll.

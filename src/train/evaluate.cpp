@@ -87,7 +87,7 @@ EvaluationResult evaluate_model(models::SequenceModelImpl& model, const Shard& s
     const size_t last = std::min(windows.size(), first + static_cast<size_t>(rows));
     const int64_t B = static_cast<int64_t>(last - first);
     torch::Tensor batch = frames ? torch::zeros({B, T, V}) : torch::zeros({B, T}, torch::kLong);  // (B, T[, V])
-    torch::Tensor real = torch::zeros({B, T}, torch::kBool);                                       // (B, T)
+    torch::Tensor real = torch::zeros({B, T}, torch::kBool);                                      // (B, T)
     for (size_t i = first; i < last; ++i) {
       const Window& w = windows[i];
       if (w.piece != cached_piece) cached = piece_tensor(shard, w.piece), cached_piece = w.piece;
@@ -102,8 +102,8 @@ EvaluationResult evaluate_model(models::SequenceModelImpl& model, const Shard& s
     auto scored = real.narrow(1, 1, T - 1);                // (B, T-1)
     if (frames) {
       auto targets = batch.narrow(1, 1, T - 1);  // (B, T-1, V)
-      auto per_frame = torch::binary_cross_entropy_with_logits(predicted, targets, {}, {}, at::Reduction::None)
-                           .sum(-1);  // (B, T-1)
+      auto per_frame =
+          torch::binary_cross_entropy_with_logits(predicted, targets, {}, {}, at::Reduction::None).sum(-1);  // (B, T-1)
       nll_sum += per_frame.masked_select(scored).to(torch::kDouble).sum().item<double>();
       auto on = (predicted > 0).logical_and(scored.unsqueeze(-1));  // (B, T-1, V) predicted notes
       auto truth = (targets > 0.5).logical_and(scored.unsqueeze(-1));
@@ -113,9 +113,9 @@ EvaluationResult evaluate_model(models::SequenceModelImpl& model, const Shard& s
       correct += tp;
       accuracy_denominator += tp + fp + fn;
     } else {
-      auto targets = batch.narrow(1, 1, T - 1);                                      // (B, T-1)
-      auto log_probs = torch::log_softmax(predicted, -1);                            // (B, T-1, V)
-      auto picked = log_probs.gather(-1, targets.unsqueeze(-1)).squeeze(-1);         // (B, T-1)
+      auto targets = batch.narrow(1, 1, T - 1);                               // (B, T-1)
+      auto log_probs = torch::log_softmax(predicted, -1);                     // (B, T-1, V)
+      auto picked = log_probs.gather(-1, targets.unsqueeze(-1)).squeeze(-1);  // (B, T-1)
       nll_sum -= picked.masked_select(scored).to(torch::kDouble).sum().item<double>();
       correct += (predicted.argmax(-1) == targets).logical_and(scored).sum().item<double>();
       accuracy_denominator += scored.sum().item<double>();

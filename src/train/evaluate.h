@@ -21,8 +21,8 @@ class SequenceModelImpl;
 namespace cadenza::train {
 
 struct EvaluationOptions {
-  int64_t window = 1024;      // elements per window (>= 2)
-  int64_t max_pieces = 0;     // score only the first N pieces of the split (0 = all)
+  int64_t window = 1024;               // elements per window (>= 2)
+  int64_t max_pieces = 0;              // score only the first N pieces of the split (0 = all)
   int64_t max_batch_elements = 16384;  // windows are batched up to this many padded elements
 };
 
@@ -32,7 +32,7 @@ struct EvaluationResult {
   double perplexity = 0;  // exp(nll) for tokens; for frames exp(nll / keys), the per-key perplexity
   double accuracy = 0;    // tokens: argmax == target; frames: sum TP / sum (TP + FP + FN) at threshold 0.5
   double bits_per_element = 0;
-  int64_t elements = 0;   // scored tokens / frames
+  int64_t elements = 0;  // scored tokens / frames
   int64_t pieces = 0;
   int64_t windows = 0;
   double seconds = 0;

@@ -129,8 +129,8 @@ json evaluate_musegan(const models::CheckpointInfo& info, const Shard& shard, Sp
 json evaluate_crnngan(const models::CheckpointInfo& info, const Shard& shard, Split split,
                       const LatentEvaluationOptions& options) {
   // The learner holds the event extraction and the statistics; its validation on the split is the evaluation.
-  json config = {{"model", info.model_config_json}, {"train", info.training.value("config", json::object())
-                                                                     .value("train", json::object())}};
+  json config = {{"model", info.model_config_json},
+                 {"train", info.training.value("config", json::object()).value("train", json::object())}};
   TrainOptions train_options = TrainOptions::from_json(config["train"]);
   train_options.eval_samples = options.samples;
   (void)split;
@@ -153,9 +153,15 @@ json evaluate_latent_checkpoint(const std::string& checkpoint, const Shard& shar
   switch (info.family) {
     case models::ModelFamily::kSequence:
       throw Error(info.path + ": an autoregressive model; evaluate_checkpoint() scores it");
-    case models::ModelFamily::kVae: result = evaluate_vae(info, shard, split, options); break;
-    case models::ModelFamily::kMuseGan: result = evaluate_musegan(info, shard, split, options); break;
-    case models::ModelFamily::kCrnnGan: result = evaluate_crnngan(info, shard, split, options); break;
+    case models::ModelFamily::kVae:
+      result = evaluate_vae(info, shard, split, options);
+      break;
+    case models::ModelFamily::kMuseGan:
+      result = evaluate_musegan(info, shard, split, options);
+      break;
+    case models::ModelFamily::kCrnnGan:
+      result = evaluate_crnngan(info, shard, split, options);
+      break;
   }
   result["family"] = info.family_name;
   result["checkpoint"] = info.path;

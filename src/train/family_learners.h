@@ -24,6 +24,8 @@ namespace cadenza::train {
 MelodySpec melody_spec_of(const Shard& shard, const char* family);
 
 void set_learning_rate(torch::optim::AdamW& optimizer, double learning_rate);
+// AdamW over `module`'s parameters with the run's rate, betas and weight decay (0 = Adam).
+std::unique_ptr<torch::optim::AdamW> make_adam(torch::nn::Module& module, const TrainOptions& options);
 
 // The VAE's held-out figures over melody windows (eval mode, no gradients; restores nothing: the caller sets the
 // mode): "elbo_per_token" (reconstruction + KL in nats per token, z drawn from q(z|x) with a fixed seed),

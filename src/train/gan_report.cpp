@@ -12,8 +12,8 @@ double mean_pairwise_jaccard_distance(const torch::Tensor& binary) {
   if (count < 2) throw Error("mean_pairwise_jaccard_distance: needs at least two samples");
   const torch::Tensor flat = binary.reshape({count, -1}).to(torch::kFloat);  // (B, cells)
   const torch::Tensor both = torch::mm(flat, flat.t());                      // (B, B) cells on in both
-  const torch::Tensor on = flat.sum(1);                                       // (B)
-  const torch::Tensor either = on.unsqueeze(1) + on.unsqueeze(0) - both;      // (B, B)
+  const torch::Tensor on = flat.sum(1);                                      // (B)
+  const torch::Tensor either = on.unsqueeze(1) + on.unsqueeze(0) - both;     // (B, B)
   // Two silent samples are identical (distance 0).
   const torch::Tensor distance = torch::where(either > 0, 1 - both / either.clamp_min(1), torch::zeros_like(either));
   return (distance.sum() / static_cast<double>(count * (count - 1))).item<double>();  // the diagonal is 0
@@ -28,7 +28,8 @@ std::vector<PianoRoll> to_rolls(const torch::Tensor& rolls) {
   std::vector<PianoRoll> out;
   for (int64_t b = 0; b < B; ++b) {
     PianoRoll roll;
-    roll.num_tracks = static_cast<int>(K), roll.num_steps = static_cast<int>(N * S), roll.num_pitches = static_cast<int>(P);
+    roll.num_tracks = static_cast<int>(K), roll.num_steps = static_cast<int>(N * S),
+    roll.num_pitches = static_cast<int>(P);
     const uint8_t* data = cells[b].data_ptr<uint8_t>();
     roll.cells.assign(data, data + K * N * S * P);
     for (int64_t bar = 0; bar < N; ++bar) roll.bar_starts.push_back(static_cast<int>(bar * S));

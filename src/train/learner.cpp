@@ -33,10 +33,7 @@ class SequenceLearner final : public Learner {
     torch::manual_seed(options.seed);
     model_ = models::make_sequence_model(config_);
     model_->train();
-    optimizer_ = std::make_unique<torch::optim::AdamW>(
-        model_->parameters(), torch::optim::AdamWOptions(options.learning_rate)
-                                  .betas({options.beta1, options.beta2})
-                                  .weight_decay(options.weight_decay));
+    optimizer_ = make_adam(*model_, options);
     BatchOptions batch_options;
     batch_options.batch_size = static_cast<int>(options.batch_size);
     batch_options.crop_length = static_cast<int>(options.crop_length);
@@ -80,8 +77,11 @@ class SequenceLearner final : public Learner {
     ValidationOutcome outcome;
     outcome.score = valid.nll;
     outcome.score_name = "nll";
-    outcome.record = {{"nll", valid.nll},           {"perplexity", valid.perplexity}, {"accuracy", valid.accuracy},
-                      {"elements", valid.elements}, {"seconds", valid.seconds}};
+    outcome.record = {{"nll", valid.nll},
+                      {"perplexity", valid.perplexity},
+                      {"accuracy", valid.accuracy},
+                      {"elements", valid.elements},
+                      {"seconds", valid.seconds}};
     return outcome;
   }
 
@@ -102,6 +102,12 @@ void check_finite_loss(double value, const std::string& what) {
   if (!std::isfinite(value)) throw NonFiniteLoss(value, what);
 }
 
+std::unique_ptr<torch::optim::AdamW> make_adam(torch::nn::Module& module, const TrainOptions& options) {
+  return std::make_unique<torch::optim::AdamW>(module.parameters(), torch::optim::AdamWOptions(options.learning_rate)
+                                                                        .betas({options.beta1, options.beta2})
+                                                                        .weight_decay(options.weight_decay));
+}
+
 void set_learning_rate(torch::optim::AdamW& optimizer, double learning_rate) {
   for (auto& group : optimizer.param_groups())
     static_cast<torch::optim::AdamWOptions&>(group.options()).lr(learning_rate);
@@ -116,9 +122,12 @@ json resolve_model_config(const json& model, const Shard& shard) {
       resolved["input_kind"] = shard.is_piano_roll() ? "frames" : "tokens";
       return models::ModelConfig::from_json(resolved).to_json();
     }
-    case models::ModelFamily::kVae: return resolve_vae_config(model, shard);
-    case models::ModelFamily::kMuseGan: return resolve_musegan_config(model, shard);
-    case models::ModelFamily::kCrnnGan: return resolve_crnngan_config(model, shard);
+    case models::ModelFamily::kVae:
+      return resolve_vae_config(model, shard);
+    case models::ModelFamily::kMuseGan:
+      return resolve_musegan_config(model, shard);
+    case models::ModelFamily::kCrnnGan:
+      return resolve_crnngan_config(model, shard);
   }
   throw Error("unreachable model family");
 }
@@ -126,10 +135,14 @@ json resolve_model_config(const json& model, const Shard& shard) {
 std::unique_ptr<Learner> make_learner(const json& config, const Shard& shard, const TrainOptions& options) {
   const json& model = config.at("model");
   switch (models::model_family_of(model)) {
-    case models::ModelFamily::kSequence: return std::make_unique<SequenceLearner>(model, shard, options);
-    case models::ModelFamily::kVae: return make_vae_learner(model, shard, options);
-    case models::ModelFamily::kMuseGan: return make_musegan_learner(model, shard, options);
-    case models::ModelFamily::kCrnnGan: return make_crnngan_learner(model, shard, options);
+    case models::ModelFamily::kSequence:
+      return std::make_unique<SequenceLearner>(model, shard, options);
+    case models::ModelFamily::kVae:
+      return make_vae_learner(model, shard, options);
+    case models::ModelFamily::kMuseGan:
+      return make_musegan_learner(model, shard, options);
+    case models::ModelFamily::kCrnnGan:
+      return make_crnngan_learner(model, shard, options);
   }
   throw Error("unreachable model family");
 }

@@ -28,8 +28,8 @@
 namespace cadenza::train {
 
 struct StepOutcome {
-  double loss = 0;           // the number the progress display shows (the family's main objective)
-  int64_t elements = 0;      // training elements (tokens, frames, events) this step consumed
+  double loss = 0;       // the number the progress display shows (the family's main objective)
+  int64_t elements = 0;  // training elements (tokens, frames, events) this step consumed
   nlohmann::json extra = nlohmann::json::object();  // more numbers for metrics.jsonl (averaged over a log interval)
 };
 

@@ -4,9 +4,9 @@
 
 #include "common/error.h"
 #include "data/batch.h"
+#include "data/windows.h"
 #include "models/crnngan.h"
 #include "train/family_learners.h"
-#include "data/windows.h"
 
 namespace cadenza::train {
 namespace {
@@ -58,14 +58,8 @@ class CrnnGanLearner final : public Learner {
     torch::manual_seed(options.seed);
     model_ = models::CrnnGan(config_);
     model_->train();
-    auto adam = [&](torch::nn::Module& part) {
-      return std::make_unique<torch::optim::AdamW>(part.parameters(),
-                                                   torch::optim::AdamWOptions(options.learning_rate)
-                                                       .betas({options.beta1, options.beta2})
-                                                       .weight_decay(options.weight_decay));
-    };
-    generator_optimizer_ = adam(*model_->generator);
-    discriminator_optimizer_ = adam(*model_->discriminator);
+    generator_optimizer_ = make_adam(*model_->generator, options);
+    discriminator_optimizer_ = make_adam(*model_->discriminator, options);
   }
 
   torch::nn::Module& module() override { return *model_; }
@@ -100,7 +94,8 @@ class CrnnGanLearner final : public Learner {
       torch::nn::utils::clip_grad_norm_(model_->discriminator->parameters(), options_.clip_norm);
     discriminator_optimizer_->step();
     const double accuracy =
-        0.5 * (real_logits.gt(0).to(torch::kDouble).mean() + fake_logits.le(0).to(torch::kDouble).mean()).item<double>();
+        0.5 *
+        (real_logits.gt(0).to(torch::kDouble).mean() + fake_logits.le(0).to(torch::kDouble).mean()).item<double>();
 
     const torch::Tensor generated = model_->generator->forward(models::sample_crnngan_noise(config_, batch, length_));
     const torch::Tensor generator_loss = models::crnngan_generator_loss(model_->discriminator->forward(generated));
@@ -121,8 +116,7 @@ class CrnnGanLearner final : public Learner {
     model_->eval();
     torch::manual_seed(0x5a11d);
     const torch::Tensor real = gather(valid_pieces_, valid_windows_);  // (B, T, 3)
-    const torch::Tensor fake =
-        model_->generator->forward(models::sample_crnngan_noise(config_, real.size(0), length_));
+    const torch::Tensor fake = model_->generator->forward(models::sample_crnngan_noise(config_, real.size(0), length_));
     const double accuracy = 0.5 * (model_->discriminator->forward(real).gt(0).to(torch::kDouble).mean() +
                                    model_->discriminator->forward(fake).le(0).to(torch::kDouble).mean())
                                       .item<double>();
@@ -163,7 +157,7 @@ class CrnnGanLearner final : public Learner {
   models::CrnnGan model_{nullptr};
   std::unique_ptr<torch::optim::AdamW> generator_optimizer_, discriminator_optimizer_;
   std::vector<torch::Tensor> train_pieces_, valid_pieces_;  // (n, 3) features per piece with >= length_ events
-  std::vector<Window> train_windows_, valid_windows_;        // piece = index into the lists above
+  std::vector<Window> train_windows_, valid_windows_;       // piece = index into the lists above
 };
 
 }  // namespace

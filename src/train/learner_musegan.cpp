@@ -5,10 +5,10 @@
 
 #include "common/error.h"
 #include "data/batch.h"
+#include "data/windows.h"
 #include "models/musegan.h"
 #include "train/family_learners.h"
 #include "train/gan_report.h"
-#include "data/windows.h"
 
 namespace cadenza::train {
 namespace {
@@ -30,14 +30,8 @@ class MuseGanLearner final : public Learner {
     torch::manual_seed(options.seed);
     model_ = models::MuseGan(config_);
     model_->train();
-    auto adam = [&](torch::nn::Module& part) {
-      return std::make_unique<torch::optim::AdamW>(part.parameters(),
-                                                   torch::optim::AdamWOptions(options.learning_rate)
-                                                       .betas({options.beta1, options.beta2})
-                                                       .weight_decay(options.weight_decay));
-    };
-    generator_optimizer_ = adam(*model_->generator);
-    critic_optimizer_ = adam(*model_->critic);
+    generator_optimizer_ = make_adam(*model_->generator, options);
+    critic_optimizer_ = make_adam(*model_->critic, options);
   }
 
   torch::nn::Module& module() override { return *model_; }
@@ -57,7 +51,8 @@ class MuseGanLearner final : public Learner {
     double critic_loss_value = 0, w_estimate = 0, penalty_value = 0;
     for (int64_t c = 0; c < options_.critic_steps; ++c) {
       std::vector<Window> rows;
-      for (int64_t row = 0; row < batch; ++row) rows.push_back(train_windows_[random_below(rng, train_windows_.size())]);
+      for (int64_t row = 0; row < batch; ++row)
+        rows.push_back(train_windows_[random_below(rng, train_windows_.size())]);
       const torch::Tensor real = window_rolls(rows);  // (B, K, N, S, P)
       torch::Tensor fake;
       {
@@ -67,8 +62,8 @@ class MuseGanLearner final : public Learner {
       const torch::Tensor real_scores = model_->critic->forward(real);
       const torch::Tensor fake_scores = model_->critic->forward(fake);
       const torch::Tensor wasserstein = models::wgan_critic_loss(real_scores, fake_scores);
-      const torch::Tensor penalty = models::gradient_penalty(*model_->critic, real, fake, torch::rand({batch}),
-                                                             options_.gradient_penalty);
+      const torch::Tensor penalty =
+          models::gradient_penalty(*model_->critic, real, fake, torch::rand({batch}), options_.gradient_penalty);
       const torch::Tensor loss = wasserstein + penalty;
       critic_loss_value = loss.item<double>();
       check_finite_loss(critic_loss_value, "the critic's loss");
@@ -90,7 +85,8 @@ class MuseGanLearner final : public Learner {
     // The loss shown is the critic's estimate of the Wasserstein distance between real and generated windows
     // (it should fall as the generator improves); the rest goes to metrics.jsonl.
     return {w_estimate, frames,
-            json{{"critic_loss", critic_loss_value}, {"gradient_penalty", penalty_value},
+            json{{"critic_loss", critic_loss_value},
+                 {"gradient_penalty", penalty_value},
                  {"generator_loss", generator_value}}};
   }
 
@@ -139,7 +135,8 @@ torch::Tensor roll_window_batch(const Shard& shard, const std::vector<Window>& w
   for (size_t row = 0; row < windows.size(); ++row) {
     auto cached = cache.find(windows[row].piece);
     if (cached == cache.end()) cached = cache.emplace(windows[row].piece, shard.roll(windows[row].piece)).first;
-    copy_roll_window(cached->second, windows[row].start, N * S, std::span<uint8_t>(data + row * per_window, per_window));
+    copy_roll_window(cached->second, windows[row].start, N * S,
+                     std::span<uint8_t>(data + row * per_window, per_window));
   }
   return out.to(torch::kFloat);
 }

@@ -3,10 +3,10 @@
 
 #include "common/error.h"
 #include "data/batch.h"
+#include "data/windows.h"
 #include "encoding/melody.h"
 #include "models/vae.h"
 #include "train/family_learners.h"
-#include "data/windows.h"
 
 namespace cadenza::train {
 namespace {
@@ -41,10 +41,7 @@ class VaeLearner final : public Learner {
     torch::manual_seed(options.seed);
     model_ = models::MusicVae(config_);
     model_->train();
-    optimizer_ = std::make_unique<torch::optim::AdamW>(
-        model_->parameters(), torch::optim::AdamWOptions(options.learning_rate)
-                                  .betas({options.beta1, options.beta2})
-                                  .weight_decay(options.weight_decay));
+    optimizer_ = make_adam(*model_, options);
   }
 
   torch::nn::Module& module() override { return *model_; }
@@ -134,8 +131,10 @@ json vae_window_metrics(models::MusicVaeImpl& model, const Shard& shard, const s
 
 MelodySpec melody_spec_of(const Shard& shard, const char* family) {
   if (shard.is_piano_roll() || shard.metadata().encoding_name() != "melody")
-    throw Error(shard.path() + ": the " + std::string(family) + " family trains on melody-encoded shards (`cadenza "
-                "dataset prepare --encoding melody`), this one holds \"" + shard.metadata().encoding_name() + "\"");
+    throw Error(shard.path() + ": the " + std::string(family) +
+                " family trains on melody-encoded shards (`cadenza "
+                "dataset prepare --encoding melody`), this one holds \"" +
+                shard.metadata().encoding_name() + "\"");
   return MelodySpec::from_json(shard.metadata().encoding);
 }
 

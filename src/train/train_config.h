@@ -29,9 +29,9 @@ struct TrainOptions {
   double clip_norm = 1.0;  // 0 = no clipping
   // Data
   int64_t batch_size = 32;
-  int64_t crop_length = 256;    // tokens / frames per training row (random crops of longer pieces)
-  int64_t max_transpose = 0;    // augmentation: random transposition within +-semitones (0 = off)
-  double min_stretch = 1.0;     // augmentation: time stretch range (token shards only; 1, 1 = off)
+  int64_t crop_length = 256;  // tokens / frames per training row (random crops of longer pieces)
+  int64_t max_transpose = 0;  // augmentation: random transposition within +-semitones (0 = off)
+  double min_stretch = 1.0;   // augmentation: time stretch range (token shards only; 1, 1 = off)
   double max_stretch = 1.0;
   // Length of the run: whichever comes first. time_budget_seconds = 0 means no time limit.
   int64_t steps = 2000;
@@ -45,9 +45,9 @@ struct TrainOptions {
   int64_t log_every = 20;          // steps between log lines / metric records
   uint64_t seed = 1;
   // Latent-variable families
-  int64_t critic_steps = 5;         // musegan: critic updates per generator update (WGAN-GP)
-  double gradient_penalty = 10.0;   // musegan: weight of the WGAN-GP gradient penalty
-  int64_t eval_samples = 256;       // vae: validation windows; GANs: samples generated at each validation
+  int64_t critic_steps = 5;        // musegan: critic updates per generator update (WGAN-GP)
+  double gradient_penalty = 10.0;  // musegan: weight of the WGAN-GP gradient penalty
+  int64_t eval_samples = 256;      // vae: validation windows; GANs: samples generated at each validation
 
   nlohmann::json to_json() const;
   // Every key optional; unknown keys and wrong types throw cadenza::Error naming the key.

@@ -31,8 +31,12 @@ uint64_t mix(uint64_t value) {
   value = (value ^ (value >> 27)) * 0x94d049bb133111ebULL;
   return value ^ (value >> 31);
 }
-uint64_t batch_seed(uint64_t seed, int64_t step) { return mix(seed ^ mix(static_cast<uint64_t>(step))); }
-uint64_t dropout_seed(uint64_t seed, int64_t step) { return mix(batch_seed(seed, step) ^ 0x5eedd20b0u); }
+uint64_t batch_seed(uint64_t seed, int64_t step) {
+  return mix(seed ^ mix(static_cast<uint64_t>(step)));
+}
+uint64_t dropout_seed(uint64_t seed, int64_t step) {
+  return mix(batch_seed(seed, step) ^ 0x5eedd20b0u);
+}
 
 // What the loop carries from one session of a run to the next (stored in each checkpoint's "training").
 struct LoopState {
@@ -71,8 +75,9 @@ LoopState loop_state_from(const json& training, const std::string& path) {
     if (!best.is_null()) state.best_valid_score = best.get<double>();
     return state;
   } catch (const json::exception& error) {
-    throw FormatError(path, -1, std::string("the checkpoint has no usable training loop state (") + error.what() +
-                                    "); it cannot be resumed (was it written by `cadenza train`?)");
+    throw FormatError(path, -1,
+                      std::string("the checkpoint has no usable training loop state (") + error.what() +
+                          "); it cannot be resumed (was it written by `cadenza train`?)");
   }
 }
 
@@ -126,7 +131,9 @@ class MetricsLog {
   std::ofstream out_;
 };
 
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
 
 }  // namespace
 
@@ -154,8 +161,7 @@ TrainResult run_training(const TrainRequest& request, const ProgressCallback& pr
   json config;
   LoopState loop;
   if (request.resume) {
-    if (!fs::exists(last_path))
-      throw Error(request.run_dir + ": nothing to resume: " + last_path + " does not exist");
+    if (!fs::exists(last_path)) throw Error(request.run_dir + ": nothing to resume: " + last_path + " does not exist");
     const models::CheckpointInfo info = models::read_checkpoint_info(last_path);
     if (!info.has_optimizer_state)
       throw FormatError(last_path, -1, "has no optimizer state; only a `last` checkpoint can be resumed");
@@ -387,8 +393,11 @@ TrainResult run_training(const TrainRequest& request, const ProgressCallback& pr
   result.best_valid_score = loop.best_valid_score;
   result.best_checkpoint = fs::exists(best_path) ? best_path : "";
   result.seconds = seconds_since(session_start);
-  json end = {{"kind", "end"}, {"step", loop.step}, {"stop_reason", result.stop_reason},
-              {"elapsed_seconds", loop.elapsed_seconds}, {"parameters", result.parameters}};
+  json end = {{"kind", "end"},
+              {"step", loop.step},
+              {"stop_reason", result.stop_reason},
+              {"elapsed_seconds", loop.elapsed_seconds},
+              {"parameters", result.parameters}};
   end["best_valid_score"] = loop.best_valid_score ? json(*loop.best_valid_score) : json(nullptr);
   if (!result.valid_score_name.empty()) end["valid_score_name"] = result.valid_score_name;
   metrics.write(end);

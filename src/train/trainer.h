@@ -51,7 +51,7 @@ struct TrainProgress {
   double learning_rate = 0;
   std::optional<double> valid_score;  // latest validation score (lower is better)
   std::optional<double> best_valid_score;
-  std::string valid_score_name;       // "nll", "elbo", ... ("" until a scored validation)
+  std::string valid_score_name;    // "nll", "elbo", ... ("" until a scored validation)
   double elements_per_second = 0;  // training tokens / frames per second since the previous log line
   double elapsed_seconds = 0;
   double eta_seconds = 0;
@@ -60,8 +60,8 @@ struct TrainProgress {
 };
 
 struct TrainResult {
-  int64_t steps = 0;  // steps completed (including those of earlier sessions of a resumed run)
-  std::string stop_reason;  // "steps", "time budget", "early stopping", "interrupted"
+  int64_t steps = 0;                       // steps completed (including those of earlier sessions of a resumed run)
+  std::string stop_reason;                 // "steps", "time budget", "early stopping", "interrupted"
   std::optional<double> best_valid_score;  // NLL / ELBO per element; none for GANs
   std::string valid_score_name;
   std::string best_checkpoint;

@@ -12,6 +12,7 @@
 
 #include "common/file_io.h"
 #include "midi/midi.h"
+#include "cli/cli_fixtures.h"
 #include "support/test_support.h"
 
 namespace cadenza {
@@ -20,22 +21,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::run_cadenza;
 
-// A two-track tune: a melody of eighth notes over whole-bar chords, 4/4.
-Score tune(int seed, int bars) {
-  Score score = make_empty_score(480, 120.0);
-  Track melody, chords;
-  melody.name = "melody", chords.name = "chords", chords.channel = 1;
-  for (int i = 0; i < bars * 8; ++i) {
-    if ((seed + i) % 7 == 3) continue;  // a rest now and then
-    melody.notes.push_back({60 + (seed * 5 + i * 3) % 14, 90, i * 240, i * 240 + 240});
-  }
-  for (int bar = 0; bar < bars; ++bar)
-    for (int offset : {0, 4, 7})
-      chords.notes.push_back({48 + (seed + bar) % 5 + offset, 70, bar * 1920, bar * 1920 + 1920});
-  score.tracks = {melody, chords};
-  score.normalize();
-  return score;
-}
+Score tune(int seed, int bars) { return testing::two_track_tune(seed, bars); }
 
 struct Tunes {
   testing::TempDir dir;

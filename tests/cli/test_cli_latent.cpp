@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "cli/cli_fixtures.h"
 #include "midi/midi.h"
 #include "support/test_support.h"
 
@@ -14,20 +15,8 @@ namespace {
 namespace fs = std::filesystem;
 using testing::run_cadenza;
 
-// A two-track tune: a melody of eighth notes over whole-bar chords, 4/4.
 Score tune(int seed, int bars) {
-  Score score = make_empty_score(480, 120.0);
-  Track melody, chords;
-  melody.name = "melody", chords.name = "chords", chords.channel = 1;
-  for (int i = 0; i < bars * 8; ++i) {
-    if ((seed + i) % 7 == 3) continue;  // a rest now and then
-    melody.notes.push_back({60 + (seed * 5 + i * 3) % 14, 90, i * 240, i * 240 + 240});
-  }
-  for (int bar = 0; bar < bars; ++bar)
-    for (int offset : {0, 4, 7}) chords.notes.push_back({48 + (seed + bar) % 5 + offset, 70, bar * 1920, bar * 1920 + 1920});
-  score.tracks = {melody, chords};
-  score.normalize();
-  return score;
+  return testing::two_track_tune(seed, bars);
 }
 
 struct Tunes {
@@ -41,7 +30,8 @@ struct Tunes {
     EXPECT_EQ(prepared.exit_code, 0) << prepared.output;
     prepared = run_cadenza("dataset prepare --input " + dir.file("tunes") +
                            " --encoding pianoroll --set num_tracks=2 --set lowest_pitch=36 --set highest_pitch=83 "
-                           "--split 0.6,0.2,0.2 --out " + roll);
+                           "--split 0.6,0.2,0.2 --out " +
+                           roll);
     EXPECT_EQ(prepared.exit_code, 0) << prepared.output;
   }
 };
@@ -60,8 +50,8 @@ int midi_files_in(const std::string& folder) {
 TEST(CliLatent, VaeTrainSampleInterpolateReconstructAttributeEvaluate) {
   Tunes data;
   const std::string run = data.dir.file("vae");
-  const auto trained =
-      run_cadenza("train --model vae --preset tiny --data " + data.melody + " --out " + run + " --steps 20 --threads 1");
+  const auto trained = run_cadenza("train --model vae --preset tiny --data " + data.melody + " --out " + run +
+                                   " --steps 20 --threads 1");
   ASSERT_EQ(trained.exit_code, 0) << trained.output;
   EXPECT_NE(trained.output.find("ELBO"), std::string::npos) << trained.output;
 
@@ -112,8 +102,10 @@ TEST(CliLatent, GanAndRganTrainSampleStitchEvaluate) {
   EXPECT_EQ(wrong_data.exit_code, 1);
   EXPECT_NE(wrong_data.output.find("piano-roll"), std::string::npos) << wrong_data.output;
 
-  const auto stitched = run_cadenza("sample --checkpoint " + gan + " -n 2 --bars 16 --binarize bernoulli --truncation "
-                                    "1.5 --out " + data.dir.file("gs"));
+  const auto stitched = run_cadenza("sample --checkpoint " + gan +
+                                    " -n 2 --bars 16 --binarize bernoulli --truncation "
+                                    "1.5 --out " +
+                                    data.dir.file("gs"));
   ASSERT_EQ(stitched.exit_code, 0) << stitched.output;
   EXPECT_EQ(midi_files_in(data.dir.file("gs")), 2);
   for (const char* name : {"sample_001.mid", "sample_002.mid"}) {
@@ -123,7 +115,8 @@ TEST(CliLatent, GanAndRganTrainSampleStitchEvaluate) {
   }
   EXPECT_EQ(run_cadenza("interpolate --checkpoint " + gan + " --steps 3 --out " + data.dir.file("gi")).exit_code, 0);
   EXPECT_EQ(midi_files_in(data.dir.file("gi")), 4);
-  const auto rgan_sampled = run_cadenza("sample --checkpoint " + rgan + " -n 2 --events 20 --out " + data.dir.file("rs"));
+  const auto rgan_sampled =
+      run_cadenza("sample --checkpoint " + rgan + " -n 2 --events 20 --out " + data.dir.file("rs"));
   ASSERT_EQ(rgan_sampled.exit_code, 0) << rgan_sampled.output;
   EXPECT_EQ(midi_files_in(data.dir.file("rs")), 2);
 
@@ -133,7 +126,8 @@ TEST(CliLatent, GanAndRganTrainSampleStitchEvaluate) {
   EXPECT_TRUE(result["generated"].contains("tracks")) << "MuseGAN's per-track metrics";
   EXPECT_TRUE(result.contains("mode_collapse"));
   EXPECT_NE(run_cadenza("reconstruct --checkpoint " + gan + " " + data.dir.file("tunes/t1.mid") + " --out " +
-                        data.dir.file("x")).exit_code,
+                        data.dir.file("x"))
+                .exit_code,
             0);
 }
 

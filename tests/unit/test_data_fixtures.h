@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "data/shard.h"
+#include "encoding/melody.h"
 #include "midi/midi.h"
 #include "score/score.h"
 
@@ -55,6 +56,22 @@ inline void write_token_shard(const std::string& path, const TokenEncoding& enco
   for (size_t i = 0; i < scores.size(); ++i)
     writer.add_tokens(static_cast<uint32_t>(i), split, encoding.encode(scores[i]));
   writer.write(path);
+}
+
+// A melody-encoded shard of 18 varied pieces (varied_score(i, base_length + i % 7)): 12 train, 3 valid, 3 test.
+inline std::string write_split_melody_shard(const std::string& path, int base_length) {
+  MelodyEncoding encoding;
+  ShardMetadata metadata;
+  metadata.encoding = encoding.spec();
+  metadata.vocabulary = encoding.vocabulary().names();
+  ShardWriter writer(metadata);
+  for (int i = 0; i < 18; ++i) {
+    writer.metadata().sources.push_back({"p" + std::to_string(i) + ".mid", 0, "fnv1a64:0"});
+    const Split split = i < 12 ? Split::kTrain : (i < 15 ? Split::kValid : Split::kTest);
+    writer.add_tokens(static_cast<uint32_t>(i), split, encoding.encode(varied_score(i, base_length + i % 7)));
+  }
+  writer.write(path);
+  return path;
 }
 
 }  // namespace cadenza::testing

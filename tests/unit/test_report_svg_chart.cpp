@@ -102,7 +102,7 @@ TEST(ReportSvgChart, BarChartDrawsOneBarPerFiniteValue) {
 }
 
 TEST(ReportSvgChart, XmlEscapeAndPalette) {
-  EXPECT_EQ(xml_escape("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&#39;");
+  EXPECT_EQ(xml_escape("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&apos;");
   EXPECT_EQ(xml_escape(std::string("bell\x07")), "bell?");
   EXPECT_NE(series_colour(0), series_colour(1));
   EXPECT_EQ(series_colour(0), series_colour(10)) << "the palette cycles";

@@ -29,19 +29,7 @@ using testing::TempDir;
 
 // A melody shard: 12 train pieces, 3 valid, 3 test, each 20..26 eighth notes (40..52 steps of 16ths).
 std::string write_melody_shard(const TempDir& dir) {
-  MelodyEncoding encoding;
-  ShardMetadata metadata;
-  metadata.encoding = encoding.spec();
-  metadata.vocabulary = encoding.vocabulary().names();
-  ShardWriter writer(metadata);
-  for (int i = 0; i < 18; ++i) {
-    writer.metadata().sources.push_back({"p" + std::to_string(i) + ".mid", 0, "fnv1a64:0"});
-    const Split split = i < 12 ? Split::kTrain : (i < 15 ? Split::kValid : Split::kTest);
-    writer.add_tokens(static_cast<uint32_t>(i), split, encoding.encode(testing::varied_score(i, 20 + i % 7)));
-  }
-  const std::string path = dir.file("melody.cdz");
-  writer.write(path);
-  return path;
+  return testing::write_split_melody_shard(dir.file("melody.cdz"), 20);
 }
 
 // A two-track piano-roll shard, 2 steps per quarter (8-step 4/4 bars), 24 pitches; each piece has 3..6 bars of
@@ -62,7 +50,8 @@ std::string write_two_track_roll_shard(const TempDir& dir) {
     roll.num_tracks = 2;
     roll.num_pitches = 24;
     const int bars = 3 + i % 4;
-    for (int bar = 0; bar < bars; ++bar) roll.bar_starts.push_back(roll.num_steps), roll.num_steps += (i == 3 && bar == 1) ? 6 : 8;
+    for (int bar = 0; bar < bars; ++bar)
+      roll.bar_starts.push_back(roll.num_steps), roll.num_steps += (i == 3 && bar == 1) ? 6 : 8;
     roll.cells.resize(static_cast<size_t>(2 * roll.num_steps * 24));
     for (auto& cell : roll.cells) cell = rng() % 6 == 0;
     const Split split = i < 8 ? Split::kTrain : (i < 10 ? Split::kValid : Split::kTest);
@@ -76,8 +65,12 @@ std::string write_two_track_roll_shard(const TempDir& dir) {
 json tiny_config(const std::string& family, int64_t steps) {
   json config = preset_config("tiny", family, family == "musegan");
   config["model"]["family"] = family;
-  config["train"].update({{"steps", steps}, {"log_every", 1}, {"eval_every", steps / 2}, {"checkpoint_every", 1000},
-                          {"batch_size", 4}, {"eval_samples", 8}});
+  config["train"].update({{"steps", steps},
+                          {"log_every", 1},
+                          {"eval_every", steps / 2},
+                          {"checkpoint_every", 1000},
+                          {"batch_size", 4},
+                          {"eval_samples", 8}});
   if (family == "vae") config["model"].update({{"dropout", 0.1}, {"decoder_layers", 2}});  // dropout stream resumes too
   if (family == "musegan") {
     config["model"].update({{"num_bars", 2}, {"generator_channels", {8, 4}}, {"critic_channels", {4, 8}}});
@@ -102,14 +95,17 @@ std::map<std::string, torch::Tensor> checkpoint_tensors(const std::string& path)
   const models::CheckpointInfo info = models::read_checkpoint_info(path);
   std::shared_ptr<torch::nn::Module> module;
   switch (info.family) {
-    case models::ModelFamily::kVae: module = models::MusicVae(models::VaeConfig::from_json(info.model_config_json)).ptr(); break;
+    case models::ModelFamily::kVae:
+      module = models::MusicVae(models::VaeConfig::from_json(info.model_config_json)).ptr();
+      break;
     case models::ModelFamily::kMuseGan:
       module = models::MuseGan(models::MuseGanConfig::from_json(info.model_config_json)).ptr();
       break;
     case models::ModelFamily::kCrnnGan:
       module = models::CrnnGan(models::CrnnGanConfig::from_json(info.model_config_json)).ptr();
       break;
-    default: ADD_FAILURE() << "unexpected family " << info.family_name;
+    default:
+      ADD_FAILURE() << "unexpected family " << info.family_name;
   }
   models::load_checkpoint_weights(path, *module);
   std::map<std::string, torch::Tensor> tensors;
@@ -132,7 +128,11 @@ TEST_P(LatentResumeTest, HalfThenResumeEqualsStraightRun) {
   TrainRequest halves{data, dir.file("halves"), tiny_config(family, steps)};
   std::atomic<bool> stop{false};
   const TrainResult first = run_training(
-      halves, [&](const TrainProgress& p) { if (p.step == steps / 2) stop = true; }, &stop);
+      halves,
+      [&](const TrainProgress& p) {
+        if (p.step == steps / 2) stop = true;
+      },
+      &stop);
   ASSERT_EQ(first.stop_reason, "interrupted");
   halves.resume = true;
   const TrainResult second = run_training(halves, nullptr);
@@ -248,7 +248,9 @@ class LatentGeneratorTest : public ::testing::Test {
 TempDir* LatentGeneratorTest::dir_ = nullptr;
 std::string LatentGeneratorTest::melody_, LatentGeneratorTest::roll_;
 
-int64_t last_tick(const Score& score) { return score.end_tick(); }
+int64_t last_tick(const Score& score) {
+  return score.end_tick();
+}
 
 TEST_F(LatentGeneratorTest, SamplingIsDeterministicPerSeedAndHonoursBars) {
   for (const std::string family : {"vae", "musegan", "crnngan"}) {
@@ -314,10 +316,10 @@ TEST_F(LatentGeneratorTest, AttributeVectorAndErrors) {
 TEST(MelodyAttribute, HandComputed) {
   // Four eighth notes 60, 62, 64, 72 (2 quarters of sound) in a 2-bar (8-quarter) window.
   const Score score = testing::line_score({60, 62, 64, 72});
-  EXPECT_DOUBLE_EQ(melody_attribute(score, "note_density", 2), 2.0);   // 4 notes / 2 bars
-  EXPECT_DOUBLE_EQ(melody_attribute(score, "mean_pitch", 2), 64.5);    // (60+62+64+72)/4
-  EXPECT_DOUBLE_EQ(melody_attribute(score, "pitch_range", 2), 12.0);   // 72 - 60
-  EXPECT_DOUBLE_EQ(melody_attribute(score, "rest_rate", 2), 0.75);     // 2 of 8 quarters sound
+  EXPECT_DOUBLE_EQ(melody_attribute(score, "note_density", 2), 2.0);  // 4 notes / 2 bars
+  EXPECT_DOUBLE_EQ(melody_attribute(score, "mean_pitch", 2), 64.5);   // (60+62+64+72)/4
+  EXPECT_DOUBLE_EQ(melody_attribute(score, "pitch_range", 2), 12.0);  // 72 - 60
+  EXPECT_DOUBLE_EQ(melody_attribute(score, "rest_rate", 2), 0.75);    // 2 of 8 quarters sound
   EXPECT_THROW(melody_attribute(score, "loudness", 2), Error);
 }
 

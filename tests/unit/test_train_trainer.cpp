@@ -26,19 +26,7 @@ using testing::TempDir;
 
 // A melody shard: 12 train pieces, 3 valid, 3 test.
 std::string write_melody_shard(const TempDir& dir) {
-  MelodyEncoding encoding;
-  ShardMetadata metadata;
-  metadata.encoding = encoding.spec();
-  metadata.vocabulary = encoding.vocabulary().names();
-  ShardWriter writer(metadata);
-  for (int i = 0; i < 18; ++i) {
-    writer.metadata().sources.push_back({"p" + std::to_string(i) + ".mid", 0, "fnv1a64:0"});
-    const Split split = i < 12 ? Split::kTrain : (i < 15 ? Split::kValid : Split::kTest);
-    writer.add_tokens(static_cast<uint32_t>(i), split, encoding.encode(testing::varied_score(i, 10 + i % 7)));
-  }
-  const std::string path = dir.file("melody.cdz");
-  writer.write(path);
-  return path;
+  return testing::write_split_melody_shard(dir.file("melody.cdz"), 10);
 }
 
 // A one-track piano-roll shard of random sparse frames (12 pitches), 6 train, 2 valid, 2 test pieces.
@@ -71,8 +59,14 @@ json tiny_config(const std::string& family, bool frames, int64_t steps) {
   json config = preset_config("tiny", family, frames);
   config["model"]["hidden_size"] = 16;
   config["model"]["dropout"] = 0.1;  // so that resuming must also restore the dropout stream
-  config["train"].update({{"steps", steps}, {"log_every", 1}, {"eval_every", steps / 2}, {"checkpoint_every", 1000},
-                          {"batch_size", 4}, {"crop_length", 12}, {"warmup_steps", 2}, {"max_transpose", 2}});
+  config["train"].update({{"steps", steps},
+                          {"log_every", 1},
+                          {"eval_every", steps / 2},
+                          {"checkpoint_every", 1000},
+                          {"batch_size", 4},
+                          {"crop_length", 12},
+                          {"warmup_steps", 2},
+                          {"max_transpose", 2}});
   return config;
 }
 
@@ -102,7 +96,11 @@ TEST_P(ResumeTest, HalfThenResumeEqualsStraightRun) {
   TrainRequest halves{data, dir.file("halves"), tiny_config(family, frames, steps)};
   std::atomic<bool> stop{false};
   const TrainResult first = run_training(
-      halves, [&](const TrainProgress& p) { if (p.step == steps / 2) stop = true; }, &stop);
+      halves,
+      [&](const TrainProgress& p) {
+        if (p.step == steps / 2) stop = true;
+      },
+      &stop);
   EXPECT_EQ(first.stop_reason, "interrupted");
   EXPECT_EQ(first.steps, steps / 2);
   halves.resume = true;
@@ -126,7 +124,9 @@ INSTANTIATE_TEST_SUITE_P(Families, ResumeTest,
                          ::testing::Values(std::make_pair(std::string("lstm"), false),
                                            std::make_pair(std::string("gru"), true),
                                            std::make_pair(std::string("transformer"), false)),
-                         [](const auto& info) { return info.param.first + (info.param.second ? "_frames" : "_tokens"); });
+                         [](const auto& info) {
+                           return info.param.first + (info.param.second ? "_frames" : "_tokens");
+                         });
 
 TEST(Trainer, TrainingLowersTheValidationLoss) {
   TempDir dir;
@@ -155,8 +155,11 @@ TEST(Trainer, NonFiniteLossStopsNamingTheStep) {
   TempDir dir;
   const std::string data = write_melody_shard(dir);
   json config = tiny_config("rnn", false, 50);
-  config["train"].update({{"learning_rate", 1e30}, {"clip_norm", 0.0}, {"warmup_steps", 0},
-                          {"checkpoint_every", 1}, {"schedule", "constant"}});
+  config["train"].update({{"learning_rate", 1e30},
+                          {"clip_norm", 0.0},
+                          {"warmup_steps", 0},
+                          {"checkpoint_every", 1},
+                          {"schedule", "constant"}});
   try {
     run_training({data, dir.file("run"), config}, nullptr);
     FAIL() << "expected the run to stop";
@@ -250,7 +253,7 @@ TEST(Evaluate, TokenNllMatchesADirectComputationAndWindowsCoverEveryToken) {
   {
     torch::NoGradGuard no_grad;
     for (size_t piece : shard.pieces_in_split(Split::kTest)) {
-      auto tokens = piece_tensor(shard, piece);                          // (T)
+      auto tokens = piece_tensor(shard, piece);                                         // (T)
       auto log_probs = torch::log_softmax(model->forward(tokens.unsqueeze(0))[0], -1);  // (T, V)
       for (int64_t t = 0; t + 1 < tokens.size(0); ++t) {
         nll -= log_probs[t][tokens[t + 1].item<int64_t>()].item<double>();

@@ -8,8 +8,8 @@
 #include "command.h"
 #include "common/error.h"
 #include "data/shard.h"
-#include "models/threading.h"
 #include "models/checkpoint.h"
+#include "models/threading.h"
 #include "train/evaluate.h"
 #include "train/evaluate_latent.h"
 
@@ -28,9 +28,9 @@ struct EvaluateCommandOptions {
 };
 
 nlohmann::json result_json(const train::EvaluationResult& r) {
-  return {{"nll", r.nll},           {"perplexity", r.perplexity}, {"accuracy", r.accuracy},
-          {"bits", r.bits_per_element}, {"elements", r.elements}, {"pieces", r.pieces},
-          {"seconds", r.seconds}};
+  return {
+      {"nll", r.nll},           {"perplexity", r.perplexity}, {"accuracy", r.accuracy}, {"bits", r.bits_per_element},
+      {"elements", r.elements}, {"pieces", r.pieces},         {"seconds", r.seconds}};
 }
 
 Split parse_split(const std::string& name) {
@@ -53,11 +53,12 @@ void print_latent(const nlohmann::json& r) {
       for (const char* feature : {"note_density", "mean_pitch"}) {
         if (i[feature].is_null()) continue;
         const auto& f = i[feature];
-        std::printf("  interpolation (%lld pairs, %lld steps) %s: mean |change| per step %.3f, endpoints differ by "
-                    "%.3f, largest jump %.0f%% of the path's total change\n",
-                    i["pairs"].get<long long>(), i["steps"].get<long long>(), feature,
-                    f["mean_abs_change_per_step"].get<double>(), f["mean_abs_endpoint_difference"].get<double>(),
-                    f["largest_jump_share"].is_null() ? 0.0 : 100 * f["largest_jump_share"].get<double>());
+        std::printf(
+            "  interpolation (%lld pairs, %lld steps) %s: mean |change| per step %.3f, endpoints differ by "
+            "%.3f, largest jump %.0f%% of the path's total change\n",
+            i["pairs"].get<long long>(), i["steps"].get<long long>(), feature,
+            f["mean_abs_change_per_step"].get<double>(), f["mean_abs_endpoint_difference"].get<double>(),
+            f["largest_jump_share"].is_null() ? 0.0 : 100 * f["largest_jump_share"].get<double>());
       }
     }
     return;
@@ -88,8 +89,11 @@ void run_evaluate(const EvaluateCommandOptions& cli) {
   if (cli.baseline) unigram = train::evaluate_unigram_baseline(shard, split, options);
   const char* unit = model.frames ? "frame" : "token";
   if (cli.json) {
-    nlohmann::json out = {{"checkpoint", cli.checkpoint}, {"data", cli.data},     {"split", cli.split},
-                          {"unit", unit},                 {"model", result_json(model)}};
+    nlohmann::json out = {{"checkpoint", cli.checkpoint},
+                          {"data", cli.data},
+                          {"split", cli.split},
+                          {"unit", unit},
+                          {"model", result_json(model)}};
     if (unigram) out["unigram_baseline"] = result_json(*unigram);
     std::printf("%s\n", out.dump(2).c_str());
     return;
@@ -100,16 +104,19 @@ void run_evaluate(const EvaluateCommandOptions& cli) {
   std::printf("  %-18s %10.4f %12.3f %10.4f   (nats per %s)\n", "model", model.nll, model.perplexity, model.accuracy,
               unit);
   if (unigram)
-    std::printf("  %-18s %10.4f %12.3f %10.4f\n", model.frames ? "key-rate baseline" : "unigram baseline",
-                unigram->nll, unigram->perplexity, unigram->accuracy);
+    std::printf("  %-18s %10.4f %12.3f %10.4f\n", model.frames ? "key-rate baseline" : "unigram baseline", unigram->nll,
+                unigram->perplexity, unigram->accuracy);
   if (model.frames)
-    std::printf("  (frame NLL sums the binary cross-entropy of all keys; perplexity is per key; accuracy is "
-                "TP / (TP + FP + FN))\n");
+    std::printf(
+        "  (frame NLL sums the binary cross-entropy of all keys; perplexity is per key; accuracy is "
+        "TP / (TP + FP + FN))\n");
 }
 
 void setup_evaluate(CLI::App& parent) {
   auto options = std::make_shared<EvaluateCommandOptions>();
-  auto* command = parent.add_subcommand("evaluate", "Held-out NLL, perplexity and accuracy of a model on a shard (vae: ELBO, reconstruction, interpolation smoothness; gan / rgan: sample statistics)");
+  auto* command = parent.add_subcommand("evaluate",
+                                        "Held-out NLL, perplexity and accuracy of a model on a shard (vae: ELBO, "
+                                        "reconstruction, interpolation smoothness; gan / rgan: sample statistics)");
   command->add_option("--checkpoint", options->checkpoint, "Checkpoint file, or a run folder (its best checkpoint)")
       ->required();
   command->add_option("--data", options->data, "Shard file prepared with the model's encoding")->required();

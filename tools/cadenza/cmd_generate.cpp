@@ -10,8 +10,8 @@
 #include "common/error.h"
 #include "generate/latent_generator.h"
 #include "generate/piece_generator.h"
-#include "models/checkpoint.h"
 #include "midi/midi.h"
+#include "models/checkpoint.h"
 #include "models/threading.h"
 #include "render/audio.h"
 
@@ -46,9 +46,10 @@ struct GenerateCommandOptions {
 // vae / gan / rgan checkpoints: `generate` samples them like `cadenza sample` (options of the autoregressive
 // families that have no meaning there are refused rather than ignored).
 void generate_from_latent_model(const GenerateCommandOptions& cli, const std::string& checkpoint) {
-  if (!cli.primer_midi.empty() || !cli.primer_tokens.empty() || cli.beam_size > 0 || cli.top_k > 0 ||
-      cli.top_p < 1.0 || cli.steps > 0 || cli.seconds > 0)
-    throw Error("generate: " + checkpoint + " holds a latent-variable model, which takes no primer, beam search, "
+  if (!cli.primer_midi.empty() || !cli.primer_tokens.empty() || cli.beam_size > 0 || cli.top_k > 0 || cli.top_p < 1.0 ||
+      cli.steps > 0 || cli.seconds > 0)
+    throw Error("generate: " + checkpoint +
+                " holds a latent-variable model, which takes no primer, beam search, "
                 "top-k/top-p, --steps or --seconds (use --bars; `cadenza sample --help` lists its options)");
   LatentGenerator generator(checkpoint);
   std::printf("model: %s (%s)\n", generator.checkpoint_path().c_str(), generator.describe().c_str());
@@ -86,8 +87,7 @@ void run_generate(const GenerateCommandOptions& cli) {
   if (cli.num_outputs < 1) throw Error("generate: --num-outputs must be >= 1");
   models::configure_tensor_threads(resolve_threads(cli.threads));
   const std::string checkpoint = cli.checkpoint.empty() ? bundled_model_path(cli.model) : cli.checkpoint;
-  if (!models::is_sequence_family(
-          models::read_checkpoint_info(models::resolve_checkpoint_path(checkpoint)).family)) {
+  if (!models::is_sequence_family(models::read_checkpoint_info(models::resolve_checkpoint_path(checkpoint)).family)) {
     generate_from_latent_model(cli, checkpoint);
     return;
   }
@@ -145,8 +145,7 @@ void setup_generate(CLI::App& parent) {
   command->add_option("--primer-midi", options->primer_midi, "MIDI file to continue (encoded like the training data)");
   command->add_option("--primer-tokens", options->primer_tokens,
                       "Token names separated by spaces to continue, e.g. \"NOTE_ON_60 STEP\" (token models)");
-  command->add_option("--temperature", options->temperature, "Sampling temperature; 0 = greedy")
-      ->capture_default_str();
+  command->add_option("--temperature", options->temperature, "Sampling temperature; 0 = greedy")->capture_default_str();
   command->add_option("--top-k", options->top_k, "Sample among the k most likely tokens; 0 = all")
       ->capture_default_str();
   command->add_option("--top-p", options->top_p, "Nucleus sampling: the smallest set with probability >= p")

@@ -49,11 +49,12 @@ void run_interpolate(const InterpolateCommandOptions& cli) {
     a = read_midi_file(cli.inputs[0]);
     b = read_midi_file(cli.inputs[1]);
   } else if (!cli.inputs.empty()) {
-    throw Error("interpolate: a " + generator.family() + " model interpolates between two noise draws (--seed and "
+    throw Error("interpolate: a " + generator.family() +
+                " model interpolates between two noise draws (--seed and "
                 "--seed + 1), not MIDI files");
   }
-  const std::vector<LatentPiece> pieces = generator.interpolate(a ? &*a : nullptr, b ? &*b : nullptr, cli.steps,
-                                                                cli.mode == "slerp", cli.common.sampling);
+  const std::vector<LatentPiece> pieces =
+      generator.interpolate(a ? &*a : nullptr, b ? &*b : nullptr, cli.steps, cli.mode == "slerp", cli.common.sampling);
   Score whole = pieces.front().score;
   for (auto& track : whole.tracks) track.notes.clear();
   for (size_t i = 0; i < pieces.size(); ++i) {
@@ -73,8 +74,9 @@ void run_interpolate(const InterpolateCommandOptions& cli) {
 
 void setup_interpolate(CLI::App& parent) {
   auto options = std::make_shared<InterpolateCommandOptions>();
-  auto* command = parent.add_subcommand("interpolate", "Pieces along a latent path between two melodies (vae) or "
-                                                       "two noise draws (gan, rgan)");
+  auto* command = parent.add_subcommand("interpolate",
+                                        "Pieces along a latent path between two melodies (vae) or "
+                                        "two noise draws (gan, rgan)");
   options->common.sampling.temperature = 0;  // argmax decoding: the path, not sampling noise, should drive changes
   add_latent_options(command, options->common);
   command->add_option("inputs", options->inputs, "vae: the two MIDI files A.mid B.mid");

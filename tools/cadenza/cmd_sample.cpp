@@ -34,14 +34,16 @@ void setup_sample(CLI::App& parent) {
   auto* command = parent.add_subcommand("sample", "Sample new pieces from a vae, gan or rgan model");
   add_latent_options(command, options->common);
   command->add_option("--num-outputs,-n", options->num_outputs, "Pieces to sample")->capture_default_str();
-  command->add_option("--bars", options->common.sampling.bars,
-                      "Length in 4/4 bars; beyond the model's window, windows are stitched along a smooth latent path "
-                      "(0 = one window)")
+  command
+      ->add_option("--bars", options->common.sampling.bars,
+                   "Length in 4/4 bars; beyond the model's window, windows are stitched along a smooth latent path "
+                   "(0 = one window)")
       ->capture_default_str();
   command->add_option("--events", options->common.sampling.events, "rgan: note events to generate (0 = 64)")
       ->capture_default_str();
-  command->add_option("--windows-per-anchor", options->common.sampling.windows_per_anchor,
-                      "Stitched pieces: windows between the random anchor latents of the path")
+  command
+      ->add_option("--windows-per-anchor", options->common.sampling.windows_per_anchor,
+                   "Stitched pieces: windows between the random anchor latents of the path")
       ->capture_default_str();
   command->add_option("--prefix", options->prefix, "File name prefix")->capture_default_str();
   command->callback([options] { run_sample(*options); });

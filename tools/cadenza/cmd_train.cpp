@@ -2,8 +2,8 @@
 // The loop is src/train/trainer.h; presets and --set are src/train/train_config.h.
 #include <atomic>
 #include <csignal>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -130,8 +130,9 @@ void run_train(const TrainCommandOptions& cli) {
       return;
     }
   } else if (!cli.settings.empty() || !cli.config_file.empty() || cli.steps > 0 || !cli.time_budget.empty()) {
-    throw Error("--resume continues the run exactly as configured; --set, --config, --steps and --time-budget "
-                "cannot be combined with it");
+    throw Error(
+        "--resume continues the run exactly as configured; --set, --config, --steps and --time-budget "
+        "cannot be combined with it");
   }
   std::fprintf(stderr, "%s %s on %s -> %s (%s)\n", cli.resume ? "resuming" : "training", cli.model.c_str(),
                cli.data.c_str(), cli.out.c_str(), threads.c_str());
@@ -139,7 +140,8 @@ void run_train(const TrainCommandOptions& cli) {
   TrainProgressDisplay display(cli.model, stderr_is_terminal());
   train::TrainResult result;
   try {
-    result = train::run_training(request, [&](const train::TrainProgress& p) { display(p); }, &g_stop_requested);
+    result = train::run_training(
+        request, [&](const train::TrainProgress& p) { display(p); }, &g_stop_requested);
   } catch (...) {
     display.finish();
     std::signal(SIGINT, SIG_DFL);
@@ -175,8 +177,10 @@ void setup_train(CLI::App& parent) {
                    "(C-RNN-GAN)")
       ->check(CLI::IsMember(train::model_names()))
       ->capture_default_str();
-  command->add_option("--data", options->data, "Shard file (.cdz) to train on; its valid split is used for "
-                                               "validation")
+  command
+      ->add_option("--data", options->data,
+                   "Shard file (.cdz) to train on; its valid split is used for "
+                   "validation")
       ->required();
   command->add_option("--out", options->out, "Run folder: config.json, metrics.jsonl, checkpoints/")->required();
   command->add_option("--preset", options->preset, "Model and training sizes: tiny, small or base")

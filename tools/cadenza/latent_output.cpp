@@ -18,8 +18,9 @@ void add_latent_options(CLI::App* command, LatentCommonOptions& options) {
   command->add_option("--out", options.out, "Output folder for the MIDI (and WAV) files")->required();
   command->add_option("--temperature", options.sampling.temperature, "vae: decoder sampling temperature; 0 = argmax")
       ->capture_default_str();
-  command->add_option("--truncation", options.sampling.truncation,
-                      "Draw latents / noise from N(0,1) truncated to +-this (0 = no truncation)")
+  command
+      ->add_option("--truncation", options.sampling.truncation,
+                   "Draw latents / noise from N(0,1) truncated to +-this (0 = no truncation)")
       ->capture_default_str();
   command->add_option("--binarize", options.sampling.binarize, "gan: threshold or bernoulli")
       ->check(CLI::IsMember({"threshold", "bernoulli"}))
@@ -28,7 +29,8 @@ void add_latent_options(CLI::App* command, LatentCommonOptions& options) {
       ->capture_default_str();
   command->add_option("--qpm", options.sampling.qpm, "Tempo of the output in quarter notes per minute")
       ->capture_default_str();
-  command->add_option("--seed", options.sampling.seed, "Seed (piece i of a batch uses seed + i)")->capture_default_str();
+  command->add_option("--seed", options.sampling.seed, "Seed (piece i of a batch uses seed + i)")
+      ->capture_default_str();
   command->add_flag("--wav", options.wav, "Also render each piece to WAV with FluidSynth");
   add_threads_option(command, options.threads);
 }
