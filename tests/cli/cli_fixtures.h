@@ -1,7 +1,14 @@
 // Fixtures shared by the CLI tests: small MIDI material written by the tests themselves.
 #pragma once
 
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+
+#include "midi/midi.h"
 #include "score/score.h"
+#include "support/test_support.h"
 
 namespace cadenza::testing {
 
@@ -21,5 +28,25 @@ inline Score two_track_tune(int seed, int bars) {
   score.normalize();
   return score;
 }
+
+// 30 two-track tunes of 6..9 bars in a temporary folder, prepared into a melody shard (track 0) and a 2-track
+// piano-roll shard, both split 60/20/20.
+struct TwoTrackShards {
+  TempDir dir;
+  std::string melody = dir.file("melody.cdz"), roll = dir.file("roll.cdz");
+  TwoTrackShards() {
+    std::filesystem::create_directories(dir.file("tunes"));
+    for (int i = 0; i < 30; ++i)
+      write_midi_file(two_track_tune(i, 6 + i % 4), dir.file("tunes/t" + std::to_string(i) + ".mid"));
+    auto prepared = run_cadenza("dataset prepare --input " + dir.file("tunes") +
+                                " --encoding melody --track-index 0 --split 0.6,0.2,0.2 --out " + melody);
+    EXPECT_EQ(prepared.exit_code, 0) << prepared.output;
+    prepared = run_cadenza("dataset prepare --input " + dir.file("tunes") +
+                           " --encoding pianoroll --set num_tracks=2 --set lowest_pitch=36 --set highest_pitch=83 "
+                           "--split 0.6,0.2,0.2 --out " +
+                           roll);
+    EXPECT_EQ(prepared.exit_code, 0) << prepared.output;
+  }
+};
 
 }  // namespace cadenza::testing

@@ -15,26 +15,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::run_cadenza;
 
-Score tune(int seed, int bars) {
-  return testing::two_track_tune(seed, bars);
-}
-
-struct Tunes {
-  testing::TempDir dir;
-  std::string melody = dir.file("melody.cdz"), roll = dir.file("roll.cdz");
-  Tunes() {
-    fs::create_directories(dir.file("tunes"));
-    for (int i = 0; i < 30; ++i) write_midi_file(tune(i, 6 + i % 4), dir.file("tunes/t" + std::to_string(i) + ".mid"));
-    auto prepared = run_cadenza("dataset prepare --input " + dir.file("tunes") +
-                                " --encoding melody --track-index 0 --split 0.6,0.2,0.2 --out " + melody);
-    EXPECT_EQ(prepared.exit_code, 0) << prepared.output;
-    prepared = run_cadenza("dataset prepare --input " + dir.file("tunes") +
-                           " --encoding pianoroll --set num_tracks=2 --set lowest_pitch=36 --set highest_pitch=83 "
-                           "--split 0.6,0.2,0.2 --out " +
-                           roll);
-    EXPECT_EQ(prepared.exit_code, 0) << prepared.output;
-  }
-};
+using Tunes = testing::TwoTrackShards;
 
 int midi_files_in(const std::string& folder) {
   int count = 0;
