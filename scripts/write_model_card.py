@@ -12,6 +12,11 @@ import os
 import sys
 
 
+def elbo(record):
+    """The VAE's held-out ELBO bound per step; runs written before frames models call it elbo_per_token."""
+    return record.get("elbo_per_step", record.get("elbo_per_token"))
+
+
 def fmt(value, digits=3):
     return "-" if value is None else f"{value:.{digits}f}"
 
@@ -40,7 +45,7 @@ def latent_card(name, config, records, test, size, command):
             f"| architecture | BiLSTM encoder {m['encoder_hidden']} per direction, z = {m['latent_size']}, {m['decoder']} LSTM "
             f"decoder {m['decoder_layers']} x {m['decoder_hidden']}, free bits {m['free_bits']}, beta up to {m['max_beta']} |",
         ]
-        best = min(valid, key=lambda r: r["elbo_per_token"]) if valid else None
+        best = min(valid, key=elbo) if valid else None
         interp = test.get("interpolation") or {}
         density = interp.get("note_density") or {}
         lines += [
@@ -56,8 +61,8 @@ def latent_card(name, config, records, test, size, command):
             f"| held-out (test) reconstruction | **{100 * test['accuracy_sampled']:.1f}%** of steps decoded from the "
             f"posterior mean feeding its own outputs; {100 * test['accuracy_teacher_forced']:.1f}% teacher-forced; over "
             f"{test['windows']:,} test windows |",
-            f"| held-out ELBO bound | {test['elbo_per_token']:.3f} nats/token (reconstruction "
-            f"{test['reconstruction_per_token']:.3f} + KL {test['kl_bits']:.1f} bits per window) |",
+            f"| held-out ELBO bound | {elbo(test):.3f} nats/token (reconstruction "
+            f"{test.get('reconstruction_per_step', test.get('reconstruction_per_token')):.3f} + KL {test['kl_bits']:.1f} bits per window) |",
             f"| interpolation | {interp.get('pairs', 0)} pairs of test windows, {interp.get('steps', 0)} slerp steps: note "
             f"density changes {fmt(density.get('mean_abs_change_per_step'), 2)} notes/bar per step (endpoints differ by "
             f"{fmt(density.get('mean_abs_endpoint_difference'), 2)}) |",

@@ -15,6 +15,7 @@
 #include "encoding/melody.h"
 #include "encoding/pianoroll.h"
 #include "eval/melody_features.h"
+#include "generate/vae_segments.h"
 #include "models/checkpoint.h"
 #include "models/crnngan.h"
 #include "models/musegan.h"
@@ -89,8 +90,7 @@ struct LatentGenerator::Impl {
   models::CheckpointInfo info;
   // vae
   models::MusicVae vae{nullptr};
-  std::unique_ptr<TokenEncoding> encoding;
-  int64_t steps_per_bar = 16;
+  std::unique_ptr<VaeCodec> codec;  // Score <-> tokens or frames
   // musegan
   models::MuseGan gan{nullptr};
   PianoRollSpec roll_spec;
@@ -104,7 +104,7 @@ struct LatentGenerator::Impl {
   }
 
   int64_t window_bars() const {
-    if (vae) return vae->config().sequence_length / steps_per_bar;
+    if (vae) return codec->bars();
     if (gan) return gan->config().num_bars;
     return 0;
   }
@@ -113,34 +113,20 @@ struct LatentGenerator::Impl {
   torch::Tensor draw_vae_latent(double truncation) {
     return models::sample_truncated_normal({vae->config().latent_size}, truncation);  // (Z)
   }
-  std::vector<Token> decode_vae(const torch::Tensor& z, double temperature, std::mt19937_64& rng) {  // z (Z)
-    const torch::Tensor tokens = vae->sample_tokens(z.unsqueeze(0), vae->config().sequence_length, temperature, rng);
-    return std::vector<Token>(tokens.data_ptr<int64_t>(), tokens.data_ptr<int64_t>() + tokens.numel());
+  // One window decoded from z (Z): tokens (T) or frames (T, V).
+  torch::Tensor decode_vae(const torch::Tensor& z, double temperature, std::mt19937_64& rng) {
+    return vae->sample(z.unsqueeze(0), vae->config().sequence_length, temperature, rng)[0];
   }
-  // The first sequence_length tokens of the score's melody, padded with NO_EVENT (id 0: rests after the last note).
-  std::vector<Token> vae_input_tokens(const Score& score) {
-    std::vector<Token> tokens = encoding->encode(score);
-    tokens.resize(static_cast<size_t>(vae->config().sequence_length), 0);
-    return tokens;
-  }
-  torch::Tensor encode_tokens(const std::vector<std::vector<Token>>& rows) {  // -> (B, Z) posterior means
-    const int64_t length = vae->config().sequence_length;
-    torch::Tensor batch = torch::empty({static_cast<int64_t>(rows.size()), length}, torch::kLong);
-    auto out = batch.accessor<int64_t, 2>();
-    for (size_t r = 0; r < rows.size(); ++r)
-      for (int64_t t = 0; t < length; ++t) out[r][t] = rows[r][t];
-    return vae->encode(batch).first;
+  torch::Tensor encode_inputs(const std::vector<torch::Tensor>& rows) {  // -> (B, Z) posterior means
+    return vae->encode(torch::stack(rows)).first;
   }
   LatentPiece vae_piece(const std::vector<torch::Tensor>& latents, const LatentSampleOptions& options, uint64_t seed,
                         Clock::time_point start) {
     std::mt19937_64 rng(seed);
-    std::vector<Token> tokens;
-    for (const auto& z : latents) {
-      const std::vector<Token> window = decode_vae(z, options.temperature, rng);
-      tokens.insert(tokens.end(), window.begin(), window.end());
-    }
+    std::vector<torch::Tensor> windows;
+    for (const auto& z : latents) windows.push_back(decode_vae(z, options.temperature, rng));
     LatentPiece piece;
-    piece.score = encoding->decode(tokens);
+    piece.score = codec->score_of(torch::cat(windows), options.qpm);
     const double window_quarters = static_cast<double>(latents.size() * window_bars()) * kBarQuarters;
     return finish_piece(std::move(piece), window_quarters, options, start);
   }
@@ -234,8 +220,7 @@ LatentGenerator::LatentGenerator(const std::string& checkpoint_or_run) : impl_(s
                   "and rgan models)");
     case models::ModelFamily::kVae: {
       impl_->vae = models::MusicVae(models::VaeConfig::from_json(impl_->info.model_config_json));
-      impl_->encoding = make_token_encoding(impl_->info.encoding);
-      impl_->steps_per_bar = 4 * MelodySpec::from_json(impl_->info.encoding).steps_per_quarter;
+      impl_->codec = std::make_unique<VaeCodec>(impl_->vae->config(), impl_->info.encoding);
       break;
     }
     case models::ModelFamily::kMuseGan:
@@ -272,7 +257,9 @@ std::string LatentGenerator::describe() const {
   std::string kind = impl_->info.family_name;
   if (impl_->vae)
     kind += std::string(" (") + models::vae_decoder_name(impl_->vae->config().decoder) + " decoder, " +
-            std::to_string(window_bars()) + " bars)";
+            std::to_string(window_bars()) + " bars" +
+            (impl_->codec->frames() ? ", " + std::to_string(impl_->vae->config().vocab_size) + "-key frames" : "") +
+            ")";
   if (impl_->gan)
     kind += " (" + std::to_string(window_bars()) + "-bar windows, " + std::to_string(impl_->gan->config().num_tracks) +
             " tracks)";
@@ -324,7 +311,7 @@ std::vector<LatentPiece> LatentGenerator::interpolate(const Score* a, const Scor
   torch::manual_seed(options.seed);
   if (m.vae) {
     if (a == nullptr || b == nullptr) throw Error("interpolate: a vae interpolates between two MIDI files");
-    const torch::Tensor z = m.encode_tokens({m.vae_input_tokens(*a), m.vae_input_tokens(*b)});
+    const torch::Tensor z = m.encode_inputs({m.codec->input_of(*a), m.codec->input_of(*b)});
     za = z[0], zb = z[1];
   } else if (m.gan) {
     za = m.draw_gan_latent(options.truncation);
@@ -355,17 +342,16 @@ Reconstruction LatentGenerator::reconstruct(const Score& input, const LatentSamp
   Impl& m = *impl_;
   if (!m.vae) throw Error("reconstruct: needs a vae checkpoint; " + m.path + " holds a " + family() + " model");
   torch::NoGradGuard no_grad;
-  const std::vector<Token> tokens = m.vae_input_tokens(input);
-  const torch::Tensor mu = m.encode_tokens({tokens});  // (1, Z)
+  const torch::Tensor x = m.codec->input_of(input);  // (T) tokens or (T, V) frames
+  const torch::Tensor mu = m.encode_inputs({x});      // (1, Z)
   std::mt19937_64 rng(options.seed);
-  const std::vector<Token> output = m.decode_vae(mu[0], options.temperature, rng);
+  const torch::Tensor output = m.decode_vae(mu[0], options.temperature, rng);
   Reconstruction result;
-  result.steps = static_cast<int64_t>(tokens.size());
-  int64_t same = 0;
-  for (size_t t = 0; t < tokens.size(); ++t) same += tokens[t] == output[t] ? 1 : 0;
-  result.token_accuracy = static_cast<double>(same) / static_cast<double>(tokens.size());
-  result.input = m.encoding->decode(tokens);
-  result.output = m.encoding->decode(output);
+  result.steps = x.size(0);
+  const torch::Tensor same = m.codec->frames() ? output.eq(x).all(1) : output.eq(x);  // (T)
+  result.step_accuracy = same.to(torch::kDouble).mean().item<double>();
+  result.input = m.codec->score_of(x, options.qpm);
+  result.output = m.codec->score_of(output, options.qpm);
   set_tempo(result.input, options.qpm);
   set_tempo(result.output, options.qpm);
   return result;
@@ -387,27 +373,22 @@ LatentPiece LatentGenerator::apply_attribute(const Score& input, const std::stri
     throw Error(shard_path + ": its encoding differs from the model's (" + m.path +
                 "); attribute vectors must come "
                 "from the data the model was trained on");
-  const int64_t length = m.vae->config().sequence_length;
-  const std::vector<Window> windows = spread_windows(melody_windows(shard, Split::kTrain, length, m.steps_per_bar),
-                                                     static_cast<size_t>(std::max<int64_t>(0, max_windows)));
+  VaeSegments segments(shard, m.vae->config());
+  const std::vector<Window> windows =
+      spread_windows(segments.windows(Split::kTrain), static_cast<size_t>(std::max<int64_t>(0, max_windows)));
   if (windows.size() < 8) throw Error(shard_path + ": too few training windows for an attribute vector");
   std::vector<std::pair<double, size_t>> values;  // (attribute, row)
   std::vector<torch::Tensor> means;
-  std::vector<std::vector<Token>> rows;
-  auto flush = [&] {
-    if (rows.empty()) return;
-    means.push_back(m.encode_tokens(rows));
-    rows.clear();
-  };
-  for (size_t i = 0; i < windows.size(); ++i) {
-    const std::vector<Token> piece = shard.token_vector(windows[i].piece);
-    std::vector<Token> tokens(piece.begin() + windows[i].start, piece.begin() + windows[i].start + length);
-    values.emplace_back(melody_attribute(m.encoding->decode(tokens), attribute, static_cast<double>(m.window_bars())),
-                        i);
-    rows.push_back(std::move(tokens));
-    if (rows.size() == 256) flush();
+  const size_t chunk = 256;
+  for (size_t first = 0; first < windows.size(); first += chunk) {
+    const size_t count = std::min(chunk, windows.size() - first);
+    const torch::Tensor x = segments.batch(windows, first, count);  // (B, T[, V])
+    means.push_back(m.vae->encode(x).first);
+    for (size_t row = 0; row < count; ++row)
+      values.emplace_back(melody_attribute(m.codec->score_of(x[static_cast<int64_t>(row)]), attribute,
+                                           static_cast<double>(m.window_bars())),
+                          first + row);
   }
-  flush();
   const torch::Tensor all = torch::cat(means);  // (W, Z)
   std::sort(values.begin(), values.end());
   const size_t quartile = values.size() / 4;
@@ -419,7 +400,7 @@ LatentPiece LatentGenerator::apply_attribute(const Score& input, const std::stri
   const torch::Tensor vector =
       all.index_select(0, torch::tensor(high)).mean(0) - all.index_select(0, torch::tensor(low)).mean(0);  // (Z)
   const auto start = Clock::now();
-  const torch::Tensor z = m.encode_tokens({m.vae_input_tokens(input)})[0] + amount * vector;
+  const torch::Tensor z = m.encode_inputs({m.codec->input_of(input)})[0] + amount * vector;
   LatentSampleOptions one = options;
   one.bars = 0;
   return m.vae_piece({z}, one, options.seed, start);

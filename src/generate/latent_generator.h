@@ -1,9 +1,10 @@
 // Sampling, interpolating, reconstructing and steering the latent-variable families: the work behind
 // `cadenza sample | interpolate | reconstruct | attribute` and `cadenza generate` for vae / gan / rgan checkpoints.
 //
-//   vae (MusicVAE)   z ~ N(0, I) (optionally truncated) -> decoder, token by token at `temperature` (0 = argmax)
-//                    -> melody tokens -> Score. A MIDI file is encoded to z by the encoder's mean (the melody of
-//                    its first sequence_length steps, padded with rests).
+//   vae (MusicVAE)   z ~ N(0, I) (optionally truncated) -> decoder, step by step at `temperature` (0 = argmax, or
+//                    keys above probability 0.5 for frames) -> melody tokens or multi-track piano-roll frames ->
+//                    Score. A MIDI file is encoded to z by the encoder's mean of its first segment (generate/
+//                    vae_segments.h: the melody, or the roll of its tracks, padded).
 //   musegan          noise (truncated normal with `truncation`) -> generator -> (K, N, S, P) probabilities ->
 //                    binarised by threshold (> threshold) or Bernoulli draws -> piano roll -> Score (one track per
 //                    roll track).
@@ -48,9 +49,9 @@ struct LatentPiece {
 
 // How a MIDI file came back through the VAE.
 struct Reconstruction {
-  Score input;                // the melody segment the encoder read (after encoding: quantized, in range, padded)
+  Score input;                // the segment the encoder read (after encoding: quantized, in range, padded)
   Score output;               // decoded from the posterior mean
-  double token_accuracy = 0;  // fraction of the segment's steps where output token == input token
+  double step_accuracy = 0;  // fraction of the segment's steps (tokens, or whole frames) the output reproduces
   int64_t steps = 0;
 };
 

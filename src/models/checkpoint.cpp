@@ -72,10 +72,12 @@ void check_consistency(const CheckpointInfo& info, const std::string& path) {
   switch (info.family) {
     case ModelFamily::kSequence:
       break;
-    case ModelFamily::kVae:
-      config.input_kind = InputKind::kTokens;
-      config.vocab_size = VaeConfig::from_json(info.model_config_json).vocab_size;
+    case ModelFamily::kVae: {
+      const VaeConfig vae = VaeConfig::from_json(info.model_config_json);
+      config.input_kind = vae.input_kind;  // melody tokens, or multi-track piano-roll frames
+      config.vocab_size = vae.vocab_size;
       break;
+    }
     case ModelFamily::kCrnnGan:
       config.input_kind = InputKind::kTokens;
       config.vocab_size = static_cast<int64_t>(info.vocabulary.size());  // events come from the melody tokens

@@ -77,6 +77,7 @@ void VaeConfig::validate() const {
 nlohmann::json VaeConfig::to_json() const {
   return {
       {"family", "vae"},
+      {"input_kind", input_kind == InputKind::kTokens ? "tokens" : "frames"},
       {"vocab_size", vocab_size},
       {"embedding_size", embedding_size},
       {"encoder_hidden", encoder_hidden},
@@ -123,6 +124,14 @@ VaeConfig VaeConfig::from_json(const nlohmann::json& json) {
   std::string family = "vae";
   read_string("family", family);
   if (family != "vae") throw Error("vae config: \"family\" must be \"vae\", got \"" + family + "\"");
+  std::string input_kind = "tokens";
+  read_string("input_kind", input_kind);
+  if (input_kind == "tokens")
+    config.input_kind = InputKind::kTokens;
+  else if (input_kind == "frames")
+    config.input_kind = InputKind::kFrames;
+  else
+    throw Error("vae config: \"input_kind\" must be \"tokens\" or \"frames\", got \"" + input_kind + "\"");
   read_int("vocab_size", config.vocab_size);
   read_int("embedding_size", config.embedding_size);
   read_int("encoder_hidden", config.encoder_hidden);
@@ -155,32 +164,44 @@ double kl_beta(const VaeConfig& config, int64_t step) {
 
 // ---- loss ---------------------------------------------------------------------------------------------------
 
-VaeLoss elbo_loss(const torch::Tensor& logits, const torch::Tensor& tokens, const torch::Tensor& mu,
+VaeLoss elbo_loss(const torch::Tensor& logits, const torch::Tensor& targets, const torch::Tensor& mu,
                   const torch::Tensor& logvar, double beta, double free_bits) {
   auto fail = [&](const std::string& problem) {
-    throw Error("elbo_loss: " + problem + " (logits " + describe(logits) + ", tokens " + describe(tokens) + ", mu " +
-                describe(mu) + ", logvar " + describe(logvar) + ")");
+    throw Error("elbo_loss: " + problem + " (logits " + describe(logits) + ", targets " + describe(targets) +
+                ", mu " + describe(mu) + ", logvar " + describe(logvar) + ")");
   };
   if (!logits.defined() || logits.dim() != 3) fail("logits must be (B, T, V)");
-  if (!tokens.defined() || tokens.dim() != 2 || tokens.scalar_type() != torch::kLong)
-    fail("tokens must be (B, T) int64");
+  const bool frames = targets.defined() && targets.dim() == 3;
+  if (!targets.defined() || (!frames && (targets.dim() != 2 || targets.scalar_type() != torch::kLong)) ||
+      (frames && !targets.is_floating_point()))
+    fail("targets must be (B, T) int64 tokens or (B, T, V) float frames");
   const int64_t B = logits.size(0), T = logits.size(1), V = logits.size(2);
-  if (tokens.size(0) != B || tokens.size(1) != T) fail("tokens and logits differ in B or T");
+  if (targets.size(0) != B || targets.size(1) != T || (frames && targets.size(2) != V))
+    fail("targets and logits differ in shape");
   if (!mu.defined() || !logvar.defined() || mu.dim() != 2 || mu.size(0) != B || mu.sizes() != logvar.sizes())
     fail("mu and logvar must both be (B, Z)");
   if (!(beta >= 0.0 && std::isfinite(beta))) fail("beta must be finite and >= 0, got " + std::to_string(beta));
   if (!(free_bits >= 0.0 && std::isfinite(free_bits)))
     fail("free_bits must be finite and >= 0, got " + std::to_string(free_bits));
-  if (tokens.numel() > 0) {
-    auto [low, high] = torch::aminmax(tokens);
-    if (low.item<int64_t>() < 0 || high.item<int64_t>() >= V)
-      fail("token ids must be in [0, " + std::to_string(V) + ")");
+  torch::Tensor reconstruction;  // (B)
+  if (frames) {
+    if (targets.numel() > 0 && !(targets.eq(0) | targets.eq(1)).all().item<bool>()) fail("frames must be 0 or 1");
+    reconstruction = torch::nn::functional::binary_cross_entropy_with_logits(
+                         logits, targets.to(logits.scalar_type()),
+                         torch::nn::functional::BinaryCrossEntropyWithLogitsFuncOptions().reduction(torch::kNone))
+                         .sum({1, 2});  // (B)
+  } else {
+    if (targets.numel() > 0) {
+      auto [low, high] = torch::aminmax(targets);
+      if (low.item<int64_t>() < 0 || high.item<int64_t>() >= V)
+        fail("token ids must be in [0, " + std::to_string(V) + ")");
+    }
+    reconstruction = torch::nn::functional::cross_entropy(
+                         logits.reshape({B * T, V}), targets.reshape({B * T}),
+                         torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone))
+                         .view({B, T})
+                         .sum(1);  // (B)
   }
-
-  auto per_token = torch::nn::functional::cross_entropy(
-      logits.reshape({B * T, V}), tokens.reshape({B * T}),
-      torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));      // (B*T)
-  auto reconstruction = per_token.view({B, T}).sum(1);                                // (B)
   auto kl_per_sequence = 0.5 * (logvar.exp() + mu.square() - 1.0 - logvar).sum(1);    // (B)
   auto kl_cost = torch::clamp_min(kl_per_sequence - free_bits * std::log(2.0), 0.0);  // (B)
 
@@ -193,13 +214,16 @@ VaeLoss elbo_loss(const torch::Tensor& logits, const torch::Tensor& tokens, cons
   return loss;
 }
 
-torch::Tensor token_accuracy(const torch::Tensor& logits, const torch::Tensor& tokens) {
-  if (!logits.defined() || logits.dim() != 3 || !tokens.defined() || tokens.dim() != 2 ||
-      tokens.size(0) != logits.size(0) || tokens.size(1) != logits.size(1))
-    throw Error("token_accuracy: logits must be (B, T, V) and tokens (B, T), got " + describe(logits) + " and " +
-                describe(tokens));
-  if (tokens.numel() == 0) throw Error("token_accuracy: no tokens");
-  return (logits.argmax(-1) == tokens).to(torch::kFloat64).mean();
+torch::Tensor step_accuracy(const torch::Tensor& logits, const torch::Tensor& targets) {
+  const bool frames = targets.defined() && targets.dim() == 3;
+  if (!logits.defined() || logits.dim() != 3 || !targets.defined() || (targets.dim() != 2 && !frames) ||
+      targets.size(0) != logits.size(0) || targets.size(1) != logits.size(1) ||
+      (frames && targets.size(2) != logits.size(2)))
+    throw Error("step_accuracy: logits must be (B, T, V) and targets (B, T) tokens or (B, T, V) frames, got " +
+                describe(logits) + " and " + describe(targets));
+  if (targets.numel() == 0) throw Error("step_accuracy: no steps");
+  if (frames) return (logits.gt(0) == targets.gt(0.5)).all(2).to(torch::kFloat64).mean();
+  return (logits.argmax(-1) == targets).to(torch::kFloat64).mean();
 }
 
 // ---- construction -------------------------------------------------------------------------------------------
@@ -217,7 +241,10 @@ MusicVaeImpl::MusicVaeImpl(VaeConfig config) : config_(std::move(config)) {
   };
 
   // Registration order is the order of named_parameters(), the same as the PyTorch reference's.
-  embedding = register_module("embedding", torch::nn::Embedding(c.vocab_size, c.embedding_size));
+  if (c.input_kind == InputKind::kTokens)
+    embedding = register_module("embedding", torch::nn::Embedding(c.vocab_size, c.embedding_size));
+  else
+    input_projection = register_module("input_projection", torch::nn::Linear(c.vocab_size, c.embedding_size));
   encoder = register_module("encoder", lstm(c.embedding_size, c.encoder_hidden, c.encoder_layers, true));
   to_latent = register_module("to_latent", torch::nn::Linear(2 * c.encoder_hidden, 2 * c.latent_size));
   int64_t decoder_condition = c.latent_size;  // what the bottom decoder is conditioned on: z, or e_k
@@ -250,15 +277,25 @@ MusicVaeImpl::MusicVaeImpl(VaeConfig config) : config_(std::move(config)) {
 
 // ---- checks -------------------------------------------------------------------------------------------------
 
-void MusicVaeImpl::check_tokens(const torch::Tensor& tokens, const char* who) const {
+void MusicVaeImpl::check_input(const torch::Tensor& x, const char* who) const {
+  const bool frames = config_.input_kind == InputKind::kFrames;
   auto fail = [&](const std::string& problem) {
-    throw Error(std::string("music vae ") + who + ": " + problem + " (tokens " + describe(tokens) + ")");
+    throw Error(std::string("music vae ") + who + ": " + problem + " (" + (frames ? "frames " : "tokens ") +
+                describe(x) + ")");
   };
-  if (!tokens.defined() || tokens.dim() != 2) fail("expects tokens of shape (B, T)");
-  if (tokens.scalar_type() != torch::kLong) fail("tokens must be int64");
-  if (tokens.numel() == 0) fail("empty input");
-  auto [low, high] = torch::aminmax(tokens);
   const int64_t V = config_.vocab_size;
+  if (frames) {
+    if (!x.defined() || x.dim() != 3 || x.size(2) != V)
+      fail("expects frames of shape (B, T, " + std::to_string(V) + ")");
+    if (!x.is_floating_point()) fail("frames must be floating point");
+    if (x.numel() == 0) fail("empty input");
+    if (!(x.eq(0) | x.eq(1)).all().item<bool>()) fail("frame keys must be 0 or 1");
+    return;
+  }
+  if (!x.defined() || x.dim() != 2) fail("expects tokens of shape (B, T)");
+  if (x.scalar_type() != torch::kLong) fail("tokens must be int64");
+  if (x.numel() == 0) fail("empty input");
+  auto [low, high] = torch::aminmax(x);
   if (low.item<int64_t>() < 0 || high.item<int64_t>() >= V)
     fail("token ids must be in [0, " + std::to_string(V) + "), found " + std::to_string(low.item<int64_t>()) + ".." +
          std::to_string(high.item<int64_t>()));
@@ -272,10 +309,15 @@ void MusicVaeImpl::check_latent(const torch::Tensor& z, const char* who) const {
 
 // ---- encoder ------------------------------------------------------------------------------------------------
 
-std::pair<torch::Tensor, torch::Tensor> MusicVaeImpl::encode(const torch::Tensor& tokens) {
-  check_tokens(tokens, "encode");
-  auto x = embedding->forward(tokens);                 // (B, T, E)
-  auto [unused_outputs, state] = encoder->forward(x);  // h_n (2 Le, B, He): layer-major, forward then reverse
+torch::Tensor MusicVaeImpl::embed(const torch::Tensor& x) {
+  if (config_.input_kind == InputKind::kTokens) return embedding->forward(x);               // (B, T, E)
+  return input_projection->forward(x.to(input_projection->weight.scalar_type()));  // (B, T, E)
+}
+
+std::pair<torch::Tensor, torch::Tensor> MusicVaeImpl::encode(const torch::Tensor& x) {
+  check_input(x, "encode");
+  auto embedded = embed(x);                                   // (B, T, E)
+  auto [unused_outputs, state] = encoder->forward(embedded);  // h_n (2 Le, B, He): layer-major, forward then reverse
   const auto& h_n = std::get<0>(state);
   const int64_t last = 2 * (config_.encoder_layers - 1);
   auto final_states = torch::cat({h_n[last], h_n[last + 1]}, 1);  // (B, 2He)
@@ -298,27 +340,27 @@ torch::Tensor MusicVaeImpl::reparameterize(const torch::Tensor& mu, const torch:
 
 // ---- teacher-forced decoding on torch's fused LSTMs ---------------------------------------------------------
 
-torch::Tensor MusicVaeImpl::previous_token_inputs(const torch::Tensor& tokens) {
-  const int64_t B = tokens.size(0), T = tokens.size(1);
-  auto embedded = embedding->forward(tokens.narrow(1, 0, T - 1));                          // (B, T-1, E)
-  auto start = torch::zeros({B, 1, config_.embedding_size}, embedding->weight.options());  // (B, 1, E)
-  return torch::cat({start, embedded}, 1);                                                 // (B, T, E)
+torch::Tensor MusicVaeImpl::previous_step_inputs(const torch::Tensor& x) {
+  const int64_t B = x.size(0), T = x.size(1);
+  auto embedded = embed(x.narrow(1, 0, T - 1));                                       // (B, T-1, E)
+  auto start = torch::zeros({B, 1, config_.embedding_size}, head->weight.options());  // (B, 1, E)
+  return torch::cat({start, embedded}, 1);                                            // (B, T, E)
 }
 
-torch::Tensor MusicVaeImpl::decode_teacher_forced(const torch::Tensor& z, const torch::Tensor& tokens) {
+torch::Tensor MusicVaeImpl::decode_teacher_forced(const torch::Tensor& z, const torch::Tensor& x) {
   check_latent(z, "decode_teacher_forced");
-  check_tokens(tokens, "decode_teacher_forced");
+  check_input(x, "decode_teacher_forced");
   const VaeConfig& c = config_;
-  const int64_t B = tokens.size(0), T = tokens.size(1);
+  const int64_t B = x.size(0), T = x.size(1);
   if (z.size(0) != B)
     throw Error("music vae decode_teacher_forced: " + std::to_string(z.size(0)) + " latents for " + std::to_string(B) +
                 " sequences");
-  auto previous = previous_token_inputs(tokens);  // (B, T, E)
+  auto previous = previous_step_inputs(x);  // (B, T, E)
 
   if (c.decoder == VaeDecoderKind::kFlat) {
     auto [h0, c0] = split_state(torch::tanh(decoder_init->forward(z)), c.decoder_layers, c.decoder_hidden);
-    auto x = torch::cat({previous, z.unsqueeze(1).expand({B, T, c.latent_size})}, 2);  // (B, T, E+Z)
-    auto y = std::get<0>(decoder->forward(x, std::make_tuple(h0, c0)));                // (B, T, Hd)
+    auto inputs = torch::cat({previous, z.unsqueeze(1).expand({B, T, c.latent_size})}, 2);  // (B, T, E+Z)
+    auto y = std::get<0>(decoder->forward(inputs, std::make_tuple(h0, c0)));                // (B, T, Hd)
     return head->forward(y);                                                           // (B, T, V)
   }
 
@@ -334,20 +376,20 @@ torch::Tensor MusicVaeImpl::decode_teacher_forced(const torch::Tensor& z, const 
   // The bottom decoder: every segment is an independent sequence of S steps (row b*K + k), run as one batch.
   auto e = segments.reshape({B * K, c.conductor_hidden});  // (B*K, Hc)
   auto [h0, c0] = split_state(torch::tanh(decoder_init->forward(e)), c.decoder_layers, c.decoder_hidden);
-  auto x = torch::cat(
+  auto inputs = torch::cat(
       {previous.reshape({B * K, S, c.embedding_size}), e.unsqueeze(1).expand({B * K, S, c.conductor_hidden})},
-      2);                                                              // (B*K, S, E+Hc)
-  auto y = std::get<0>(decoder->forward(x, std::make_tuple(h0, c0)));  // (B*K, S, Hd)
+      2);                                                                   // (B*K, S, E+Hc)
+  auto y = std::get<0>(decoder->forward(inputs, std::make_tuple(h0, c0)));  // (B*K, S, Hd)
   return head->forward(y.reshape({B, T, c.decoder_hidden}));           // (B, T, V)
 }
 
-VaeOutput MusicVaeImpl::forward(const torch::Tensor& tokens, const torch::Tensor& epsilon) {
-  auto [mu, logvar] = encode(tokens);
+VaeOutput MusicVaeImpl::forward(const torch::Tensor& x, const torch::Tensor& epsilon) {
+  auto [mu, logvar] = encode(x);
   VaeOutput out;
   out.mu = mu;
   out.logvar = logvar;
   out.z = reparameterize(mu, logvar, epsilon);
-  out.logits = decode_teacher_forced(out.z, tokens);
+  out.logits = decode_teacher_forced(out.z, x);
   return out;
 }
 
@@ -409,9 +451,16 @@ torch::Tensor MusicVaeImpl::decode_step(const torch::Tensor& previous, VaeDecode
   if (state.position == 0) {
     if (previous.defined())
       throw Error(
-          "music vae decode_step: step 0 has no previous token (its input is a zero vector); pass an "
+          "music vae decode_step: step 0 has no previous step (its input is a zero vector); pass an "
           "undefined tensor");
-    token_input = torch::zeros({B, c.embedding_size}, embedding->weight.options());
+    token_input = torch::zeros({B, c.embedding_size}, head->weight.options());
+  } else if (c.input_kind == InputKind::kFrames) {
+    if (!previous.defined() || previous.dim() != 2 || previous.size(0) != B || previous.size(1) != c.vocab_size ||
+        !previous.is_floating_point())
+      throw Error("music vae decode_step: previous must be (" + std::to_string(B) + ", " +
+                  std::to_string(c.vocab_size) + ") float frames, got " + describe(previous));
+    const auto& w = input_projection->weight;
+    token_input = affine(previous.to(w.options()), w, input_projection->bias);  // (B, E)
   } else {
     if (!previous.defined() || previous.dim() != 1 || previous.size(0) != B || previous.scalar_type() != torch::kLong)
       throw Error("music vae decode_step: previous must be (" + std::to_string(B) + ") int64, got " +
@@ -445,6 +494,8 @@ torch::Tensor MusicVaeImpl::decode_step(const torch::Tensor& previous, VaeDecode
 
 torch::Tensor MusicVaeImpl::sample_tokens(const torch::Tensor& z, int64_t max_length, double temperature,
                                           std::mt19937_64& rng) {
+  if (config_.input_kind != InputKind::kTokens)
+    throw Error("music vae sample_tokens: this model reads piano-roll frames (use sample_frames)");
   if (!(temperature >= 0.0 && std::isfinite(temperature)))
     throw Error("music vae sample_tokens: temperature must be finite and >= 0, got " + std::to_string(temperature));
   auto state = initial_decode_state(z, max_length);
@@ -483,6 +534,41 @@ torch::Tensor MusicVaeImpl::sample_tokens(const torch::Tensor& z, int64_t max_le
     previous = tokens.select(1, t).clone().to(head->weight.device());  // (B)
   }
   return tokens.to(z.device());
+}
+
+torch::Tensor MusicVaeImpl::sample_frames(const torch::Tensor& z, int64_t length, double temperature,
+                                          std::mt19937_64& rng) {
+  if (config_.input_kind != InputKind::kFrames)
+    throw Error("music vae sample_frames: this model reads tokens (use sample_tokens)");
+  if (!(temperature >= 0.0 && std::isfinite(temperature)))
+    throw Error("music vae sample_frames: temperature must be finite and >= 0, got " + std::to_string(temperature));
+  auto state = initial_decode_state(z, length);
+  const int64_t B = z.size(0), V = config_.vocab_size;
+  auto frames = torch::zeros({B, length, V}, torch::kFloat);  // filled on the CPU, moved at the end
+  auto cells = frames.accessor<float, 3>();
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  torch::Tensor previous;
+  for (int64_t t = 0; t < length; ++t) {
+    auto logits = decode_step(previous, state).to(torch::kCPU, torch::kFloat64).contiguous();  // (B, V)
+    if (!torch::isfinite(logits).all().item<bool>())
+      throw Error("music vae sample_frames: non-finite logits at step " + std::to_string(t));
+    auto rows = logits.accessor<double, 2>();
+    for (int64_t b = 0; b < B; ++b) {
+      for (int64_t v = 0; v < V; ++v) {
+        const double logit = rows[b][v];
+        bool on = logit > 0.0;
+        if (temperature > 0.0) on = uniform(rng) < 1.0 / (1.0 + std::exp(-logit / temperature));
+        cells[b][t][v] = on ? 1.0f : 0.0f;
+      }
+    }
+    previous = frames.select(1, t).clone().to(head->weight.device());  // (B, V)
+  }
+  return frames.to(z.device());
+}
+
+torch::Tensor MusicVaeImpl::sample(const torch::Tensor& z, int64_t length, double temperature, std::mt19937_64& rng) {
+  if (config_.input_kind == InputKind::kFrames) return sample_frames(z, length, temperature, rng);
+  return sample_tokens(z, length, temperature, rng);
 }
 
 torch::Tensor MusicVaeImpl::sample_prior(int64_t num, std::mt19937_64& rng) const {

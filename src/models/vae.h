@@ -1,9 +1,17 @@
-// A MusicVAE-style variational autoencoder over token sequences (Roberts et al. 2018, "A Hierarchical Latent Vector
-// Model for Learning Long-Term Structure in Music"). Dimension letters: the legend in sequence_model.h, plus
-//   E token embedding width, Z latent size, He / Hd / Hc encoder / decoder / conductor hidden sizes,
+// A MusicVAE-style variational autoencoder over token sequences or piano-roll frames (Roberts et al. 2018, "A
+// Hierarchical Latent Vector Model for Learning Long-Term Structure in Music"). Dimension letters: the legend in
+// sequence_model.h (V = tokens, or keys per frame), plus
+//   E input embedding width, Z latent size, He / Hd / Hc encoder / decoder / conductor hidden sizes,
 //   Le / Ld / Lc their layer counts, K segments (bars) of the hierarchical decoder, S = T / K steps per segment.
 //
-//   encoder    tokens (B, T) -> embedding (B, T, E) -> bidirectional LSTM `encoder` (Le layers, He per direction);
+// Two input kinds (config.input_kind), as for the autoregressive families:
+//   tokens     (B, T) int64 in [0, V): input layer `embedding` (V, E); softmax over V; a melody (2 or 16 bars).
+//   frames     (B, T, V) {0, 1} float, V = tracks x pitches keys (a multi-track piano roll, track-major within a
+//              frame): input layer `input_projection` Linear V -> E; an independent Bernoulli (sigmoid) per key.
+//              This is the multi-track segment model (melody + chords, or four voices, over 4 bars).
+// Below, "embedding(x)" is whichever input layer the kind has.
+//
+//   encoder    x -> embedding (B, T, E) -> bidirectional LSTM `encoder` (Le layers, He per direction);
 //              the last layer's final forward and backward h, concatenated (B, 2He) -> Linear `to_latent`
 //              -> (B, 2Z) = [mu | logvar]
 //   latent     z = mu + exp(logvar / 2) * epsilon, epsilon ~ N(0, I)
@@ -16,15 +24,15 @@
 //              initial state of the bottom LSTM `decoder`, which reads [embedding(previous token), e_k]
 //              (B, S, E + Hc) over the segment's S steps; `head` Hd -> V.
 //
-// Teacher forcing: logits[:, t] predict tokens[:, t] (not t + 1 as in the autoregressive families) from the
-// previous token tokens[:, t - 1]. The previous token of t = 0 is a zero vector in place of its embedding (no start
+// Teacher forcing: logits[:, t] predict step t (not t + 1 as in the autoregressive families) from the previous
+// step's token or frame. The previous token of t = 0 is a zero vector in place of its embedding (no start
 // id is reserved in the vocabulary). The previous-token stream runs across segment boundaries: the first step of
 // segment k > 0 reads the last token of segment k - 1, in training and in sampling alike.
 //
 // Dropout (config.dropout) acts between stacked LSTM layers (torch's own), in training only.
 //
 // Parameter names equal the PyTorch attribute names of tests/fixtures/make_vae_fixtures.py, so weights load by name:
-//   embedding.weight, encoder.{weight_ih,weight_hh,bias_ih,bias_hh}_l{i}[_reverse], to_latent.{weight,bias},
+//   embedding.weight (tokens) or input_projection.{weight,bias} (frames), encoder.{weight_ih,weight_hh,bias_ih,bias_hh}_l{i}[_reverse], to_latent.{weight,bias},
 //   hierarchical only: conductor_init.{weight,bias}, conductor.{...}_l{i};
 //   decoder_init.{weight,bias}, decoder.{...}_l{i}, head.{weight,bias}.
 //
@@ -43,13 +51,16 @@
 #include <utility>
 #include <vector>
 
+#include "models/sequence_model.h"  // InputKind
+
 namespace cadenza::models {
 
 enum class VaeDecoderKind { kFlat, kHierarchical };
 
 // Everything needed to rebuild a MusicVAE model, plus its KL control; stored in checkpoints as JSON.
 struct VaeConfig {
-  int64_t vocab_size = 0;                          // V (required)
+  InputKind input_kind = InputKind::kTokens;       // "tokens" | "frames" in JSON
+  int64_t vocab_size = 0;                          // V: tokens, or keys per frame (required)
   int64_t embedding_size = 64;                     // E
   int64_t encoder_hidden = 256;                    // He, per direction
   int64_t encoder_layers = 1;                      // Le
@@ -98,24 +109,25 @@ struct VaeDecodeState {
   torch::Tensor segment_embedding;         // hierarchical: e_k (B, Hc) of the current segment
 };
 
-// The MusicVAE loss terms, MusicVAE's way: per sequence, reconstruction = the cross-entropy summed over its T
-// tokens and kl = KL(q(z|x) || N(0, I)) summed over Z; loss = mean_B(reconstruction) + beta * mean_B(kl_cost) with
+// The MusicVAE loss terms, MusicVAE's way: per sequence, reconstruction = the negative log-likelihood summed over its
+// T steps (tokens: softmax cross-entropy; frames: binary cross-entropy summed over the V keys) and kl = KL(q(z|x) || N(0, I)) summed over Z; loss = mean_B(reconstruction) + beta * mean_B(kl_cost) with
 // the free-bits hinge kl_cost = max(kl - free_bits * ln 2, 0).
 struct VaeLoss {
   torch::Tensor loss;            // () the training objective (negative ELBO with beta and free bits)
-  torch::Tensor reconstruction;  // () nats per sequence: cross-entropy summed over T, averaged over B
+  torch::Tensor reconstruction;  // () nats per sequence: summed over T (and keys), averaged over B
   torch::Tensor kl;              // () nats per sequence, averaged over B (without free bits)
   torch::Tensor kl_bits;         // () the same in bits
   torch::Tensor kl_cost;         // () mean_B of the free-bits hinge, the term beta multiplies
 };
 
-// logits (B, T, V), tokens (B, T) int64, mu and logvar (B, Z). Throws cadenza::Error on mismatched shapes or a
-// negative beta / free_bits.
-VaeLoss elbo_loss(const torch::Tensor& logits, const torch::Tensor& tokens, const torch::Tensor& mu,
+// logits (B, T, V); targets (B, T) int64 tokens or (B, T, V) float frames in {0, 1}; mu and logvar (B, Z). Throws
+// cadenza::Error on mismatched shapes, frames that are not 0/1, or a negative beta / free_bits.
+VaeLoss elbo_loss(const torch::Tensor& logits, const torch::Tensor& targets, const torch::Tensor& mu,
                   const torch::Tensor& logvar, double beta, double free_bits);
 
-// Fraction of positions whose argmax logit is the target token: logits (B, T, V), tokens (B, T) -> () in [0, 1].
-torch::Tensor token_accuracy(const torch::Tensor& logits, const torch::Tensor& tokens);
+// Fraction of steps the logits get exactly right: tokens (B, T) int64, the argmax is the target; frames (B, T, V),
+// every key's (logit > 0) equals the target key. logits (B, T, V) -> () in [0, 1].
+torch::Tensor step_accuracy(const torch::Tensor& logits, const torch::Tensor& targets);
 
 class MusicVaeImpl : public torch::nn::Module {
  public:
@@ -123,32 +135,39 @@ class MusicVaeImpl : public torch::nn::Module {
   explicit MusicVaeImpl(VaeConfig config);
   const VaeConfig& config() const { return config_; }
 
-  // tokens (B, T) int64 in [0, V) -> (mu (B, Z), logvar (B, Z)).
-  std::pair<torch::Tensor, torch::Tensor> encode(const torch::Tensor& tokens);
+  // x: tokens (B, T) int64 in [0, V), or frames (B, T, V) float in {0, 1} -> (mu (B, Z), logvar (B, Z)).
+  std::pair<torch::Tensor, torch::Tensor> encode(const torch::Tensor& x);
   // mu + exp(logvar / 2) * epsilon; epsilon (B, Z), or undefined to draw it from N(0, I) with torch's generator.
   torch::Tensor reparameterize(const torch::Tensor& mu, const torch::Tensor& logvar,
                                const torch::Tensor& epsilon = torch::Tensor()) const;
-  // z (B, Z), tokens (B, T) -> logits (B, T, V) with teacher forcing (see the header comment). Hierarchical: T must
-  // be a multiple of num_segments.
-  torch::Tensor decode_teacher_forced(const torch::Tensor& z, const torch::Tensor& tokens);
+  // z (B, Z), x (tokens or frames, as encode) -> logits (B, T, V) with teacher forcing (see the header comment).
+  // Hierarchical: T must be a multiple of num_segments.
+  torch::Tensor decode_teacher_forced(const torch::Tensor& z, const torch::Tensor& x);
   // encode, reparameterize (epsilon as above; pass zeros to decode from the mean), decode_teacher_forced.
-  VaeOutput forward(const torch::Tensor& tokens, const torch::Tensor& epsilon = torch::Tensor());
+  VaeOutput forward(const torch::Tensor& x, const torch::Tensor& epsilon = torch::Tensor());
 
   // A state that decodes `length` steps from z (B, Z) (hierarchical: length a multiple of num_segments).
   VaeDecodeState initial_decode_state(const torch::Tensor& z, int64_t length);
-  // The logits (B, V) of step state.position, given the token of the step before: previous (B) int64, which must be
-  // undefined at position 0 (the start input is a zero vector). Advances the state. Inference only: no dropout and
-  // no autograd. Feeding the true tokens reproduces decode_teacher_forced().
+  // The logits (B, V) of step state.position, given the step before: previous (B) int64 tokens or (B, V) frames,
+  // which must be undefined at position 0 (the start input is a zero vector). Advances the state. Inference only: no
+  // dropout and no autograd. Feeding the true steps reproduces decode_teacher_forced().
   torch::Tensor decode_step(const torch::Tensor& previous, VaeDecodeState& state);
 
   // Decodes each z (B, Z) into max_length tokens step by step: (B, max_length) int64 on z's device. Each token is
   // drawn from softmax(logits / temperature) with `rng` (one uniform draw per token, rows in order), or is the
   // argmax at temperature 0. Throws cadenza::Error on a negative or non-finite temperature.
   torch::Tensor sample_tokens(const torch::Tensor& z, int64_t max_length, double temperature, std::mt19937_64& rng);
+  // Frames models: decodes each z into `length` frames step by step: (B, length, V) float {0, 1} on z's device. Key
+  // v of a frame is on with probability sigmoid(logit / temperature) (one uniform draw from `rng` per key, rows then
+  // keys in order), or when its logit is > 0 at temperature 0. Each frame is fed back as the next step's input.
+  torch::Tensor sample_frames(const torch::Tensor& z, int64_t length, double temperature, std::mt19937_64& rng);
+  // Either of the two, by the model's input kind: tokens (B, length) int64 or frames (B, length, V).
+  torch::Tensor sample(const torch::Tensor& z, int64_t length, double temperature, std::mt19937_64& rng);
   // N latents from the prior N(0, I), drawn with `rng`: (N, Z) on the parameters' device.
   torch::Tensor sample_prior(int64_t num, std::mt19937_64& rng) const;
 
-  torch::nn::Embedding embedding{nullptr};    // (V, E), shared by encoder and decoder
+  torch::nn::Embedding embedding{nullptr};    // tokens: (V, E), shared by encoder and decoder
+  torch::nn::Linear input_projection{nullptr};  // frames: V -> E, shared by encoder and decoder
   torch::nn::LSTM encoder{nullptr};           // bidirectional, E -> He per direction
   torch::nn::Linear to_latent{nullptr};       // 2He -> 2Z
   torch::nn::Linear conductor_init{nullptr};  // hierarchical: Z -> 2 Lc Hc
@@ -162,10 +181,12 @@ class MusicVaeImpl : public torch::nn::Module {
     torch::Tensor weight_ih, weight_hh, bias_ih, bias_hh;  // PyTorch layout, gates (i, f, g, o)
   };
 
-  void check_tokens(const torch::Tensor& tokens, const char* who) const;
+  // Tokens (B, T) int64 in range, or frames (B, T, V) of 0/1, by the input kind; cadenza::Error otherwise.
+  void check_input(const torch::Tensor& x, const char* who) const;
   void check_latent(const torch::Tensor& z, const char* who) const;
-  // Tokens (B, T) -> the previous-token inputs (B, T, E): zeros at t = 0, embedding(tokens[:, t - 1]) after.
-  torch::Tensor previous_token_inputs(const torch::Tensor& tokens);
+  torch::Tensor embed(const torch::Tensor& x);  // tokens (B, T) or frames (B, T, V) -> (B, T, E)
+  // The previous-step inputs (B, T, E): zeros at t = 0, embed(x[:, t - 1]) after.
+  torch::Tensor previous_step_inputs(const torch::Tensor& x);
   // One step of a stacked LSTM, gate equations written out; updates h and c, returns the top layer's h.
   static torch::Tensor lstm_step(const std::vector<LstmLayerWeights>& layers, torch::Tensor x,
                                  std::vector<torch::Tensor>& h, std::vector<torch::Tensor>& c);

@@ -29,7 +29,7 @@ struct CurvePoint {
 struct TrainingSummary {
   std::vector<CurvePoint> train_loss;         // "train" records: step, loss
   std::vector<CurvePoint> valid;              // "valid" records that carry valid_name
-  std::string valid_name;                     // "nll" (autoregressive), "elbo_per_token" (vae), "" (none)
+  std::string valid_name;                     // "nll" (autoregressive), "elbo_per_step" (vae), "" (none)
   double elements_per_second = kNotMeasured;  // training tokens (frames) per second, see training_log.h
   double seconds = kNotMeasured;              // training wall time (all sessions of the run)
   int64_t steps = 0;

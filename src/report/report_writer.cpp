@@ -39,7 +39,7 @@ std::string format_seconds(double seconds) {
 
 std::string valid_curve_label(const std::string& name) {
   if (name == "nll") return "validation NLL";
-  if (name == "elbo_per_token") return "validation ELBO bound";
+  if (name == "elbo_per_step") return "validation ELBO bound";
   return "validation " + name;
 }
 

@@ -51,11 +51,14 @@ TrainingSummary parse_training_log(std::string_view jsonl, const std::string& so
       if (summary.valid_name.empty()) {
         if (record.contains("nll"))
           summary.valid_name = "nll";
-        else if (record.contains("elbo_per_token"))
-          summary.valid_name = "elbo_per_token";
+        else if (record.contains("elbo_per_step") || record.contains("elbo_per_token"))
+          summary.valid_name = "elbo_per_step";
       }
-      if (!summary.valid_name.empty() && record.contains(summary.valid_name) && record[summary.valid_name].is_number())
-        summary.valid.push_back({step, record[summary.valid_name].get<double>(), elapsed});
+      // Runs written before the VAE read piano-roll frames call its ELBO "elbo_per_token".
+      const char* key = summary.valid_name == "elbo_per_step" && !record.contains("elbo_per_step") ? "elbo_per_token"
+                                                                                                  : summary.valid_name.c_str();
+      if (!summary.valid_name.empty() && record.contains(key) && record[key].is_number())
+        summary.valid.push_back({step, record[key].get<double>(), elapsed});
     } else if (kind == "end") {
       ended = true;
       summary.steps = static_cast<int64_t>(step);

@@ -10,7 +10,7 @@ namespace cadenza::report {
 
 // Parses the lines of a metrics.jsonl. `source` names the file in errors.
 //   train_loss: every "train" record's (step, loss, elapsed_seconds);
-//   valid:      every "valid" record's "nll" if it has one, else "elbo_per_token" (the first found names the curve);
+//   valid:      every "valid" record's "nll" if it has one, else "elbo_per_step" (the first found names the curve);
 //   elements_per_second: the mean of the "train" records' elements_per_second, leaving out the first record when
 //               there are several (it includes one-off start-up costs);
 //   seconds, steps, stop_reason, parameters: from the last "end" record; without one, seconds and steps come from

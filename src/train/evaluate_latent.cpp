@@ -13,6 +13,7 @@
 #include "models/crnngan.h"
 #include "models/musegan.h"
 #include "models/vae.h"
+#include "generate/vae_segments.h"
 #include "train/family_learners.h"
 #include "train/gan_report.h"
 
@@ -49,35 +50,26 @@ json evaluate_vae(const models::CheckpointInfo& info, const Shard& shard, Split 
   models::MusicVae model(models::VaeConfig::from_json(info.model_config_json));
   models::load_checkpoint_weights(info.path, *model);
   model->eval();
-  const MelodySpec spec = melody_spec_of(shard, "vae");
-  const int64_t steps_per_bar = 4 * spec.steps_per_quarter, length = model->config().sequence_length;
-  const std::vector<Window> all = melody_windows(shard, split, length, steps_per_bar);
+  VaeSegments segments(shard, model->config());
+  const int64_t length = model->config().sequence_length;
+  const std::vector<Window> all = segments.windows(split);
   const std::vector<Window> windows = spread_windows(all, static_cast<size_t>(options.max_windows));
-  json result = vae_window_metrics(*model, shard, windows);
+  json result = vae_window_metrics(*model, segments, windows);
   result["windows_in_split"] = all.size();
 
   // Interpolation smoothness between random pairs of the split's windows.
   torch::NoGradGuard no_grad;
-  const auto encoding = shard.make_encoding();
   std::mt19937_64 rng(options.seed);
   std::vector<std::vector<double>> densities, pitches;
-  const double bars = static_cast<double>(length / steps_per_bar);
+  const double bars = static_cast<double>(segments.codec().bars());
   for (int pair = 0; pair < options.interpolation_pairs && windows.size() >= 2; ++pair) {
-    const Window a = windows[rng() % windows.size()], b = windows[rng() % windows.size()];
-    torch::Tensor tokens = torch::empty({2, length}, torch::kLong);
-    for (int row = 0; row < 2; ++row) {
-      const Window& window = row == 0 ? a : b;
-      const std::vector<Token> piece = shard.token_vector(window.piece);
-      for (int64_t t = 0; t < length; ++t) tokens[row][t] = static_cast<int64_t>(piece[window.start + t]);
-    }
-    const torch::Tensor mu = model->encode(tokens).first;  // (2, Z)
+    const std::vector<Window> ends = {windows[rng() % windows.size()], windows[rng() % windows.size()]};
+    const torch::Tensor mu = model->encode(segments.batch(ends)).first;  // (2, Z)
     const torch::Tensor path = models::latent_path(mu[0], mu[1], options.interpolation_steps, true);
-    const torch::Tensor decoded = model->sample_tokens(path, length, 0.0, rng);  // (steps, T), argmax
+    const torch::Tensor decoded = model->sample(path, length, 0.0, rng);  // (steps, T[, V]), argmax / threshold
     std::vector<double> density, pitch;
     for (int64_t step = 0; step < decoded.size(0); ++step) {
-      const torch::Tensor row = decoded[step].contiguous();
-      const std::vector<Token> ids(row.data_ptr<int64_t>(), row.data_ptr<int64_t>() + length);
-      const Score score = encoding->decode(ids);
+      const Score score = segments.codec().score_of(decoded[step]);
       density.push_back(melody_attribute(score, "note_density", bars));
       const double mean_pitch = melody_attribute(score, "mean_pitch", bars);
       if (std::isfinite(mean_pitch)) pitch.push_back(mean_pitch);

@@ -14,6 +14,7 @@
 #include "data/shard.h"
 #include "data/windows.h"
 #include "encoding/melody.h"
+#include "generate/vae_segments.h"
 #include "models/musegan.h"
 #include "models/vae.h"
 #include "train/learner.h"
@@ -27,11 +28,14 @@ void set_learning_rate(torch::optim::AdamW& optimizer, double learning_rate);
 // AdamW over `module`'s parameters with the run's rate, betas and weight decay (0 = Adam).
 std::unique_ptr<torch::optim::AdamW> make_adam(torch::nn::Module& module, const TrainOptions& options);
 
-// The VAE's held-out figures over melody windows (eval mode, no gradients; restores nothing: the caller sets the
-// mode): "elbo_per_token" (reconstruction + KL in nats per token, z drawn from q(z|x) with a fixed seed),
-// "reconstruction_per_token", "kl_bits", "accuracy_teacher_forced" and "accuracy_sampled" (decoded from the posterior
-// mean; sampled = argmax decoding fed its own outputs, MusicVAE's reconstruction accuracy), "windows".
-nlohmann::json vae_window_metrics(models::MusicVaeImpl& model, const Shard& shard, const std::vector<Window>& windows);
+// The VAE's held-out figures over its windows (melody tokens or roll frames; eval mode, no gradients; restores
+// nothing: the caller sets the mode): "elbo_per_step" (reconstruction + KL in nats per step, a token or a frame; z
+// drawn from q(z|x) with a fixed seed), "reconstruction_per_step", "kl_bits", "accuracy_teacher_forced" and
+// "accuracy_sampled" (steps exactly right, decoded from the posterior mean; sampled = argmax / threshold decoding fed
+// its own outputs, MusicVAE's reconstruction accuracy), "windows", "input_kind"; frames models add the sampled
+// reconstruction's cell precision, recall and F1 ("cells_*_sampled").
+nlohmann::json vae_window_metrics(models::MusicVaeImpl& model, VaeSegments& segments,
+                                  const std::vector<Window>& windows);
 
 // (B, K, N, S, P) float {0, 1} rolls of bar-aligned windows; decoded pieces are kept in `cache`.
 torch::Tensor roll_window_batch(const Shard& shard, const std::vector<Window>& windows,

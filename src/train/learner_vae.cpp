@@ -1,4 +1,5 @@
-// MusicVAE training: bar-aligned melody windows, the negative ELBO with MusicVAE's beta schedule and free bits.
+// MusicVAE training: bar-aligned melody windows (tokens) or multi-track piano-roll windows (frames), the negative
+// ELBO with MusicVAE's beta schedule and free bits.
 #include <random>
 
 #include "common/error.h"
@@ -6,6 +7,7 @@
 #include "data/windows.h"
 #include "encoding/melody.h"
 #include "models/vae.h"
+#include "generate/vae_segments.h"
 #include "train/family_learners.h"
 
 namespace cadenza::train {
@@ -13,31 +15,16 @@ namespace {
 
 using nlohmann::json;
 
-// (B, T) int64 tokens of the given windows.
-torch::Tensor window_tokens(const Shard& shard, const std::vector<Window>& windows, size_t first, size_t count,
-                            int64_t length) {
-  torch::Tensor tokens = torch::empty({static_cast<int64_t>(count), length}, torch::kLong);
-  auto out = tokens.accessor<int64_t, 2>();
-  for (size_t row = 0; row < count; ++row) {
-    const Window& window = windows[first + row];
-    const std::vector<Token> piece = shard.token_vector(window.piece);
-    for (int64_t t = 0; t < length; ++t) out[row][t] = piece[window.start + t];
-  }
-  return tokens;
-}
-
 class VaeLearner final : public Learner {
  public:
   VaeLearner(const json& model_json, const Shard& shard, const TrainOptions& options)
-      : shard_(shard), options_(options), config_(models::VaeConfig::from_json(model_json)) {
-    const MelodySpec spec = melody_spec_of(shard, "vae");
-    const int64_t steps_per_bar = 4 * spec.steps_per_quarter;
-    train_windows_ = melody_windows(shard, Split::kTrain, config_.sequence_length, steps_per_bar);
+      : options_(options), config_(models::VaeConfig::from_json(model_json)), segments_(shard, config_) {
+    train_windows_ = segments_.windows(Split::kTrain);
     if (train_windows_.empty())
-      throw Error(shard.path() + ": no training window of " + std::to_string(config_.sequence_length) +
-                  " steps with a note (are the pieces shorter than the VAE's sequence_length?)");
-    valid_windows_ = spread_windows(melody_windows(shard, Split::kValid, config_.sequence_length, steps_per_bar),
-                                    static_cast<size_t>(options.eval_samples));
+      throw Error(shard.path() + ": no training window of " + std::to_string(segments_.codec().bars()) +
+                  " bars with a note (are the pieces shorter than the VAE's segment?)");
+    valid_windows_ =
+        spread_windows(segments_.windows(Split::kValid), static_cast<size_t>(options.eval_samples));
     torch::manual_seed(options.seed);
     model_ = models::MusicVae(config_);
     model_->train();
@@ -57,10 +44,10 @@ class VaeLearner final : public Learner {
     std::vector<Window> batch;
     for (int64_t row = 0; row < options_.batch_size; ++row)
       batch.push_back(train_windows_[random_below(rng, train_windows_.size())]);
-    const torch::Tensor tokens = window_tokens(shard_, batch, 0, batch.size(), config_.sequence_length);  // (B, T)
-    const models::VaeOutput out = model_->forward(tokens);
+    const torch::Tensor x = segments_.batch(batch);  // (B, T) tokens or (B, T, V) frames
+    const models::VaeOutput out = model_->forward(x);
     const double beta = models::kl_beta(config_, step);
-    const models::VaeLoss loss = models::elbo_loss(out.logits, tokens, out.mu, out.logvar, beta, config_.free_bits);
+    const models::VaeLoss loss = models::elbo_loss(out.logits, x, out.mu, out.logvar, beta, config_.free_bits);
     const double value = loss.loss.item<double>();
     check_finite_loss(value, "the negative ELBO");
     optimizer_->zero_grad();
@@ -68,28 +55,28 @@ class VaeLearner final : public Learner {
     if (options_.clip_norm > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.clip_norm);
     optimizer_->step();
     const double length = static_cast<double>(config_.sequence_length);
-    return {value, tokens.numel(),
-            json{{"reconstruction_per_token", loss.reconstruction.item<double>() / length},
+    return {value, x.size(0) * x.size(1),
+            json{{"reconstruction_per_step", loss.reconstruction.item<double>() / length},
                  {"kl_bits", loss.kl_bits.item<double>()},
                  {"beta", beta},
-                 {"accuracy", models::token_accuracy(out.logits, tokens).item<double>()}}};
+                 {"accuracy", models::step_accuracy(out.logits, x).item<double>()}}};
   }
 
   std::optional<ValidationOutcome> validate(int64_t /*step*/) override {
     if (valid_windows_.empty()) return std::nullopt;
     model_->eval();
     ValidationOutcome outcome;
-    outcome.record = vae_window_metrics(*model_, shard_, valid_windows_);
+    outcome.record = vae_window_metrics(*model_, segments_, valid_windows_);
     model_->train();
-    outcome.score = outcome.record["elbo_per_token"].get<double>();
+    outcome.score = outcome.record["elbo_per_step"].get<double>();
     outcome.score_name = "elbo";
     return outcome;
   }
 
  private:
-  const Shard& shard_;
   TrainOptions options_;
   models::VaeConfig config_;
+  VaeSegments segments_;
   models::MusicVae model_{nullptr};
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   std::vector<Window> train_windows_, valid_windows_;
@@ -97,36 +84,54 @@ class VaeLearner final : public Learner {
 
 }  // namespace
 
-json vae_window_metrics(models::MusicVaeImpl& model, const Shard& shard, const std::vector<Window>& windows) {
-  if (windows.empty()) throw Error(shard.path() + ": no melody window to evaluate the vae on");
+json vae_window_metrics(models::MusicVaeImpl& model, VaeSegments& segments, const std::vector<Window>& windows) {
+  if (windows.empty()) throw Error("vae: no window to evaluate on");
   torch::NoGradGuard no_grad;
   torch::manual_seed(0x5a11d);  // the ELBO's z draws: the same at every validation (the loop reseeds each step)
   const int64_t length = model.config().sequence_length;
+  const bool frames = segments.codec().frames();
   double elbo_sum = 0, reconstruction_sum = 0, kl_bits_sum = 0, forced_correct = 0, sampled_correct = 0;
-  std::mt19937_64 unused_rng(0);  // argmax decoding draws nothing
+  double true_on = 0, sampled_on = 0, both_on = 0;  // frames: cells on in the input, the reconstruction, both
+  std::mt19937_64 unused_rng(0);                    // argmax (threshold) decoding draws nothing
   const size_t chunk = 128;
   for (size_t first = 0; first < windows.size(); first += chunk) {
     const size_t count = std::min(chunk, windows.size() - first);
-    const torch::Tensor tokens = window_tokens(shard, windows, first, count, length);  // (B, T)
-    const models::VaeOutput sampled = model.forward(tokens);                           // z ~ q(z|x)
-    const models::VaeLoss loss = models::elbo_loss(sampled.logits, tokens, sampled.mu, sampled.logvar, 1.0, 0.0);
+    const torch::Tensor x = segments.batch(windows, first, count);  // (B, T) or (B, T, V)
+    const models::VaeOutput sampled = model.forward(x);             // z ~ q(z|x)
+    const models::VaeLoss loss = models::elbo_loss(sampled.logits, x, sampled.mu, sampled.logvar, 1.0, 0.0);
     const double rows = static_cast<double>(count);
     elbo_sum += (loss.reconstruction.item<double>() + loss.kl.item<double>()) * rows;
     reconstruction_sum += loss.reconstruction.item<double>() * rows;
     kl_bits_sum += loss.kl_bits.item<double>() * rows;
     // Reconstruction from the posterior mean: teacher-forced, and decoded greedily from the model's own outputs.
-    const torch::Tensor forced = model.decode_teacher_forced(sampled.mu, tokens);
-    forced_correct += models::token_accuracy(forced, tokens).item<double>() * rows;
-    const torch::Tensor greedy = model.sample_tokens(sampled.mu, length, 0.0, unused_rng);
-    sampled_correct += greedy.eq(tokens).to(torch::kDouble).mean().item<double>() * rows;
+    const torch::Tensor forced = model.decode_teacher_forced(sampled.mu, x);
+    forced_correct += models::step_accuracy(forced, x).item<double>() * rows;
+    const torch::Tensor greedy = model.sample(sampled.mu, length, 0.0, unused_rng);
+    if (frames) {
+      sampled_correct += greedy.eq(x).all(2).to(torch::kDouble).mean().item<double>() * rows;
+      true_on += x.sum().item<double>();
+      sampled_on += greedy.sum().item<double>();
+      both_on += (greedy * x).sum().item<double>();
+    } else {
+      sampled_correct += greedy.eq(x).to(torch::kDouble).mean().item<double>() * rows;
+    }
   }
   const double n = static_cast<double>(windows.size()), t = static_cast<double>(length);
-  return {{"elbo_per_token", elbo_sum / n / t},
-          {"reconstruction_per_token", reconstruction_sum / n / t},
-          {"kl_bits", kl_bits_sum / n},
-          {"accuracy_teacher_forced", forced_correct / n},
-          {"accuracy_sampled", sampled_correct / n},
-          {"windows", windows.size()}};
+  json record = {{"elbo_per_step", elbo_sum / n / t},
+                 {"reconstruction_per_step", reconstruction_sum / n / t},
+                 {"kl_bits", kl_bits_sum / n},
+                 {"accuracy_teacher_forced", forced_correct / n},
+                 {"accuracy_sampled", sampled_correct / n},
+                 {"windows", windows.size()},
+                 {"input_kind", frames ? "frames" : "tokens"}};
+  if (frames) {
+    // Cell-level agreement of the sampled reconstruction: a frame with one wrong key of many fails the accuracy.
+    const double precision = sampled_on > 0 ? both_on / sampled_on : 0, recall = true_on > 0 ? both_on / true_on : 0;
+    record["cells_precision_sampled"] = precision;
+    record["cells_recall_sampled"] = recall;
+    record["cells_f1_sampled"] = precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0.0;
+  }
+  return record;
 }
 
 MelodySpec melody_spec_of(const Shard& shard, const char* family) {
@@ -139,14 +144,18 @@ MelodySpec melody_spec_of(const Shard& shard, const char* family) {
 }
 
 json resolve_vae_config(const json& model, const Shard& shard) {
-  const MelodySpec spec = melody_spec_of(shard, "vae");
   json resolved = model;
-  resolved["vocab_size"] = shard.vocabulary_size();
+  if (shard.is_piano_roll()) {
+    const PianoRollSpec spec = shard.roll_spec();
+    resolved["input_kind"] = "frames";
+    resolved["vocab_size"] = static_cast<int64_t>(spec.num_tracks) * spec.num_pitches();
+  } else {
+    melody_spec_of(shard, "vae");  // a clear error for any other token encoding
+    resolved["input_kind"] = "tokens";
+    resolved["vocab_size"] = shard.vocabulary_size();
+  }
   const models::VaeConfig config = models::VaeConfig::from_json(resolved);
-  const int64_t steps_per_bar = 4 * spec.steps_per_quarter;
-  if (config.sequence_length % steps_per_bar != 0)
-    throw Error("vae: sequence_length " + std::to_string(config.sequence_length) + " is not a whole number of bars (" +
-                std::to_string(steps_per_bar) + " steps per bar in " + shard.path() + ")");
+  VaeCodec(config, shard.metadata().encoding);  // checks the segment is whole bars of the shard's grid
   return config.to_json();
 }
 

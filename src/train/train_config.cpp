@@ -165,7 +165,10 @@ namespace {
 // 2 x 256 decoder and z = 256. beta_rate 0.999 (MusicVAE: 0.99999 over 50k+ steps) lets beta reach 95% of its
 // maximum within the 3,000 steps a CPU run affords. Free bits: 48 for 2 bars (MusicVAE's 2-bar models used 0-48);
 // the hierarchical decoder gets 16 bits per bar (`cadenza train --bars`; MusicVAE's 16-bar models: 256).
-json vae_preset(const std::string& preset) {
+//
+// On a piano-roll shard (frames) the input layer maps a whole multi-track frame (tracks x pitches keys, several on at
+// once) rather than picking one token's row, so it gets twice the width.
+json vae_preset(const std::string& preset, bool frames) {
   json model = {{"family", "vae"}, {"decoder", "flat"}, {"sequence_length", 32}, {"num_segments", 2}};
   json train = {{"schedule", "constant"}, {"weight_decay", 0.0}, {"warmup_steps", 0}};
   if (preset == "tiny") {
@@ -222,6 +225,7 @@ json vae_preset(const std::string& preset) {
                   {"learning_rate", 1e-3},
                   {"eval_samples", 1024}});
   }
+  if (frames) model["embedding_size"] = 2 * model["embedding_size"].get<int64_t>();
   return {{"model", model}, {"train", train}};
 }
 
@@ -320,7 +324,7 @@ json preset_config(const std::string& preset, const std::string& family, bool fr
   const auto presets = preset_names();
   if (std::find(presets.begin(), presets.end(), preset) == presets.end())
     throw Error("unknown preset \"" + preset + "\" (expected tiny, small or base)");
-  if (family == "vae") return vae_preset(preset);
+  if (family == "vae") return vae_preset(preset, frames);
   if (family == "musegan") return musegan_preset(preset);
   if (family == "crnngan") return crnngan_preset(preset);
   static const std::set<std::string> kFamilies = {"rnn", "lstm", "gru", "transformer"};

@@ -62,7 +62,7 @@ TEST(CliLatent, VaeTrainSampleInterpolateReconstructAttributeEvaluate) {
   ASSERT_EQ(evaluated.exit_code, 0) << evaluated.output;
   const auto result = nlohmann::json::parse(evaluated.output.substr(evaluated.output.find('{')));
   EXPECT_EQ(result["family"], "vae");
-  EXPECT_GT(result["elbo_per_token"].get<double>(), 0);
+  EXPECT_GT(result["elbo_per_step"].get<double>(), 0);
   EXPECT_TRUE(result.contains("interpolation"));
 
   const auto wrong = run_cadenza("reconstruct --checkpoint " + run + " " + data.dir.file("missing.mid") + " --out " +

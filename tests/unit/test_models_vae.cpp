@@ -41,7 +41,18 @@ VaeConfig small_config(VaeDecoderKind decoder) {
   return config;
 }
 
-// decode_step() over every position with the true previous tokens: (B, T, V).
+VaeConfig frames_config(VaeDecoderKind decoder) {
+  VaeConfig config = small_config(decoder);
+  config.input_kind = InputKind::kFrames;  // 9 keys per frame
+  return config;
+}
+
+// (B, T, V) random 0/1 frames with about `density` of the keys on.
+torch::Tensor random_frames(int64_t B, int64_t T, int64_t V, double density = 0.3) {
+  return (torch::rand({B, T, V}) < density).to(torch::kFloat);
+}
+
+// decode_step() over every position with the true previous tokens (or frames): (B, T, V).
 torch::Tensor logits_by_steps(MusicVaeImpl& model, const torch::Tensor& z, const torch::Tensor& tokens) {
   auto state = model.initial_decode_state(z, tokens.size(1));
   std::vector<torch::Tensor> logits;
@@ -119,7 +130,9 @@ TEST_P(VaeMatchesPyTorch, EveryTensorOfTheModelIsInTheFixture) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, VaeMatchesPyTorch, ::testing::Values("vae_flat", "vae_hierarchical"));
+INSTANTIATE_TEST_SUITE_P(Fixtures, VaeMatchesPyTorch,
+                         ::testing::Values("vae_flat", "vae_hierarchical", "vae_frames_flat",
+                                           "vae_frames_hierarchical"));
 
 // ---- step-by-step decoding against teacher forcing ------------------------------------------------------------
 
@@ -186,7 +199,7 @@ TEST(ModelsVae, GreedySamplingFollowsTheArgmaxOfItsOwnTeacherForcedLogits) {
     torch::NoGradGuard no_grad;
     auto logits = model->decode_teacher_forced(z, tokens);
     EXPECT_TRUE(torch::equal(logits.argmax(-1), tokens)) << vae_decoder_name(kind);
-    EXPECT_EQ(token_accuracy(logits, tokens).item<double>(), 1.0);
+    EXPECT_EQ(step_accuracy(logits, tokens).item<double>(), 1.0);
   }
 }
 
@@ -264,8 +277,8 @@ TEST(ModelsVaeLoss, TokenAccuracyCountsArgmaxHits) {
   logits[0][2][0] = 1;
   logits[0][3][0] = 1;
   auto tokens = torch::tensor({{1, 2, 1, 1}}, torch::kLong);
-  EXPECT_DOUBLE_EQ(token_accuracy(logits, tokens).item<double>(), 0.5);
-  EXPECT_THROW(token_accuracy(logits, tokens.narrow(1, 0, 3)), Error);
+  EXPECT_DOUBLE_EQ(step_accuracy(logits, tokens).item<double>(), 0.5);
+  EXPECT_THROW(step_accuracy(logits, tokens.narrow(1, 0, 3)), Error);
 }
 
 TEST(ModelsVaeLoss, BetaScheduleRisesToMaxBeta) {
@@ -298,7 +311,7 @@ TEST(ModelsVae, AFewAdamStepsLearnToReconstructATinyBatch) {
   EXPECT_LT(last, 0.3 * first);
   torch::NoGradGuard no_grad;
   auto [mu, logvar] = model->encode(tokens);
-  EXPECT_GT(token_accuracy(model->decode_teacher_forced(mu, tokens), tokens).item<double>(), 0.9);
+  EXPECT_GT(step_accuracy(model->decode_teacher_forced(mu, tokens), tokens).item<double>(), 0.9);
 }
 
 // ---- interpolation ---------------------------------------------------------------------------------------------
@@ -454,6 +467,174 @@ TEST(ModelsVae, ParameterNamesAreThePyTorchAttributeNames) {
   EXPECT_EQ(h_params["conductor.weight_ih_l1"].sizes(), torch::IntArrayRef({24, 6}));
   EXPECT_EQ(h_params["decoder_init.weight"].sizes(), torch::IntArrayRef({28, 6}));    // from e_k
   EXPECT_EQ(h_params["decoder.weight_ih_l0"].sizes(), torch::IntArrayRef({28, 10}));  // 4Hd x (E + Hc)
+}
+
+// ---- frames (multi-track piano roll) --------------------------------------------------------------------------
+
+TEST(ModelsVaeFrames, StepByStepReproducesTeacherForcingForBothDecoders) {
+  for (auto kind : {VaeDecoderKind::kFlat, VaeDecoderKind::kHierarchical}) {
+    torch::manual_seed(31);
+    VaeConfig config = frames_config(kind);
+    config.dropout = 0.3;  // eval(): no dropout in either path
+    auto model = std::make_shared<MusicVaeImpl>(config);
+    model->eval();
+    for (int64_t B : {1, 3}) {
+      auto frames = random_frames(B, 12, config.vocab_size);
+      auto z = torch::randn({B, config.latent_size});
+      torch::Tensor whole;
+      {
+        torch::NoGradGuard no_grad;
+        whole = model->decode_teacher_forced(z, frames);  // (B, T, V)
+      }
+      EXPECT_EQ(whole.sizes(), torch::IntArrayRef({B, 12, config.vocab_size}));
+      EXPECT_LT(max_abs_diff(whole, logits_by_steps(*model, z, frames)), 1e-5) << vae_decoder_name(kind) << " B=" << B;
+    }
+  }
+}
+
+TEST(ModelsVaeFrames, LogitsDependOnlyOnEarlierFrames) {
+  torch::manual_seed(32);
+  auto model = std::make_shared<MusicVaeImpl>(frames_config(VaeDecoderKind::kHierarchical));
+  torch::NoGradGuard no_grad;
+  auto frames = random_frames(2, 12, 9);
+  auto z = torch::randn({2, 5});
+  auto logits = model->decode_teacher_forced(z, frames);
+  auto changed = frames.clone();
+  changed[0][5][3] = 1.0 - changed[0][5][3].item<float>();  // flip one key of frame 5
+  auto other = model->decode_teacher_forced(z, changed);
+  EXPECT_LT(max_abs_diff(logits.narrow(1, 0, 6), other.narrow(1, 0, 6)), 1e-7);
+  EXPECT_GT(max_abs_diff(logits[0][6], other[0][6]), 1e-6);
+  // The encoder sees the whole window: the latent moves too.
+  EXPECT_GT(max_abs_diff(model->encode(frames).first, model->encode(changed).first), 1e-6);
+}
+
+TEST(ModelsVaeFrames, ThresholdSamplingFollowsItsOwnTeacherForcedLogitsAndDrawsAreSeeded) {
+  for (auto kind : {VaeDecoderKind::kFlat, VaeDecoderKind::kHierarchical}) {
+    torch::manual_seed(33);
+    auto model = std::make_shared<MusicVaeImpl>(frames_config(kind));
+    std::mt19937_64 rng(5);
+    auto z = model->sample_prior(3, rng);
+    auto frames = model->sample(z, 12, 0.0, rng);
+    ASSERT_EQ(frames.sizes(), torch::IntArrayRef({3, 12, 9}));
+    EXPECT_EQ(frames.scalar_type(), torch::kFloat);
+    torch::NoGradGuard no_grad;
+    auto logits = model->decode_teacher_forced(z, frames);
+    EXPECT_TRUE(torch::equal(logits.gt(0).to(torch::kFloat), frames)) << vae_decoder_name(kind);
+    EXPECT_EQ(step_accuracy(logits, frames).item<double>(), 1.0);
+  }
+  torch::manual_seed(34);
+  auto model = std::make_shared<MusicVaeImpl>(frames_config(VaeDecoderKind::kFlat));
+  auto z = torch::randn({4, 5});
+  auto draw = [&](uint64_t seed, double temperature) {
+    std::mt19937_64 rng(seed);
+    return model->sample_frames(z, 16, temperature, rng);
+  };
+  EXPECT_TRUE(torch::equal(draw(1, 1.0), draw(1, 1.0)));
+  EXPECT_FALSE(torch::equal(draw(1, 1.0), draw(2, 1.0)));
+  // A very high temperature makes every key a fair coin: about half of 4 x 16 x 9 cells are on.
+  const double on = draw(3, 1000.0).mean().item<double>();
+  EXPECT_NEAR(on, 0.5, 0.08);
+  std::mt19937_64 rng(1);
+  EXPECT_THROW(model->sample_tokens(z, 16, 1.0, rng), Error);  // a frames model has no tokens
+  EXPECT_THROW(model->sample_frames(z, 16, -1.0, rng), Error);
+  auto tokens_model = std::make_shared<MusicVaeImpl>(small_config(VaeDecoderKind::kFlat));
+  EXPECT_THROW(tokens_model->sample_frames(z, 16, 1.0, rng), Error);
+}
+
+TEST(ModelsVaeFrames, LossIsTheBernoulliNllSummedOverKeysAndSteps) {
+  torch::manual_seed(35);
+  auto logits = torch::randn({2, 3, 4});
+  auto frames = torch::tensor({0.f, 1.f, 0.f, 1.f, 0.f, 0.f, 0.f, 0.f, 1.f, 1.f, 1.f, 0.f,  // sequence 0
+                               1.f, 0.f, 0.f, 0.f, 0.f, 1.f, 0.f, 0.f, 0.f, 0.f, 0.f, 1.f})
+                    .reshape({2, 3, 4});
+  auto mu = torch::zeros({2, 2});
+  auto logvar = torch::zeros({2, 2});
+  double reconstruction = 0;
+  for (int b = 0; b < 2; ++b)
+    for (int t = 0; t < 3; ++t)
+      for (int v = 0; v < 4; ++v) {
+        const double p = 1.0 / (1.0 + std::exp(-logits[b][t][v].item<double>()));
+        reconstruction -= frames[b][t][v].item<float>() > 0.5 ? std::log(p) : std::log(1.0 - p);
+      }
+  reconstruction /= 2;  // summed over T and keys, averaged over B
+  auto loss = elbo_loss(logits, frames, mu, logvar, 0.5, 0.0);
+  EXPECT_NEAR(loss.reconstruction.item<double>(), reconstruction, 1e-5);
+  EXPECT_NEAR(loss.kl.item<double>(), 0.0, 1e-7);
+  EXPECT_NEAR(loss.loss.item<double>(), reconstruction, 1e-5);
+  EXPECT_THROW(elbo_loss(logits, frames * 0.5, mu, logvar, 1.0, 0.0), Error);            // not 0/1
+  EXPECT_THROW(elbo_loss(logits, frames.narrow(2, 0, 3), mu, logvar, 1.0, 0.0), Error);  // 3 keys, not 4
+  EXPECT_THROW(elbo_loss(logits, frames.to(torch::kLong), mu, logvar, 1.0, 0.0), Error);
+}
+
+TEST(ModelsVaeFrames, StepAccuracyCountsWholeFrames) {
+  auto logits = torch::full({1, 3, 2}, -1.0);
+  logits[0][0][0] = 1;  // frame 0 predicted {key 0}
+  logits[0][1][1] = 1;  // frame 1 predicted {key 1}
+  auto frames = torch::tensor({1.f, 0.f, 1.f, 1.f, 0.f, 0.f}).reshape({1, 3, 2});
+  // Frame 0 right, frame 1 misses key 0 (one of two keys right is still a wrong frame), frame 2 right (silence).
+  EXPECT_DOUBLE_EQ(step_accuracy(logits, frames).item<double>(), 2.0 / 3.0);
+  EXPECT_THROW(step_accuracy(logits, frames.narrow(2, 0, 1)), Error);
+}
+
+TEST(ModelsVaeFrames, AFewAdamStepsLearnToReconstructATinyBatch) {
+  torch::manual_seed(36);
+  VaeConfig config = frames_config(VaeDecoderKind::kHierarchical);
+  // Wider than small_config: a 4-wide projection of 9-key frames learns very slowly (so does PyTorch's).
+  config.embedding_size = 8;
+  config.encoder_hidden = config.decoder_hidden = config.conductor_hidden = 16;
+  auto model = std::make_shared<MusicVaeImpl>(config);
+  // Two windows shaped like music: a held chord under a moving line, and a line alone.
+  auto frames = torch::zeros({2, 12, config.vocab_size});
+  for (int64_t t = 0; t < 12; ++t) {
+    frames[0][t][0] = frames[0][t][4] = 1;  // the held "chord"
+    frames[0][t][5 + t % 4] = 1;            // a rising line
+    frames[1][t][8 - (t / 3) % 5] = 1;      // a falling line, 3 steps per note
+  }
+  torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(1e-2));
+  double first = 0, last = 0;
+  for (int step = 0; step < 300; ++step) {
+    optimizer.zero_grad();
+    auto out = model->forward(frames);
+    auto loss = elbo_loss(out.logits, frames, out.mu, out.logvar, 0.01, 0.0);
+    loss.loss.backward();
+    optimizer.step();
+    (step == 0 ? first : last) = loss.reconstruction.item<double>();
+  }
+  EXPECT_LT(last, 0.15 * first);
+  torch::NoGradGuard no_grad;
+  model->eval();
+  auto mu = model->encode(frames).first;
+  std::mt19937_64 rng(0);
+  EXPECT_GT(model->sample(mu, 12, 0.0, rng).eq(frames).all(2).to(torch::kDouble).mean().item<double>(), 0.9);
+}
+
+TEST(ModelsVaeFrames, BadFramesAndTheInputLayerNames) {
+  torch::manual_seed(37);
+  auto model = std::make_shared<MusicVaeImpl>(frames_config(VaeDecoderKind::kFlat));
+  try {
+    model->encode(torch::full({1, 4, 9}, 0.5));
+    ADD_FAILURE() << "a frame key of 0.5 accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("0 or 1"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(model->encode(torch::zeros({1, 4, 8})), Error);             // 8 keys, not 9
+  EXPECT_THROW(model->encode(torch::zeros({1, 4}, torch::kLong)), Error);  // tokens into a frames model
+  EXPECT_THROW(model->encode(torch::zeros({1, 4, 9}, torch::kLong)), Error);
+  auto state = model->initial_decode_state(torch::randn({2, 5}), 4);
+  model->decode_step(torch::Tensor(), state);
+  EXPECT_THROW(model->decode_step(torch::zeros({2}, torch::kLong), state), Error);  // a token, not a frame
+  EXPECT_THROW(model->decode_step(torch::zeros({2, 8}), state), Error);
+  EXPECT_NO_THROW(model->decode_step(torch::zeros({2, 9}), state));
+
+  auto params = model->named_parameters();
+  EXPECT_EQ(params.keys().front(), "input_projection.weight");
+  EXPECT_EQ(params["input_projection.weight"].sizes(), torch::IntArrayRef({4, 9}));  // E x V
+  EXPECT_FALSE(params.contains("embedding.weight"));
+  auto json = frames_config(VaeDecoderKind::kFlat).to_json();
+  EXPECT_EQ(json["input_kind"], "frames");
+  EXPECT_EQ(VaeConfig::from_json(json).input_kind, InputKind::kFrames);
+  json["input_kind"] = "rolls";
+  EXPECT_THROW(VaeConfig::from_json(json), Error);
 }
 
 }  // namespace

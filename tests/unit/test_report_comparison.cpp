@@ -107,7 +107,7 @@ inline Comparison four_models() {
   // The VAE's ELBO is lower than both NLLs: it must still not be ranked among them.
   ModelReport vae = model("vae", "vae", false, 0);
   vae.likelihood = {LikelihoodKind::kElboBound, 0.50, "token", "test", kNotMeasured};
-  vae.training.valid_name = "elbo_per_token";
+  vae.training.valid_name = "elbo_per_step";
   vae.metrics = {metric("pitch_range", 0.9), metric("pitch_in_key_rate", kNotMeasured), metric("note_density", 0.8)};
   vae.originality = originality(0.25);
 

@@ -41,12 +41,19 @@ TEST(ReportTrainingLog, VaeAndGanRecords) {
       R"({"kind":"train","step":10,"loss":40.0,"elements_per_second":50,"elapsed_seconds":1}
 {"kind":"valid","step":10,"elbo_per_token":1.7,"kl_bits":3.0,"elapsed_seconds":1.2})",
       "vae.jsonl");
-  EXPECT_EQ(vae.valid_name, "elbo_per_token");
+  EXPECT_EQ(vae.valid_name, "elbo_per_step") << "the legacy key of older runs reads as the current one";
   ASSERT_EQ(vae.valid.size(), 1u);
+  EXPECT_DOUBLE_EQ(vae.valid[0].value, 1.7);
   EXPECT_DOUBLE_EQ(vae.elements_per_second, 50) << "a single record is used as is";
   EXPECT_EQ(vae.steps, 10) << "without an end record, the last record tells how far the run got";
   EXPECT_DOUBLE_EQ(vae.seconds, 1.2);
   EXPECT_EQ(vae.parameters, -1);
+
+  const TrainingSummary current = parse_training_log(
+      R"({"kind":"valid","step":10,"elbo_per_step":0.9,"kl_bits":3.0,"elapsed_seconds":1.2})", "vae2.jsonl");
+  EXPECT_EQ(current.valid_name, "elbo_per_step");
+  ASSERT_EQ(current.valid.size(), 1u);
+  EXPECT_DOUBLE_EQ(current.valid[0].value, 0.9);
 
   const TrainingSummary gan = parse_training_log(
       R"({"kind":"train","step":20,"loss":-0.5,"critic_loss":0.1,"elapsed_seconds":1}

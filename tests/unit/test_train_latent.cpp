@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <random>
@@ -11,6 +12,7 @@
 #include "data/windows.h"
 #include "encoding/melody.h"
 #include "generate/latent_generator.h"
+#include "generate/vae_segments.h"
 #include "models/checkpoint.h"
 #include "models/crnngan.h"
 #include "models/musegan.h"
@@ -62,8 +64,17 @@ std::string write_two_track_roll_shard(const TempDir& dir) {
   return path;
 }
 
-json tiny_config(const std::string& family, int64_t steps) {
-  json config = preset_config("tiny", family, family == "musegan");
+// The family of a test parameter: "vae-frames" is the vae on the two-track roll (2-bar segments, hierarchical).
+std::string family_of(const std::string& name) {
+  return name == "vae-frames" ? "vae" : name;
+}
+bool reads_roll(const std::string& name) {
+  return name == "musegan" || name == "vae-frames";
+}
+
+json tiny_config(const std::string& name, int64_t steps) {
+  const std::string family = family_of(name);
+  json config = preset_config("tiny", family, reads_roll(name));
   config["model"]["family"] = family;
   config["train"].update({{"steps", steps},
                           {"log_every", 1},
@@ -77,6 +88,8 @@ json tiny_config(const std::string& family, int64_t steps) {
     config["train"]["critic_steps"] = 2;
   }
   if (family == "crnngan") config["train"]["crop_length"] = 6;
+  if (name == "vae-frames")  // 2 bars of 8 steps, one conductor step per bar
+    config["model"].update({{"sequence_length", 16}, {"decoder", "hierarchical"}, {"num_segments", 2}});
   return config;
 }
 
@@ -117,15 +130,15 @@ std::map<std::string, torch::Tensor> checkpoint_tensors(const std::string& path)
 class LatentResumeTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(LatentResumeTest, HalfThenResumeEqualsStraightRun) {
-  const std::string family = GetParam();
+  const std::string family = family_of(GetParam());
   TempDir dir;
-  const std::string data = family == "musegan" ? write_two_track_roll_shard(dir) : write_melody_shard(dir);
+  const std::string data = reads_roll(GetParam()) ? write_two_track_roll_shard(dir) : write_melody_shard(dir);
   const int64_t steps = 6;
-  TrainRequest straight{data, dir.file("straight"), tiny_config(family, steps)};
+  TrainRequest straight{data, dir.file("straight"), tiny_config(GetParam(), steps)};
   const TrainResult full = run_training(straight, nullptr);
   EXPECT_EQ(full.steps, steps);
 
-  TrainRequest halves{data, dir.file("halves"), tiny_config(family, steps)};
+  TrainRequest halves{data, dir.file("halves"), tiny_config(GetParam(), steps)};
   std::atomic<bool> stop{false};
   const TrainResult first = run_training(
       halves,
@@ -160,8 +173,12 @@ TEST_P(LatentResumeTest, HalfThenResumeEqualsStraightRun) {
       << "an autoregressive loader must refuse a " << family << " checkpoint";
 }
 
-INSTANTIATE_TEST_SUITE_P(Families, LatentResumeTest, ::testing::Values("vae", "musegan", "crnngan"),
-                         [](const auto& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(Families, LatentResumeTest, ::testing::Values("vae", "vae-frames", "musegan", "crnngan"),
+                         [](const auto& info) {
+                           std::string name = info.param;
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
+                         });
 
 TEST(LatentTraining, VaeValidationReportsElboAndBothAccuracies) {
   TempDir dir;
@@ -183,8 +200,8 @@ TEST(LatentTraining, VaeValidationReportsElboAndBothAccuracies) {
     }
     // The ELBO bound per token = reconstruction per token + KL (nats) / T, and the KL in bits is KL / ln 2.
     const double kl_nats = record["kl_bits"].get<double>() * std::log(2.0);
-    EXPECT_NEAR(record["elbo_per_token"].get<double>(),
-                record["reconstruction_per_token"].get<double>() + kl_nats / 32.0, 1e-4);
+    EXPECT_NEAR(record["elbo_per_step"].get<double>(),
+                record["reconstruction_per_step"].get<double>() + kl_nats / 32.0, 1e-4);
   }
   EXPECT_EQ(validations, 2);
 }
@@ -215,11 +232,17 @@ TEST(LatentTraining, WrongShardKindIsAClearError) {
   } catch (const Error& error) {
     EXPECT_NE(std::string(error.what()).find("piano-roll"), std::string::npos) << error.what();
   }
+  // A vae on a piano roll is the multi-track model: frames of tracks x pitches keys, whole bars of the roll's grid.
+  const json frames = resolve_config(tiny_config("vae-frames", 2), roll);
+  EXPECT_EQ(frames["model"]["input_kind"], "frames");
+  EXPECT_EQ(frames["model"]["vocab_size"], 2 * 24);
+  json ragged = tiny_config("vae-frames", 2);
+  ragged["model"].update({{"sequence_length", 12}, {"decoder", "flat"}});  // 1.5 bars of 8 steps
   try {
-    resolve_config(tiny_config("vae", 2), roll);
-    FAIL() << "vae on a piano roll must fail";
+    resolve_config(ragged, roll);
+    FAIL() << "a segment of 1.5 bars must fail";
   } catch (const Error& error) {
-    EXPECT_NE(std::string(error.what()).find("melody"), std::string::npos) << error.what();
+    EXPECT_NE(std::string(error.what()).find("whole number of bars"), std::string::npos) << error.what();
   }
   json config = tiny_config("vae", 2);
   EXPECT_THROW(apply_setting(config, "num_heads=2"), Error) << "a transformer key is not a vae key";
@@ -236,8 +259,8 @@ class LatentGeneratorTest : public ::testing::Test {
     dir_ = new TempDir;
     melody_ = write_melody_shard(*dir_);
     roll_ = write_two_track_roll_shard(*dir_);
-    for (const std::string family : {"vae", "musegan", "crnngan"}) {
-      TrainRequest request{family == "musegan" ? roll_ : melody_, dir_->file(family), tiny_config(family, 4)};
+    for (const std::string name : {"vae", "vae-frames", "musegan", "crnngan"}) {
+      TrainRequest request{reads_roll(name) ? roll_ : melody_, dir_->file(name), tiny_config(name, 4)};
       run_training(request, nullptr);
     }
   }
@@ -253,9 +276,9 @@ int64_t last_tick(const Score& score) {
 }
 
 TEST_F(LatentGeneratorTest, SamplingIsDeterministicPerSeedAndHonoursBars) {
-  for (const std::string family : {"vae", "musegan", "crnngan"}) {
+  for (const std::string family : {"vae", "vae-frames", "musegan", "crnngan"}) {
     LatentGenerator generator(dir_->file(family));
-    EXPECT_EQ(generator.family(), family);
+    EXPECT_EQ(generator.family(), family_of(family));
     LatentSampleOptions options;
     options.bars = 3;
     options.seed = 5;
@@ -292,8 +315,8 @@ TEST_F(LatentGeneratorTest, VaeInterpolationEndsAreTheReconstructions) {
   EXPECT_EQ(path.front().score.tracks, generator.reconstruct(a, options).output.tracks);
   EXPECT_EQ(path.back().score.tracks, generator.reconstruct(b, options).output.tracks);
   const Reconstruction again = generator.reconstruct(a, options);
-  EXPECT_GE(again.token_accuracy, 0.0);
-  EXPECT_LE(again.token_accuracy, 1.0);
+  EXPECT_GE(again.step_accuracy, 0.0);
+  EXPECT_LE(again.step_accuracy, 1.0);
   EXPECT_EQ(again.steps, 32);
   EXPECT_THROW(generator.interpolate(&a, &b, 1, true, options), Error);
   EXPECT_THROW(generator.interpolate(nullptr, nullptr, 3, true, options), Error);
@@ -311,6 +334,54 @@ TEST_F(LatentGeneratorTest, AttributeVectorAndErrors) {
   LatentGenerator gan(dir_->file("musegan"));
   EXPECT_THROW(gan.reconstruct(input, options), Error);
   EXPECT_THROW(LatentGenerator(dir_->file("missing")), Error);
+}
+
+// The multi-track VAE: a two-track score in, two tracks out, and its segments laid out as the roll.
+TEST_F(LatentGeneratorTest, FramesVaeReadsAndWritesTracks) {
+  LatentGenerator generator(dir_->file("vae-frames"));
+  EXPECT_EQ(generator.window_bars(), 2);
+  EXPECT_NE(generator.describe().find("48-key frames"), std::string::npos) << generator.describe();
+  Score input = testing::varied_score(1, 8);
+  Track low = input.tracks[0];
+  low.name = "low";
+  for (Note& note : low.notes) note.pitch -= 12;
+  input.tracks.push_back(low);
+  input.normalize();
+  LatentSampleOptions options;
+  options.temperature = 0;
+  const Reconstruction reconstruction = generator.reconstruct(input, options);
+  EXPECT_EQ(reconstruction.steps, 16);
+  EXPECT_GE(reconstruction.step_accuracy, 0.0);
+  EXPECT_LE(reconstruction.step_accuracy, 1.0);
+  EXPECT_EQ(reconstruction.input.tracks.size(), 2u) << "the roll keeps both tracks";
+  EXPECT_EQ(reconstruction.output.tracks.size(), 2u);
+  const auto path = generator.interpolate(&input, &input, 3, true, options);
+  EXPECT_EQ(path.front().score.tracks, reconstruction.output.tracks) << "an end of the path is the reconstruction";
+  const LatentPiece zero = generator.apply_attribute(input, "note_density", 0.0, roll_, options);
+  EXPECT_EQ(zero.score.tracks, reconstruction.output.tracks) << "amount 0 is the reconstruction";
+  EXPECT_THROW(generator.apply_attribute(input, "note_density", 1.0, melody_, options), Error) << "another encoding";
+
+  // Segments: frame t of window w holds the roll's step start + t, track-major keys; and back to music intact.
+  const Shard shard(roll_);
+  const models::VaeConfig config =
+      models::VaeConfig::from_json(models::read_checkpoint_info(
+                                       models::resolve_checkpoint_path(dir_->file("vae-frames"))).model_config_json);
+  VaeSegments segments(shard, config);
+  const std::vector<Window> windows = segments.windows(Split::kTrain);
+  ASSERT_GE(windows.size(), 3u);
+  const torch::Tensor batch = segments.batch(windows, 1, 2);  // (2, 16, 48)
+  ASSERT_EQ(batch.sizes(), torch::IntArrayRef({2, 16, 48}));
+  for (int64_t row = 0; row < 2; ++row) {
+    const Window& window = windows[1 + row];
+    const PianoRoll roll = shard.roll(window.piece);
+    for (int track = 0; track < 2; ++track)
+      for (int t = 0; t < 16; ++t)
+        for (int p = 0; p < 24; ++p)
+          ASSERT_EQ(batch[row][t][track * 24 + p].item<float>(), roll.at(track, static_cast<int>(window.start) + t, p))
+              << "window " << row << " track " << track << " step " << t << " pitch " << p;
+    const Score score = segments.codec().score_of(batch[row]);
+    EXPECT_TRUE(torch::equal(segments.codec().input_of(score), batch[row])) << "frames -> score -> frames";
+  }
 }
 
 TEST(MelodyAttribute, HandComputed) {

@@ -43,11 +43,17 @@ Split parse_split(const std::string& name) {
 void print_latent(const nlohmann::json& r) {
   const std::string family = r["family"];
   if (family == "vae") {
-    std::printf("  ELBO bound %.4f nats/token (reconstruction %.4f + KL %.1f bits per window) over %lld windows\n",
-                r["elbo_per_token"].get<double>(), r["reconstruction_per_token"].get<double>(),
-                r["kl_bits"].get<double>(), r["windows"].get<long long>());
-    std::printf("  reconstruction accuracy: teacher-forced %.1f%%, sampled (argmax, own outputs) %.1f%%\n",
-                100 * r["accuracy_teacher_forced"].get<double>(), 100 * r["accuracy_sampled"].get<double>());
+    const bool frames = r.value("input_kind", "tokens") == "frames";
+    std::printf("  ELBO bound %.4f nats/%s (reconstruction %.4f + KL %.1f bits per window) over %lld windows\n",
+                r["elbo_per_step"].get<double>(), frames ? "frame" : "token",
+                r["reconstruction_per_step"].get<double>(), r["kl_bits"].get<double>(), r["windows"].get<long long>());
+    std::printf("  reconstruction accuracy (%s exactly right): teacher-forced %.1f%%, sampled (%s, own outputs) %.1f%%\n",
+                frames ? "whole frames" : "tokens", 100 * r["accuracy_teacher_forced"].get<double>(),
+                frames ? "keys above 0.5" : "argmax", 100 * r["accuracy_sampled"].get<double>());
+    if (frames)
+      std::printf("  sampled reconstruction, cells: precision %.1f%%, recall %.1f%%, F1 %.1f%%\n",
+                  100 * r["cells_precision_sampled"].get<double>(), 100 * r["cells_recall_sampled"].get<double>(),
+                  100 * r["cells_f1_sampled"].get<double>());
     if (r.contains("interpolation")) {
       const auto& i = r["interpolation"];
       for (const char* feature : {"note_density", "mean_pitch"}) {

@@ -26,10 +26,10 @@ void run_reconstruct(const ReconstructCommandOptions& cli) {
     const std::string stem = std::filesystem::path(input).stem().string();
     write_latent_piece(cli.common, result.input, stem + "_input", "the segment the encoder read");
     char detail[96];
-    std::snprintf(detail, sizeof detail, "%.1f%% of %lld steps as in the input", 100 * result.token_accuracy,
+    std::snprintf(detail, sizeof detail, "%.1f%% of %lld steps as in the input", 100 * result.step_accuracy,
                   static_cast<long long>(result.steps));
     write_latent_piece(cli.common, result.output, stem + "_reconstruction", detail);
-    accuracy_sum += result.token_accuracy;
+    accuracy_sum += result.step_accuracy;
   }
   if (cli.inputs.size() > 1)
     std::printf("mean reconstruction accuracy %.1f%% over %zu files\n", 100 * accuracy_sum / cli.inputs.size(),

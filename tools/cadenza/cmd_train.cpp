@@ -75,7 +75,7 @@ double parse_duration(const std::string& text) {
 void apply_bars(nlohmann::json& config, const std::string& family, int64_t bars, const Shard& shard) {
   if (bars <= 0) return;
   if (family == "vae") {
-    if (shard.is_piano_roll()) return;  // the learner reports the wrong shard kind
+    // Melody and piano-roll specs both name their grid "steps_per_quarter"; other encodings fail in the learner.
     const int64_t steps_per_bar = 4 * shard.metadata().encoding.value("steps_per_quarter", 4);
     config["model"]["sequence_length"] = bars * steps_per_bar;
     // Applied before --config and --set, which may still choose another decoder.
@@ -92,7 +92,10 @@ void apply_bars(nlohmann::json& config, const std::string& family, int64_t bars,
 nlohmann::json build_config(const TrainCommandOptions& cli, const Shard& shard) {
   const std::string family = train::family_of_model_name(cli.model);
   nlohmann::json config = train::preset_config(cli.preset, family, shard.is_piano_roll());
-  apply_bars(config, family, cli.bars, shard);
+  // A VAE on a piano-roll shard is the multi-track model: 4-bar segments unless --bars says otherwise (MusicVAE's
+  // multi-track models are hierarchical, one conductor step per bar).
+  const int64_t bars = cli.bars == 0 && family == "vae" && shard.is_piano_roll() ? 4 : cli.bars;
+  apply_bars(config, family, bars, shard);
   if (!cli.config_file.empty()) {
     const auto bytes = read_file_bytes(cli.config_file);
     const auto parsed = nlohmann::json::parse(bytes.begin(), bytes.end(), nullptr, false);
@@ -155,7 +158,7 @@ void run_train(const TrainCommandOptions& cli) {
               result.stop_reason.c_str(), format_duration(result.seconds).c_str(),
               static_cast<long long>(result.parameters));
   if (result.best_valid_score)
-    std::printf("best validation %s %.4f\n", result.valid_score_name == "elbo" ? "ELBO bound (nats/token)" : "NLL",
+    std::printf("best validation %s %.4f\n", result.valid_score_name == "elbo" ? "ELBO bound (nats per step)" : "NLL",
                 *result.best_valid_score);
   if (!result.best_checkpoint.empty()) std::printf("best checkpoint: %s\n", result.best_checkpoint.c_str());
   std::printf("last checkpoint: %s\n", result.last_checkpoint.c_str());
@@ -193,7 +196,8 @@ void setup_train(CLI::App& parent) {
                       "for every key)");
   command->add_option("--steps", options->steps, "Training steps (overrides the preset)");
   command->add_option("--bars", options->bars,
-                      "vae / gan: segment length in bars (vae: 2 = flat decoder, 4 or more = hierarchical)");
+                      "vae / gan: segment length in bars (vae: 2 = flat decoder, 4 or more = hierarchical; vae default: 2 on a "
+                      "melody shard, 4 on a piano-roll shard)");
   command->add_option("--time-budget", options->time_budget,
                       "Stop after this much training time, e.g. 600, 10m, 1.5h; the schedule is fitted to it");
   command->add_option("--seed", options->seed, "Seed for initialisation, batches and dropout (default: preset's, 1)");

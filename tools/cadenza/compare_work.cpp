@@ -148,9 +148,9 @@ report::Likelihood measure_likelihood(const ModelPlan& plan, const Shard& shard,
   options.seed = setup.seed;
   const nlohmann::json result = train::evaluate_latent_checkpoint(plan.run, shard, *split, options);
   details["evaluation"] = result;
-  if (plan.family == "vae" && result.contains("elbo_per_token") && result["elbo_per_token"].is_number()) {
+  if (plan.family == "vae" && result.contains("elbo_per_step") && result["elbo_per_step"].is_number()) {
     likelihood.kind = report::LikelihoodKind::kElboBound;
-    likelihood.value = result["elbo_per_token"].get<double>();
+    likelihood.value = result["elbo_per_step"].get<double>();
   }
   return likelihood;
 }
