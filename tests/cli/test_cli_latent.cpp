@@ -65,6 +65,20 @@ TEST(CliLatent, VaeTrainSampleInterpolateReconstructAttributeEvaluate) {
   EXPECT_GT(result["elbo_per_step"].get<double>(), 0);
   EXPECT_TRUE(result.contains("interpolation"));
 
+  const auto melody_only = run_cadenza("reconstruct --checkpoint " + run + " " + a + " --track-index 0 --out " +
+                                       data.dir.file("r3"));
+  ASSERT_EQ(melody_only.exit_code, 0) << melody_only.output;
+  const Score source = read_midi_file(a);
+  size_t melody_notes_in_two_bars = 0;
+  for (const Note& note : source.tracks[0].notes)
+    melody_notes_in_two_bars += note.start_tick < 2 * 4 * source.ticks_per_quarter ? 1 : 0;
+  EXPECT_EQ(read_midi_file(data.dir.file("r3/t1_input.mid")).note_count(), melody_notes_in_two_bars)
+      << "--track-index 0: the encoder read the melody track's first 2 bars";
+  const auto no_track = run_cadenza("reconstruct --checkpoint " + run + " " + a + " --track-index 5 --out " +
+                                    data.dir.file("r4"));
+  EXPECT_EQ(no_track.exit_code, 1);
+  EXPECT_NE(no_track.output.find("no track 5"), std::string::npos) << no_track.output;
+
   const auto wrong = run_cadenza("reconstruct --checkpoint " + run + " " + data.dir.file("missing.mid") + " --out " +
                                  data.dir.file("r2"));
   EXPECT_EQ(wrong.exit_code, 1);

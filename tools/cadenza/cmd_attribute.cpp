@@ -34,7 +34,7 @@ void run_attribute(const AttributeCommandOptions& cli) {
       throw Error("attribute: give --data SHARD (the shard the model was trained on" +
                   (data.empty() ? std::string(")") : ": " + data + " is not there)"));
   }
-  const Score input = read_midi_file(cli.input);
+  const Score input = read_latent_input(cli.common, cli.input);
   const double bars = static_cast<double>(generator.window_bars());
   const std::string stem = std::filesystem::path(cli.input).stem().string();
   // The baseline is the reconstruction (amount 0): the segment the model reads, as the model decodes it.
@@ -56,6 +56,7 @@ void setup_attribute(CLI::App& parent) {
   auto* command = parent.add_subcommand("attribute", "Change a melody along a vae attribute vector");
   options->common.sampling.temperature = 0;
   add_latent_options(command, options->common);
+  add_input_track_option(command, options->common);
   command->add_option("input", options->input, "MIDI file")->required();
   command->add_option("--attribute", options->attribute, "note_density, mean_pitch, pitch_range or rest_rate")
       ->check(CLI::IsMember({"note_density", "mean_pitch", "pitch_range", "rest_rate"}))

@@ -46,8 +46,8 @@ void run_interpolate(const InterpolateCommandOptions& cli) {
   std::optional<Score> a, b;
   if (generator.family() == "vae") {
     if (cli.inputs.size() != 2) throw Error("interpolate: a vae interpolates between two MIDI files: A.mid B.mid");
-    a = read_midi_file(cli.inputs[0]);
-    b = read_midi_file(cli.inputs[1]);
+    a = read_latent_input(cli.common, cli.inputs[0]);
+    b = read_latent_input(cli.common, cli.inputs[1]);
   } else if (!cli.inputs.empty()) {
     throw Error("interpolate: a " + generator.family() +
                 " model interpolates between two noise draws (--seed and "
@@ -79,6 +79,7 @@ void setup_interpolate(CLI::App& parent) {
                                         "two noise draws (gan, rgan)");
   options->common.sampling.temperature = 0;  // argmax decoding: the path, not sampling noise, should drive changes
   add_latent_options(command, options->common);
+  add_input_track_option(command, options->common);
   command->add_option("inputs", options->inputs, "vae: the two MIDI files A.mid B.mid");
   command->add_option("--steps", options->steps, "Pieces along the path, both ends included")->capture_default_str();
   command->add_option("--mode", options->mode, "slerp (great circle, MusicVAE's choice) or lerp (straight line)")

@@ -22,7 +22,7 @@ void run_reconstruct(const ReconstructCommandOptions& cli) {
   std::printf("model: %s (%s)\n", generator.checkpoint_path().c_str(), generator.describe().c_str());
   double accuracy_sum = 0;
   for (const std::string& input : cli.inputs) {
-    const Reconstruction result = generator.reconstruct(read_midi_file(input), cli.common.sampling);
+    const Reconstruction result = generator.reconstruct(read_latent_input(cli.common, input), cli.common.sampling);
     const std::string stem = std::filesystem::path(input).stem().string();
     write_latent_piece(cli.common, result.input, stem + "_input", "the segment the encoder read");
     char detail[96];
@@ -41,6 +41,7 @@ void setup_reconstruct(CLI::App& parent) {
   auto* command = parent.add_subcommand("reconstruct", "Encode melodies with a vae and decode them again");
   options->common.sampling.temperature = 0;  // argmax: MusicVAE's reconstruction accuracy
   add_latent_options(command, options->common);
+  add_input_track_option(command, options->common);
   command->add_option("inputs", options->inputs, "MIDI files")->required();
   command->callback([options] { run_reconstruct(*options); });
 }

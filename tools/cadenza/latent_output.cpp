@@ -35,6 +35,25 @@ void add_latent_options(CLI::App* command, LatentCommonOptions& options) {
   add_threads_option(command, options.threads);
 }
 
+void add_input_track_option(CLI::App* command, LatentCommonOptions& options) {
+  command
+      ->add_option("--track-index", options.track_index,
+                   "Encode only this 0-based track of each input file (-1 = all: a melody model reads their skyline, a "
+                   "multi-track model maps track i to roll track i; Nottingham: 0 melody, 1 chords)")
+      ->check(CLI::Range(-1, 65535))
+      ->capture_default_str();
+}
+
+Score read_latent_input(const LatentCommonOptions& options, const std::string& path) {
+  Score score = read_midi_file(path);
+  if (options.track_index < 0) return score;
+  if (static_cast<size_t>(options.track_index) >= score.tracks.size())
+    throw Error(path + ": no track " + std::to_string(options.track_index) + " (the file has " +
+                std::to_string(score.tracks.size()) + " tracks)");
+  score.tracks = {score.tracks[static_cast<size_t>(options.track_index)]};
+  return score;
+}
+
 std::string latent_checkpoint(const LatentCommonOptions& options, const char* command) {
   if (options.checkpoint.empty() == options.model.empty())
     throw Error(std::string(command) + ": give either --checkpoint FILE|RUN_DIR or --model NAME");

@@ -16,10 +16,16 @@ struct LatentCommonOptions {
   bool wav = false;
   int threads = 1;  // batch-1 decoding is matrix-vector work (docs/threading.md)
   LatentSampleOptions sampling;
+  int track_index = -1;  // reconstruct / interpolate / attribute: encode only this track of each input MIDI file
 };
 
 // --checkpoint/--model, --out, --temperature, --truncation, --binarize, --threshold, --qpm, --seed, --wav, --threads.
 void add_latent_options(CLI::App* command, LatentCommonOptions& options);
+// --track-index, for the commands that encode MIDI files.
+void add_input_track_option(CLI::App* command, LatentCommonOptions& options);
+// Reads an input MIDI file, keeping only track options.track_index when it is >= 0 (an Error naming the file when it
+// has no such track).
+Score read_latent_input(const LatentCommonOptions& options, const std::string& path);
 // The checkpoint path (resolving --model), after setting the thread count; checks that --out is given.
 std::string latent_checkpoint(const LatentCommonOptions& options, const char* command);
 // Writes OUT/name.mid (and .wav); prints one line; returns the MIDI path.
