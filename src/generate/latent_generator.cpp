@@ -343,7 +343,7 @@ Reconstruction LatentGenerator::reconstruct(const Score& input, const LatentSamp
   if (!m.vae) throw Error("reconstruct: needs a vae checkpoint; " + m.path + " holds a " + family() + " model");
   torch::NoGradGuard no_grad;
   const torch::Tensor x = m.codec->input_of(input);  // (T) tokens or (T, V) frames
-  const torch::Tensor mu = m.encode_inputs({x});      // (1, Z)
+  const torch::Tensor mu = m.encode_inputs({x});     // (1, Z)
   std::mt19937_64 rng(options.seed);
   const torch::Tensor output = m.decode_vae(mu[0], options.temperature, rng);
   Reconstruction result;

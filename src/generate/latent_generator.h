@@ -49,8 +49,8 @@ struct LatentPiece {
 
 // How a MIDI file came back through the VAE.
 struct Reconstruction {
-  Score input;                // the segment the encoder read (after encoding: quantized, in range, padded)
-  Score output;               // decoded from the posterior mean
+  Score input;               // the segment the encoder read (after encoding: quantized, in range, padded)
+  Score output;              // decoded from the posterior mean
   double step_accuracy = 0;  // fraction of the segment's steps (tokens, or whole frames) the output reproduces
   int64_t steps = 0;
 };

@@ -62,11 +62,12 @@ Score VaeCodec::score_of(const torch::Tensor& steps, double qpm) const {
     const std::vector<Token> ids(row.data_ptr<int64_t>(), row.data_ptr<int64_t>() + row.numel());
     return melody_->decode(ids);
   }
-  if (steps.dim() != 2 || steps.size(1) != keys_) throw Error("vae: expected (T, " + std::to_string(keys_) + ") frames");
+  if (steps.dim() != 2 || steps.size(1) != keys_)
+    throw Error("vae: expected (T, " + std::to_string(keys_) + ") frames");
   const int64_t T = steps.size(0), N = roll_spec_.num_tracks, P = roll_spec_.num_pitches();
   // (T, N*P) -> (N, T, P): the roll's [track][step][pitch] layout.
-  const torch::Tensor cells = steps.to(torch::kCPU).gt(0.5).reshape({T, N, P}).permute({1, 0, 2}).contiguous().to(
-      torch::kUInt8);
+  const torch::Tensor cells =
+      steps.to(torch::kCPU).gt(0.5).reshape({T, N, P}).permute({1, 0, 2}).contiguous().to(torch::kUInt8);
   PianoRoll roll;
   roll.num_tracks = static_cast<int>(N);
   roll.num_steps = static_cast<int>(T);
@@ -80,8 +81,9 @@ VaeSegments::VaeSegments(const Shard& shard, const models::VaeConfig& config)
     : shard_(shard), config_(config), codec_([&] {
         const bool roll = shard.is_piano_roll();
         if (roll != (config.input_kind == models::InputKind::kFrames))
-          throw Error(shard.path() + (roll ? ": a piano-roll shard, but this vae reads melody tokens"
-                                           : ": a token shard, but this vae reads piano-roll frames") +
+          throw Error(shard.path() +
+                      (roll ? ": a piano-roll shard, but this vae reads melody tokens"
+                            : ": a token shard, but this vae reads piano-roll frames") +
                       " (train it on the kind of shard it was made for)");
         if (!roll && shard.metadata().encoding_name() != "melody")
           throw Error(shard.path() +

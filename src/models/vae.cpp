@@ -167,8 +167,8 @@ double kl_beta(const VaeConfig& config, int64_t step) {
 VaeLoss elbo_loss(const torch::Tensor& logits, const torch::Tensor& targets, const torch::Tensor& mu,
                   const torch::Tensor& logvar, double beta, double free_bits) {
   auto fail = [&](const std::string& problem) {
-    throw Error("elbo_loss: " + problem + " (logits " + describe(logits) + ", targets " + describe(targets) +
-                ", mu " + describe(mu) + ", logvar " + describe(logvar) + ")");
+    throw Error("elbo_loss: " + problem + " (logits " + describe(logits) + ", targets " + describe(targets) + ", mu " +
+                describe(mu) + ", logvar " + describe(logvar) + ")");
   };
   if (!logits.defined() || logits.dim() != 3) fail("logits must be (B, T, V)");
   const bool frames = targets.defined() && targets.dim() == 3;
@@ -196,11 +196,11 @@ VaeLoss elbo_loss(const torch::Tensor& logits, const torch::Tensor& targets, con
       if (low.item<int64_t>() < 0 || high.item<int64_t>() >= V)
         fail("token ids must be in [0, " + std::to_string(V) + ")");
     }
-    reconstruction = torch::nn::functional::cross_entropy(
-                         logits.reshape({B * T, V}), targets.reshape({B * T}),
-                         torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone))
-                         .view({B, T})
-                         .sum(1);  // (B)
+    reconstruction =
+        torch::nn::functional::cross_entropy(logits.reshape({B * T, V}), targets.reshape({B * T}),
+                                             torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone))
+            .view({B, T})
+            .sum(1);  // (B)
   }
   auto kl_per_sequence = 0.5 * (logvar.exp() + mu.square() - 1.0 - logvar).sum(1);    // (B)
   auto kl_cost = torch::clamp_min(kl_per_sequence - free_bits * std::log(2.0), 0.0);  // (B)
@@ -310,7 +310,7 @@ void MusicVaeImpl::check_latent(const torch::Tensor& z, const char* who) const {
 // ---- encoder ------------------------------------------------------------------------------------------------
 
 torch::Tensor MusicVaeImpl::embed(const torch::Tensor& x) {
-  if (config_.input_kind == InputKind::kTokens) return embedding->forward(x);               // (B, T, E)
+  if (config_.input_kind == InputKind::kTokens) return embedding->forward(x);      // (B, T, E)
   return input_projection->forward(x.to(input_projection->weight.scalar_type()));  // (B, T, E)
 }
 
@@ -361,7 +361,7 @@ torch::Tensor MusicVaeImpl::decode_teacher_forced(const torch::Tensor& z, const 
     auto [h0, c0] = split_state(torch::tanh(decoder_init->forward(z)), c.decoder_layers, c.decoder_hidden);
     auto inputs = torch::cat({previous, z.unsqueeze(1).expand({B, T, c.latent_size})}, 2);  // (B, T, E+Z)
     auto y = std::get<0>(decoder->forward(inputs, std::make_tuple(h0, c0)));                // (B, T, Hd)
-    return head->forward(y);                                                           // (B, T, V)
+    return head->forward(y);                                                                // (B, T, V)
   }
 
   const int64_t K = c.num_segments;
@@ -380,7 +380,7 @@ torch::Tensor MusicVaeImpl::decode_teacher_forced(const torch::Tensor& z, const 
       {previous.reshape({B * K, S, c.embedding_size}), e.unsqueeze(1).expand({B * K, S, c.conductor_hidden})},
       2);                                                                   // (B*K, S, E+Hc)
   auto y = std::get<0>(decoder->forward(inputs, std::make_tuple(h0, c0)));  // (B*K, S, Hd)
-  return head->forward(y.reshape({B, T, c.decoder_hidden}));           // (B, T, V)
+  return head->forward(y.reshape({B, T, c.decoder_hidden}));                // (B, T, V)
 }
 
 VaeOutput MusicVaeImpl::forward(const torch::Tensor& x, const torch::Tensor& epsilon) {

@@ -32,7 +32,8 @@
 // Dropout (config.dropout) acts between stacked LSTM layers (torch's own), in training only.
 //
 // Parameter names equal the PyTorch attribute names of tests/fixtures/make_vae_fixtures.py, so weights load by name:
-//   embedding.weight (tokens) or input_projection.{weight,bias} (frames), encoder.{weight_ih,weight_hh,bias_ih,bias_hh}_l{i}[_reverse], to_latent.{weight,bias},
+//   embedding.weight (tokens) or input_projection.{weight,bias} (frames);
+//   encoder.{weight_ih,weight_hh,bias_ih,bias_hh}_l{i}[_reverse], to_latent.{weight,bias};
 //   hierarchical only: conductor_init.{weight,bias}, conductor.{...}_l{i};
 //   decoder_init.{weight,bias}, decoder.{...}_l{i}, head.{weight,bias}.
 //
@@ -110,8 +111,9 @@ struct VaeDecodeState {
 };
 
 // The MusicVAE loss terms, MusicVAE's way: per sequence, reconstruction = the negative log-likelihood summed over its
-// T steps (tokens: softmax cross-entropy; frames: binary cross-entropy summed over the V keys) and kl = KL(q(z|x) || N(0, I)) summed over Z; loss = mean_B(reconstruction) + beta * mean_B(kl_cost) with
-// the free-bits hinge kl_cost = max(kl - free_bits * ln 2, 0).
+// T steps (tokens: softmax cross-entropy; frames: binary cross-entropy summed over the V keys) and kl = KL(q(z|x) ||
+// N(0, I)) summed over Z; loss = mean_B(reconstruction) + beta * mean_B(kl_cost) with the free-bits hinge kl_cost =
+// max(kl - free_bits * ln 2, 0).
 struct VaeLoss {
   torch::Tensor loss;            // () the training objective (negative ELBO with beta and free bits)
   torch::Tensor reconstruction;  // () nats per sequence: summed over T (and keys), averaged over B
@@ -166,15 +168,15 @@ class MusicVaeImpl : public torch::nn::Module {
   // N latents from the prior N(0, I), drawn with `rng`: (N, Z) on the parameters' device.
   torch::Tensor sample_prior(int64_t num, std::mt19937_64& rng) const;
 
-  torch::nn::Embedding embedding{nullptr};    // tokens: (V, E), shared by encoder and decoder
+  torch::nn::Embedding embedding{nullptr};      // tokens: (V, E), shared by encoder and decoder
   torch::nn::Linear input_projection{nullptr};  // frames: V -> E, shared by encoder and decoder
-  torch::nn::LSTM encoder{nullptr};           // bidirectional, E -> He per direction
-  torch::nn::Linear to_latent{nullptr};       // 2He -> 2Z
-  torch::nn::Linear conductor_init{nullptr};  // hierarchical: Z -> 2 Lc Hc
-  torch::nn::LSTM conductor{nullptr};         // hierarchical: Z -> Hc
-  torch::nn::Linear decoder_init{nullptr};    // Z (flat) or Hc (hierarchical) -> 2 Ld Hd
-  torch::nn::LSTM decoder{nullptr};           // E + Z (flat) or E + Hc (hierarchical) -> Hd
-  torch::nn::Linear head{nullptr};            // Hd -> V
+  torch::nn::LSTM encoder{nullptr};             // bidirectional, E -> He per direction
+  torch::nn::Linear to_latent{nullptr};         // 2He -> 2Z
+  torch::nn::Linear conductor_init{nullptr};    // hierarchical: Z -> 2 Lc Hc
+  torch::nn::LSTM conductor{nullptr};           // hierarchical: Z -> Hc
+  torch::nn::Linear decoder_init{nullptr};      // Z (flat) or Hc (hierarchical) -> 2 Ld Hd
+  torch::nn::LSTM decoder{nullptr};             // E + Z (flat) or E + Hc (hierarchical) -> Hd
+  torch::nn::Linear head{nullptr};              // Hd -> V
 
  private:
   struct LstmLayerWeights {

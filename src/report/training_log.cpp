@@ -55,8 +55,9 @@ TrainingSummary parse_training_log(std::string_view jsonl, const std::string& so
           summary.valid_name = "elbo_per_step";
       }
       // Runs written before the VAE read piano-roll frames call its ELBO "elbo_per_token".
-      const char* key = summary.valid_name == "elbo_per_step" && !record.contains("elbo_per_step") ? "elbo_per_token"
-                                                                                                  : summary.valid_name.c_str();
+      const char* key = summary.valid_name == "elbo_per_step" && !record.contains("elbo_per_step")
+                            ? "elbo_per_token"
+                            : summary.valid_name.c_str();
       if (!summary.valid_name.empty() && record.contains(key) && record[key].is_number())
         summary.valid.push_back({step, record[key].get<double>(), elapsed});
     } else if (kind == "end") {

@@ -9,11 +9,11 @@
 #include "common/error.h"
 #include "data/windows.h"
 #include "eval/melody_features.h"
+#include "generate/vae_segments.h"
 #include "models/checkpoint.h"
 #include "models/crnngan.h"
 #include "models/musegan.h"
 #include "models/vae.h"
-#include "generate/vae_segments.h"
 #include "train/family_learners.h"
 #include "train/gan_report.h"
 

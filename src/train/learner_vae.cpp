@@ -6,8 +6,8 @@
 #include "data/batch.h"
 #include "data/windows.h"
 #include "encoding/melody.h"
-#include "models/vae.h"
 #include "generate/vae_segments.h"
+#include "models/vae.h"
 #include "train/family_learners.h"
 
 namespace cadenza::train {
@@ -23,8 +23,7 @@ class VaeLearner final : public Learner {
     if (train_windows_.empty())
       throw Error(shard.path() + ": no training window of " + std::to_string(segments_.codec().bars()) +
                   " bars with a note (are the pieces shorter than the VAE's segment?)");
-    valid_windows_ =
-        spread_windows(segments_.windows(Split::kValid), static_cast<size_t>(options.eval_samples));
+    valid_windows_ = spread_windows(segments_.windows(Split::kValid), static_cast<size_t>(options.eval_samples));
     torch::manual_seed(options.seed);
     model_ = models::MusicVae(config_);
     model_->train();

@@ -65,8 +65,8 @@ TEST(CliLatent, VaeTrainSampleInterpolateReconstructAttributeEvaluate) {
   EXPECT_GT(result["elbo_per_step"].get<double>(), 0);
   EXPECT_TRUE(result.contains("interpolation"));
 
-  const auto melody_only = run_cadenza("reconstruct --checkpoint " + run + " " + a + " --track-index 0 --out " +
-                                       data.dir.file("r3"));
+  const auto melody_only =
+      run_cadenza("reconstruct --checkpoint " + run + " " + a + " --track-index 0 --out " + data.dir.file("r3"));
   ASSERT_EQ(melody_only.exit_code, 0) << melody_only.output;
   const Score source = read_midi_file(a);
   size_t melody_notes_in_two_bars = 0;
@@ -74,8 +74,8 @@ TEST(CliLatent, VaeTrainSampleInterpolateReconstructAttributeEvaluate) {
     melody_notes_in_two_bars += note.start_tick < 2 * 4 * source.ticks_per_quarter ? 1 : 0;
   EXPECT_EQ(read_midi_file(data.dir.file("r3/t1_input.mid")).note_count(), melody_notes_in_two_bars)
       << "--track-index 0: the encoder read the melody track's first 2 bars";
-  const auto no_track = run_cadenza("reconstruct --checkpoint " + run + " " + a + " --track-index 5 --out " +
-                                    data.dir.file("r4"));
+  const auto no_track =
+      run_cadenza("reconstruct --checkpoint " + run + " " + a + " --track-index 5 --out " + data.dir.file("r4"));
   EXPECT_EQ(no_track.exit_code, 1);
   EXPECT_NE(no_track.output.find("no track 5"), std::string::npos) << no_track.output;
 
@@ -97,10 +97,10 @@ TEST(CliLatent, MultiTrackVaeOnAPianoRoll) {
   EXPECT_EQ(config["model"]["vocab_size"], 2 * 48) << "2 tracks x 48 pitches";
   EXPECT_EQ(config["model"]["sequence_length"], 64) << "4 bars of 16 steps";
   EXPECT_EQ(config["model"]["decoder"], "hierarchical");
-  ASSERT_EQ(run_cadenza("train --model vae --preset tiny --data " + data.roll + " --out " + run +
-                        " --steps 20 --threads 1")
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      run_cadenza("train --model vae --preset tiny --data " + data.roll + " --out " + run + " --steps 20 --threads 1")
+          .exit_code,
+      0);
 
   const auto sampled = run_cadenza("sample --checkpoint " + run + " -n 2 --bars 8 --out " + data.dir.file("s"));
   ASSERT_EQ(sampled.exit_code, 0) << sampled.output;
@@ -115,8 +115,8 @@ TEST(CliLatent, MultiTrackVaeOnAPianoRoll) {
   ASSERT_EQ(reconstructed.exit_code, 0) << reconstructed.output;
   EXPECT_NE(reconstructed.output.find("% of 64 steps"), std::string::npos) << reconstructed.output;
   EXPECT_EQ(read_midi_file(data.dir.file("r/t1_input.mid")).tracks.size(), 2u) << "the encoder read both tracks";
-  const auto interpolated = run_cadenza("interpolate --checkpoint " + run + " " + a + " " + b + " --steps 3 --out " +
-                                        data.dir.file("i"));
+  const auto interpolated =
+      run_cadenza("interpolate --checkpoint " + run + " " + a + " " + b + " --steps 3 --out " + data.dir.file("i"));
   ASSERT_EQ(interpolated.exit_code, 0) << interpolated.output;
   EXPECT_EQ(midi_files_in(data.dir.file("i")), 4);
   const auto attributed = run_cadenza("attribute --checkpoint " + run + " " + a +

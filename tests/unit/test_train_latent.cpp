@@ -200,8 +200,8 @@ TEST(LatentTraining, VaeValidationReportsElboAndBothAccuracies) {
     }
     // The ELBO bound per token = reconstruction per token + KL (nats) / T, and the KL in bits is KL / ln 2.
     const double kl_nats = record["kl_bits"].get<double>() * std::log(2.0);
-    EXPECT_NEAR(record["elbo_per_step"].get<double>(),
-                record["reconstruction_per_step"].get<double>() + kl_nats / 32.0, 1e-4);
+    EXPECT_NEAR(record["elbo_per_step"].get<double>(), record["reconstruction_per_step"].get<double>() + kl_nats / 32.0,
+                1e-4);
   }
   EXPECT_EQ(validations, 2);
 }
@@ -363,9 +363,8 @@ TEST_F(LatentGeneratorTest, FramesVaeReadsAndWritesTracks) {
 
   // Segments: frame t of window w holds the roll's step start + t, track-major keys; and back to music intact.
   const Shard shard(roll_);
-  const models::VaeConfig config =
-      models::VaeConfig::from_json(models::read_checkpoint_info(
-                                       models::resolve_checkpoint_path(dir_->file("vae-frames"))).model_config_json);
+  const models::VaeConfig config = models::VaeConfig::from_json(
+      models::read_checkpoint_info(models::resolve_checkpoint_path(dir_->file("vae-frames"))).model_config_json);
   VaeSegments segments(shard, config);
   const std::vector<Window> windows = segments.windows(Split::kTrain);
   ASSERT_GE(windows.size(), 3u);

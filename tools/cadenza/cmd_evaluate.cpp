@@ -47,9 +47,10 @@ void print_latent(const nlohmann::json& r) {
     std::printf("  ELBO bound %.4f nats/%s (reconstruction %.4f + KL %.1f bits per window) over %lld windows\n",
                 r["elbo_per_step"].get<double>(), frames ? "frame" : "token",
                 r["reconstruction_per_step"].get<double>(), r["kl_bits"].get<double>(), r["windows"].get<long long>());
-    std::printf("  reconstruction accuracy (%s exactly right): teacher-forced %.1f%%, sampled (%s, own outputs) %.1f%%\n",
-                frames ? "whole frames" : "tokens", 100 * r["accuracy_teacher_forced"].get<double>(),
-                frames ? "keys above 0.5" : "argmax", 100 * r["accuracy_sampled"].get<double>());
+    std::printf(
+        "  reconstruction accuracy (%s exactly right): teacher-forced %.1f%%, sampled (%s, own outputs) %.1f%%\n",
+        frames ? "whole frames" : "tokens", 100 * r["accuracy_teacher_forced"].get<double>(),
+        frames ? "keys above 0.5" : "argmax", 100 * r["accuracy_sampled"].get<double>());
     if (frames)
       std::printf("  sampled reconstruction, cells: precision %.1f%%, recall %.1f%%, F1 %.1f%%\n",
                   100 * r["cells_precision_sampled"].get<double>(), 100 * r["cells_recall_sampled"].get<double>(),

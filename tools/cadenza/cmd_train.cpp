@@ -195,9 +195,10 @@ void setup_train(CLI::App& parent) {
                       "key=value applied last, e.g. --set hidden_size=512 --set learning_rate=3e-4 (see --print-config "
                       "for every key)");
   command->add_option("--steps", options->steps, "Training steps (overrides the preset)");
-  command->add_option("--bars", options->bars,
-                      "vae / gan: segment length in bars (vae: 2 = flat decoder, 4 or more = hierarchical; vae default: 2 on a "
-                      "melody shard, 4 on a piano-roll shard)");
+  command->add_option(
+      "--bars", options->bars,
+      "vae / gan: segment length in bars (vae: 2 = flat decoder, 4 or more = hierarchical; vae default: 2 on a "
+      "melody shard, 4 on a piano-roll shard)");
   command->add_option("--time-budget", options->time_budget,
                       "Stop after this much training time, e.g. 600, 10m, 1.5h; the schedule is fitted to it");
   command->add_option("--seed", options->seed, "Seed for initialisation, batches and dropout (default: preset's, 1)");
