@@ -41,7 +41,8 @@ torch::Tensor VaeCodec::input_of(const Score& score) const {
     std::vector<Token> tokens = melody_->encode(score);
     tokens.resize(static_cast<size_t>(length_), 0);  // NO_EVENT (id 0): rests after the last note
     torch::Tensor out = torch::empty({length_}, torch::kLong);
-    for (int64_t t = 0; t < length_; ++t) out[t] = static_cast<int64_t>(tokens[static_cast<size_t>(t)]);
+    auto ids = out.accessor<int64_t, 1>();
+    for (int64_t t = 0; t < length_; ++t) ids[t] = static_cast<int64_t>(tokens[static_cast<size_t>(t)]);
     return out;  // (T)
   }
   const PianoRoll roll = PianoRollEncoding(roll_spec_).encode(score);
@@ -77,8 +78,24 @@ Score VaeCodec::score_of(const torch::Tensor& steps, double qpm) const {
   return PianoRollEncoding(roll_spec_).decode(roll, qpm);
 }
 
+torch::Tensor roll_window_cells(const Shard& shard, const std::vector<Window>& windows, size_t first, size_t count,
+                                int64_t num_steps, std::unordered_map<size_t, PianoRoll>& cache) {
+  const PianoRollSpec spec = shard.roll_spec();
+  const int64_t N = spec.num_tracks, P = spec.num_pitches();
+  torch::Tensor cells = torch::empty({static_cast<int64_t>(count), N, num_steps, P}, torch::kUInt8);
+  uint8_t* data = cells.data_ptr<uint8_t>();
+  const size_t per_window = static_cast<size_t>(N * num_steps * P);
+  for (size_t row = 0; row < count; ++row) {
+    const Window& window = windows[first + row];
+    auto cached = cache.find(window.piece);
+    if (cached == cache.end()) cached = cache.emplace(window.piece, shard.roll(window.piece)).first;
+    copy_roll_window(cached->second, window.start, num_steps, std::span<uint8_t>(data + row * per_window, per_window));
+  }
+  return cells;  // (count, N, num_steps, P)
+}
+
 VaeSegments::VaeSegments(const Shard& shard, const models::VaeConfig& config)
-    : shard_(shard), config_(config), codec_([&] {
+    : shard_(shard), codec_([&] {
         const bool roll = shard.is_piano_roll();
         if (roll != (config.input_kind == models::InputKind::kFrames))
           throw Error(shard.path() +
@@ -113,18 +130,8 @@ torch::Tensor VaeSegments::batch(const std::vector<Window>& windows, size_t firs
     }
     return tokens;  // (B, T)
   }
-  const PianoRollSpec spec = shard_.roll_spec();
-  const int64_t N = spec.num_tracks, P = spec.num_pitches();
-  torch::Tensor cells = torch::empty({B, N, T, P}, torch::kUInt8);
-  uint8_t* data = cells.data_ptr<uint8_t>();
-  const size_t per_window = static_cast<size_t>(N * T * P);
-  for (size_t row = 0; row < count; ++row) {
-    const Window& window = windows[first + row];
-    auto cached = rolls_.find(window.piece);
-    if (cached == rolls_.end()) cached = rolls_.emplace(window.piece, shard_.roll(window.piece)).first;
-    copy_roll_window(cached->second, window.start, T, std::span<uint8_t>(data + row * per_window, per_window));
-  }
-  return cells.permute({0, 2, 1, 3}).reshape({B, T, N * P}).to(torch::kFloat);  // (B, T, V)
+  const torch::Tensor cells = roll_window_cells(shard_, windows, first, count, T, rolls_);  // (B, N, T, P)
+  return cells.permute({0, 2, 1, 3}).reshape({B, T, -1}).to(torch::kFloat);                 // (B, T, V)
 }
 
 }  // namespace cadenza

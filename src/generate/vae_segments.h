@@ -55,6 +55,12 @@ class VaeCodec {
   PianoRollSpec roll_spec_;
 };
 
+// The cells of `num_steps` steps from each window's start, windows[first, first + count) of a piano-roll shard:
+// (count, tracks, num_steps, pitches) uint8 {0, 1}, the roll's own [track][step][pitch] layout. Decoded pieces are
+// kept in `cache`. The multi-track VAE's frames and MuseGAN's (bars x steps) blocks are both views of it.
+torch::Tensor roll_window_cells(const Shard& shard, const std::vector<Window>& windows, size_t first, size_t count,
+                                int64_t num_steps, std::unordered_map<size_t, PianoRoll>& cache);
+
 // The bar-aligned segments of one shard for one VAE model.
 class VaeSegments {
  public:
@@ -71,7 +77,6 @@ class VaeSegments {
 
  private:
   const Shard& shard_;
-  models::VaeConfig config_;
   VaeCodec codec_;
   std::unordered_map<size_t, PianoRoll> rolls_;  // decoded pieces (frames)
 };

@@ -129,16 +129,8 @@ class MuseGanLearner final : public Learner {
 torch::Tensor roll_window_batch(const Shard& shard, const std::vector<Window>& windows,
                                 const models::MuseGanConfig& config, std::unordered_map<size_t, PianoRoll>& cache) {
   const int64_t K = config.num_tracks, N = config.num_bars, S = config.steps_per_bar, P = config.num_pitches;
-  torch::Tensor out = torch::empty({static_cast<int64_t>(windows.size()), K, N, S, P}, torch::kUInt8);
-  uint8_t* data = out.data_ptr<uint8_t>();
-  const size_t per_window = static_cast<size_t>(K * N * S * P);
-  for (size_t row = 0; row < windows.size(); ++row) {
-    auto cached = cache.find(windows[row].piece);
-    if (cached == cache.end()) cached = cache.emplace(windows[row].piece, shard.roll(windows[row].piece)).first;
-    copy_roll_window(cached->second, windows[row].start, N * S,
-                     std::span<uint8_t>(data + row * per_window, per_window));
-  }
-  return out.to(torch::kFloat);
+  const torch::Tensor cells = roll_window_cells(shard, windows, 0, windows.size(), N * S, cache);  // (B, K, N*S, P)
+  return cells.view({static_cast<int64_t>(windows.size()), K, N, S, P}).to(torch::kFloat);
 }
 
 json resolve_musegan_config(const json& model, const Shard& shard) {
