@@ -5,8 +5,10 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <memory>
 
 #include "common/error.h"
+#include "encoding/pianoroll.h"
 #include "score/operations.h"
 
 namespace cadenza::eval {
@@ -264,6 +266,30 @@ MetricSet compute_form_metrics(const Score& score, const FormOptions& options) {
   set.set("pitch_class_entropy", pitch_class_entropy(melody));
   set.set("pitch_range", has_notes ? static_cast<double>(pitch_range(melody)) : kNaN);
   return set;
+}
+
+std::vector<Score> decode_split(const Shard& shard, Split split, int64_t count) {
+  std::vector<size_t> indices = shard.pieces_in_split(split);
+  if (indices.empty()) throw Error(shard.path() + ": the " + std::string(split_name(split)) + " split has no piece");
+  if (count > 0 && indices.size() > static_cast<size_t>(count)) indices.resize(static_cast<size_t>(count));
+  std::unique_ptr<TokenEncoding> encoding;
+  std::unique_ptr<PianoRollEncoding> roll_encoding;
+  if (shard.is_piano_roll()) {
+    roll_encoding = std::make_unique<PianoRollEncoding>(shard.roll_spec());
+  } else {
+    encoding = shard.make_encoding();
+  }
+  std::vector<Score> scores;
+  for (size_t index : indices) {
+    const PieceInfo& info = shard.piece(index);
+    const auto& sources = shard.metadata().sources;
+    const std::string source = info.source < sources.size() ? sources[info.source].path : "?";
+    Score score =
+        roll_encoding ? roll_encoding->decode(shard.roll(index)) : encoding->decode(shard.token_vector(index));
+    score.source = shard.path() + "#" + std::to_string(index) + " (" + source + ")";
+    scores.push_back(std::move(score));
+  }
+  return scores;
 }
 
 }  // namespace cadenza::eval

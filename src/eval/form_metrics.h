@@ -38,6 +38,7 @@
 #include <string>
 #include <vector>
 
+#include "data/shard.h"
 #include "eval/musical_metrics.h"
 #include "score/score.h"
 
@@ -77,5 +78,10 @@ double ends_on_tonic(const Score& melody, const Key& key);
 
 // All of them, in form_metric_names() order, on melody_line(score, options).
 MetricSet compute_form_metrics(const Score& score, const FormOptions& options = {});
+
+// The real pieces to compare generated ones with: the first `count` pieces (0 = all) of one split of a shard, decoded
+// with the shard's encoding (token or piano roll). Each Score's source reads "SHARD#INDEX (SOURCE PATH)". Throws
+// Error when the split has no piece.
+std::vector<Score> decode_split(const Shard& shard, Split split, int64_t count = 0);
 
 }  // namespace cadenza::eval

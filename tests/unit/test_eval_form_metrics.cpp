@@ -4,8 +4,11 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "data/shard.h"
+#include "encoding/melody.h"
 #include "eval/form_metrics.h"
 #include "score/operations.h"
+#include "support/test_support.h"
 
 namespace cadenza::eval {
 namespace {
@@ -263,6 +266,36 @@ TEST(EvalFormMetrics, AllMetricsInOrderAndNaNWithoutNotes) {
   EXPECT_EQ(metrics.at("odd_sixteenth_onsets"), 0.0);
   EXPECT_EQ(metrics.at("ends_on_tonic"), 1.0);
   EXPECT_EQ(metrics.at("pitch_range"), 12.0);
+}
+
+TEST(EvalFormMetrics, DecodeSplitGivesTheRealPiecesOfAShard) {
+  testing::TempDir dir;
+  const MelodyEncoding encoding;
+  ShardMetadata metadata;
+  metadata.encoding = encoding.spec();
+  metadata.vocabulary = encoding.vocabulary().names();
+  metadata.sources = {{"a.mid", 1, "fnv1a64:0"}, {"b.mid", 1, "fnv1a64:0"}, {"c.mid", 1, "fnv1a64:0"}};
+  ShardWriter writer(metadata);
+  const Score a = score_of(kA), b = score_of(kB), c = score_of(kD);
+  writer.add_tokens(0, Split::kTest, encoding.encode(a));
+  writer.add_tokens(1, Split::kTrain, encoding.encode(b));
+  writer.add_tokens(2, Split::kTest, encoding.encode(c));
+  const std::string path = dir.file("melodies.cdz");
+  writer.write(path);
+  const Shard shard(path);
+  const std::vector<Score> test = decode_split(shard, Split::kTest);
+  ASSERT_EQ(test.size(), 2u);
+  EXPECT_EQ(test[0], encoding.decode(encoding.encode(a)));
+  EXPECT_EQ(test[1], encoding.decode(encoding.encode(c)));
+  EXPECT_EQ(test[1].source, path + "#2 (c.mid)");
+  EXPECT_EQ(compute_form_metrics(test[0]).at("pitch_range"), 5.0);  // C4..F4
+  EXPECT_EQ(decode_split(shard, Split::kTest, 1).size(), 1u);
+  try {
+    decode_split(shard, Split::kValid);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& error) {
+    EXPECT_EQ(std::string(error.what()), path + ": the valid split has no piece");
+  }
 }
 
 }  // namespace

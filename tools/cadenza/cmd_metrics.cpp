@@ -15,7 +15,6 @@
 #include "common/error.h"
 #include "data/shard.h"
 #include "data/split.h"
-#include "encoding/pianoroll.h"
 #include "eval/form_metrics.h"
 #include "eval/musical_metrics.h"
 #include "midi/midi.h"
@@ -98,27 +97,8 @@ std::vector<Piece> read_files(const std::vector<std::string>& paths) {
 
 // The pieces of one split of a shard, decoded with the shard's encoding (token or piano roll).
 std::vector<Piece> read_shard(const std::string& path, Split split, int64_t count) {
-  const Shard shard(path);
-  std::vector<size_t> indices = shard.pieces_in_split(split);
-  if (indices.empty()) throw Error(path + ": the " + std::string(split_name(split)) + " split has no piece");
-  if (count > 0 && indices.size() > static_cast<size_t>(count)) indices.resize(static_cast<size_t>(count));
   std::vector<Piece> pieces;
-  std::unique_ptr<TokenEncoding> encoding;
-  std::unique_ptr<PianoRollEncoding> roll_encoding;
-  if (shard.is_piano_roll()) {
-    roll_encoding = std::make_unique<PianoRollEncoding>(shard.roll_spec());
-  } else {
-    encoding = shard.make_encoding();
-  }
-  for (size_t index : indices) {
-    const PieceInfo& info = shard.piece(index);
-    const std::string source =
-        info.source < shard.metadata().sources.size() ? shard.metadata().sources[info.source].path : "?";
-    Score score =
-        roll_encoding ? roll_encoding->decode(shard.roll(index)) : encoding->decode(shard.token_vector(index));
-    score.source = path + "#" + std::to_string(index) + " (" + source + ")";
-    pieces.push_back({score.source, std::move(score)});
-  }
+  for (Score& score : eval::decode_split(Shard(path), split, count)) pieces.push_back({score.source, std::move(score)});
   return pieces;
 }
 
