@@ -58,18 +58,25 @@ torch::Tensor NadeImpl::key_logits(const torch::Tensor& condition, const torch::
   }
   if (!all_binary(frames)) throw Error("nade key_logits: frame keys must be 0 or 1");
 
-  auto v = frames.to(w_enc.scalar_type());  // (..., K)
-  auto b_enc = to_b_enc(condition);         // (..., U)
-  auto b_dec = to_b_dec(condition);         // (..., K)
-  // a_i = b_enc + sum_{j < i} v_j w_enc[j] for every i at once: shift keys and rows of w_enc down by one (a zero in
-  // front), so that an inclusive cumulative sum over keys of the shifted products is the exclusive sum wanted.
-  // Shifting the two small factors costs (..., K) + (K, U) instead of a copy of the (..., K, U) product.
-  auto zero_key = torch::zeros_like(v.narrow(-1, 0, 1));               // (..., 1)
-  auto v_before = torch::cat({zero_key, v.narrow(-1, 0, K - 1)}, -1);  // (..., K): v_{i-1}
-  auto w_before = torch::cat({torch::zeros_like(w_enc.narrow(0, 0, 1)), w_enc.narrow(0, 0, K - 1)}, 0);  // (K, U)
-  auto a = (v_before.unsqueeze(-1) * w_before).cumsum(-2) + b_enc.unsqueeze(-2);                         // (..., K, U)
-  auto h = torch::sigmoid(a);                                                                            // (..., K, U)
-  return b_dec + (h * w_dec).sum(-1);                                                                    // (..., K)
+  const int64_t C = condition_size_, U = hidden_size_;
+  auto x = condition.reshape({-1, C});                       // (N, C)
+  auto v = frames.reshape({-1, K}).to(w_enc.scalar_type());  // (N, K)
+  const int64_t N = x.size(0);
+  auto b_enc = to_b_enc(x);  // (N, U)
+  auto b_dec = to_b_dec(x);  // (N, K)
+  // a_i = b_enc + sum_{j < i} v_j w_enc[j] for every i at once: shift the keys and the rows of w_enc down by one (a
+  // zero in front), so that an inclusive cumulative sum over keys of the shifted products is the exclusive sum wanted.
+  // Shifting the two small factors costs (N, K) + (K, U) instead of a copy of the (N, K, U) product.
+  auto v_before = torch::cat({torch::zeros({N, 1}, v.options()), v.narrow(1, 0, K - 1)}, 1);          // (N, K)
+  auto w_before = torch::cat({torch::zeros({1, U}, w_enc.options()), w_enc.narrow(0, 0, K - 1)}, 0);  // (K, U)
+  // The (N, K, U) tensors dominate time and memory (the training path's only ones), so the bias and the sigmoid
+  // work in place (neither cumsum's nor add's backward needs the tensor they overwrite), and the decoder dot products
+  // l_i = w_dec[i] . h_i are one batched contraction instead of a materialised (N, K, U) product and a sum.
+  auto h = (v_before.unsqueeze(-1) * w_before).cumsum(1);         // (N, K, U): sum_{j < i} v_j w_enc[j]
+  h.add_(b_enc.unsqueeze(1)).sigmoid_();                          // (N, K, U): h_i = sigmoid(a_i)
+  auto logits = b_dec + torch::einsum("nku,ku->nk", {h, w_dec});  // (N, K)
+  auto shape = frames.sizes().vec();
+  return logits.view(shape);  // (..., K)
 }
 
 torch::Tensor NadeImpl::log_prob(const torch::Tensor& condition, const torch::Tensor& frames) {
