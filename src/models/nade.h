@@ -24,7 +24,8 @@
 //
 // Teacher-forced scoring is vectorised over keys: every a_i at once is an exclusive cumulative sum over keys of
 // v_j w_enc[j] ((N, K, U)), so log_prob() is a handful of elementwise passes over N x K x U numbers and no loop over
-// keys. Sampling is ancestral, key by key (v_i must be drawn before a_{i+1} exists): K steps of (N, U) work.
+// keys; its backward pass is written by hand (nade.cpp). Sampling is ancestral, key by key (v_i must be drawn before
+// a_{i+1} exists): K steps of (N, U) work.
 #pragma once
 
 #include <torch/torch.h>

@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
@@ -275,6 +276,42 @@ TEST(ModelsNade, VectorisedKeyLogitsEqualTheKeyByKeyDefinition) {
   auto flipped = frames.clone();
   flipped.select(-1, 9).fill_(1.0).sub_(frames.select(-1, 9));
   EXPECT_EQ(max_abs_diff(nade->key_logits(conditions, flipped), logits), 0.0);
+}
+
+TEST(ModelsNade, HandWrittenBackwardEqualsAutogradThroughTheKeyByKeyLoop) {
+  torch::manual_seed(13);
+  const int64_t K = 9;
+  Nade nade(K, 6, 5);
+  nade->to(torch::kFloat64);
+  auto frames = random_frames(2, 3, K, 0.4).to(torch::kFloat64);
+  auto upstream = torch::randn({2, 3}, torch::kFloat64);  // a non-uniform gradient into the log-probabilities
+  auto gradients = [&](const std::function<torch::Tensor(const torch::Tensor&)>& log_prob) {
+    torch::manual_seed(99);
+    auto conditions = torch::randn({2, 3, 5}, torch::kFloat64).requires_grad_();
+    nade->zero_grad();
+    (log_prob(conditions) * upstream).sum().backward();
+    std::map<std::string, torch::Tensor> out{{"conditions", conditions.grad().clone()}};
+    for (const auto& item : nade->named_parameters()) out[item.key()] = item.value().grad().clone();
+    return out;
+  };
+  auto ours = gradients([&](const torch::Tensor& x) { return nade->log_prob(x, frames); });
+  auto reference = gradients([&](const torch::Tensor& x) {  // the definition in plain torch ops, through autograd
+    auto a = nade->to_b_enc(x);
+    auto b_dec = nade->to_b_dec(x);
+    std::vector<torch::Tensor> logits;
+    for (int64_t i = 0; i < K; ++i) {
+      logits.push_back(b_dec.select(-1, i) + (torch::sigmoid(a) * nade->w_dec[i]).sum(-1));
+      a = a + frames.select(-1, i).unsqueeze(-1) * nade->w_enc[i];
+    }
+    return -torch::binary_cross_entropy_with_logits(torch::stack(logits, -1), frames, {}, {}, at::Reduction::None)
+                .sum(-1);
+  });
+  for (const auto& [name, gradient] : reference) {
+    EXPECT_GT(gradient.abs().max().item<double>(), 1e-6) << name << ": a gradient worth comparing";
+    EXPECT_LT(max_abs_diff(ours.at(name), gradient), 1e-10) << name;
+  }
+  // w_enc[K-1] feeds no key: its gradient is exactly 0, not round-off (which Adam would turn into a step).
+  EXPECT_EQ(ours.at("w_enc")[K - 1].abs().max().item<double>(), 0.0);
 }
 
 TEST(ModelsNade, ProbabilitiesOfAllTwoToTheKFramesSumToOne) {
