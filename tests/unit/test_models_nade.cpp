@@ -188,7 +188,9 @@ TEST_P(NadeMatchesPyTorch, LogProbsLossGradientsStepsAndAdamW) {
     auto step_loss = mean_frame_nll(model->log_prob(frames), frame_mask);
     step_loss.backward();
     const double norm = torch::nn::utils::clip_grad_norm_(model->parameters(), clip_norm);
-    if (i == 0) EXPECT_NEAR(norm, get("grad_norm").item<double>(), 1e-5);
+    if (i == 0) {
+      EXPECT_NEAR(norm, get("grad_norm").item<double>(), 1e-5);
+    }
     optimizer.step();
     EXPECT_NEAR(step_loss.item<double>(), reference_losses[i].item<double>(), 1e-5) << "AdamW step " << i;
   }
