@@ -87,12 +87,13 @@ void save_model_checkpoint(const std::string& path, const torch::nn::Module& mod
                            const nlohmann::json& training, const std::vector<const torch::optim::AdamW*>& optimizers);
 
 // Loads the checkpoint's weights into `module` (built from info.model_config_json by the caller) strictly: missing,
-// extra or mis-shaped tensors throw FormatError naming the file. Optimizer tensors are ignored.
+// extra or mis-shaped tensors, and weights holding NaN or infinity, throw FormatError naming the file (and the
+// tensor). Optimizer tensors are ignored.
 void load_checkpoint_weights(const std::string& path, torch::nn::Module& module);
 
 // Sequence families only (a checkpoint of another family is a FormatError saying which family it holds):
-// read_checkpoint_info + make_sequence_model + strict weight load (missing, extra or mis-shaped tensors throw
-// FormatError naming the file).
+// read_checkpoint_info + make_sequence_model + strict weight load (missing, extra or mis-shaped tensors, and
+// non-finite weights, throw FormatError naming the file).
 LoadedCheckpoint load_checkpoint(const std::string& path, torch::Device device = torch::kCPU);
 
 // Puts the AdamW state saved with the checkpoint into `optimizer`, whose parameters must be those of `model`
