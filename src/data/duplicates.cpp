@@ -51,7 +51,7 @@ void add_line_fingerprints(const Score& score, PieceFingerprint& fingerprint) {
   add_shingles(line, fingerprint.shingles);
   sort_unique(fingerprint.shingles);
   // Each pitched track's own line too, when there are several: a file that holds another file's tracks (a tune
-  // with its chords, beside a copy of the chords alone) then holds that file's shingles.
+  // with its chords, beside a copy of the chords alone) then shares that file's line.
   size_t pitched = 0;
   for (const auto& track : score.tracks) pitched += !track.is_drum && !track.notes.empty();
   if (pitched < 2) return;
@@ -59,9 +59,11 @@ void add_line_fingerprints(const Score& score, PieceFingerprint& fingerprint) {
   for (const auto& track : score.tracks) {
     if (track.is_drum || track.notes.empty()) continue;
     single.tracks = {track};
-    add_shingles(melodic_line(single), fingerprint.track_shingles);
+    std::vector<uint64_t> shingles;
+    add_shingles(melodic_line(single), shingles);
+    sort_unique(shingles);
+    fingerprint.track_shingles.push_back(std::move(shingles));
   }
-  sort_unique(fingerprint.track_shingles);
 }
 
 // Union-find over piece indexes; the root of a set is always its smallest index.
@@ -143,18 +145,35 @@ PieceFingerprint fingerprint_roll(const Score& score, const PianoRoll& roll) {
 
 namespace {
 
-// The shingles of a piece's tracks: its line's, for a piece of one pitched track.
-const std::vector<uint64_t>& tracks_of(const PieceFingerprint& piece) {
-  return piece.track_shingles.empty() ? piece.shingles : piece.track_shingles;
+// The shingle sets of a piece's tracks: its line's alone, for a piece of one pitched track.
+std::vector<const std::vector<uint64_t>*> tracks_of(const PieceFingerprint& piece) {
+  std::vector<const std::vector<uint64_t>*> tracks;
+  if (piece.track_shingles.empty()) tracks.push_back(&piece.shingles);
+  for (const auto& shingles : piece.track_shingles) tracks.push_back(&shingles);
+  return tracks;
+}
+
+bool judgeable(const std::vector<uint64_t>& shingles) {
+  return shingles.size() >= kMinShingles;
 }
 
 }  // namespace
 
 bool near_duplicates(const PieceFingerprint& a, const PieceFingerprint& b) {
-  const auto enough = [](const std::vector<uint64_t>& x, const std::vector<uint64_t>& y) {
-    return std::min(x.size(), y.size()) >= kMinShingles && shingle_containment(x, y) >= kNearContainment;
+  const auto near = [](const std::vector<uint64_t>& x, const std::vector<uint64_t>& y) {
+    return judgeable(x) && judgeable(y) && shingle_containment(x, y) >= kNearContainment;
   };
-  return enough(a.shingles, b.shingles) || enough(tracks_of(a), tracks_of(b));
+  if (near(a.shingles, b.shingles)) return true;
+  // A piece of one pitched track against each track of a piece of several: the copy of one part of a file. Two
+  // pieces of several tracks are compared by their lines only (tunes that share a chord progression are not
+  // duplicates).
+  const auto part_of = [&](const PieceFingerprint& single, const PieceFingerprint& multi) {
+    if (!single.track_shingles.empty()) return false;
+    for (const auto& track : multi.track_shingles)
+      if (near(single.shingles, track)) return true;
+    return false;
+  };
+  return part_of(a, b) || part_of(b, a);
 }
 
 double shingle_containment(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b) {
@@ -182,16 +201,16 @@ DuplicateGroups group_duplicates(std::span<const PieceFingerprint> fingerprints)
 
   // Near duplicates: a piece is compared with the later pieces that share one of its rarer shingles (held by at
   // most kMaxShingleSpread pieces), so the work is bounded by the shingles times the spread, not pieces squared.
-  // A piece's shingles here are those of its line and of its tracks' lines together.
+  // A piece is found through the shingles of its line and of its tracks' lines, those sets that can be judged.
   std::vector<std::vector<uint64_t>> all_shingles(count);
   for (size_t i = 0; i < count; ++i) {
-    const PieceFingerprint& piece = fingerprints[i];
-    std::set_union(piece.shingles.begin(), piece.shingles.end(), piece.track_shingles.begin(),
-                   piece.track_shingles.end(), std::back_inserter(all_shingles[i]));
+    auto& all = all_shingles[i];
+    if (judgeable(fingerprints[i].shingles)) all = fingerprints[i].shingles;
+    for (const auto* track : tracks_of(fingerprints[i]))
+      if (judgeable(*track)) all.insert(all.end(), track->begin(), track->end());
+    sort_unique(all);
   }
-  auto eligible = [&](size_t i) {
-    return fingerprints[i].shingles.size() >= kMinShingles || tracks_of(fingerprints[i]).size() >= kMinShingles;
-  };
+  auto eligible = [&](size_t i) { return !all_shingles[i].empty(); };
   std::unordered_map<uint64_t, std::vector<uint32_t>> postings;  // shingle -> pieces, in piece order
   for (size_t i = 0; i < count; ++i)
     if (eligible(i))

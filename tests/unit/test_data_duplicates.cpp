@@ -79,6 +79,33 @@ TEST(DataDuplicates, GroupsExactLineAndNearCopiesButNotOtherTunes) {
   EXPECT_LT(shingle_containment(pieces[0].shingles, pieces[7].shingles), 0.1);
 }
 
+// Nottingham's chords/x.mid holds the chords of x.mid alone: the copy of one part of a file is a duplicate of it;
+// two tunes that merely share their accompaniment are not.
+TEST(DataDuplicates, ACopyOfOneTrackJoinsItsFileButSharedAccompanimentsDoNot) {
+  auto with_part = [](const Score& lead, const Score& part) {
+    Score both = lead;
+    Track second = part.tracks[0];
+    second.channel = 1;
+    for (auto& note : second.notes) note.pitch -= 24;  // below the lead: not in the skyline
+    both.tracks.push_back(second);
+    both.normalize();
+    return both;
+  };
+  const Score accompaniment = random_tune(50);
+  const PieceFingerprint first = fingerprint(with_part(random_tune(51), accompaniment));
+  const PieceFingerprint second = fingerprint(with_part(random_tune(52), accompaniment));
+  Score part_alone = accompaniment;
+  for (auto& note : part_alone.tracks[0].notes) note.pitch -= 24;
+  part_alone.normalize();
+  const PieceFingerprint alone = fingerprint(part_alone);
+  ASSERT_EQ(first.track_shingles.size(), 2u);
+  EXPECT_TRUE(alone.track_shingles.empty());
+  EXPECT_TRUE(near_duplicates(alone, first));
+  EXPECT_TRUE(near_duplicates(second, alone));
+  EXPECT_FALSE(near_duplicates(first, second)) << "different tunes over one accompaniment";
+  EXPECT_EQ(group_duplicates(std::vector<PieceFingerprint>{first, second}).groups, 0u);
+}
+
 // A phrase that most pieces share (a scale, a cadence) is no evidence: pieces meeting only on it are never
 // compared, so the work does not grow with the square of the pieces.
 TEST(DataDuplicates, CommonPhrasesCauseNoComparisons) {
