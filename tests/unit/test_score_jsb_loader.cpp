@@ -61,7 +61,7 @@ TEST(ScoreJsb, CombinedStepsBecomeHeldNotes) {
   EXPECT_EQ(notes[0], (Note{60, 70, 0, 480}));  // held over steps 0-1
   EXPECT_EQ(notes[1], (Note{64, 70, 0, 240}));
   EXPECT_EQ(notes[2], (Note{67, 70, 240, 480}));
-  EXPECT_EQ(notes[3], (Note{60, 70, 720, 960}));  // after the rest
+  EXPECT_EQ(notes[3], (Note{60, 70, 720, 960}));                       // after the rest
   EXPECT_NEAR(notes[3].start_sec, 720.0 / 480.0 * 60.0 / 90.0, 1e-5);  // tempo stored in whole microseconds
 }
 
@@ -131,6 +131,10 @@ TEST(ScoreJsb, ParseErrorNamesFileAndByte) {
   }
   EXPECT_TRUE(contains(load_error(""), "invalid JSON"));
   EXPECT_TRUE(contains(load_error(R"({"train": [[[60]]])"), "invalid JSON"));  // truncated
+  // A number too large for a double: not a syntax error to nlohmann, an out_of_range exception that escaped.
+  EXPECT_TRUE(contains(load_error(R"({"train": [[[6E999999]]]})"),
+                       "invalid JSON: [json.exception.out_of_range.406] number overflow parsing '6E999999'"))
+      << load_error(R"({"train": [[[6E999999]]]})");
 }
 
 TEST(ScoreJsb, WrongStructureNamesSplitAndPiece) {
