@@ -22,8 +22,8 @@
 namespace cadenza {
 
 struct Note {
-  int pitch = 60;      // MIDI pitch 0..127
-  int velocity = 64;   // 1..127
+  int pitch = 60;     // MIDI pitch 0..127
+  int velocity = 64;  // 1..127
   int64_t start_tick = 0;
   int64_t end_tick = 0;
   double start_sec = 0.0;  // derived from the tempo map
