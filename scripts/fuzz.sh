@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Bounded fuzzing: configures a separate clang build (build-fuzz/, or $CADENZA_FUZZ_BUILD_DIR) with
-# CADENZA_BUILD_FUZZ=ON, builds the libFuzzer targets of fuzz/ and runs each for SECONDS (default 60).
+# CADENZA_BUILD_FUZZ=ON, builds the libFuzzer targets of fuzz/ and runs each for SECONDS (default 60), up to
+# $CADENZA_JOBS (default: the core count) at a time. Targets: the MIDI reader, token decoding, token text, shards,
+# safetensors (checkpoint) headers, and JSON configs / option text (see the header of each fuzz/fuzz_*.cpp).
 # Exits non-zero if any target finds a crash, leak, timeout or failed check; the input that did it is kept
-# under BUILD/fuzz-artifacts/TARGET/ (replay it with `BUILD/fuzz/TARGET FILE`).
+# under BUILD/fuzz-artifacts/TARGET/ (replay it with `BUILD/fuzz/TARGET FILE`), each run's log under
+# BUILD/fuzz-logs/TARGET.log.
 #
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET...]     e.g. scripts/fuzz.sh 120 fuzz_midi_reader
 # Corpora grow in BUILD/fuzz-corpus/TARGET/ between runs; fuzz/TARGET.dict is used as a dictionary if present.
@@ -65,26 +68,71 @@ seed_fuzz_midi_reader() {
 # ASan's default 256 MB quarantine alone would take half of -rss_limit_mb; 64 MB still catches use-after-free.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-quarantine_size_mb=64}
 
+# Build every target first (ninja spreads the instrumented libraries over the cores); a target that does not
+# compile fails the run without stopping the others.
 status=0
+built=()
 for target in "${targets[@]}"; do
-  # Built one at a time so that a target that does not compile fails the run without stopping the others.
-  if ! ninja -C "$build_dir" -j "$jobs" "$target"; then
+  if ninja -C "$build_dir" -j "$jobs" "$target"; then
+    built+=("$target")
+  else
     echo "fuzz.sh: $target FAILED to build" >&2
     status=1
-    continue
   fi
-  binary="$build_dir/fuzz/$target"
-  corpus="$build_dir/fuzz-corpus/$target"
-  artifacts="$build_dir/fuzz-artifacts/$target"
-  mkdir -p "$corpus" "$artifacts"
+done
+
+# run_target TARGET: seeds its corpus, fuzzes it for $seconds, logs to BUILD/fuzz-logs/TARGET.log.
+run_target() {
+  local target=$1
+  local binary="$build_dir/fuzz/$target"
+  local corpus="$build_dir/fuzz-corpus/$target"
+  local artifacts="$build_dir/fuzz-artifacts/$target"
+  local log="$build_dir/fuzz-logs/$target.log"
+  mkdir -p "$corpus" "$artifacts" "$(dirname "$log")"
   if declare -F "seed_$target" >/dev/null; then "seed_$target" "$corpus"; fi
-  options=(-max_total_time="$seconds" -max_len=65536 -rss_limit_mb=512 -timeout=5 -print_final_stats=1
-           -artifact_prefix="$artifacts/")
+  # Targets that build their own seeds with the real writers (shards, safetensors, ...) write them into the corpus
+  # when CADENZA_FUZZ_WRITE_SEEDS is set and exit; for the others -runs=0 makes this call a no-op.
+  CADENZA_FUZZ_WRITE_SEEDS="$corpus" "$binary" -runs=0 >/dev/null 2>&1 || true
+  local options=(-max_total_time="$seconds" -max_len=65536 -rss_limit_mb=512 -timeout=5 -print_final_stats=1
+                 -artifact_prefix="$artifacts/")
   [ -f "$root/fuzz/$target.dict" ] && options+=(-dict="$root/fuzz/$target.dict")
-  echo "fuzz.sh: running $target for $seconds s (corpus $corpus)"
-  if ! "$binary" "${options[@]}" "$corpus"; then
-    echo "fuzz.sh: $target FAILED; reproducer(s) in $artifacts/" >&2
+  "$binary" "${options[@]}" "$corpus" >"$log" 2>&1
+}
+
+# Up to $jobs targets at a time, each on one core (libFuzzer itself is single-threaded).
+declare -A pids=()
+report() {
+  local target=$1 code=$2
+  local log="$build_dir/fuzz-logs/$target.log"
+  local runs
+  runs=$(grep -m1 '^stat::number_of_executed_units' "$log" | awk '{print $2}') || runs=""
+  if [ "$code" -eq 0 ]; then
+    echo "fuzz.sh: $target passed (${runs:-?} runs in $seconds s)"
+  else
+    echo "fuzz.sh: $target FAILED; reproducer(s) in $build_dir/fuzz-artifacts/$target/; end of its log:" >&2
+    tail -n 40 "$log" >&2
     status=1
   fi
+}
+for target in "${built[@]}"; do
+  while [ "${#pids[@]}" -ge "$jobs" ]; do
+    for running in "${!pids[@]}"; do
+      if ! kill -0 "${pids[$running]}" 2>/dev/null; then
+        code=0
+        wait "${pids[$running]}" || code=$?
+        report "$running" "$code"
+        unset "pids[$running]"
+      fi
+    done
+    [ "${#pids[@]}" -ge "$jobs" ] && sleep 1
+  done
+  echo "fuzz.sh: running $target for $seconds s"
+  run_target "$target" &
+  pids[$target]=$!
+done
+for running in "${!pids[@]}"; do
+  code=0
+  wait "${pids[$running]}" || code=$?
+  report "$running" "$code"
 done
 exit $status

@@ -114,6 +114,11 @@ class HeaderParser {
     } catch (const nlohmann::json::parse_error& e) {
       int64_t at = static_cast<int64_t>(kHeaderLengthBytes) + static_cast<int64_t>(e.byte > 0 ? e.byte - 1 : 0);
       throw FormatError(file_name_, at, std::string("header is not valid JSON: ") + e.what());
+    } catch (const nlohmann::json::exception& e) {
+      // Not a syntax error but a value JSON cannot hold, e.g. a number too large for a double (found by
+      // fuzz/fuzz_safetensors: it escaped as an "internal error").
+      throw FormatError(file_name_, static_cast<int64_t>(kHeaderLengthBytes),
+                        std::string("header is not valid JSON: ") + e.what());
     }
     if (!header.is_object()) fail(0, "header must be a JSON object, found " + std::string(header.type_name()));
     std::sort(keys.begin(), keys.end());

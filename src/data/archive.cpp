@@ -26,13 +26,9 @@ constexpr uint64_t kMaxMetadataBytes = uint64_t(1) << 20;  // GNU long names, pa
 // A whole archive file, read sequentially (tar, gzip) or at offsets (zip).
 class InputFile {
  public:
-  explicit InputFile(const std::string& path) : path_(path), fd_(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {
-    if (fd_.get() < 0) throw IoError(path, "cannot open: " + errno_text());
-    struct stat info {};
-    if (::fstat(fd_.get(), &info) != 0) throw IoError(path, "cannot stat: " + errno_text());
-    if (S_ISDIR(info.st_mode)) throw IoError(path, "is a directory, not an archive");
-    size_ = static_cast<uint64_t>(info.st_size);
-  }
+  // open_regular_file: never blocks on a FIFO, and names a directory or device given as an archive.
+  explicit InputFile(const std::string& path) : path_(path), fd_(open_regular_file(path, &size_)) {}
+  // (size_ is declared before fd_, so that open_regular_file fills it after its own initialization.)
   const std::string& path() const { return path_; }
   uint64_t size() const { return size_; }
 
@@ -68,8 +64,8 @@ class InputFile {
 
  private:
   std::string path_;
-  FileDescriptor fd_;
   uint64_t size_ = 0;
+  FileDescriptor fd_;
 };
 
 // Sequential bytes: the archive file itself, or what a gzip stream decompresses to.

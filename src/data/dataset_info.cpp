@@ -115,6 +115,22 @@ nlohmann::json shard_info_json(const Shard& shard, const ShardStats& stats, bool
       top.push_back({{"token", token.token}, {"name", token.name}, {"count", token.count}});
     json["top_tokens"] = std::move(top);
   }
+  // Duplicate grouping (null for shards prepared before it existed); groups are listed by source path.
+  if (metadata.duplicates.checked) {
+    nlohmann::json groups = nlohmann::json::array();
+    for (const auto& group : metadata.duplicates.groups) {
+      nlohmann::json paths = nlohmann::json::array();
+      for (uint32_t source : group) paths.push_back(metadata.sources.at(source).path);
+      groups.push_back(std::move(paths));
+    }
+    json["duplicates"] = {{"method", metadata.duplicates.method},
+                          {"groups", metadata.duplicates.groups.size()},
+                          {"pieces", metadata.duplicates.pieces},
+                          {"moved", metadata.duplicates.moved},
+                          {"group_paths", std::move(groups)}};
+  } else {
+    json["duplicates"] = nullptr;
+  }
   json["skipped_count"] = metadata.skipped.size();
   nlohmann::json skipped = nlohmann::json::array();
   const size_t shown =

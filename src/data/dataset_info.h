@@ -43,8 +43,8 @@ struct ShardStats {
 ShardStats compute_shard_stats(const Shard& shard, size_t top_count = 10);
 
 // Everything `dataset info --json` prints: file, size, encoding spec, payload kind, vocabulary size, sources,
-// pieces per split, length statistics, vocabulary / pitch usage and the skipped files (all of them when
-// include_all_skipped, else the first few).
+// pieces per split, length statistics, vocabulary / pitch usage, the duplicate groups (null for a shard prepared
+// before duplicate grouping) and the skipped files (all of them when include_all_skipped, else the first few).
 nlohmann::json shard_info_json(const Shard& shard, const ShardStats& stats, bool include_all_skipped);
 
 }  // namespace cadenza

@@ -478,7 +478,9 @@ FetchResult fetch_dataset(const DatasetSpec& spec, const FetchOptions& options) 
       {"files", spec.manifest.size()}, {"bytes", result.bytes},         {"licence", spec.licence},
       {"homepage", spec.homepage},     {"fetched_at", utc_timestamp()},
   };
-  write_file_atomic((fresh / ".cadenza-fetch.json").string(), provenance.dump(2) + "\n");
+  // URLs and paths may hold bytes that are not UTF-8: replaced rather than failing the fetch at its last step.
+  write_file_atomic((fresh / ".cadenza-fetch.json").string(),
+                    provenance.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   swap_into_place(fresh, target, staging.path());
   log("installed in " + target.string());
   return result;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -12,6 +13,7 @@
 #include "common/error.h"
 #include "common/file_io.h"
 #include "data/checksum.h"
+#include "data/duplicates.h"
 #include "encoding/pianoroll.h"
 #include "midi/midi.h"
 #include "score/jsb.h"
@@ -37,33 +39,95 @@ std::optional<InputKind> kind_of(const fs::path& path) {
   return std::nullopt;
 }
 
-void list_folder(const fs::path& folder, bool recursive, std::vector<InputFile>& files) {
-  std::error_code error;
-  auto add = [&](const fs::directory_entry& entry) {
-    std::error_code status_error;
-    if (!entry.is_regular_file(status_error)) return;  // follows symlinks to files; skips folders, sockets...
-    auto kind = kind_of(entry.path());
-    if (!kind) return;
-    files.push_back({entry.path().string(), entry.path().lexically_relative(folder).generic_string(), *kind});
-  };
-  if (recursive) {
-    fs::recursive_directory_iterator it(folder, fs::directory_options::skip_permission_denied, error), end;
-    for (; !error && it != end; it.increment(error)) add(*it);
-  } else {
-    fs::directory_iterator it(folder, fs::directory_options::skip_permission_denied, error), end;
-    for (; !error && it != end; it.increment(error)) add(*it);
+// What a directory entry that is not a regular file is, for the skipped list.
+std::string entry_problem(fs::file_type type) {
+  switch (type) {
+    case fs::file_type::fifo:
+      return "is a FIFO (named pipe), not a regular file";
+    case fs::file_type::socket:
+      return "is a socket, not a regular file";
+    case fs::file_type::character:
+      return "is a character device, not a regular file";
+    case fs::file_type::block:
+      return "is a block device, not a regular file";
+    default:
+      return "is not a regular file";
   }
-  if (error) throw IoError(folder.string(), "cannot list the folder: " + error.message());
+}
+
+// Lists a folder (and, when recursive, its sub-folders, with an explicit stack so that deep trees cannot overflow
+// ours). Symbolic links to files are followed; symbolic links to folders are not (they could loop) and are
+// reported, like broken links, link loops, sub-folders that cannot be read and MIDI / JSON names that are not
+// regular files (a FIFO would block the reader): each lands in `problems` with the reason, never silently dropped.
+void list_folder(const fs::path& folder, bool recursive, std::vector<InputFile>& files,
+                 std::vector<SkippedFile>& problems) {
+  auto relative = [&](const fs::path& path) { return path.lexically_relative(folder).generic_string(); };
+  std::vector<fs::path> pending = {folder};
+  while (!pending.empty()) {
+    const fs::path current = pending.back();
+    pending.pop_back();
+    std::error_code error;
+    fs::directory_iterator it(current, error), end;
+    for (; !error && it != end; it.increment(error)) {
+      const fs::directory_entry& entry = *it;
+      std::error_code status_error;
+      const fs::file_status own = entry.symlink_status(status_error);
+      if (status_error) {
+        problems.push_back({relative(entry.path()), "cannot examine: " + status_error.message()});
+        continue;
+      }
+      fs::file_status target = own;
+      if (fs::is_symlink(own)) {
+        target = fs::status(entry.path(), status_error);
+        if (status_error || !fs::exists(target)) {
+          std::error_code link_error;
+          const std::string points_to = fs::read_symlink(entry.path(), link_error).string();
+          if (status_error.value() == ELOOP)
+            problems.push_back({relative(entry.path()), "symbolic link loop (it points to '" + points_to + "')"});
+          else if (!status_error || status_error.value() == ENOENT)
+            problems.push_back({relative(entry.path()), "broken symbolic link ('" + points_to + "' does not exist)"});
+          else
+            problems.push_back({relative(entry.path()),
+                                "cannot follow the symbolic link to '" + points_to + "': " + status_error.message()});
+          continue;
+        }
+        if (fs::is_directory(target)) {
+          if (recursive)
+            problems.push_back(
+                {relative(entry.path()),
+                 "symbolic link to a folder, not followed (name its target with --input to include it)"});
+          continue;
+        }
+      }
+      if (fs::is_directory(target)) {
+        if (recursive) pending.push_back(entry.path());
+        continue;
+      }
+      auto kind = kind_of(entry.path());
+      if (!kind) continue;  // not a MIDI or JSON name: not ours
+      if (!fs::is_regular_file(target)) {
+        problems.push_back({relative(entry.path()), entry_problem(target.type())});
+        continue;
+      }
+      files.push_back({entry.path().string(), relative(entry.path()), *kind});
+    }
+    if (error) {
+      if (current == folder) throw IoError(folder.string(), "cannot list the folder: " + error.message());
+      problems.push_back({relative(current), "cannot list the folder: " + error.message()});
+    }
+  }
 }
 
 struct EncodedPiece {
   Split split = Split::kTrain;
   std::vector<Token> tokens;
   PianoRoll roll;
+  PieceFingerprint fingerprint;  // for duplicate grouping (MIDI pieces)
 };
 
 // What one input file turned into.
 struct FileOutcome {
+  bool midi = false;  // its piece takes part in duplicate grouping
   ShardSource source;
   std::vector<EncodedPiece> pieces;
   std::vector<SkippedFile> skipped;
@@ -82,8 +146,8 @@ class PieceEncoder {
     }
   }
 
-  // Encodes into piece; returns "" on success, else the reason the piece is skipped.
-  std::string encode(const Score& input, EncodedPiece& piece) const {
+  // Encodes into piece (with its fingerprint when asked); returns "" on success, else the reason it is skipped.
+  std::string encode(const Score& input, EncodedPiece& piece, bool fingerprint) const {
     const Score* score = &input;
     Score selected;
     if (!options_.track.empty()) {
@@ -109,11 +173,13 @@ class PieceEncoder {
       piece.tokens = tokens_->encode(*score);
       if (piece.tokens.empty()) return "no notes";
       length = piece.tokens.size();
+      if (fingerprint) piece.fingerprint = fingerprint_tokens(*score, piece.tokens);
     } else {
       piece.roll = roll_->encode(*score);
       if (std::none_of(piece.roll.cells.begin(), piece.roll.cells.end(), [](uint8_t cell) { return cell != 0; }))
         return "no notes";
       length = static_cast<uint64_t>(piece.roll.num_steps);
+      if (fingerprint) piece.fingerprint = fingerprint_roll(*score, piece.roll);
     }
     const char* unit = tokens_ ? " tokens" : " steps";
     if (options_.min_length > 0 && length < options_.min_length)
@@ -146,10 +212,11 @@ FileOutcome process_file(const InputFile& file, const SplitRatios& ratios, const
     const std::vector<uint8_t> bytes = read_file_bytes(file.path, limit);
     outcome.source = {file.relative, bytes.size(), content_hash(bytes)};
     if (file.kind == InputKind::kMidi) {
+      outcome.midi = true;
       Score score = read_midi(bytes, file.relative);
       EncodedPiece piece;
       piece.split = split_for_path(file.relative, ratios);
-      std::string reason = encoder.encode(score, piece);
+      std::string reason = encoder.encode(score, piece, /*fingerprint=*/true);
       if (reason.empty())
         outcome.pieces.push_back(std::move(piece));
       else
@@ -161,7 +228,7 @@ FileOutcome process_file(const InputFile& file, const SplitRatios& ratios, const
       for (auto& chorale : chorales) {
         EncodedPiece piece;
         piece.split = chorale.split;
-        std::string reason = encoder.encode(chorale.score, piece);
+        std::string reason = encoder.encode(chorale.score, piece, /*fingerprint=*/false);
         if (reason.empty())
           outcome.pieces.push_back(std::move(piece));
         else
@@ -182,23 +249,99 @@ FileOutcome process_file(const InputFile& file, const SplitRatios& ratios, const
   return outcome;
 }
 
+// Whether relative path a leads a duplicate group before b: the one nearest the top of its input folder (fewest
+// '/'), then the first in byte order. Copies usually sit in sub-folders (Nottingham's melody/ and chords/), so the
+// top-level file keeps its own split and a data set with its copies splits its originals as one without them.
+bool leads_before(const std::string& a, const std::string& b) {
+  const auto depth_a = std::count(a.begin(), a.end(), '/'), depth_b = std::count(b.begin(), b.end(), '/');
+  return depth_a != depth_b ? depth_a < depth_b : a < b;
+}
+
+// Keeps identical and near-identical MIDI pieces in one split (data/duplicates.h): every piece of a group takes
+// the split of the group's leader (leads_before), which is the leader's own split by split_for_path. Pieces of
+// JSB JSON files keep the split their file gives them and are not grouped.
+void group_duplicate_pieces(std::vector<FileOutcome>& outcomes, PrepareResult& result, ShardMetadata& metadata) {
+  std::vector<size_t> outcome_of;  // fingerprint index -> outcome index
+  std::vector<PieceFingerprint> fingerprints;
+  std::vector<uint32_t> source_of(outcomes.size(), 0);  // the source index an outcome with pieces will get
+  uint32_t sources = 0;
+  for (size_t f = 0; f < outcomes.size(); ++f) {
+    if (outcomes[f].pieces.empty()) continue;
+    source_of[f] = sources++;
+    if (!outcomes[f].midi || outcomes[f].pieces.size() != 1) continue;
+    outcome_of.push_back(f);
+    fingerprints.push_back(std::move(outcomes[f].pieces.front().fingerprint));
+  }
+  const DuplicateGroups groups = group_duplicates(fingerprints);
+  const auto path_of = [&](size_t i) -> const std::string& { return outcomes[outcome_of[i]].source.path; };
+  std::vector<size_t> leader(fingerprints.size());  // per group root (group_of), its leader
+  for (size_t i = 0; i < fingerprints.size(); ++i) {
+    const size_t root = groups.group_of[i];
+    if (root == i || leads_before(path_of(i), path_of(leader[root]))) leader[root] = i;
+  }
+  DuplicateInfo info;
+  info.checked = true;
+  info.method = kDuplicateMethod;
+  std::vector<std::vector<uint32_t>> members(fingerprints.size());
+  for (size_t i = 0; i < fingerprints.size(); ++i) {
+    const size_t root = groups.group_of[i];
+    members[root].push_back(source_of[outcome_of[i]]);
+    EncodedPiece& piece = outcomes[outcome_of[i]].pieces.front();
+    const Split split = outcomes[outcome_of[leader[root]]].pieces.front().split;
+    if (piece.split != split) {
+      piece.split = split;
+      ++info.moved;
+    }
+  }
+  for (auto& group : members)
+    if (group.size() >= 2) info.groups.push_back(std::move(group));
+  info.pieces = groups.pieces;
+  result.duplicate_groups = info.groups.size();
+  result.duplicate_pieces = info.pieces;
+  result.duplicate_moved = info.moved;
+  metadata.duplicates = std::move(info);
+}
+
 nlohmann::json options_json(const PrepareOptions& options) {
-  return {{"inputs", options.inputs},       {"encoding", options.encoding},       {"set", options.settings},
-          {"track", options.track},         {"track_index", options.track_index}, {"split", options.split.to_string()},
-          {"recursive", options.recursive}, {"min_length", options.min_length},   {"max_length", options.max_length}};
+  return {{"inputs", options.inputs},
+          {"encoding", options.encoding},
+          {"set", options.settings},
+          {"track", options.track},
+          {"track_index", options.track_index},
+          {"split", options.split.to_string()},
+          {"recursive", options.recursive},
+          {"min_length", options.min_length},
+          {"max_length", options.max_length},
+          {"group_duplicates", options.group_duplicates}};
 }
 
 }  // namespace
 
-std::vector<InputFile> collect_input_files(const std::vector<std::string>& inputs, bool recursive) {
+std::vector<InputFile> collect_input_files(const std::vector<std::string>& inputs, bool recursive,
+                                           std::vector<SkippedFile>* problems) {
   std::vector<InputFile> files;
+  std::vector<SkippedFile> found_problems;
+  std::vector<std::string> empty_folders;
   for (const auto& input : inputs) {
     const fs::path path(input);
     std::error_code error;
     const auto status = fs::status(path, error);
-    if (error || !fs::exists(status)) throw Error("input '" + input + "' does not exist");
+    if (error || !fs::exists(status)) {
+      std::error_code link_error;
+      if (fs::is_symlink(fs::symlink_status(path, link_error)))
+        throw Error("input '" + input + "' is a " +
+                    (error.value() == ELOOP ? "symbolic link loop" : "broken symbolic link") + " (it points to '" +
+                    fs::read_symlink(path, link_error).string() + "')");
+      throw Error("input '" + input + "' does not exist");
+    }
     if (fs::is_directory(status)) {
-      list_folder(path, recursive, files);
+      const size_t before = files.size(), problems_before = found_problems.size();
+      std::vector<SkippedFile> folder_problems;
+      list_folder(path, recursive, files, folder_problems);
+      // A folder's problems are named relative to it, like its files; several input folders keep them apart by
+      // their full path only when needed: the relative path is what the shard records.
+      found_problems.insert(found_problems.end(), folder_problems.begin(), folder_problems.end());
+      if (files.size() == before && found_problems.size() == problems_before) empty_folders.push_back(input);
     } else {
       auto kind = kind_of(path);
       if (!kind) throw Error("input '" + input + "' is not a .mid, .midi or .json file (name folders to search them)");
@@ -208,6 +351,8 @@ std::vector<InputFile> collect_input_files(const std::vector<std::string>& input
   std::sort(files.begin(), files.end(), [](const InputFile& a, const InputFile& b) {
     return a.relative != b.relative ? a.relative < b.relative : a.path < b.path;
   });
+  std::stable_sort(found_problems.begin(), found_problems.end(),
+                   [](const SkippedFile& a, const SkippedFile& b) { return a.path < b.path; });
   // The same file reached twice (a folder and a file in it, or two overlapping folders) is read once.
   std::vector<InputFile> unique;
   std::unordered_set<std::string> seen;
@@ -218,6 +363,20 @@ std::vector<InputFile> collect_input_files(const std::vector<std::string>& input
     if (!seen.insert(canonical).second) continue;
     unique.push_back(std::move(file));
   }
+  if (unique.empty()) {
+    if (!found_problems.empty())
+      throw Error("no readable .mid, .midi or .json file in the inputs; " + std::to_string(found_problems.size()) +
+                  " could not be read, the first: " + found_problems.front().path + ": " +
+                  found_problems.front().reason);
+    std::string folders;
+    for (const auto& folder : empty_folders) folders += (folders.empty() ? "" : ", ") + folder;
+    throw Error("no .mid, .midi or .json files found in the inputs" +
+                (folders.empty()
+                     ? std::string()
+                     : " (none in the folder" + std::string(empty_folders.size() > 1 ? "s " : " ") + folders +
+                           (recursive ? "" : " without its sub-folders; drop --no-recursive to search them") + ")"));
+  }
+  if (problems != nullptr) *problems = std::move(found_problems);
   return unique;
 }
 
@@ -247,12 +406,8 @@ nlohmann::json resolve_encoding_spec(const std::string& encoding, const nlohmann
 
 PreparedDataset build_dataset(const PrepareOptions& options) {
   const nlohmann::json spec = resolve_encoding_spec(options.encoding, options.settings);
-  const std::vector<InputFile> files = collect_input_files(options.inputs, options.recursive);
-  if (files.empty()) {
-    std::string named;
-    for (const auto& input : options.inputs) named += (named.empty() ? "'" : ", '") + input + "'";
-    throw Error("no .mid, .midi or .json files found in " + named);
-  }
+  std::vector<SkippedFile> unreadable;  // links, FIFOs, unreadable folders met while listing the inputs
+  const std::vector<InputFile> files = collect_input_files(options.inputs, options.recursive, &unreadable);
 
   int threads = options.threads;
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -283,8 +438,15 @@ PreparedDataset build_dataset(const PrepareOptions& options) {
 
   PreparedDataset prepared;
   PrepareResult& result = prepared.result;
-  result.files_found = files.size();
-  for (auto& outcome : outcomes) {
+  if (options.group_duplicates) group_duplicate_pieces(outcomes, result, writer.metadata());
+  result.files_found = files.size() + unreadable.size();
+  result.files_skipped = unreadable.size();
+  size_t next_unreadable = 0;  // merged into the skipped list in path order
+  for (size_t f = 0; f < outcomes.size(); ++f) {
+    auto& outcome = outcomes[f];
+    for (; next_unreadable < unreadable.size() && unreadable[next_unreadable].path < files[f].relative;
+         ++next_unreadable)
+      writer.metadata().skipped.push_back(unreadable[next_unreadable]);
     if (outcome.pieces.empty()) {
       ++result.files_skipped;
     } else {
@@ -307,6 +469,8 @@ PreparedDataset build_dataset(const PrepareOptions& options) {
     for (auto& skipped : outcome.skipped) writer.metadata().skipped.push_back(skipped);
     outcome = FileOutcome{};  // release the encoded data as soon as it is copied
   }
+  for (; next_unreadable < unreadable.size(); ++next_unreadable)
+    writer.metadata().skipped.push_back(unreadable[next_unreadable]);
   result.skipped = writer.metadata().skipped;
   if (result.pieces == 0) {
     std::string first = result.skipped.empty() ? std::string("(none listed)")

@@ -12,8 +12,12 @@
 // pieces outside [min_length, max_length] (tokens, or steps for rolls) are skipped too (pieces are stored whole;
 // cropping is the sampler's job). Only when no piece at all survives is it an Error.
 //
-// MIDI files are split by split_for_path() on their relative path; every piece of a JSB JSON file keeps the
-// split the file assigns it.
+// MIDI files are split by split_for_path() on their relative path, except that identical and near-identical
+// pieces (data/duplicates.h) are kept together: every piece of a group takes the split of its leader, the member
+// nearest the top of its input folder (fewest '/' in the relative path), then first in byte order, so that copies
+// in sub-folders follow the original and the originals split as they would without their copies. Every piece of a JSB
+// JSON file keeps the split the file assigns it. Entries of input folders that cannot be read (broken links, link
+// loops, FIFOs, ...) are listed as skipped files, never dropped silently.
 #pragma once
 
 #include <array>
@@ -37,9 +41,14 @@ struct InputFile {
   InputKind kind = InputKind::kMidi;
 };
 
-// Lists the input files in processing order. Throws Error for an input that does not exist or a named file
-// with an unknown extension.
-std::vector<InputFile> collect_input_files(const std::vector<std::string>& inputs, bool recursive = true);
+// Lists the input files in processing order. Entries of input folders that cannot be read as files — broken
+// symbolic links, link loops, symbolic links to folders (not followed, since they can loop), FIFOs, sockets or
+// devices with a MIDI / JSON name, sub-folders that cannot be listed — go to `problems` (when given) with the
+// reason, named by their relative path, in path order. Throws Error for an input that does not exist (naming a
+// broken link or loop as such), a named file with an unknown extension, or when no file at all is found (naming
+// the problems met, or the input folders that held none).
+std::vector<InputFile> collect_input_files(const std::vector<std::string>& inputs, bool recursive = true,
+                                           std::vector<SkippedFile>* problems = nullptr);
 
 struct PrepareOptions {
   std::vector<std::string> inputs;
@@ -56,6 +65,8 @@ struct PrepareOptions {
   uint64_t min_length = 0;  // 0 = no lower bound
   uint64_t max_length = 0;  // 0 = no upper bound
   int threads = 1;          // <= 0: all hardware threads
+  // Keep identical and near-identical MIDI pieces in one split (data/duplicates.h). Off only to measure leakage.
+  bool group_duplicates = true;
 };
 
 // Parses "key=value" into settings: the value is taken as JSON when it parses (numbers, true/false, null,
@@ -75,6 +86,11 @@ struct PrepareResult {
   std::array<size_t, 3> pieces_per_split{0, 0, 0};
   uint64_t total_length = 0;  // tokens, or roll steps
   std::vector<SkippedFile> skipped;
+  // Duplicate grouping: groups of 2+ identical or near-identical pieces, the pieces in them, and how many of those
+  // took their group's split instead of their own.
+  size_t duplicate_groups = 0;
+  size_t duplicate_pieces = 0;
+  size_t duplicate_moved = 0;
 };
 
 struct PreparedDataset {

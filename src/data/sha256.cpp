@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/file_io.h"
 
 namespace cadenza {
 
@@ -156,8 +157,7 @@ std::string sha256_hex(std::string_view text) {
 }
 
 std::string sha256_file_hex(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw IoError(path, std::string("cannot open: ") + std::strerror(errno));
+  int fd = open_regular_file(path).release();  // never blocks on a FIFO; names anything but a regular file
   Sha256 hasher;
   std::vector<uint8_t> chunk(1 << 16);
   while (true) {

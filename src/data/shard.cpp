@@ -1,5 +1,6 @@
 #include "data/shard.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <limits>
@@ -81,6 +82,11 @@ nlohmann::json metadata_to_json(const ShardMetadata& metadata, PayloadKind kind,
   json["skipped"] = std::move(skipped);
   json["prepare"] = metadata.prepare_options;
   json["tool_version"] = metadata.tool_version;
+  if (metadata.duplicates.checked)
+    json["duplicates"] = {{"method", metadata.duplicates.method},
+                          {"groups", metadata.duplicates.groups},
+                          {"pieces", metadata.duplicates.pieces},
+                          {"moved", metadata.duplicates.moved}};
   uint64_t per_split[3] = {0, 0, 0};
   uint64_t total_length = 0;
   for (const auto& piece : pieces) {
@@ -196,7 +202,10 @@ std::vector<uint8_t> ShardWriter::serialize() const {
     if (pieces_[i].source >= metadata_.sources.size())
       throw Error("piece " + std::to_string(i) + " names source " + std::to_string(pieces_[i].source) +
                   " but the metadata lists " + std::to_string(metadata_.sources.size()) + " sources");
-  const std::string metadata_text = metadata_to_json(metadata_, kind_, pieces_).dump();
+  // File names and --set values are bytes, not always UTF-8 (Latin-1 names are common): JSON cannot hold those, so
+  // they are stored with U+FFFD in place of each invalid byte (dump() would throw).
+  const std::string metadata_text =
+      metadata_to_json(metadata_, kind_, pieces_).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 
   const size_t metadata_offset = kShardHeaderSize;
   const size_t index_offset = align_up(metadata_offset + metadata_text.size(), kPieceAlignment);
@@ -328,9 +337,23 @@ Shard::Shard(const std::string& path, bool verify_payload) : file_(path) {
       metadata_.skipped.push_back({file.at("path").get<std::string>(), file.at("reason").get<std::string>()});
     metadata_.prepare_options = json.value("prepare", nlohmann::json::object());
     metadata_.tool_version = json.value("tool_version", std::string());
+    if (json.contains("duplicates")) {  // optional: older shards were prepared without duplicate grouping
+      const auto& duplicates = json.at("duplicates");
+      metadata_.duplicates.checked = true;
+      metadata_.duplicates.method = duplicates.at("method").get<std::string>();
+      metadata_.duplicates.groups = duplicates.at("groups").get<std::vector<std::vector<uint32_t>>>();
+      metadata_.duplicates.pieces = duplicates.at("pieces").get<uint64_t>();
+      metadata_.duplicates.moved = duplicates.at("moved").get<uint64_t>();
+    }
   } catch (const nlohmann::json::exception& e) {
     fail(static_cast<int64_t>(metadata_offset), std::string("bad metadata block: ") + e.what());
   }
+  for (const auto& group : metadata_.duplicates.groups)
+    for (uint32_t source : group)
+      if (source >= metadata_.sources.size())
+        fail(static_cast<int64_t>(metadata_offset), "a duplicate group names source " + std::to_string(source) +
+                                                        ", but the metadata lists " +
+                                                        std::to_string(metadata_.sources.size()) + " sources");
   if (metadata_.is_piano_roll() != (kind_ == PayloadKind::kPackedRoll))
     fail(kKindAt, "payload kind " + std::string(payload_kind_name(kind_)) + " does not fit encoding '" +
                       metadata_.encoding_name() + "'");
@@ -338,6 +361,7 @@ Shard::Shard(const std::string& path, bool verify_payload) : file_(path) {
     fail(static_cast<int64_t>(metadata_offset), "token shard without a vocabulary");
   if (kind_ == PayloadKind::kTokensUint16 && metadata_.vocabulary.size() > 65536)
     fail(kKindAt, "uint16 tokens but a vocabulary of " + std::to_string(metadata_.vocabulary.size()));
+  check_encoding(static_cast<int64_t>(metadata_offset));
 
   // Piece index.
   pieces_.resize(piece_count);
@@ -396,6 +420,41 @@ Shard::Shard(const std::string& path, bool verify_payload) : file_(path) {
       }
     }
   }
+}
+
+void Shard::check_encoding(int64_t metadata_offset) const {
+  // The encoding is rebuilt from the stored spec and its vocabulary compared name by name with the stored one:
+  // a shard whose vocabulary was reordered or edited (checksums fixed up) would otherwise be decoded with the
+  // wrong names, and one made by another version of an encoding must be prepared again.
+  if (metadata_.is_piano_roll()) {
+    try {
+      roll_spec();
+    } catch (const Error& e) {
+      fail(metadata_offset, std::string("the stored piano-roll spec is not usable: ") + e.what());
+    }
+    return;
+  }
+  // An encoding this build does not have cannot be rebuilt: its tokens can still be read and counted
+  // (`dataset info`), and make_encoding() refuses it with a message naming the encoding.
+  const std::vector<std::string> known = token_encoding_names();
+  if (std::find(known.begin(), known.end(), metadata_.encoding_name()) == known.end()) return;
+  std::unique_ptr<TokenEncoding> encoding;
+  try {
+    encoding = make_token_encoding(metadata_.encoding);
+  } catch (const Error& e) {
+    fail(metadata_offset, std::string("the stored encoding spec is not usable: ") + e.what());
+  }
+  const std::vector<std::string>& expected = encoding->vocabulary().names();
+  const std::vector<std::string>& stored = metadata_.vocabulary;
+  const std::string which = "encoding '" + metadata_.encoding_name() + "' rebuilt from the stored spec";
+  for (size_t i = 0; i < std::min(expected.size(), stored.size()); ++i)
+    if (expected[i] != stored[i])
+      fail(metadata_offset, "vocabulary entry " + std::to_string(i) + " is \"" + stored[i] + "\" in the shard but \"" +
+                                expected[i] + "\" in the " + which +
+                                " (the shard was edited or made by another version of the encoding); prepare it again");
+  if (expected.size() != stored.size())
+    fail(metadata_offset, "the shard's vocabulary has " + std::to_string(stored.size()) + " names but the " + which +
+                              " has " + std::to_string(expected.size()) + "; prepare it again");
 }
 
 const PieceInfo& Shard::piece(size_t index) const {

@@ -7,8 +7,10 @@
 // boundary, so the reader hands out spans straight from the memory map.
 //
 // ShardWriter assembles a shard in memory and writes it with write_file_atomic. Shard opens one read-only;
-// a bad magic, unknown version, truncation, a CRC mismatch or an inconsistent index is a FormatError naming
-// the file and the byte offset of the offending section.
+// a bad magic, unknown version, truncation, a CRC mismatch, an inconsistent index, or a stored vocabulary that
+// differs from the encoding rebuilt from the stored spec (named by position, with both names) is a FormatError
+// naming the file and the byte offset of the offending section. (A shard of an encoding this build does not know
+// still opens, so that its tokens can be counted; make_encoding() refuses it.)
 #pragma once
 
 #include <cstdint>
@@ -53,6 +55,19 @@ struct SkippedFile {
   bool operator==(const SkippedFile&) const = default;
 };
 
+// How `dataset prepare` grouped identical and near-identical pieces (data/duplicates.h). Stored under the metadata
+// key "duplicates"; shards prepared before grouping existed lack the key and read as checked = false.
+struct DuplicateInfo {
+  bool checked = false;
+  std::string method;                         // how duplicates were found, in words
+  std::vector<std::vector<uint32_t>> groups;  // source indexes of each group of 2+ pieces, ascending
+  uint64_t pieces = 0;                        // pieces in those groups
+  uint64_t moved = 0;                         // pieces that took their group's split instead of their own
+  bool operator==(const DuplicateInfo&) const = default;
+};
+inline constexpr char kDuplicateMethod[] =
+    "same encoding, same transposition-invariant melodic line, or >= 50% shared 8-note shingles of it";
+
 struct ShardMetadata {
   // TokenEncoding::spec(), or PianoRollSpec::to_json() plus "name": "pianoroll".
   nlohmann::json encoding = nlohmann::json::object();
@@ -61,6 +76,7 @@ struct ShardMetadata {
   std::vector<SkippedFile> skipped;
   nlohmann::json prepare_options = nlohmann::json::object();  // how the shard was made (free-form)
   std::string tool_version;
+  DuplicateInfo duplicates;
 
   std::string encoding_name() const;  // encoding["name"], "" when absent
   bool is_piano_roll() const { return encoding_name() == kPianoRollEncodingName; }
@@ -108,7 +124,8 @@ class ShardWriter {
 
 class Shard {
  public:
-  // Maps and validates the file (header, CRCs of metadata and index, every index entry). With
+  // Maps and validates the file (header, CRCs of metadata and index, the vocabulary against the encoding rebuilt
+  // from the stored spec, every index entry). With
   // verify_payload the payload CRC is checked too (one pass over the payload; token ids are range-checked
   // in the same pass).
   explicit Shard(const std::string& path, bool verify_payload = true);
@@ -141,6 +158,7 @@ class Shard {
 
  private:
   [[noreturn]] void fail(int64_t offset, const std::string& problem) const;
+  void check_encoding(int64_t metadata_offset) const;
   std::span<const uint8_t> piece_bytes(size_t index) const;
 
   MappedFile file_;

@@ -3,7 +3,8 @@
 // A file's split depends only on its relative path (as recorded in the shard, '/'-separated): the path is
 // hashed (FNV-1a 64, then a SplitMix64 finalizer so that similar names spread evenly) to a number u in [0, 1),
 // and u < train -> train, u < train + valid -> valid, else test. Adding, removing or reordering other files
-// never moves a file to another split, and the result is the same on every machine.
+// never moves a file to another split, and the result is the same on every machine. (`dataset prepare` then keeps
+// identical and near-identical pieces together: data/prepare.h, data/duplicates.h.)
 #pragma once
 
 #include <string>

@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "encoding/factories.h"
+#include "encoding/spec_options.h"
 
 namespace cadenza {
 
@@ -84,7 +85,7 @@ std::pair<int, int> TokenEncoding::transposition_range(std::span<const Token> to
 
 std::unique_ptr<TokenEncoding> make_token_encoding(const nlohmann::json& spec) {
   if (!spec.is_object() || !spec.contains("name") || !spec["name"].is_string())
-    throw Error("encoding spec must be a JSON object with a \"name\": " + spec.dump());
+    throw Error("encoding spec must be a JSON object with a \"name\": " + json_for_message(spec));
   const std::string name = spec["name"].get<std::string>();
   if (name == "melody") return make_melody_encoding(spec);
   if (name == "performance") return make_performance_encoding(spec);

@@ -28,6 +28,10 @@ class SpecOptions {
   std::string label_;
 };
 
+// A JSON value as error messages quote it: compact, invalid UTF-8 replaced by U+FFFD (a value given with --set may
+// hold any bytes, and nlohmann's dump() throws on them), cut to max_chars with "..." so a huge value stays readable.
+std::string json_for_message(const nlohmann::json& value, size_t max_chars = 80);
+
 // " in 'FILE'" when the score knows its source file, "" otherwise: for encoders' error messages.
 std::string in_source(const Score& score);
 

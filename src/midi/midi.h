@@ -10,6 +10,9 @@
 //     tracks without notes are dropped.
 //   - Note-on with velocity 0 is a note-off. Overlapping notes of one pitch on one channel are paired first-in
 //     first-out; notes never closed end at the end of their MTrk (end-of-track or last event).
+//   - A note whose note-off comes at the tick of its note-on (a drum hit is often written so; also a note still
+//     open at the very end of its MTrk) is kept and lasts one tick, the shortest duration the file can express
+//     (Score::normalize); write_midi writes it so, and it reads back the same.
 //   - SMPTE division (negative high byte): ticks_per_quarter = frames_per_second * ticks_per_frame and the tempo
 //     map is one fixed tempo of 1,000,000 us per quarter (1,001,000 for 29.97 drop-frame), so one "quarter" is one
 //     second of SMPTE time; tempo meta events in such files are ignored because SMPTE time does not follow them.

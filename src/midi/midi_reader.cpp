@@ -440,7 +440,7 @@ class MidiParser {
       track.notes = std::move(parsed.notes);
       score.tracks.push_back(std::move(track));
     }
-    score.normalize();  // sorts, drops zero-length notes, fills default tempo / meter, computes seconds
+    score.normalize();  // sorts, gives zero-length notes one tick, fills default tempo / meter, computes seconds
     std::erase_if(score.tracks, [](const Track& track) { return track.notes.empty(); });
     return score;
   }

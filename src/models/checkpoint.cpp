@@ -1,8 +1,10 @@
 // Checkpoint save/load: see checkpoint.h and docs/checkpoint-format.md.
 #include "models/checkpoint.h"
 
+#include <cstring>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <unordered_map>
 
 #include "common/error.h"
@@ -149,6 +151,50 @@ CheckpointInfo info_from_file(const safetensors::TensorFile& file, const std::st
   return info;
 }
 
+// The first element of a floating-point tensor that is NaN or infinite, with what it is ("NaN", "+inf", "-inf"),
+// read from the IEEE bits: all exponent bits set is infinity (mantissa 0) or NaN. Integer tensors are always finite.
+template <typename Bits>
+std::optional<std::pair<size_t, std::string>> first_non_finite_bits(const std::vector<uint8_t>& data, Bits exponent,
+                                                                    Bits mantissa) {
+  const Bits sign = Bits(1) << (sizeof(Bits) * 8 - 1);
+  for (size_t i = 0; i < data.size() / sizeof(Bits); ++i) {
+    Bits bits;
+    std::memcpy(&bits, data.data() + i * sizeof(Bits), sizeof(Bits));
+    if ((bits & exponent) != exponent) continue;
+    return std::pair{i, std::string((bits & mantissa) != 0 ? "NaN" : (bits & sign) != 0 ? "-inf" : "+inf")};
+  }
+  return std::nullopt;
+}
+
+std::optional<std::pair<size_t, std::string>> first_non_finite(const safetensors::Tensor& tensor) {
+  switch (tensor.dtype) {
+    case safetensors::DType::kF32:
+      return first_non_finite_bits<uint32_t>(tensor.data, 0x7F800000u, 0x007FFFFFu);
+    case safetensors::DType::kF64:
+      return first_non_finite_bits<uint64_t>(tensor.data, 0x7FF0000000000000ull, 0x000FFFFFFFFFFFFFull);
+    case safetensors::DType::kF16:
+      return first_non_finite_bits<uint16_t>(tensor.data, 0x7C00u, 0x03FFu);
+    case safetensors::DType::kBF16:
+      return first_non_finite_bits<uint16_t>(tensor.data, 0x7F80u, 0x007Fu);
+    default:
+      return std::nullopt;
+  }
+}
+
+// Weights holding NaN or infinity load fine and then give a NaN loss, or "no token is allowed", much later: refuse
+// them where they are read, naming the file and the tensor. (Optimizer state is not checked: it does not change
+// what the model computes.)
+void check_finite_weights(const safetensors::TensorFile& weights, const std::string& path) {
+  for (const auto& [name, tensor] : weights.tensors) {
+    const auto bad = first_non_finite(tensor);
+    if (!bad) continue;
+    throw FormatError(path, -1,
+                      "weight tensor \"" + name + "\" holds " + bad->second + " (element " +
+                          std::to_string(bad->first) + " of " + std::to_string(tensor.element_count()) +
+                          "): the model is not usable (did its training diverge?)");
+  }
+}
+
 safetensors::TensorFile read_checkpoint_file(const std::string& path) {
   return safetensors::read(path);
 }
@@ -276,6 +322,7 @@ LoadedCheckpoint load_checkpoint(const std::string& path, SequenceModelFactory m
   for (const auto& [name, tensor] : file.tensors) {
     if (name.rfind(kOptimizerPrefix, 0) != 0) weights.tensors.emplace(name, tensor);
   }
+  check_finite_weights(weights, path);
   load_module_tensors(*loaded.model, weights, path);
   loaded.model->to(device);
   loaded.model->eval();
@@ -289,6 +336,7 @@ void load_checkpoint_weights(const std::string& path, torch::nn::Module& module)
   for (const auto& [name, tensor] : file.tensors) {
     if (name.rfind(kOptimizerPrefix, 0) != 0) weights.tensors.emplace(name, tensor);
   }
+  check_finite_weights(weights, path);
   load_module_tensors(module, weights, path);
 }
 

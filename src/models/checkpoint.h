@@ -82,12 +82,13 @@ void save_model_checkpoint(const std::string& path, const torch::nn::Module& mod
                            const nlohmann::json& training, const std::vector<const torch::optim::AdamW*>& optimizers);
 
 // Loads the checkpoint's weights into `module` (built from info.model_config_json by the caller) strictly: missing,
-// extra or mis-shaped tensors throw FormatError naming the file. Optimizer tensors are ignored.
+// extra or mis-shaped tensors, and weights holding NaN or infinity, throw FormatError naming the file (and the
+// tensor). Optimizer tensors are ignored.
 void load_checkpoint_weights(const std::string& path, torch::nn::Module& module);
 
 // An autoregressive checkpoint: read_checkpoint_info + ModelConfig::from_json + make_model + strict weight load
-// (missing, extra or mis-shaped tensors throw FormatError naming the file). The registry's load_sequence_checkpoint
-// (src/families/registry.h) picks make_model from the stored family.
+// (missing, extra or mis-shaped tensors, and non-finite weights, throw FormatError naming the file). The registry's
+// load_sequence_checkpoint (src/families/registry.h) picks make_model from the stored family.
 LoadedCheckpoint load_checkpoint(const std::string& path, SequenceModelFactory make_model,
                                  torch::Device device = torch::kCPU);
 

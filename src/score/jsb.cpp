@@ -185,6 +185,8 @@ std::vector<JsbPiece> load_jsb_json(const std::string& path, const JsbOptions& o
     root = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& error) {
     throw FormatError(path, static_cast<int64_t>(error.byte), std::string("invalid JSON: ") + error.what());
+  } catch (const nlohmann::json::exception& error) {  // e.g. a number too large for a double
+    throw FormatError(path, -1, std::string("invalid JSON: ") + error.what());
   }
   if (!root.is_object())
     throw FormatError(

@@ -142,7 +142,9 @@ class WindowClipper {
         Note piece = *note;
         piece.start_tick = std::max(note->start_tick, start) - start;
         piece.end_tick = std::min(note->end_tick, end) - start;
-        out.push_back(piece);
+        // Only an empty window cuts a note to nothing; that is no note (normalize() would keep a zero-length
+        // note as a one-tick one, for the drum hits files write so).
+        if (piece.end_tick > piece.start_tick) out.push_back(piece);
       }
     }
     result.normalize();

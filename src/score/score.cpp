@@ -18,7 +18,9 @@ int64_t Score::end_tick() const {
   return end;
 }
 
-double Score::end_seconds() const { return tick_to_seconds(end_tick()); }
+double Score::end_seconds() const {
+  return tick_to_seconds(end_tick());
+}
 
 double Score::tick_to_seconds(int64_t tick) const {
   // Walk the tempo map: seconds accumulate segment by segment. Tempo maps are short (usually one entry), so
@@ -58,8 +60,8 @@ void Score::update_seconds() {
   auto to_seconds = [&](int64_t tick) {
     size_t i = std::upper_bound(change_ticks.begin(), change_ticks.end(), tick) - change_ticks.begin();
     i = i == 0 ? 0 : i - 1;
-    return change_seconds[i] + static_cast<double>(tick - change_ticks[i]) * change_tempo[i] /
-                                   (1e6 * ticks_per_quarter);
+    return change_seconds[i] +
+           static_cast<double>(tick - change_ticks[i]) * change_tempo[i] / (1e6 * ticks_per_quarter);
   };
   for (auto& track : tracks)
     for (auto& note : track.notes) {
@@ -88,8 +90,9 @@ void sort_unique_by_tick(std::vector<Event>& events) {
 
 void Score::normalize() {
   for (auto& track : tracks) {
-    std::erase_if(track.notes, [](const Note& note) { return note.end_tick <= note.start_tick; });
+    std::erase_if(track.notes, [](const Note& note) { return note.end_tick < note.start_tick; });
     for (auto& note : track.notes) {
+      if (note.end_tick == note.start_tick) ++note.end_tick;  // a zero-length note (a drum hit): one tick
       note.pitch = std::clamp(note.pitch, 0, 127);
       note.velocity = std::clamp(note.velocity, 1, 127);
     }

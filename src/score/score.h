@@ -6,7 +6,11 @@
 //
 // Invariants kept by every producer (MIDI reader, decoders, operations):
 //   - notes of each track are sorted by (start_tick, pitch, end_tick, velocity);
-//   - 0 <= pitch <= 127, 1 <= velocity <= 127, start_tick < end_tick (zero-length notes are dropped);
+//   - 0 <= pitch <= 127, 1 <= velocity <= 127, start_tick < end_tick;
+//   - a note that starts and ends on the same tick (a drum hit is often written so) is kept as a note of one tick,
+//     the shortest a score can hold: normalize() lengthens it, so no producer loses it. Every encoding gives such
+//     a note its shortest step (see docs/encodings.md, "Very short notes"); notes that end before they start are
+//     broken input and are dropped.
 //   - tempos / time_signatures / key_signatures are sorted by tick, at most one per tick, and tempos and
 //     time_signatures always have an entry at tick 0 (120 qpm and 4/4 when a file says nothing).
 #pragma once
@@ -18,8 +22,8 @@
 namespace cadenza {
 
 struct Note {
-  int pitch = 60;      // MIDI pitch 0..127
-  int velocity = 64;   // 1..127
+  int pitch = 60;     // MIDI pitch 0..127
+  int velocity = 64;  // 1..127
   int64_t start_tick = 0;
   int64_t end_tick = 0;
   double start_sec = 0.0;  // derived from the tempo map
@@ -85,7 +89,8 @@ struct Score {
   double tick_to_seconds(int64_t tick) const;
   // Recomputes start_sec/end_sec of every note from ticks and the tempo map.
   void update_seconds();
-  // Sorts notes and meta lists, drops zero-length notes, fills default tempo / meter at tick 0.
+  // Sorts notes and meta lists, gives zero-length notes one tick, drops notes that end before they start, fills
+  // default tempo / meter at tick 0.
   void normalize();
 };
 

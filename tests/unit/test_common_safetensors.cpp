@@ -163,6 +163,15 @@ TEST(CommonSafetensors, RejectsInvalidJsonWithOffsetIntoHeader) {
   expect_rejected(raw_file("{\"\xff\": 1}", {}), "not valid JSON");  // invalid UTF-8
 }
 
+// Found by fuzz/fuzz_safetensors: a number too large for a double is not a syntax error to nlohmann but an
+// out_of_range exception, which escaped as an "internal error" instead of this FormatError.
+TEST(CommonSafetensors, RejectsNumbersTooLargeForJson) {
+  auto e = expect_rejected(
+      raw_file(R"({"a": {"dtype": "F32", "shape": [1E4444444], "data_offsets": [0, 4]}})", {0, 0, 0, 0}),
+      "header is not valid JSON: [json.exception.out_of_range.406] number overflow parsing '1E4444444'");
+  EXPECT_EQ(e.offset(), 8);
+}
+
 TEST(CommonSafetensors, RejectsHeaderThatIsNotAnObject) {
   expect_rejected(raw_file("[1, 2]  ", {}), "must be a JSON object");
 }

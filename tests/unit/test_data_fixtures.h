@@ -3,6 +3,7 @@
 #pragma once
 
 #include <initializer_list>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,25 @@ inline Score varied_score(int seed, int length = 16) {
   std::vector<int> pitches;
   for (int i = 0; i < length; ++i) pitches.push_back(55 + (seed * 7 + i * 5) % 25);
   return line_score(pitches);
+}
+
+// A melody of `length` notes that does not repeat itself (pitches 55..79 and 8th / quarter / dotted-quarter
+// lengths drawn from seed), unlike varied_score, whose cycling pitches make every seed a transposed copy of
+// another for the duplicate finder (data/duplicates.h).
+inline Score distinct_score(uint32_t seed, int length = 24) {
+  std::mt19937 random(seed * 7919u + 17u);
+  Score score = make_empty_score(480, 120.0);
+  Track track;
+  track.name = "line";
+  int64_t tick = 0;
+  for (int i = 0; i < length; ++i) {
+    const int64_t duration = 240 * (1 + static_cast<int64_t>(random() % 3));
+    track.notes.push_back({55 + static_cast<int>(random() % 25), 90, tick, tick + duration});
+    tick += duration;
+  }
+  score.tracks.push_back(track);
+  score.normalize();
+  return score;
 }
 
 // A token shard of the given pieces encoded with `encoding`, one source per piece, all in split.

@@ -147,12 +147,16 @@ TEST(DataPrepare, ThreadCountDoesNotChangeTheBytes) {
   EXPECT_EQ(one.shard_bytes, three.shard_bytes);
 }
 
+// A piece without duplicates keeps its split whatever other files there are; a copy follows its group's leader,
+// the top-level file it copies.
 TEST(DataPrepare, SplitOfAFileDoesNotDependOnTheOtherFiles) {
   TempDir all, some;
-  for (int i = 0; i < 40; ++i) write_score(all.file("t" + std::to_string(i) + ".mid"), varied_score(i));
-  for (int i = 0; i < 40; i += 3) write_score(some.file("t" + std::to_string(i) + ".mid"), varied_score(i));
-  for (int i = 100; i < 110; ++i) write_score(some.file("t" + std::to_string(i) + ".mid"), varied_score(i));
-  auto split_by_path = [](const std::string& folder) {
+  for (int i = 0; i < 40; ++i) write_score(all.file("t" + std::to_string(i) + ".mid"), testing::distinct_score(i));
+  for (int i = 0; i < 40; i += 3) write_score(some.file("t" + std::to_string(i) + ".mid"), testing::distinct_score(i));
+  for (int i = 100; i < 110; ++i) write_score(some.file("t" + std::to_string(i) + ".mid"), testing::distinct_score(i));
+  for (int i = 0; i < 40; i += 3)
+    write_score(some.file("copies/t" + std::to_string(i) + ".mid"), testing::distinct_score(i));
+  auto split_by_path = [&](const std::string& folder) {
     PreparedDataset prepared = build_dataset(melody_options(folder));
     TempDir out;
     write_file_atomic(out.file("s.cdz"), prepared.shard_bytes);
@@ -165,13 +169,36 @@ TEST(DataPrepare, SplitOfAFileDoesNotDependOnTheOtherFiles) {
   auto partial = split_by_path(some.path().string());
   std::set<Split> seen;
   for (const auto& [path, split] : partial) {
-    if (full.count(path)) {
+    if (path.rfind("copies/", 0) == 0) {
+      EXPECT_EQ(split, full.at(path.substr(7))) << path << " follows the top-level file it copies";
+    } else if (full.count(path)) {
       EXPECT_EQ(split, full[path]) << path;
     }
     seen.insert(split);
   }
-  for (const auto& [path, split] : full) seen.insert(split);
+  for (const auto& [path, split] : full) {
+    EXPECT_EQ(split, split_for_path(path)) << path << " has no duplicate";
+    seen.insert(split);
+  }
   EXPECT_EQ(seen.size(), 3u) << "40 files should reach every split at 80/10/10";
+}
+
+// File names are bytes: a Latin-1 name (and a --set value that is not UTF-8) cannot go into JSON as they are. The
+// shard stores them with U+FFFD instead of failing at the last step (json type_error, an "internal error").
+TEST(DataPrepare, NamesAndSettingsThatAreNotUtf8AreStoredReplaced) {
+  TempDir dir;
+  Score tune = testing::distinct_score(1);
+  tune.tracks[0].name = "\xff";  // a Latin-1 track name, chosen by the melody encoding's "track" option
+  write_score(dir.file("caf\xe9.mid"), tune);
+  PrepareOptions options = melody_options(dir.path().string());
+  apply_setting(options.settings, std::string("track=\xff"));
+  const PreparedDataset prepared = build_dataset(options);
+  ASSERT_EQ(prepared.result.pieces, 1u);
+  write_file_atomic(dir.file("s.cdz"), prepared.shard_bytes);
+  const Shard shard(dir.file("s.cdz"));
+  ASSERT_EQ(shard.metadata().sources.size(), 1u);
+  EXPECT_EQ(shard.metadata().sources[0].path, "caf\xEF\xBF\xBD.mid");
+  EXPECT_EQ(shard.metadata().prepare_options["set"]["track"], "\xEF\xBF\xBD");
 }
 
 TEST(DataPrepare, LengthLimitsAndTrackSelectionSkipWithReasons) {

@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "common/file_io.h"
 #include "data/shard.h"
+#include "encoding/melody.h"
 #include "support/test_support.h"
 
 namespace cadenza {
@@ -306,6 +307,50 @@ TEST(DataShard, DamagedSectionsNameTheirOffset) {
   EXPECT_NE(error.problem().find("payload"), std::string::npos) << error.what();
   // Without payload verification the same file opens: the payload is only checked on request.
   EXPECT_NO_THROW(Shard(bad, /*verify_payload=*/false));
+}
+
+// A shard whose vocabulary was reordered and whose checksums were then fixed up (the writer computes them) must not
+// decode with the wrong names: the reader rebuilds the encoding from the spec and names the first difference.
+TEST(DataShard, AReorderedVocabularyIsRefusedNamingPositionAndBothNames) {
+  TempDir dir;
+  MelodyEncoding encoding;
+  ShardMetadata metadata;
+  metadata.encoding = encoding.spec();
+  metadata.vocabulary = encoding.vocabulary().names();
+  ASSERT_EQ(metadata.vocabulary[1], "NOTE_OFF");
+  ASSERT_EQ(metadata.vocabulary[2], "NOTE_ON_48");
+  std::swap(metadata.vocabulary[1], metadata.vocabulary[2]);
+  metadata.sources = {{"a.mid", 1, "h"}};
+  ShardWriter writer(metadata);
+  writer.add_tokens(0, Split::kTrain, std::vector<Token>{2, 1, 0});
+  const std::string path = dir.file("reordered.cdz");
+  writer.write(path);
+  const FormatError error = expect_format_error(path, /*verify_payload=*/false);
+  EXPECT_EQ(error.offset(), static_cast<int64_t>(kShardHeaderSize));
+  EXPECT_EQ(error.problem(),
+            "vocabulary entry 1 is \"NOTE_ON_48\" in the shard but \"NOTE_OFF\" in the encoding 'melody' rebuilt from "
+            "the stored spec (the shard was edited or made by another version of the encoding); prepare it again");
+
+  metadata.vocabulary = encoding.vocabulary().names();
+  metadata.vocabulary.push_back("NOTE_ON_128");
+  ShardWriter longer(metadata);
+  longer.write(path);
+  EXPECT_EQ(expect_format_error(path).problem(),
+            "the shard's vocabulary has 40 names but the encoding 'melody' rebuilt from the stored spec has 39; "
+            "prepare it again");
+
+  metadata.vocabulary = encoding.vocabulary().names();
+  metadata.encoding["min_pitch"] = 90;  // above max_pitch 84: no such melody encoding
+  ShardWriter bad_spec(metadata);
+  bad_spec.write(path);
+  EXPECT_EQ(expect_format_error(path).problem().rfind("the stored encoding spec is not usable: melody encoding", 0), 0u)
+      << expect_format_error(path).problem();
+
+  metadata.encoding = encoding.spec();
+  ShardWriter intact(metadata);
+  intact.add_tokens(0, Split::kTrain, std::vector<Token>{2, 1, 0});
+  intact.write(path);
+  EXPECT_EQ(Shard(path).make_encoding()->vocabulary().names(), encoding.vocabulary().names());
 }
 
 TEST(DataShard, MissingFileIsAnIoError) {

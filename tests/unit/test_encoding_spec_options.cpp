@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
+#include "encoding/encoding.h"
 #include "encoding/pianoroll.h"
 #include "encoding/spec_options.h"
 #include "support/test_support.h"
@@ -52,6 +53,20 @@ TEST(SpecOptions, RejectsUnknownOptionsWrongTypesAndWrongName) {
   EXPECT_NE(error_of([&] { options.integer("a", 1, 1, 10); }).find("must be an integer"), std::string::npos);
   EXPECT_NE(error_of([&] { options.boolean("b", false); }).find("must be true or false"), std::string::npos);
   EXPECT_NE(error_of([&] { options.number("b", 0, 0, 1); }).find("outside"), std::string::npos);
+}
+
+// Found by fuzz/fuzz_json_config: `--set num_tracks=<bytes that are not UTF-8>` makes a string value that nlohmann
+// cannot dump, and quoting it in the message threw a json type_error (an "internal error") instead of this Error.
+TEST(SpecOptions, ValuesThatAreNotUtf8AreQuotedWithReplacementCharacters) {
+  nlohmann::json spec = {{"num_tracks", std::string("\xf6\xf6")}};
+  EXPECT_EQ(error_of([&] { PianoRollSpec::from_json(spec); }),
+            "piano roll: option 'num_tracks' must be an integer, got \"\xEF\xBF\xBD\xEF\xBF\xBD\"");
+  nlohmann::json melody = {{"name", "melody"}, {"steps_per_quarter", std::string(200, 'x') + "\xff"}};
+  const std::string message = error_of([&] { make_token_encoding(melody); });
+  EXPECT_EQ(message,
+            "melody encoding: option 'steps_per_quarter' must be an integer, got \"" + std::string(79, 'x') + "...");
+  EXPECT_EQ(error_of([] { make_token_encoding(nlohmann::json(std::string("\xc3"))); }),
+            "encoding spec must be a JSON object with a \"name\": \"\xEF\xBF\xBD\"");
 }
 
 TEST(SpecOptions, PianoRollRejectsZeroStepsPerQuarter) {

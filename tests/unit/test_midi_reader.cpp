@@ -226,13 +226,44 @@ TEST(MidiReader, OverlappingSamePitchNotesArePairedFirstInFirstOut) {
   EXPECT_EQ(notes[1], (Note{60, 20, 100, 300}));
 }
 
-TEST(MidiReader, StrayNoteOffAndZeroLengthNotesAreIgnored) {
+TEST(MidiReader, StrayNoteOffIsIgnoredAndZeroLengthNotesLastOneTick) {
   SmfTrack track;
   track.note_off(0, 0, 61).note_on(0, 0, 62, 80).note_off(0, 0, 62).note_on(5, 0, 63, 80).note_off(5, 0, 63).end();
   Score score = parse_one_track(track);
   ASSERT_EQ(score.tracks.size(), 1u);
-  ASSERT_EQ(score.tracks[0].notes.size(), 1u);
-  EXPECT_EQ(score.tracks[0].notes[0], (Note{63, 80, 5, 10}));
+  ASSERT_EQ(score.tracks[0].notes.size(), 2u);
+  EXPECT_EQ(score.tracks[0].notes[0], (Note{62, 80, 0, 1}));
+  EXPECT_EQ(score.tracks[0].notes[1], (Note{63, 80, 5, 10}));
+}
+
+// Drum hits written with the note-off on the note-on's tick (velocity-0 note-ons, as most sequencers write them,
+// and real note-offs), two hits of one drum on one tick, a hit under the sustain pedal and one never closed at the
+// very end of the track: every one is kept, one tick long, and survives a write and a read.
+TEST(MidiReader, ZeroLengthDrumHitsAreKeptAsOneTickNotes) {
+  SmfTrack drums;
+  for (int beat = 0; beat < 24; ++beat)
+    drums.note_on(beat == 0 ? 0 : 120, 9, 36 + beat % 3, 100).note_on(0, 9, 36 + beat % 3, 0);
+  drums.note_on(0, 9, 49, 90).note_off(0, 9, 49).note_on(0, 9, 49, 70).note_off(0, 9, 49);  // a flam on one tick
+  drums.control(0, 9, 64, 127).note_on(10, 9, 42, 60).note_off(0, 9, 42).control(5, 9, 64, 0);
+  drums.note_on(20, 9, 51, 80).end();  // the track ends on the tick of this note-on
+  for (bool pedal : {false, true}) {
+    MidiReadOptions options;
+    options.apply_sustain_pedal = pedal;
+    const Score score = parse_one_track(drums, 1, 96, options);
+    ASSERT_EQ(score.tracks.size(), 1u);
+    const auto& notes = score.tracks[0].notes;
+    ASSERT_EQ(notes.size(), 24u + 2 + 1 + 1) << "pedal " << pedal;
+    for (int beat = 0; beat < 24; ++beat)
+      EXPECT_EQ(notes[beat], (Note{36 + beat % 3, 100, beat * 120, beat * 120 + 1})) << "hit " << beat;
+    EXPECT_EQ(notes[24], (Note{49, 70, 2760, 2761}));
+    EXPECT_EQ(notes[25], (Note{49, 90, 2760, 2761}));
+    // Released at its own tick under the pedal: it lasts until the pedal lifts 5 ticks later when asked to.
+    EXPECT_EQ(notes[26], (Note{42, 60, 2770, pedal ? 2775 : 2771}));
+    EXPECT_EQ(notes[27], (Note{51, 80, 2795, 2796}));
+    EXPECT_TRUE(score.tracks[0].is_drum);
+    const Score again = read_midi(write_midi(score), "rewritten.mid");
+    EXPECT_EQ(describe_difference(score, again), "");
+  }
 }
 
 TEST(MidiReader, UnclosedNotesEndAtTheTrackEnd) {

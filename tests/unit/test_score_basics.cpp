@@ -12,20 +12,22 @@ TEST(Score, TickToSecondsFollowsTempoMap) {
   EXPECT_DOUBLE_EQ(score.tick_to_seconds(1440), 2.0);
 }
 
-TEST(Score, NormalizeSortsDropsEmptyNotesAndFillsDefaults) {
+TEST(Score, NormalizeSortsKeepsZeroLengthNotesAndFillsDefaults) {
   Score score;
   score.ticks_per_quarter = 96;
   Track track;
   track.notes.push_back({64, 80, 96, 192});
   track.notes.push_back({60, 80, 0, 96});
-  track.notes.push_back({62, 80, 50, 50});  // zero length
+  track.notes.push_back({62, 80, 50, 50});  // zero length (a drum hit is often written so): one tick
+  track.notes.push_back({65, 80, 70, 60});  // ends before it starts: broken, dropped
   score.tracks.push_back(track);
   score.normalize();
-  ASSERT_EQ(score.tracks[0].notes.size(), 2u);
+  ASSERT_EQ(score.tracks[0].notes.size(), 3u);
   EXPECT_EQ(score.tracks[0].notes[0].pitch, 60);
+  EXPECT_EQ(score.tracks[0].notes[1], (Note{62, 80, 50, 51}));
   ASSERT_EQ(score.tempos.size(), 1u);
   EXPECT_EQ(score.tempos[0].microseconds_per_quarter, 500000);
-  EXPECT_DOUBLE_EQ(score.tracks[0].notes[1].end_sec, 1.0);
+  EXPECT_DOUBLE_EQ(score.tracks[0].notes[2].end_sec, 1.0);
   ASSERT_EQ(score.time_signatures.size(), 1u);
   EXPECT_EQ(score.time_signatures[0].numerator, 4);
 }

@@ -132,6 +132,10 @@ TEST(ScoreJsb, ParseErrorNamesFileAndByte) {
   }
   EXPECT_TRUE(contains(load_error(""), "invalid JSON"));
   EXPECT_TRUE(contains(load_error(R"({"train": [[[60]]])"), "invalid JSON"));  // truncated
+  // A number too large for a double: not a syntax error to nlohmann, an out_of_range exception that escaped.
+  EXPECT_TRUE(contains(load_error(R"({"train": [[[6E999999]]]})"),
+                       "invalid JSON: [json.exception.out_of_range.406] number overflow parsing '6E999999'"))
+      << load_error(R"({"train": [[[6E999999]]]})");
 }
 
 TEST(ScoreJsb, WrongStructureNamesSplitAndPiece) {

@@ -28,6 +28,7 @@ struct DatasetPrepareOptions {
   bool no_recursive = false;
   uint64_t min_length = 0;
   uint64_t max_length = 0;
+  bool no_group_duplicates = false;
   std::string output;
   int threads = 0;
 };
@@ -64,6 +65,7 @@ void run_dataset_prepare(const DatasetPrepareOptions& cli) {
     throw Error("--min-length " + std::to_string(options.min_length) + " is larger than --max-length " +
                 std::to_string(options.max_length));
   options.threads = resolve_threads(cli.threads);
+  options.group_duplicates = !cli.no_group_duplicates;
 
   const PrepareResult result = prepare_dataset(options, cli.output);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -75,6 +77,12 @@ void run_dataset_prepare(const DatasetPrepareOptions& cli) {
               with_thousands(result.total_length).c_str(), roll ? "steps" : "tokens",
               with_thousands(result.files_used).c_str(), with_thousands(result.files_found).c_str(), cli.output.c_str(),
               seconds);
+  if (options.group_duplicates)
+    std::printf(
+        "duplicates: %s identical or near-identical pieces in %s groups, each group kept in one split "
+        "(%s pieces moved to their group's split)\n",
+        with_thousands(result.duplicate_pieces).c_str(), with_thousands(result.duplicate_groups).c_str(),
+        with_thousands(result.duplicate_moved).c_str());
   if (result.files_skipped > 0 || result.pieces_skipped > 0) {
     std::string what =
         "skipped " + with_thousands(result.files_skipped) + " of " + with_thousands(result.files_found) + " files";
@@ -99,7 +107,8 @@ void run_dataset_info(const DatasetInfoOptions& cli) {
   const ShardStats stats = compute_shard_stats(shard);
   const nlohmann::json info = shard_info_json(shard, stats, cli.all_skipped);
   if (cli.json) {
-    std::printf("%s\n", info.dump(2).c_str());
+    // The file name comes from the command line and may not be UTF-8.
+    std::printf("%s\n", info.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return;
   }
   const bool roll = shard.is_piano_roll();
@@ -130,6 +139,13 @@ void run_dataset_info(const DatasetInfoOptions& cli) {
       std::printf("  %-20s %12s  %5.1f%%\n", token.name.c_str(), with_thousands(token.count).c_str(),
                   100.0 * static_cast<double>(token.count) / total);
   }
+  const DuplicateInfo& duplicates = shard.metadata().duplicates;
+  if (duplicates.checked)
+    std::printf("duplicates  %s pieces in %s groups, each kept in one split (%s moved); %s\n",
+                with_thousands(duplicates.pieces).c_str(), with_thousands(duplicates.groups.size()).c_str(),
+                with_thousands(duplicates.moved).c_str(), duplicates.method.c_str());
+  else
+    std::printf("duplicates  not grouped (prepared without duplicate grouping)\n");
   const auto& skipped = shard.metadata().skipped;
   if (!skipped.empty()) {
     std::printf("skipped     %zu\n", skipped.size());
@@ -167,7 +183,8 @@ void setup_dataset(CLI::App& app) {
       ->capture_default_str();
   prepare
       ->add_option("--split", prepare_options->split,
-                   "train,valid,test fractions for MIDI files (by hash of the relative path)")
+                   "train,valid,test fractions for MIDI files (by hash of the relative path; duplicates follow the "
+                   "first of their group)")
       ->capture_default_str();
   prepare->add_flag("--no-recursive", prepare_options->no_recursive, "Do not search sub-folders of input folders");
   prepare
@@ -178,6 +195,9 @@ void setup_dataset(CLI::App& app) {
       ->add_option("--max-length", prepare_options->max_length,
                    "Skip pieces longer than this many tokens (steps for pianoroll); 0 = no limit")
       ->capture_default_str();
+  prepare->add_flag("--no-group-duplicates", prepare_options->no_group_duplicates,
+                    "Let identical and near-identical pieces fall into different splits (by default each group of "
+                    "them is kept in one split, so that test scores do not reward memorization)");
   prepare->add_option("--out,-o", prepare_options->output, "Shard file to write (atomically)")->required();
   add_threads_option(prepare, prepare_options->threads);
   prepare->callback([prepare_options] { run_dataset_prepare(*prepare_options); });

@@ -1,5 +1,5 @@
-// `cadenza midi info FILE [--json]`: what a Standard MIDI File holds, as Cadenza reads it. The report is built
-// once as JSON and printed either as is (--json) or as text, so both always say the same things.
+// `cadenza midi info FILE [--json]`: what a Standard MIDI File holds, as Cadenza reads it. The report is made of
+// JSON pieces (MidiReport) printed either as JSON (--json) or as text, so both always say the same things.
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -11,6 +11,7 @@
 #include "common/file_io.h"
 #include "midi/midi.h"
 #include "midi/midi_names.h"
+#include "score/timeline.h"
 
 namespace cadenza::cli {
 
@@ -37,86 +38,144 @@ std::string printable(const std::string& text) {
   return out;
 }
 
-// Where `tick` falls in bars and beats of the time-signature map (bars counted from 0). A meter change starts a
-// new bar, so a partial bar before it counts as a whole one.
-struct BarPosition {
-  int64_t bars = 0;
-  double beats = 0.0;
-};
-BarPosition bar_position(const Score& score, int64_t tick) {
-  BarPosition position;
-  const auto& signatures = score.time_signatures;
-  for (size_t i = 0; i < signatures.size() && signatures[i].tick < tick; ++i) {
-    const double beat_ticks = score.ticks_per_quarter * 4.0 / signatures[i].denominator;
-    const double bar_ticks = beat_ticks * signatures[i].numerator;
-    const bool last = i + 1 == signatures.size() || signatures[i + 1].tick >= tick;
-    const double length = static_cast<double>((last ? tick : signatures[i + 1].tick) - signatures[i].tick);
-    if (!last) {
-      position.bars += static_cast<int64_t>(std::ceil(length / bar_ticks - 1e-9));
-      continue;
-    }
-    const auto whole = static_cast<int64_t>(std::floor(length / bar_ticks + 1e-9));
-    position.bars += whole;
-    position.beats = std::max(0.0, (length - static_cast<double>(whole) * bar_ticks) / beat_ticks);
+// The report on one file. Its lists (tracks, tempos, meters, keys) can hold hundreds of thousands of entries, so
+// they are never held as one JSON document (that took 2.3 GB for a file of 65,535 tracks): each entry is made
+// when it is printed, from the Score and two small precomputed vectors (seconds of the tempos and bars of the
+// meters, each from one sweep of its map: per-entry walks were quadratic in the map's length).
+class MidiReport {
+ public:
+  enum List { kTracks, kTempos, kMeters, kKeys };
+  static constexpr const char* kListKeys[] = {"tracks", "tempos", "time_signatures", "key_signatures"};
+
+  MidiReport(const std::string& path, const MidiFileInfo& header, const Score& score)
+      : path_(path), header_(header), score_(score) {
+    std::vector<int64_t> ticks;
+    for (const auto& tempo : score.tempos) ticks.push_back(tempo.tick);
+    tempo_seconds_ = seconds_at(score, ticks);
+    ticks.clear();
+    for (const auto& meter : score.time_signatures) ticks.push_back(meter.tick);
+    meter_bars_ = bar_positions(score, ticks);
   }
-  return position;
+
+  // Everything but the lists, which are null placeholders here.
+  nlohmann::json summary() const {
+    nlohmann::json info;
+    info["file"] = path_;
+    info["format"] = header_.format;
+    info["mtrk_chunks"] = header_.declared_tracks;
+    info["ticks_per_quarter"] = score_.ticks_per_quarter;
+    if (header_.smpte) {
+      info["smpte"] = {
+          {"frames_per_second", header_.smpte_frames_per_second == 29 ? 29.97 : header_.smpte_frames_per_second},
+          {"ticks_per_frame", header_.smpte_ticks_per_frame}};
+    }
+    for (const char* key : kListKeys) info[key] = nullptr;
+    info["total_notes"] = score_.note_count();
+    const int64_t end_tick = score_.end_tick();
+    const BarPosition end = bar_positions(score_, std::span<const int64_t>(&end_tick, 1)).front();
+    info["duration"] = {
+        {"ticks", end_tick}, {"seconds", score_.end_seconds()}, {"bars", end.bars}, {"beats", end.beats}};
+    return info;
+  }
+
+  size_t size(List list) const {
+    switch (list) {
+      case kTracks:
+        return score_.tracks.size();
+      case kTempos:
+        return score_.tempos.size();
+      case kMeters:
+        return score_.time_signatures.size();
+      case kKeys:
+        return score_.key_signatures.size();
+    }
+    return 0;
+  }
+
+  nlohmann::json entry(List list, size_t i) const {
+    switch (list) {
+      case kTracks: {
+        const Track& track = score_.tracks[i];
+        int low = 127, high = 0;
+        for (const auto& note : track.notes) {
+          low = std::min(low, note.pitch);
+          high = std::max(high, note.pitch);
+        }
+        return {{"name", track.name},       {"channel", track.channel + 1},
+                {"program", track.program}, {"instrument", track.is_drum ? "Drum kit" : gm_program_name(track.program)},
+                {"drum", track.is_drum},    {"notes", track.notes.size()},
+                {"lowest_pitch", low},      {"highest_pitch", high}};
+      }
+      case kTempos: {
+        const auto& tempo = score_.tempos[i];
+        return {{"tick", tempo.tick},
+                {"seconds", tempo_seconds_[i]},
+                {"qpm", tempo.qpm()},
+                {"microseconds_per_quarter", tempo.microseconds_per_quarter}};
+      }
+      case kMeters: {
+        const auto& meter = score_.time_signatures[i];
+        return {{"tick", meter.tick},
+                {"bar", meter_bars_[i].bars + 1},
+                {"numerator", meter.numerator},
+                {"denominator", meter.denominator},
+                {"text", std::to_string(meter.numerator) + "/" + std::to_string(meter.denominator)}};
+      }
+      case kKeys: {
+        const auto& key = score_.key_signatures[i];
+        return {{"tick", key.tick}, {"sharps", key.sharps}, {"minor", key.minor}, {"text", key_signature_name(key)}};
+      }
+    }
+    return nullptr;
+  }
+
+ private:
+  const std::string& path_;
+  const MidiFileInfo& header_;
+  const Score& score_;
+  std::vector<double> tempo_seconds_;
+  std::vector<BarPosition> meter_bars_;
+};
+
+// Names in MIDI files are often Latin-1: invalid UTF-8 is replaced rather than failing.
+std::string dump_json(const nlohmann::json& json) {
+  return json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-nlohmann::json describe(const std::string& path, const MidiFileInfo& header, const Score& score) {
-  nlohmann::json info;
-  info["file"] = path;
-  info["format"] = header.format;
-  info["mtrk_chunks"] = header.declared_tracks;
-  info["ticks_per_quarter"] = score.ticks_per_quarter;
-  if (header.smpte) {
-    info["smpte"] = {
-        {"frames_per_second", header.smpte_frames_per_second == 29 ? 29.97 : header.smpte_frames_per_second},
-        {"ticks_per_frame", header.smpte_ticks_per_frame}};
-  }
-  nlohmann::json tracks = nlohmann::json::array();
-  for (const auto& track : score.tracks) {
-    int low = 127, high = 0;
-    for (const auto& note : track.notes) {
-      low = std::min(low, note.pitch);
-      high = std::max(high, note.pitch);
+// Prints the report as `summary().dump(2)` would print it with the lists filled in, one list entry at a time.
+void print_json(const MidiReport& report) {
+  std::string text = dump_json(report.summary());
+  // A top-level key sits on its own line, indented by two spaces; strings are escaped, so no value can hold one.
+  auto placeholder = [](int list) { return std::string("\n  \"") + MidiReport::kListKeys[list] + "\": null"; };
+  while (true) {
+    int list = -1;  // the list whose placeholder comes first (dump() orders keys alphabetically)
+    size_t at = std::string::npos;
+    for (int candidate = MidiReport::kTracks; candidate <= MidiReport::kKeys; ++candidate) {
+      const size_t found = text.find(placeholder(candidate));
+      if (found < at) at = found, list = candidate;
     }
-    tracks.push_back({{"name", track.name},
-                      {"channel", track.channel + 1},
-                      {"program", track.program},
-                      {"instrument", track.is_drum ? "Drum kit" : gm_program_name(track.program)},
-                      {"drum", track.is_drum},
-                      {"notes", track.notes.size()},
-                      {"lowest_pitch", low},
-                      {"highest_pitch", high}});
+    if (list < 0) break;
+    const size_t value_at = at + placeholder(list).size() - 4;  // where "null" starts
+    std::fwrite(text.data(), 1, value_at, stdout);
+    const auto kind = static_cast<MidiReport::List>(list);
+    const size_t count = report.size(kind);
+    if (count == 0) {
+      std::fputs("[]", stdout);
+    } else {
+      std::fputs("[\n", stdout);
+      for (size_t i = 0; i < count; ++i) {
+        std::string entry = "    " + dump_json(report.entry(kind, i));
+        for (size_t newline = entry.find('\n'); newline != std::string::npos; newline = entry.find('\n', newline + 1))
+          entry.insert(newline + 1, "    ");
+        entry += i + 1 < count ? ",\n" : "\n";
+        std::fwrite(entry.data(), 1, entry.size(), stdout);
+      }
+      std::fputs("  ]", stdout);
+    }
+    text.erase(0, value_at + 4);
   }
-  info["tracks"] = tracks;
-  nlohmann::json tempos = nlohmann::json::array();
-  for (const auto& tempo : score.tempos)
-    tempos.push_back({{"tick", tempo.tick},
-                      {"seconds", score.tick_to_seconds(tempo.tick)},
-                      {"qpm", tempo.qpm()},
-                      {"microseconds_per_quarter", tempo.microseconds_per_quarter}});
-  info["tempos"] = tempos;
-  nlohmann::json meters = nlohmann::json::array();
-  for (const auto& meter : score.time_signatures) {
-    const BarPosition at = bar_position(score, meter.tick);
-    meters.push_back({{"tick", meter.tick},
-                      {"bar", at.bars + 1},
-                      {"numerator", meter.numerator},
-                      {"denominator", meter.denominator},
-                      {"text", std::to_string(meter.numerator) + "/" + std::to_string(meter.denominator)}});
-  }
-  info["time_signatures"] = meters;
-  nlohmann::json keys = nlohmann::json::array();
-  for (const auto& key : score.key_signatures)
-    keys.push_back(
-        {{"tick", key.tick}, {"sharps", key.sharps}, {"minor", key.minor}, {"text", key_signature_name(key)}});
-  info["key_signatures"] = keys;
-  info["total_notes"] = score.note_count();
-  const BarPosition end = bar_position(score, score.end_tick());
-  info["duration"] = {
-      {"ticks", score.end_tick()}, {"seconds", score.end_seconds()}, {"bars", end.bars}, {"beats", end.beats}};
-  return info;
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fputs("\n", stdout);
 }
 
 std::string format_number(double value) {
@@ -125,7 +184,8 @@ std::string format_number(double value) {
   return text;
 }
 
-void print_text(const nlohmann::json& info) {
+void print_text(const MidiReport& report) {
+  const nlohmann::json info = report.summary();
   std::printf("file        %s\n", printable(info["file"].get<std::string>()).c_str());
   std::string resolution = std::to_string(info["ticks_per_quarter"].get<int>()) + " ticks per quarter";
   if (info.contains("smpte"))
@@ -135,10 +195,10 @@ void print_text(const nlohmann::json& info) {
   std::printf("format      %d (%d MTrk chunks)\n", info["format"].get<int>(), info["mtrk_chunks"].get<int>());
   std::printf("resolution  %s\n", resolution.c_str());
 
-  const auto& tracks = info["tracks"];
-  std::printf("tracks      %zu\n", tracks.size());
-  for (size_t i = 0; i < tracks.size(); ++i) {
-    const auto& track = tracks[i];
+  const size_t tracks = report.size(MidiReport::kTracks);
+  std::printf("tracks      %zu\n", tracks);
+  for (size_t i = 0; i < tracks; ++i) {
+    const nlohmann::json track = report.entry(MidiReport::kTracks, i);
     const std::string name = "\"" + printable(track["name"].get<std::string>()) + "\"";
     std::string instrument = track["drum"].get<bool>() ? "drums"
                                                        : "program " + std::to_string(track["program"].get<int>()) +
@@ -149,20 +209,21 @@ void print_text(const nlohmann::json& info) {
                 pitch_name(track["highest_pitch"].get<int>()).c_str());
   }
 
-  auto print_list = [](const char* label, const nlohmann::json& items, auto&& text_of) {
+  auto print_list = [&](const char* label, MidiReport::List list, auto&& text_of) {
+    const size_t count = report.size(list);
     std::string line;
-    for (size_t i = 0; i < items.size() && i < kListedInText; ++i) line += (i ? ", " : "") + text_of(items[i]);
-    if (items.size() > kListedInText) line += ", ... and " + std::to_string(items.size() - kListedInText) + " more";
+    for (size_t i = 0; i < count && i < kListedInText; ++i) line += (i ? ", " : "") + text_of(report.entry(list, i));
+    if (count > kListedInText) line += ", ... and " + std::to_string(count - kListedInText) + " more";
     std::printf("%-11s %s\n", label, line.empty() ? "none" : line.c_str());
   };
-  print_list("tempo", info["tempos"], [](const nlohmann::json& tempo) {
+  print_list("tempo", MidiReport::kTempos, [](const nlohmann::json& tempo) {
     return format_number(tempo["qpm"].get<double>()) + " qpm at " + format_number(tempo["seconds"].get<double>()) +
            " s";
   });
-  print_list("meter", info["time_signatures"], [](const nlohmann::json& meter) {
+  print_list("meter", MidiReport::kMeters, [](const nlohmann::json& meter) {
     return meter["text"].get<std::string>() + " at bar " + std::to_string(meter["bar"].get<int64_t>());
   });
-  print_list("key", info["key_signatures"], [](const nlohmann::json& key) {
+  print_list("key", MidiReport::kKeys, [](const nlohmann::json& key) {
     return key["text"].get<std::string>() + " at tick " + std::to_string(key["tick"].get<int64_t>());
   });
   std::printf("notes       %zu\n", info["total_notes"].get<size_t>());
@@ -179,13 +240,11 @@ void run_midi_info(const MidiInfoOptions& options) {
   MidiReadOptions read_options;
   read_options.apply_sustain_pedal = options.sustain_pedal;
   const Score score = read_midi(bytes, options.file, read_options);
-  const nlohmann::json info = describe(options.file, header, score);
-  if (options.json) {
-    // Names in MIDI files are often Latin-1: replace invalid UTF-8 rather than fail.
-    std::printf("%s\n", info.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
-    return;
-  }
-  print_text(info);
+  const MidiReport report(options.file, header, score);
+  if (options.json)
+    print_json(report);
+  else
+    print_text(report);
 }
 
 void setup_midi(CLI::App& app) {
