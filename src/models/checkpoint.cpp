@@ -280,10 +280,10 @@ void save_model_checkpoint(const std::string& path, const torch::nn::Module& mod
   }
   file.metadata["cadenza_format"] = kCheckpointFormat;
   file.metadata["format_version"] = std::to_string(kCheckpointFormatVersion);
-  file.metadata["model_config"] = model_config.dump();
-  file.metadata["encoding"] = encoding_spec.dump();
-  file.metadata["vocabulary"] = nlohmann::json(vocabulary).dump();
-  file.metadata["training"] = training.dump();
+  file.metadata["model_config"] = model_config.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  file.metadata["encoding"] = encoding_spec.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  file.metadata["vocabulary"] = nlohmann::json(vocabulary).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  file.metadata["training"] = training.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   file.metadata["created_by"] = kCheckpointCreatedBy;
   safetensors::write(path, file);
 }

@@ -11,6 +11,7 @@
 
 #include "common/error.h"
 #include "common/file_io.h"
+#include "common/output_lock.h"
 #include "data/shard.h"
 #include "models/checkpoint.h"
 #include "train/learner.h"
@@ -131,7 +132,7 @@ class MetricsLog {
     if (!out_) throw IoError(path, "cannot open for appending: " + errno_text());
   }
   void write(const json& record) {
-    out_ << record.dump() << '\n';
+    out_ << record.dump(-1, ' ', false, json::error_handler_t::replace) << '\n';
     out_.flush();
     if (!out_) throw IoError(path_, "cannot write a metrics record: " + errno_text());
   }
@@ -173,7 +174,8 @@ class TrainingSession {
         shard_(request.data_path),
         run_dir_(request.run_dir),
         last_path_((run_dir_ / "checkpoints" / "last.safetensors").string()),
-        best_path_((run_dir_ / "checkpoints" / "best.safetensors").string()) {
+        best_path_((run_dir_ / "checkpoints" / "best.safetensors").string()),
+        lock_(request.run_dir, "train") {
     open_run(families);
     build_learner(families);
     write_run_files();
@@ -245,7 +247,8 @@ class TrainingSession {
 
   void write_run_files() {
     fs::create_directories(run_dir_ / "checkpoints");
-    const std::string text = config_.dump(2) + "\n";
+    // File names that are not UTF-8 are kept readable rather than failing the run (a replacement character).
+    const std::string text = config_.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
     write_file_atomic((run_dir_ / "config.json").string(), std::vector<uint8_t>(text.begin(), text.end()));
     metrics_ = std::make_unique<MetricsLog>((run_dir_ / "metrics.jsonl").string(),
                                             request_.resume ? std::optional<int64_t>(loop_.step) : std::nullopt);
@@ -451,6 +454,7 @@ class TrainingSession {
   const Shard shard_;
   const fs::path run_dir_;
   const std::string last_path_, best_path_;
+  const OutputLock lock_;  // one command at a time writes a run folder
 
   json config_, model_config_;
   TrainOptions options_;

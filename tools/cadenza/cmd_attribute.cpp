@@ -25,7 +25,7 @@ struct AttributeCommandOptions {
 
 void run_attribute(AttributeCommandOptions& cli) {
   std::unique_ptr<Sampler> sampler = open_command_sampler(cli.common, "attribute", 0.0);
-  PieceWriter writer(cli.common.out, cli.common.wav);
+  PieceWriter writer(cli.common.out, cli.common.wav, "attribute");
   std::string data = cli.data;
   if (data.empty()) {
     const auto& training = sampler->training_metadata();

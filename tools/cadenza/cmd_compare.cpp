@@ -23,6 +23,7 @@
 
 #include "command.h"
 #include "common/error.h"
+#include "common/output_lock.h"
 #include "compare_progress.h"
 #include "compare_work.h"
 #include "data/shard.h"
@@ -168,6 +169,7 @@ void run_compare(const CompareCliOptions& cli, bool budget_given) {
   setup.stop_requested = &stop_requested();
   std::vector<ModelPlan> plans = plan_models(model_names, shards, setup);
 
+  const OutputLock lock(cli.out, "compare");  // each run folder under it is locked by its training too
   std::error_code error;
   fs::create_directories(fs::path(cli.out) / "runs", error);
   if (!error) fs::create_directories(fs::path(cli.out) / "samples", error);
@@ -287,8 +289,8 @@ void setup_compare(CLI::App& parent) {
       "and held-out data, and write an HTML / Markdown / JSON report that ranks them (see docs/compare.md)");
   command
       ->add_option("--data,-d", options->data,
-                   "A prepared shard; repeat for several. Each model takes the first that fits: gan needs a piano "
-                   "roll, vae and rgan a melody-encoded token shard, the autoregressive models any")
+                   "A prepared shard; repeat for several. Each model takes the first that fits (gan: a piano roll, "
+                   "rgan: a melody shard, vae: either, the autoregressive models any)")
       ->required()
       ->allow_extra_args(false);
   command->add_option("--models", options->models, "Comma-separated, of: " + families::model_names_text())

@@ -45,7 +45,7 @@ void run_generate(GenerateCommandOptions& cli) {
     request.primer_tokens = sampler->encoding()->from_text(cli.primer_tokens);
   }
   check_sample_request(request, sampler->capabilities(), "generate");  // before the folder is made
-  PieceWriter writer(cli.common.out, cli.common.wav);
+  PieceWriter writer(cli.common.out, cli.common.wav, "generate");
   for (int i = 0; i < cli.num_outputs; ++i) {
     request.seed = cli.common.request.seed + static_cast<uint64_t>(i);
     const SampledPiece piece = sampler->sample(request);

@@ -57,7 +57,7 @@ void run_interpolate(InterpolateCommandOptions& cli) {
   }
   const std::vector<SampledPiece> pieces = sampler->interpolate(a ? &*a : nullptr, b ? &*b : nullptr, cli.steps,
                                                                 cli.mode == "slerp", cli.common.request);
-  PieceWriter writer(cli.common.out, cli.common.wav);
+  PieceWriter writer(cli.common.out, cli.common.wav, "interpolate");
   Score whole = pieces.front().score;
   for (auto& track : whole.tracks) track.notes.clear();
   const double bars = static_cast<double>(caps.window_bars);

@@ -20,7 +20,7 @@ struct ReconstructCommandOptions {
 void run_reconstruct(ReconstructCommandOptions& cli) {
   // Greedy decoding by default: MusicVAE's reconstruction accuracy.
   std::unique_ptr<Sampler> sampler = open_command_sampler(cli.common, "reconstruct", 0.0);
-  PieceWriter writer(cli.common.out, cli.common.wav);
+  PieceWriter writer(cli.common.out, cli.common.wav, "reconstruct");
   double accuracy_sum = 0;
   for (const std::string& input : cli.inputs) {
     const Reconstruction result = sampler->reconstruct(read_input_midi(cli.common, input), cli.common.request);

@@ -23,7 +23,7 @@ void run_sample(SampleCommandOptions& cli) {
   std::unique_ptr<Sampler> sampler = open_command_sampler(cli.common, "sample", 1.0);
   SampleRequest request = cli.common.request;
   check_sample_request(request, sampler->capabilities(), "sample");
-  PieceWriter writer(cli.common.out, cli.common.wav);
+  PieceWriter writer(cli.common.out, cli.common.wav, "sample");
   // One piece at a time, written as soon as it is made: memory stays flat however many are asked for.
   for (int i = 0; i < cli.num_outputs; ++i) {
     request.seed = cli.common.request.seed + static_cast<uint64_t>(i);

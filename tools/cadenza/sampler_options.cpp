@@ -75,9 +75,8 @@ Score read_input_midi(const SamplerCommandOptions& options, const std::string& p
   return score;
 }
 
-PieceWriter::PieceWriter(std::string folder, bool wav) : folder_(std::move(folder)), wav_(wav) {
-  std::filesystem::create_directories(folder_);
-}
+PieceWriter::PieceWriter(std::string folder, bool wav, const std::string& command)
+    : folder_(std::move(folder)), wav_(wav), lock_(folder_, command) {}
 
 void PieceWriter::check_name(const std::string& name, const std::string& option) {
   const bool characters_ok = std::all_of(name.begin(), name.end(), [](char c) {

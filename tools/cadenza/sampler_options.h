@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "common/output_lock.h"
 #include "generate/sampler.h"
 
 namespace cadenza::cli {
@@ -40,7 +41,8 @@ Score read_input_midi(const SamplerCommandOptions& options, const std::string& p
 // (a name that would leave the folder or is too long is an Error naming it), one printed line per file.
 class PieceWriter {
  public:
-  PieceWriter(std::string folder, bool wav);
+  // Takes the folder's OutputLock for `command` (a second command writing the same folder is refused).
+  PieceWriter(std::string folder, bool wav, const std::string& command);
   // Returns the MIDI path.
   std::string write(const Score& score, const std::string& name, const std::string& detail);
   // Throws cadenza::Error when `prefix` cannot start a file name ("--prefix ../x").
@@ -49,6 +51,7 @@ class PieceWriter {
  private:
   std::string folder_;
   bool wav_;
+  OutputLock lock_;
 };
 
 // An input file's stem as an output name: characters PieceWriter does not allow become '_'.
