@@ -10,13 +10,45 @@ int64_t shard_input_size(const Shard& shard) {
   return static_cast<int64_t>(spec.num_tracks) * spec.num_pitches();
 }
 
-BatchSource::BatchSource(const Shard& shard, Split split, const BatchOptions& options) {
+BatchSource::BatchSource(const Shard& shard, Split split, const BatchOptions& options, bool with_context)
+    : shard_(shard) {
   if (shard.is_piano_roll()) {
+    if (with_context) throw Error(shard.path() + ": a step context is for token shards, this one holds piano rolls");
     roll_sampler_ = std::make_unique<RollBatchSampler>(shard, split, options, 0);
   } else {
+    if (with_context && (options.augment.min_stretch != 1.0 || options.augment.max_stretch != 1.0))
+      throw Error(shard.path() +
+                  ": time stretching (min_stretch / max_stretch) would move the bar lines the model's step context "
+                  "counts; train a model with a context without it");
     token_sampler_ = std::make_unique<TokenBatchSampler>(shard, split, options, 0);
     pad_id_ = token_sampler_->pad_id();
+    if (with_context) {
+      encoding_ = shard.make_encoding();
+      if (encoding_->position_count() == 0)
+        throw Error(shard.path() + ": its '" + encoding_->name() +
+                    "' encoding gives no step context (melody with --set structure=true does)");
+    }
   }
+}
+
+const std::vector<StepContext>& BatchSource::piece_contexts(size_t piece) {
+  auto found = contexts_.find(piece);
+  if (found == contexts_.end()) {
+    const std::vector<Token> tokens = shard_.token_vector(piece);
+    found = contexts_.emplace(piece, encoding_->contexts(tokens)).first;
+  }
+  return found->second;
+}
+
+torch::Tensor window_context(std::span<const Token> piece, const std::vector<StepContext>& contexts, size_t first,
+                             size_t length, int vocab) {
+  torch::Tensor out = torch::empty({static_cast<int64_t>(length), 3}, torch::kLong);
+  auto values = out.accessor<int64_t, 2>();
+  for (size_t t = 0; t < length; ++t) {
+    const auto row = context_values(piece, first + t, contexts[first + t], vocab);
+    for (int c = 0; c < 3; ++c) values[static_cast<int64_t>(t)][c] = row[static_cast<size_t>(c)];
+  }
+  return out;
 }
 
 TensorBatch BatchSource::next(uint64_t seed) {
@@ -30,6 +62,24 @@ TensorBatch BatchSource::next(uint64_t seed) {
     for (const auto& row : drawn.rows) batch.real_elements += row.length;
     batch.targets = tokens;
     batch.input = model_input(tokens, pad_id_);
+    if (encoding_) {
+      // Positions from the piece's own grammar run; lookback tokens from the (possibly transposed) crop.
+      const int vocab = static_cast<int>(shard_.vocabulary_size());
+      batch.context = torch::zeros({drawn.batch_size, drawn.length, 3}, torch::kLong);
+      batch.context.select(2, 1).fill_(vocab), batch.context.select(2, 2).fill_(vocab);
+      auto values = batch.context.accessor<int64_t, 3>();
+      for (int b = 0; b < drawn.batch_size; ++b) {
+        const BatchRowInfo& row = drawn.rows[static_cast<size_t>(b)];
+        const std::vector<StepContext>& piece = piece_contexts(row.piece);
+        const std::span<const Token> crop(drawn.tokens.data() + static_cast<size_t>(b) * drawn.length,
+                                          static_cast<size_t>(row.length));
+        for (int t = 0; t < row.length; ++t) {
+          const StepContext& context = piece[row.start + static_cast<size_t>(t)];
+          const auto row_values = context_values(crop, static_cast<size_t>(t), context, vocab);
+          for (int c = 0; c < 3; ++c) values[b][t][c] = row_values[static_cast<size_t>(c)];
+        }
+      }
+    }
     return batch;
   }
   roll_sampler_->reseed(seed);

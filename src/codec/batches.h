@@ -10,9 +10,13 @@
 
 #include <memory>
 #include <optional>
+#include <span>
+#include <unordered_map>
+#include <vector>
 
 #include "data/batch.h"
 #include "data/shard.h"
+#include "encoding/encoding.h"
 
 namespace cadenza::codec {
 
@@ -20,6 +24,7 @@ struct TensorBatch {
   torch::Tensor input;        // (B, T) int64 or (B, T, V) float: what the model reads
   torch::Tensor targets;      // (B, T) int64 with pad_id, or (B, T, V) float frames
   torch::Tensor frame_mask;   // (B, T) bool, true = real (frames only; tokens use pad_id)
+  torch::Tensor context;      // (B, T, 3) int64 step contexts (tokens, when asked for; models/sequence_model.h)
   int64_t real_elements = 0;  // real tokens / frames in the batch (throughput accounting)
 };
 
@@ -27,18 +32,31 @@ struct TensorBatch {
 int64_t shard_input_size(const Shard& shard);
 
 // Random crops from one split (see data/batch.h). Deterministic: next(seed) draws a batch from `seed` alone.
+// with_context: token batches carry each token's step context (the encoding's grammar run over the whole piece gives
+// the positions; lookback tokens come from the crop itself, "none" before its first token). Time stretching would
+// move the bar lines, so it is refused with a context.
 class BatchSource {
  public:
-  BatchSource(const Shard& shard, Split split, const BatchOptions& options);
+  BatchSource(const Shard& shard, Split split, const BatchOptions& options, bool with_context = false);
   TensorBatch next(uint64_t seed);
   bool frames() const { return roll_sampler_ != nullptr; }
   int64_t pad_id() const { return pad_id_; }
 
  private:
+  const std::vector<StepContext>& piece_contexts(size_t piece);
+
+  const Shard& shard_;
   std::unique_ptr<TokenBatchSampler> token_sampler_;
   std::unique_ptr<RollBatchSampler> roll_sampler_;
   int64_t pad_id_ = -1;
+  std::unique_ptr<TokenEncoding> encoding_;  // with a context
+  std::unordered_map<size_t, std::vector<StepContext>> contexts_;  // per piece
 };
+
+// The (T, 3) step contexts of tokens[first, first + T) of a token piece (contexts: the piece's, from the encoding's
+// grammar), lookback tokens from the piece.
+torch::Tensor window_context(std::span<const Token> piece, const std::vector<StepContext>& contexts, size_t first,
+                             size_t length, int vocab);
 
 // One piece as a tensor: (T) int64 tokens, or (T, V) float frames.
 torch::Tensor piece_tensor(const Shard& shard, size_t piece);

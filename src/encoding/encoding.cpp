@@ -56,6 +56,28 @@ std::vector<Token> TokenEncoding::from_text(const std::string& text) const {
   return tokens;
 }
 
+std::array<int64_t, 3> context_values(std::span<const Token> tokens, size_t i, const StepContext& context, int vocab) {
+  std::array<int64_t, 3> values = {context.position, vocab, vocab};
+  for (int k = 0; k < 2; ++k) {
+    const int64_t distance = context.lookback_distance[k];
+    const int64_t at = static_cast<int64_t>(i) + 1 - distance;
+    if (distance > 0 && at >= 0 && static_cast<size_t>(at) < tokens.size()) values[1 + k] = tokens[static_cast<size_t>(at)];
+  }
+  return values;
+}
+
+std::vector<StepContext> TokenEncoding::contexts(std::span<const Token> tokens) const {
+  std::vector<StepContext> out(tokens.size());
+  if (position_count() == 0) return out;
+  auto grammar = this->grammar();
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (!grammar->is_allowed(tokens[i])) break;
+    grammar->push(tokens[i]);
+    out[i] = grammar->context();
+  }
+  return out;
+}
+
 bool TokenEncoding::transpose(std::vector<Token>& tokens, int semitones) const {
   if (semitones == 0) return true;
   std::vector<Token> shifted(tokens);

@@ -11,6 +11,7 @@
 // rebuilds it, so shards and checkpoints only store the spec.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
@@ -40,6 +41,19 @@ class Vocabulary {
   std::unordered_map<std::string, Token> ids_;
 };
 
+// What a model may read beside each token (encodings that define it, models configured for it): where the NEXT token
+// falls in its bar, and how far back (in tokens) the steps one and two bars before it are. The model's input at
+// position i, predicting token i + 1, is token i plus the context of token i + 1.
+struct StepContext {
+  int position = 0;                  // 1 + the next token's step within its bar; 0 = not a step (a header, the end)
+  int lookback_distance[2] = {0, 0};  // tokens back from the next token to the step 1 and 2 bars earlier; 0 = none
+};
+
+// What a model reads beside tokens[i] (the context of token i + 1; models/sequence_model.h): [position, the token
+// one bar back, the token two bars back], the lookback tokens taken from `tokens` itself and `vocab` where there is
+// none (before the first token).
+std::array<int64_t, 3> context_values(std::span<const Token> tokens, size_t i, const StepContext& context, int vocab);
+
 // A grammar state: which tokens may come next, given everything pushed so far.
 class Grammar {
  public:
@@ -52,6 +66,10 @@ class Grammar {
   // True when the sequence so far may end here and decode to a complete piece (no hanging notes, etc.).
   virtual bool can_end() const = 0;
   virtual std::unique_ptr<Grammar> clone() const = 0;
+  // The context of the next token (StepContext). Encodings without bars give the empty context.
+  virtual StepContext context() const { return {}; }
+  // True once the sequence has reached its end marker (encodings with one): nothing but padding may follow.
+  virtual bool ended() const { return false; }
 
   bool is_allowed(Token token) const;  // convenience over allowed()
 };
@@ -81,6 +99,14 @@ class TokenEncoding {
   // outside the vocabulary. transposition_range() gives the [lowest, highest] shifts that succeed.
   bool transpose(std::vector<Token>& tokens, int semitones) const;
   std::pair<int, int> transposition_range(std::span<const Token> tokens) const;
+
+  // StepContext positions run over [0, position_count()); 0 when the encoding gives no context.
+  virtual int position_count() const { return 0; }
+  // The token that ends a piece (encodings with one; -1 otherwise). Generation can stop there (--until-end).
+  virtual Token end_token() const { return -1; }
+  // The contexts of a whole sequence: contexts[i] is the context of token i + 1 after tokens[0..i] (what the model
+  // reads beside token i). Tokens the grammar does not allow leave the context empty from there on.
+  std::vector<StepContext> contexts(std::span<const Token> tokens) const;
 
   // Human-readable token names joined by spaces, and the reverse (throws Error on an unknown name).
   std::string to_text(std::span<const Token> tokens) const;

@@ -7,6 +7,7 @@
 #include "common/error.h"
 #include "encoding/factories.h"
 #include "encoding/spec_options.h"
+#include "score/key.h"
 #include "score/operations.h"
 
 namespace cadenza {
@@ -22,31 +23,122 @@ int64_t grid_step(int64_t tick, int steps_per_quarter, int ticks_per_quarter) {
   return std::clamp(nearest_grid_step(tick, steps_per_quarter, ticks_per_quarter), -kMaxSteps * 4, kMaxSteps * 4);
 }
 
+// The meters a structured melody names, and their bar lengths in quarters x 2 (to stay in integers).
+struct Meter {
+  int numerator, denominator;
+};
+constexpr Meter kMeters[] = {{2, 4}, {3, 4}, {4, 4}, {5, 4}, {6, 4}, {2, 2}, {3, 2}, {3, 8}, {6, 8}, {9, 8}, {12, 8}};
+constexpr int kMeterCount = sizeof(kMeters) / sizeof(kMeters[0]);
+constexpr int kKeyCount = 24;
+// The longest listed bar, in quarters (6/4, 3/2, 12/8).
+constexpr int kMaxBarQuarters = 6;
+
+constexpr const char* kKeyNames[12] = {"C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"};
+
+// Ids of the structure tokens, after the NOTE_ONs.
+struct StructureIds {
+  Token start = -1, end = -1, first_meter = -1, first_key = -1;
+  bool is_meter(Token t) const { return first_meter >= 0 && t >= first_meter && t < first_meter + kMeterCount; }
+  bool is_key(Token t) const { return first_key >= 0 && t >= first_key && t < first_key + kKeyCount; }
+  Token start_or(Token fallback) const { return start >= 0 ? start : fallback; }
+};
+
 class MelodyGrammar : public Grammar {
  public:
-  explicit MelodyGrammar(int vocabulary_size) : vocabulary_size_(vocabulary_size) {}
+  MelodyGrammar(int vocabulary_size, StructureIds ids, int steps_per_quarter)
+      : vocabulary_size_(vocabulary_size), ids_(ids), steps_per_quarter_(steps_per_quarter),
+        phase_(ids.end >= 0 ? Phase::kStart : Phase::kSteps) {}
 
   void allowed(std::vector<uint8_t>& mask) const override {
-    mask.assign(vocabulary_size_, 1);
-    mask[MelodyEncoding::kNoteOff] = sounding_ ? 1 : 0;
+    mask.assign(vocabulary_size_, 0);
+    switch (phase_) {
+      case Phase::kStart:
+        mask[ids_.start] = 1;
+        return;
+      case Phase::kMeter:
+        for (int m = 0; m < kMeterCount; ++m) mask[ids_.first_meter + m] = 1;
+        return;
+      case Phase::kKey:
+        for (int k = 0; k < kKeyCount; ++k) mask[ids_.first_key + k] = 1;
+        return;
+      case Phase::kEnded:
+        mask[ids_.end] = 1;
+        return;
+      case Phase::kSteps:
+        for (Token t = 0; t < ids_.start_or(vocabulary_size_); ++t) mask[t] = 1;
+        mask[MelodyEncoding::kNoteOff] = sounding_ ? 1 : 0;
+        if (ids_.end >= 0) mask[ids_.end] = sounding_ ? 0 : 1;  // a tune ends between notes
+        return;
+    }
   }
   void push(Token token) override {
     if (token < 0 || token >= vocabulary_size_)
       throw Error("melody grammar: token " + std::to_string(token) + " is outside the vocabulary 0.." +
                   std::to_string(vocabulary_size_ - 1));
+    switch (phase_) {
+      case Phase::kStart:
+        if (token != ids_.start)
+          throw Error("melody grammar: token " + std::to_string(token) + " comes first, where START must");
+        phase_ = Phase::kMeter;
+        return;
+      case Phase::kMeter:
+        if (!ids_.is_meter(token))
+          throw Error("melody grammar: token " + std::to_string(token) + " follows START, where a METER token must");
+        bar_steps_ = static_cast<int>(
+            steps_per_bar(kMeters[token - ids_.first_meter].numerator, kMeters[token - ids_.first_meter].denominator,
+                          steps_per_quarter_));
+        phase_ = Phase::kKey;
+        return;
+      case Phase::kKey:
+        if (!ids_.is_key(token))
+          throw Error("melody grammar: token " + std::to_string(token) + " follows the meter, where a KEY token must");
+        phase_ = Phase::kSteps;
+        return;
+      case Phase::kEnded:
+        if (token != ids_.end)
+          throw Error("melody grammar: token " + std::to_string(token) + " follows END, where only END may");
+        return;
+      case Phase::kSteps:
+        break;
+    }
+    if (ids_.end >= 0 && token == ids_.end) {
+      if (sounding_) throw Error("melody grammar: END (token " + std::to_string(token) + ") while a note sounds");
+      phase_ = Phase::kEnded;
+      return;
+    }
+    if (ids_.is_meter(token) || ids_.is_key(token) || token == ids_.start)
+      throw Error("melody grammar: token " + std::to_string(token) + " (START, METER or KEY) inside the melody");
     if (token == MelodyEncoding::kNoteOff && !sounding_)
       throw Error("melody grammar: token " + std::to_string(token) + " (NOTE_OFF) is not allowed while no note sounds");
     if (token == MelodyEncoding::kNoteOff)
       sounding_ = false;
     else if (token >= MelodyEncoding::kFirstNoteOn)
       sounding_ = true;
+    ++steps_;
   }
-  bool can_end() const override { return !sounding_; }
+  bool can_end() const override { return phase_ == Phase::kEnded || (phase_ == Phase::kSteps && !sounding_); }
+  bool ended() const override { return phase_ == Phase::kEnded; }
   std::unique_ptr<Grammar> clone() const override { return std::make_unique<MelodyGrammar>(*this); }
 
+  StepContext context() const override {
+    StepContext context;
+    if (phase_ != Phase::kSteps || bar_steps_ <= 0) return context;
+    // The next token is step `steps_`; one token per step, so the step k bars before it is k * bar_steps tokens back.
+    context.position = 1 + static_cast<int>(steps_ % bar_steps_);
+    for (int k = 0; k < 2; ++k)
+      if (steps_ >= static_cast<int64_t>(k + 1) * bar_steps_) context.lookback_distance[k] = (k + 1) * bar_steps_;
+    return context;
+  }
+
  private:
+  enum class Phase { kStart, kMeter, kKey, kSteps, kEnded };
   int vocabulary_size_;
+  StructureIds ids_;
+  int steps_per_quarter_;
+  Phase phase_;
   bool sounding_ = false;
+  int bar_steps_ = 0;
+  int64_t steps_ = 0;
 };
 
 struct StepNote {
@@ -58,7 +150,7 @@ struct StepNote {
 }  // namespace
 
 nlohmann::json MelodySpec::to_json() const {
-  return {{"name", "melody"},
+  nlohmann::json json = {{"name", "melody"},
           {"steps_per_quarter", steps_per_quarter},
           {"min_pitch", min_pitch},
           {"max_pitch", max_pitch},
@@ -66,12 +158,15 @@ nlohmann::json MelodySpec::to_json() const {
           {"qpm", qpm},
           {"velocity", velocity},
           {"track", track}};
+  // Only when set: a spec without the key is the plain encoding, so older shards and checkpoints compare equal.
+  if (structure) json["structure"] = true;
+  return json;
 }
 
 MelodySpec MelodySpec::from_json(const nlohmann::json& json) {
   const SpecOptions options(
       json, "melody encoding", "melody",
-      {"steps_per_quarter", "min_pitch", "max_pitch", "transpose_into_range", "qpm", "velocity", "track"});
+      {"steps_per_quarter", "min_pitch", "max_pitch", "transpose_into_range", "qpm", "velocity", "track", "structure"});
   MelodySpec spec;
   spec.steps_per_quarter = options.integer("steps_per_quarter", spec.steps_per_quarter, 1, 480);
   spec.min_pitch = options.integer("min_pitch", spec.min_pitch, 0, 127);
@@ -83,6 +178,7 @@ MelodySpec MelodySpec::from_json(const nlohmann::json& json) {
   spec.qpm = options.number("qpm", spec.qpm, 1.0, 1000.0);
   spec.velocity = options.integer("velocity", spec.velocity, 1, 127);
   spec.track = options.string("track", spec.track);
+  spec.structure = options.boolean("structure", spec.structure);
   return spec;
 }
 
@@ -90,6 +186,14 @@ MelodyEncoding::MelodyEncoding(MelodySpec spec) : spec_(std::move(spec)) {
   std::vector<std::string> names = {"NO_EVENT", "NOTE_OFF"};
   for (int pitch = spec_.min_pitch; pitch <= spec_.max_pitch; ++pitch)
     names.push_back("NOTE_ON_" + std::to_string(pitch));
+  if (spec_.structure) {
+    names.push_back("START");
+    names.push_back("END");
+    for (const Meter& meter : kMeters)
+      names.push_back("METER_" + std::to_string(meter.numerator) + "_" + std::to_string(meter.denominator));
+    for (int minor = 0; minor < 2; ++minor)
+      for (int root = 0; root < 12; ++root) names.push_back(std::string("KEY_") + kKeyNames[root] + (minor ? "m" : ""));
+  }
   vocabulary_ = Vocabulary(std::move(names));
 }
 
@@ -102,14 +206,62 @@ Token MelodyEncoding::note_on(int pitch) const {
   return kFirstNoteOn + (pitch - spec_.min_pitch);
 }
 
+namespace {
+
+StructureIds structure_ids(const MelodySpec& spec) {
+  if (!spec.structure) return {};
+  StructureIds ids;
+  ids.start = MelodyEncoding::kFirstNoteOn + spec.num_pitches();
+  ids.end = ids.start + 1;
+  ids.first_meter = ids.end + 1;
+  ids.first_key = ids.first_meter + kMeterCount;
+  return ids;
+}
+
+}  // namespace
+
 int MelodyEncoding::token_pitch(Token token) const {
-  if (token < kFirstNoteOn || token >= vocabulary_.size()) return -1;
+  const StructureIds ids = structure_ids(spec_);
+  // A KEY token carries its tonic as a pitch in the octave above middle C, so transposition moves it with the notes.
+  if (ids.is_key(token)) return 60 + (token - ids.first_key) % 12;
+  if (token < kFirstNoteOn || token >= kFirstNoteOn + spec_.num_pitches()) return -1;
   return spec_.min_pitch + (token - kFirstNoteOn);
 }
 
 Token MelodyEncoding::with_pitch(Token token, int pitch) const {
+  const StructureIds ids = structure_ids(spec_);
+  if (ids.is_key(token)) {
+    const int mode = (token - ids.first_key) / 12;
+    return ids.first_key + 12 * mode + ((pitch % 12) + 12) % 12;
+  }
   if (token_pitch(token) < 0) return -1;
   return note_on(pitch);
+}
+
+int MelodyEncoding::position_count() const {
+  return spec_.structure ? 1 + kMaxBarQuarters * spec_.steps_per_quarter : 0;
+}
+
+Token MelodyEncoding::end_token() const {
+  return structure_ids(spec_).end;
+}
+
+Token MelodyEncoding::meter_token(int numerator, int denominator) const {
+  const StructureIds ids = structure_ids(spec_);
+  if (ids.end < 0) return -1;
+  for (int m = 0; m < kMeterCount; ++m)
+    if (kMeters[m].numerator == numerator && kMeters[m].denominator == denominator) return ids.first_meter + m;
+  // Another meter: the listed one with the same bar length, else 4/4.
+  const double quarters = quarters_per_bar(numerator, denominator);
+  for (int m = 0; m < kMeterCount; ++m)
+    if (quarters_per_bar(kMeters[m].numerator, kMeters[m].denominator) == quarters) return ids.first_meter + m;
+  return ids.first_meter + 2;  // 4/4
+}
+
+Token MelodyEncoding::key_token(int root, bool minor) const {
+  const StructureIds ids = structure_ids(spec_);
+  if (ids.end < 0) return -1;
+  return ids.first_key + (minor ? 12 : 0) + ((root % 12) + 12) % 12;
 }
 
 std::vector<Token> MelodyEncoding::encode(const Score& score) const {
@@ -127,7 +279,13 @@ std::vector<Token> MelodyEncoding::encode(const Score& score) const {
       step_note.end = std::max(step_note.end, step_note.start + 1);
       notes.push_back(step_note);
     }
-  if (notes.empty()) return {};
+  if (notes.empty()) {
+    if (!spec_.structure) return {};
+    const TimeSignature meter = meter_at(score, 0);
+    const Key key = tune_key(score).value_or(Key{});
+    return {structure_ids(spec_).start, meter_token(meter.numerator, meter.denominator),
+            key_token(key.root, key.mode == ScaleMode::kMinor), end_token()};
+  }
 
   // extract_melody() already gives one line; this keeps the encoder monophonic whatever it is handed: of notes
   // starting together the highest wins, and a note is cut where the next one starts.
@@ -182,6 +340,15 @@ std::vector<Token> MelodyEncoding::encode(const Score& score) const {
     // A note running into the next one needs no NOTE_OFF: the next NOTE_ON implies it.
     if (i + 1 == line.size() || line[i + 1].start > line[i].end) tokens[line[i].end] = kNoteOff;
   }
+  if (spec_.structure) {
+    // The meter at the first step, and the key of the whole score (its signature, or estimated from every non-drum
+    // note: the chords of an accompaniment help); whole-octave shifts leave the tonic's pitch class as it is.
+    const TimeSignature meter = meter_at(score, 0);
+    const Key key = tune_key(score).value_or(Key{});
+    tokens.insert(tokens.begin(), {structure_ids(spec_).start, meter_token(meter.numerator, meter.denominator),
+                                   key_token(key.root, key.mode == ScaleMode::kMinor)});
+    tokens.push_back(end_token());
+  }
   return tokens;
 }
 
@@ -199,8 +366,24 @@ Score MelodyEncoding::decode(std::span<const Token> tokens) const {
           {sounding_pitch, spec_.velocity, sounding_start * ticks_per_step, end_step * ticks_per_step});
     sounding_pitch = -1;
   };
+  const StructureIds ids = structure_ids(spec_);
   for (Token token : tokens) {
     if (token < 0 || token >= vocabulary_.size()) continue;  // not a token of this encoding: ignored
+    if (ids.end >= 0) {
+      if (token == ids.end) break;  // the tune is over
+      if (token == ids.start) continue;
+      if (ids.is_meter(token)) {
+        const Meter& meter = kMeters[token - ids.first_meter];
+        score.time_signatures.front().numerator = meter.numerator;
+        score.time_signatures.front().denominator = meter.denominator;
+        continue;
+      }
+      if (ids.is_key(token)) {
+        const int index = token - ids.first_key;
+        score.key_signatures = {key_signature_of(Key{index % 12, index >= 12 ? ScaleMode::kMinor : ScaleMode::kMajor})};
+        continue;
+      }
+    }
     if (token == kNoteOff) {
       close(step);
     } else if (token >= kFirstNoteOn) {
@@ -217,7 +400,7 @@ Score MelodyEncoding::decode(std::span<const Token> tokens) const {
 }
 
 std::unique_ptr<Grammar> MelodyEncoding::grammar() const {
-  return std::make_unique<MelodyGrammar>(vocabulary_.size());
+  return std::make_unique<MelodyGrammar>(vocabulary_.size(), structure_ids(spec_), spec_.steps_per_quarter);
 }
 
 std::unique_ptr<TokenEncoding> make_melody_encoding(const nlohmann::json& spec) {

@@ -30,7 +30,26 @@
 //
 // Spec options (all optional): steps_per_quarter 4 (1..480), min_pitch 48, max_pitch 84 (0..127, inclusive),
 // transpose_into_range true, qpm 120 (decode tempo), velocity 100 (decode velocity 1..127), track "" (name of
-// the track to take the melody from; "" = all non-drum tracks).
+// the track to take the melody from; "" = all non-drum tracks), structure false.
+//
+// structure true (a versioned option: a spec without it is the plain encoding above, so older shards and
+// checkpoints keep their meaning) frames each piece as a tune: a start, a meter token, a key token, the steps, and
+// an end:
+//
+//   START          the first token: a tune begins (generation's first input, so the model chooses meter and key)
+//   METER_<n>_<d>  the second: the piece's meter (2/4 3/4 4/4 5/4 6/4 2/2 3/2 3/8 6/8 9/8 12/8; another meter
+//                  is written as the listed one with the same bar length, else 4/4)
+//   KEY_<name>     the third: the tonic and mode (KEY_C .. KEY_B, KEY_Cm .. KEY_Bm; sharp names): the score's
+//                  first key signature, else the Krumhansl-Schmuckler estimate of its notes (score/key.h)
+//   ...steps...    as above
+//   END            after the last step (the last NOTE_OFF): the tune is over
+//
+// The extra tokens come after the NOTE_ONs in the vocabulary (START, END, the meters, then the 24 keys), so the ids
+// above keep their values. decode() sets the meter and key signature from them and stops at END. The grammar
+// requires the three headers first, allows END only when no note sounds, and after END only END again (padding).
+// KEY tokens transpose with the melody (token_pitch() gives 60 + tonic), so augmentation keeps them true.
+// The grammar's context (encoding.h StepContext) gives each step's position in its bar (steps counted from the
+// first step, bars of the METER token's length) and the tokens one and two bars back.
 #pragma once
 
 #include <memory>
@@ -49,6 +68,7 @@ struct MelodySpec {
   double qpm = 120.0;
   int velocity = 100;
   std::string track;
+  bool structure = false;
 
   int num_pitches() const { return max_pitch - min_pitch + 1; }
   // Ticks per grid step in decoded scores, and their resolution.
@@ -78,6 +98,12 @@ class MelodyEncoding : public TokenEncoding {
 
   const MelodySpec& melody_spec() const { return spec_; }
   Token note_on(int pitch) const;  // -1 when pitch is outside [min_pitch, max_pitch]
+  int position_count() const override;
+  Token end_token() const override;
+  // structure only (else -1): the meter token of n/d (exact, or the listed meter of the same bar length), the key
+  // token of a key.
+  Token meter_token(int numerator, int denominator) const;
+  Token key_token(int root, bool minor) const;
 
  private:
   MelodySpec spec_;

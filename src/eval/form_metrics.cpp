@@ -16,12 +16,6 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-// Krumhansl & Kessler (1982) probe-tone profiles, tonic first.
-constexpr std::array<double, 12> kMajorProfile = {6.35, 2.23, 3.48, 2.33, 4.38, 4.09,
-                                                  2.52, 5.19, 2.39, 3.66, 2.29, 2.88};
-constexpr std::array<double, 12> kMinorProfile = {6.33, 2.68, 3.52, 5.38, 2.60, 3.53,
-                                                  2.54, 4.75, 3.98, 2.69, 3.34, 3.17};
-
 std::string score_name(const Score& score) {
   return score.source.empty() ? "score" : score.source;
 }
@@ -48,19 +42,6 @@ size_t bar_of(const std::vector<Bar>& bar_list, int64_t tick) {
   auto it = std::upper_bound(bar_list.begin(), bar_list.end(), tick,
                              [](int64_t t, const Bar& bar) { return t < bar.start_tick; });
   return it == bar_list.begin() ? 0 : static_cast<size_t>(it - bar_list.begin()) - 1;
-}
-
-double pearson(const std::array<double, 12>& x, const std::array<double, 12>& y) {
-  double mx = 0, my = 0;
-  for (int i = 0; i < 12; ++i) mx += x[i], my += y[i];
-  mx /= 12, my /= 12;
-  double sxy = 0, sxx = 0, syy = 0;
-  for (int i = 0; i < 12; ++i) {
-    sxy += (x[i] - mx) * (y[i] - my);
-    sxx += (x[i] - mx) * (x[i] - mx);
-    syy += (y[i] - my) * (y[i] - my);
-  }
-  return sxx > 0 && syy > 0 ? sxy / std::sqrt(sxx * syy) : 0.0;
 }
 
 // The state of a bar at each sixteenth step: pitch * 2 + 1 when a note starts in the step, pitch * 2 + 2 when one
@@ -128,33 +109,6 @@ Score melody_line(const Score& score, const FormOptions& options) {
   melody.source = score.source;
   if (options.bars > 0) melody = first_bars(melody, options.bars);
   return melody;
-}
-
-std::optional<Key> estimate_key(const Score& score) {
-  std::array<double, 12> histogram{};
-  bool any = false;
-  for (const Note& note : pitched_notes(score)) {
-    histogram[static_cast<size_t>(((note.pitch % 12) + 12) % 12)] += static_cast<double>(note.duration_ticks());
-    any = true;
-  }
-  if (!any) return std::nullopt;
-  Key best;
-  double best_r = -std::numeric_limits<double>::infinity();
-  for (ScaleMode mode : {ScaleMode::kMajor, ScaleMode::kMinor})
-    for (int root = 0; root < 12; ++root) {
-      const auto& profile = mode == ScaleMode::kMajor ? kMajorProfile : kMinorProfile;
-      std::array<double, 12> rotated{};
-      for (int pc = 0; pc < 12; ++pc)
-        rotated[static_cast<size_t>(pc)] = profile[static_cast<size_t>((pc - root + 12) % 12)];
-      const double r = pearson(histogram, rotated);
-      if (r > best_r) best_r = r, best = {root, mode};
-    }
-  return best;
-}
-
-std::optional<Key> tune_key(const Score& score) {
-  if (auto key = first_key(score)) return key;
-  return estimate_key(score);
 }
 
 double recurring_pattern_rate(const Score& melody, int pattern_bars) {

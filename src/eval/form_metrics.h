@@ -61,12 +61,9 @@ Score first_bars(const Score& score, int64_t bars);
 // track; a score without a non-drum track gives an empty melody.
 Score melody_line(const Score& score, const FormOptions& options = {});
 
-// Krumhansl-Schmuckler key finding: the correlation of the duration-weighted pitch-class histogram of the non-drum
-// notes with the Krumhansl-Kessler major and minor profiles rotated to each tonic; the best of the 24 keys (ties:
-// major before minor, lower tonic first). nullopt without notes.
-std::optional<Key> estimate_key(const Score& score);
-// first_key(score) when the score has a key signature, else estimate_key(score).
-std::optional<Key> tune_key(const Score& score);
+// Key finding: score/key.h (estimate_key, tune_key).
+using ::cadenza::estimate_key;
+using ::cadenza::tune_key;
 
 // The metrics above, each on a melody (melody_line() output, or any one-track score).
 double recurring_pattern_rate(const Score& melody, int pattern_bars = 2);

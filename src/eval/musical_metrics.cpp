@@ -385,25 +385,6 @@ int64_t length_of_bars(const Score& score, double bar_count) {
   throw Error(score_name(score) + ": the meter ends before " + std::to_string(bar_count) + " bars");  // unreachable
 }
 
-std::optional<Key> first_key(const Score& score) {
-  if (score.key_signatures.empty()) return std::nullopt;
-  const KeySignature& signature = score.key_signatures.front();
-  // Each sharp moves the major tonic a fifth up (7 semitones); the relative minor lies a minor third below.
-  const int major_root = ((signature.sharps * 7) % 12 + 12) % 12;
-  if (signature.minor) return Key{(major_root + 9) % 12, ScaleMode::kMinor};
-  return Key{major_root, ScaleMode::kMajor};
-}
-
-ScaleMode parse_scale_mode(const std::string& text) {
-  if (text == "major") return ScaleMode::kMajor;
-  if (text == "minor") return ScaleMode::kMinor;
-  throw Error("scale mode '" + text + "' is neither 'major' nor 'minor'");
-}
-
-const char* scale_mode_name(ScaleMode mode) {
-  return mode == ScaleMode::kMajor ? "major" : "minor";
-}
-
 void MetricSet::set(const std::string& name, double value) {
   for (auto& entry : entries_)
     if (entry.first == name) {

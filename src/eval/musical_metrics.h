@@ -19,11 +19,12 @@
 #include <utility>
 #include <vector>
 
+#include "score/key.h"
 #include "score/score.h"
 
 namespace cadenza::eval {
 
-enum class ScaleMode { kMajor, kMinor };
+using ::cadenza::ScaleMode;  // score/key.h
 enum class DrumMeter { kDuple, kTriple };
 
 // Bar-based metrics refuse scores with more bars than this (a corrupt file whose last note ends at tick 2^40
@@ -81,17 +82,11 @@ int64_t bar_count(const Score& score);
 // kMaxMeasuredBars bars.
 int64_t length_of_bars(const Score& score, double bars);
 
-// ---- keys ----
-struct Key {
-  int root = 0;  // pitch class of the tonic, 0 = C
-  ScaleMode mode = ScaleMode::kMajor;
-  bool operator==(const Key& other) const = default;
-};
-// The key of the score's first key signature (sharps and minor flag: 2 sharps minor = B minor), if it has one.
-std::optional<Key> first_key(const Score& score);
-// "major" / "minor" <-> ScaleMode; parse throws Error on anything else.
-ScaleMode parse_scale_mode(const std::string& text);
-const char* scale_mode_name(ScaleMode mode);
+// ---- keys: one definition, in score/key.h ----
+using ::cadenza::first_key;
+using ::cadenza::Key;
+using ::cadenza::parse_scale_mode;
+using ::cadenza::scale_mode_name;
 
 // ---- everything at once ----
 struct MetricOptions {

@@ -19,6 +19,7 @@ constexpr double kNegativeInfinity = -std::numeric_limits<double>::infinity();
 // A sequence being searched: its tokens (primer included), the grammar after them, and its score so far.
 struct Beam {
   std::vector<Token> tokens;
+  std::vector<StepContext> contexts;  // contexts[i]: the step context of token i + 1 (generator.h)
   std::unique_ptr<Grammar> grammar;
   double log_probability = 0.0;
   int64_t closing_tokens = 0;
@@ -103,6 +104,7 @@ std::vector<Token> beam_search_tokens(models::SequenceModelImpl& model, const To
   std::vector<Beam> beams(1);
   beams[0].tokens.assign(primer.begin(), primer.end());
   beams[0].grammar = primed_grammar(encoding, primer, "beam search");
+  beams[0].contexts = encoding.contexts(primer);
 
   model.eval();
   torch::NoGradGuard no_grad;
@@ -116,6 +118,7 @@ std::vector<Token> beam_search_tokens(models::SequenceModelImpl& model, const To
     const Token first = uniform_first_token(*beams[0].grammar, vocab, rng);
     beams[0].grammar->push(first);
     beams[0].tokens.push_back(first);
+    beams[0].contexts.push_back(beams[0].grammar->context());
     ++local_stats.generated_tokens;
     --remaining;
   }
@@ -128,15 +131,21 @@ std::vector<Token> beam_search_tokens(models::SequenceModelImpl& model, const To
   auto state = model.initial_state(1);
   int64_t rows = 1;
   std::vector<float> logits(vocab);
-  // Keeps state rows `keep` (in that order), feeds one token per kept row and copies the (rows, V) logits to the CPU.
-  auto advance = [&](const std::vector<int64_t>& keep, const std::vector<Token>& inputs) {
+  // Keeps state rows `keep` (in that order), feeds one token per kept row (the last token of beams[of_beam[r]], or
+  // token `at` of beam 0 for the prefix) and copies the (rows, V) logits to the CPU.
+  auto context_of = [&](const Beam& beam, size_t at) {
+    return context_values(beam.tokens, at, beam.contexts[at], vocab);
+  };
+  auto advance = [&](const std::vector<int64_t>& keep, const std::vector<Token>& inputs,
+                     const std::vector<std::array<int64_t, 3>>& contexts) {
     bool identity = static_cast<int64_t>(keep.size()) == rows;
     for (size_t i = 0; identity && i < keep.size(); ++i) identity = keep[i] == static_cast<int64_t>(i);
     if (!identity) state->select_rows(torch::tensor(keep, torch::kLong));
     rows = static_cast<int64_t>(keep.size());
     std::vector<int64_t> ids(inputs.begin(), inputs.end());
     const torch::Tensor input = torch::tensor(ids, torch::kLong).to(device);
-    const torch::Tensor out = model.step(input, *state).to(torch::kCPU, torch::kFloat).contiguous();  // (rows, V)
+    const torch::Tensor out =
+        model.step(input, *state, context_tensor(model, contexts, device)).to(torch::kCPU, torch::kFloat).contiguous();
     logits.assign(out.data_ptr<float>(), out.data_ptr<float>() + rows * vocab);
   };
   auto any_cannot_end = [&] {
@@ -145,7 +154,8 @@ std::vector<Token> beam_search_tokens(models::SequenceModelImpl& model, const To
 
   // The prefix, one token at a time at batch size 1 (as generate_tokens feeds it), only when logits are needed.
   if (remaining > 0 || any_cannot_end()) {
-    for (Token token : beams[0].tokens) advance({0}, {token});
+    for (size_t i = 0; i < beams[0].tokens.size(); ++i)
+      advance({0}, {beams[0].tokens[i]}, {context_of(beams[0], i)});
   }
 
   std::vector<uint8_t> mask(vocab);
@@ -178,6 +188,8 @@ std::vector<Token> beam_search_tokens(models::SequenceModelImpl& model, const To
       next[i].tokens.push_back(candidate.token);
       next[i].grammar = parent.grammar->clone();
       next[i].grammar->push(candidate.token);
+      next[i].contexts = parent.contexts;
+      next[i].contexts.push_back(next[i].grammar->context());
       next[i].log_probability = candidate.log_probability;
       parents[i] = candidate.parent;
       inputs[i] = candidate.token;
@@ -185,7 +197,11 @@ std::vector<Token> beam_search_tokens(models::SequenceModelImpl& model, const To
     beams = std::move(next);
     ++local_stats.generated_tokens;
     --remaining;
-    if (remaining > 0 || any_cannot_end()) advance(parents, inputs);
+    if (remaining > 0 || any_cannot_end()) {
+      std::vector<std::array<int64_t, 3>> contexts;
+      for (const Beam& beam : beams) contexts.push_back(context_of(beam, beam.tokens.size() - 1));
+      advance(parents, inputs, contexts);
+    }
   }
 
   // Closing (see generator.h): greedy tokens for each beam that cannot end yet, in one batch of the open beams.
@@ -206,6 +222,7 @@ std::vector<Token> beam_search_tokens(models::SequenceModelImpl& model, const To
       beam.log_probability += log_p[token];
       beam.grammar->push(token);
       beam.tokens.push_back(token);
+      beam.contexts.push_back(beam.grammar->context());
       ++beam.closing_tokens;
       if (!beam.grammar->can_end()) {
         keep.push_back(static_cast<int64_t>(i));
@@ -214,7 +231,9 @@ std::vector<Token> beam_search_tokens(models::SequenceModelImpl& model, const To
       }
     }
     if (keep.empty() || round + 1 == kMaxClosingTokens) break;
-    advance(keep, inputs);
+    std::vector<std::array<int64_t, 3>> contexts;
+    for (int b : next_row_beam) contexts.push_back(context_of(beams[b], beams[b].tokens.size() - 1));
+    advance(keep, inputs, contexts);
     row_beam = std::move(next_row_beam);
   }
 

@@ -65,6 +65,16 @@ Token uniform_first_token(const Grammar& grammar, int vocab, std::mt19937_64& rn
   return allowed[random_below(rng, allowed.size())];
 }
 
+torch::Tensor context_tensor(const models::SequenceModelImpl& model, const std::vector<std::array<int64_t, 3>>& rows,
+                             const torch::Device& device) {
+  if (!model.reads_context()) return torch::Tensor();
+  torch::Tensor out = torch::empty({static_cast<int64_t>(rows.size()), 3}, torch::kLong);
+  auto values = out.accessor<int64_t, 2>();
+  for (size_t r = 0; r < rows.size(); ++r)
+    for (int c = 0; c < 3; ++c) values[static_cast<int64_t>(r)][c] = rows[r][static_cast<size_t>(c)];
+  return out.to(device);
+}
+
 Token closing_token(const Grammar& grammar, const float* logits, int vocab) {
   std::vector<uint8_t> mask(vocab);
   grammar.allowed(mask);
@@ -101,23 +111,27 @@ std::vector<Token> generate_tokens(models::SequenceModelImpl& model, const Token
   std::mt19937_64 rng(options.seed);
 
   std::vector<Token> tokens(primer.begin(), primer.end());
+  std::vector<StepContext> contexts = encoding.contexts(primer);  // contexts[i]: of token i + 1
   GenerationStats local_stats;
   auto state = model.initial_state(1);
   std::vector<float> logits(vocab);
-  // Feeds one token and copies the (V) logits for the next position to the CPU buffer.
-  auto feed = [&](Token token) {
+  // Feeds token i (with its step context) and copies the (V) logits for the next position to the CPU buffer.
+  auto feed = [&](size_t i) {
     const torch::Tensor input =
-        torch::full({1}, static_cast<int64_t>(token), torch::dtype(torch::kLong).device(device));
-    const torch::Tensor out = model.step(input, *state).reshape({-1}).to(torch::kCPU, torch::kFloat).contiguous();
+        torch::full({1}, static_cast<int64_t>(tokens[i]), torch::dtype(torch::kLong).device(device));
+    const torch::Tensor context = context_tensor(model, {context_values(tokens, i, contexts[i], vocab)}, device);
+    const torch::Tensor out =
+        model.step(input, *state, context).reshape({-1}).to(torch::kCPU, torch::kFloat).contiguous();
     std::copy(out.data_ptr<float>(), out.data_ptr<float>() + vocab, logits.begin());
   };
   size_t fed = 0;  // tokens[0, fed) have gone through step(); logits predict tokens[fed]
   auto catch_up = [&] {
-    while (fed < tokens.size()) feed(tokens[fed++]);
+    while (fed < tokens.size()) feed(fed++);
   };
   auto append = [&](Token token) {
     grammar->push(token);
     tokens.push_back(token);
+    contexts.push_back(grammar->context());
   };
 
   int64_t remaining = options.max_tokens;
@@ -137,7 +151,8 @@ std::vector<Token> generate_tokens(models::SequenceModelImpl& model, const Token
     append(token);
     ++local_stats.generated_tokens;
     --remaining;
-    stopped = (options.stop_when_can_end && grammar->can_end()) || (options.stop_after && options.stop_after(tokens));
+    stopped = (options.stop_when_can_end && grammar->can_end()) || grammar->ended() ||
+              (options.stop_after && options.stop_after(tokens));
     if (remaining > 0 && !stopped) catch_up();
   }
 

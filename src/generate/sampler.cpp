@@ -13,6 +13,7 @@ nlohmann::json SamplerCapabilities::to_json() const {
           {"top_k_top_p", top_k_top_p},
           {"primer", primer},
           {"beam_search", beam_search},
+          {"until_end", until_end},
           {"lengths_in_steps", lengths_in_steps},
           {"truncation", truncation},
           {"binarize", binarize},
@@ -78,6 +79,9 @@ void check_sample_request(const SampleRequest& request, const SamplerCapabilitie
   if (!caps.primer && (request.primer || !request.primer_tokens.empty()))
     fail(model + " takes no primer (it does not continue a piece)");
   if (!caps.beam_search && request.beam_size > 0) fail("beam search applies to token models; " + model + " has none");
+  if (!caps.until_end && request.until_end)
+    fail("--until-end needs a model whose encoding ends tunes (melody with structure=true); " + model + " has none");
+  if (request.until_end && request.beam_size > 0) fail("--until-end and --beam-size cannot be combined");
   if (!caps.lengths_in_steps && (request.steps > 0 || request.seconds > 0))
     fail(model + " generates whole bars: give the length with --bars, not --steps or --seconds");
   if (!caps.truncation && request.truncation != 0) fail(model + " draws no latent: --truncation does not apply");

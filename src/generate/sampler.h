@@ -47,6 +47,9 @@ struct SampleRequest {
   double seconds = 0;
   std::optional<Score> primer;       // continue this score (models with capabilities().primer)
   std::vector<Token> primer_tokens;  // token models: continue these tokens
+  // Token models whose encoding ends tunes (capabilities().until_end): stop where the model ends the tune; a length,
+  // if given, is then only a cap (default 64 bars).
+  bool until_end = false;
   int beam_size = 0;                 // > 0: beam search (token models)
   int branch_factor = 4;
   // Latent families
@@ -86,6 +89,7 @@ struct SamplerCapabilities {
   bool top_k_top_p = false;     // token models
   bool primer = false;          // continue a score / tokens
   bool beam_search = false;
+  bool until_end = false;           // the encoding has an end token the model can choose
   bool lengths_in_steps = false;  // `steps` and `seconds` (else bars only)
   bool truncation = false;
   bool binarize = false;

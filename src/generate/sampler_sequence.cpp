@@ -70,6 +70,7 @@ class SequenceSampler final : public Sampler {
     caps.top_k_top_p = !frames();
     caps.primer = true;
     caps.beam_search = !frames();
+    caps.until_end = !frames() && encoding_->end_token() >= 0;
     caps.lengths_in_steps = true;
     return caps;
   }
@@ -108,6 +109,25 @@ class SequenceSampler final : public Sampler {
     GenerationOptions options;
     options.sampling = request.sampling;
     options.seed = request.seed;
+    if (request.until_end) {
+      // The model ends the tune (END); the length, 64 bars unless given, only caps it.
+      // A cap of 16 tokens per quarter note (the melody encoding needs 4 at 16ths).
+      const int64_t cap_ticks =
+          tick_after_bars(primer_score, primer_end, request.bars > 0 ? request.bars : 64) - primer_end;
+      const int64_t cap = request.steps > 0 ? request.steps : 16 * cap_ticks / std::max(1, ticks_per_quarter);
+      options.max_tokens = std::max<int64_t>(16, cap);
+      GenerationStats stats;
+      SampledPiece piece;
+      piece.unit = "tokens";
+      piece.tokens = generate_tokens(*loaded_.model, *encoding_, primer, options, &stats);
+      piece.generated_elements = stats.generated_tokens + stats.closing_tokens;
+      piece.ended_cleanly = stats.ended_cleanly;
+      piece.primer_elements = static_cast<int64_t>(primer.size());
+      piece.score = encoding_->decode(piece.tokens);
+      set_tempo(piece.score, request.qpm);
+      piece.music_seconds = piece.score.end_seconds() - piece.score.tick_to_seconds(primer_end);
+      return piece;
+    }
     if (target_end < 0) {
       options.max_tokens = request.steps;
     } else {

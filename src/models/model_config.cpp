@@ -25,7 +25,9 @@ const OptionFields<ModelConfig>& model_config_fields() {
           .integer("feedforward_size", &ModelConfig::feedforward_size, 0, 65536)
           .integer("max_sequence_length", &ModelConfig::max_sequence_length, 1, int64_t{1} << 20)
           .boolean("relative_attention", &ModelConfig::relative_attention)
-          .integer("max_relative_distance", &ModelConfig::max_relative_distance, 0, int64_t{1} << 20);
+          .integer("max_relative_distance", &ModelConfig::max_relative_distance, 0, int64_t{1} << 20)
+          .integer("context_positions", &ModelConfig::context_positions, 0, 4096)
+          .integer("context_lookback", &ModelConfig::context_lookback, 0, 2);
   return fields;
 }
 
@@ -55,6 +57,8 @@ void ModelConfig::validate() const {
   if (vocab_size <= 0)
     throw Error("model config: \"vocab_size\" must be set (the data decides it), got " + std::to_string(vocab_size));
   if (family.empty()) throw Error("model config: \"family\" must name a model family");
+  if ((context_positions > 0 || context_lookback > 0) && input_kind != InputKind::kTokens)
+    throw Error("model config: \"context_positions\" and \"context_lookback\" are for token models");
   check_memory_estimate(4.0 * approximate_parameters(),
                         "model config: a " + family + " model with hidden_size " + std::to_string(hidden_size) +
                             ", num_layers " + std::to_string(num_layers) + " and vocab_size " +

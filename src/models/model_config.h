@@ -32,6 +32,9 @@ struct ModelConfig {
   int64_t max_sequence_length = 2048;
   bool relative_attention = true;  // Music Transformer relative positions (skewing); false = learned absolute
   int64_t max_relative_distance = 0;  // 0 = max_sequence_length
+  // Step context (token models; encoding.h StepContext): what the model reads beside each token about the next.
+  int64_t context_positions = 0;  // > 0: a bar-position embedding of this many positions (the encoding's count)
+  int64_t context_lookback = 0;   // 1 or 2: embeddings of the tokens 1 (and 2) bars before the next token
 
   nlohmann::json to_json() const;
   // Absent keys take the defaults; throws cadenza::Error naming the key on an unknown key, a wrong type, a value out

@@ -57,6 +57,7 @@ RecurrentModelImpl::RecurrentModelImpl(ModelConfig config)
   } else {
     input_projection = register_module("input_projection", torch::nn::Linear(V, input_size_));
   }
+  register_context(input_size_);
 
   if (config_.residual) {
     layers = register_module("layers", torch::nn::ModuleList());
@@ -183,18 +184,19 @@ torch::Tensor RecurrentModelImpl::run_stack(torch::nn::Module& stack, const torc
   throw Error("recurrent model: invalid family");
 }
 
-torch::Tensor RecurrentModelImpl::forward(const torch::Tensor& input) {
+torch::Tensor RecurrentModelImpl::forward(const torch::Tensor& input, const torch::Tensor& context) {
   check_input(input, false);
   auto state = initial_state(input.size(0));
-  return forward_checked(input, static_cast<RecurrentDecodeState&>(*state));
+  return forward_checked(input, context, static_cast<RecurrentDecodeState&>(*state));
 }
 
 torch::Tensor RecurrentModelImpl::forward(const torch::Tensor& input, RecurrentDecodeState& state) {
   check_input(input, false);
-  return forward_checked(input, state);
+  return forward_checked(input, torch::Tensor(), state);
 }
 
-torch::Tensor RecurrentModelImpl::forward_checked(const torch::Tensor& input, RecurrentDecodeState& state) {
+torch::Tensor RecurrentModelImpl::forward_checked(const torch::Tensor& input, const torch::Tensor& context,
+                                                  RecurrentDecodeState& state) {
   const int64_t B = input.size(0), L = config_.num_layers;
   const bool lstm = family_ == RecurrentFamily::kLstm;
   if (static_cast<int64_t>(state.h.size()) != L || (lstm && static_cast<int64_t>(state.c.size()) != L) ||
@@ -203,7 +205,8 @@ torch::Tensor RecurrentModelImpl::forward_checked(const torch::Tensor& input, Re
   const double p = config_.dropout;
 
   auto x = embed(input, false);  // (B, T, E)
-  torch::Tensor y;               // (B, T, C)
+  if (reads_context()) x = x + embed_context(context, B, input.size(1), false);  // + (B, T, E)
+  torch::Tensor y;                                                                 // (B, T, C)
   if (!config_.residual) {
     auto h = torch::stack(state.h);                           // (L, B, C)
     auto c = lstm ? torch::stack(state.c) : torch::Tensor();  // (L, B, C)
@@ -227,7 +230,8 @@ torch::Tensor RecurrentModelImpl::forward_checked(const torch::Tensor& input, Re
 
 // ---- step: one time step, gate equations spelled out ---------------------------------------------------------
 
-torch::Tensor RecurrentModelImpl::step(const torch::Tensor& input_t, DecodeState& decode_state) {
+torch::Tensor RecurrentModelImpl::step(const torch::Tensor& input_t, DecodeState& decode_state,
+                                       const torch::Tensor& context_t) {
   auto* state = dynamic_cast<RecurrentDecodeState*>(&decode_state);
   if (state == nullptr) throw Error("recurrent model: step() needs the state made by this model's initial_state()");
   check_input(input_t, true);
@@ -239,6 +243,7 @@ torch::Tensor RecurrentModelImpl::step(const torch::Tensor& input_t, DecodeState
   torch::NoGradGuard no_grad;
 
   auto x = embed(input_t, true);  // (B, E)
+  if (reads_context()) x = x + embed_context(context_t, B, 1, true);  // + (B, E)
   for (size_t i = 0; i < layer_weights_.size(); ++i) {
     const LayerWeights& w = layer_weights_[i];
     auto& h = state->h[i];  // (B, C)

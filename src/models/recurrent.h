@@ -51,7 +51,9 @@ class RecurrentModelImpl : public SequenceModelImpl {
   explicit RecurrentModelImpl(ModelConfig config);
 
   // input (B, T) int64 tokens or (B, T, V) float frames -> (B, T, V) logits, from a zero state.
-  torch::Tensor forward(const torch::Tensor& input) override;
+  using SequenceModelImpl::forward;
+  using SequenceModelImpl::step;
+  torch::Tensor forward(const torch::Tensor& input, const torch::Tensor& context) override;
   // The same, starting from `state` (B must match) and leaving the final state in it: for training on long
   // sequences in chunks (call state.detach() between chunks) and for priming generation with a whole prefix.
   torch::Tensor forward(const torch::Tensor& input, RecurrentDecodeState& state);
@@ -60,7 +62,7 @@ class RecurrentModelImpl : public SequenceModelImpl {
   std::unique_ptr<DecodeState> initial_state(int64_t batch_size) override;
   // input_t (B) int64 tokens or (B, V) float frames -> (B, V) logits; advances `state` (a RecurrentDecodeState).
   // Always inference: no dropout, no autograd (runs under NoGradGuard).
-  torch::Tensor step(const torch::Tensor& input_t, DecodeState& state) override;
+  torch::Tensor step(const torch::Tensor& input_t, DecodeState& state, const torch::Tensor& context_t) override;
 
   RecurrentFamily family() const { return family_; }
   int64_t input_size() const { return input_size_; }  // E
@@ -83,7 +85,8 @@ class RecurrentModelImpl : public SequenceModelImpl {
   // Runs one torch module over (B, T, in) from h0/c0 (layers, B, C); returns (B, T, C) and sets h0/c0 to the final
   // state.
   torch::Tensor run_stack(torch::nn::Module& stack, const torch::Tensor& x, torch::Tensor& h0, torch::Tensor& c0);
-  torch::Tensor forward_checked(const torch::Tensor& input, RecurrentDecodeState& state);  // input already checked
+  // input already checked
+  torch::Tensor forward_checked(const torch::Tensor& input, const torch::Tensor& context, RecurrentDecodeState& state);
   torch::Tensor embed(const torch::Tensor& input, bool one_step);  // (B, T, E) or, one step, (B, E)
   void check_input(const torch::Tensor& input, bool one_step) const;
   bool layer_has_residual(size_t layer) const;

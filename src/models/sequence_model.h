@@ -61,15 +61,36 @@ class SequenceModelImpl : public torch::nn::Module {
 
   // input: (B, T) int64 token ids, or (B, T, V) float frames in {0,1}.  Returns (B, T, V) logits, where
   // position t predicts the element at t+1.
-  virtual torch::Tensor forward(const torch::Tensor& input) = 0;
+  // context: (B, T, 3) int64, what the model reads beside token t about token t + 1 (encoding.h StepContext):
+  // [its position in the bar, the token one bar before it, the token two bars before it] with V for "no such token".
+  // Required when the model reads a context (reads_context()), ignored otherwise.
+  virtual torch::Tensor forward(const torch::Tensor& input, const torch::Tensor& context) = 0;
+  torch::Tensor forward(const torch::Tensor& input) { return forward(input, torch::Tensor()); }
 
   // A fresh state for a batch of B sequences.
   virtual std::unique_ptr<DecodeState> initial_state(int64_t batch_size) = 0;
-  // input_t: (B) int64 tokens or (B, V) frames. Returns (B, V) logits and advances state.
-  virtual torch::Tensor step(const torch::Tensor& input_t, DecodeState& state) = 0;
+  // input_t: (B) int64 tokens or (B, V) frames; context_t (B, 3) as above. Returns (B, V) logits and advances state.
+  virtual torch::Tensor step(const torch::Tensor& input_t, DecodeState& state, const torch::Tensor& context_t) = 0;
+  torch::Tensor step(const torch::Tensor& input_t, DecodeState& state) { return step(input_t, state, {}); }
+
+  // True when the config asks for a step context (context_positions > 0 or context_lookback > 0).
+  bool reads_context() const { return config_.context_positions > 0 || config_.context_lookback > 0; }
+
+  // The context's embeddings, added to the input layer's output: bar_position (context_positions, E) and
+  // lookback.k (V + 1, E) for k < context_lookback. Absent (null) when the config reads no context.
+  torch::nn::Embedding bar_position{nullptr};
+  torch::nn::ModuleList lookback{nullptr};
 
  protected:
+  // Registers the context embeddings of width `width` (E) when the config asks for them. Backbones call it right
+  // after their input layer, so parameter names and order match the PyTorch twin.
+  void register_context(int64_t width);
+  // context (B, T, 3) -> (B, T, E), or one step (B, 3) -> (B, E): the sum of its embeddings. Throws cadenza::Error
+  // on a missing or malformed context (values out of range name the column).
+  torch::Tensor embed_context(const torch::Tensor& context, int64_t batch, int64_t steps, bool one_step) const;
+
   ModelConfig config_;
+  std::vector<torch::nn::Embedding> lookback_list_;
 };
 
 // Number of trainable parameters.

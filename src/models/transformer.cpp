@@ -154,6 +154,7 @@ TransformerModelImpl::TransformerModelImpl(ModelConfig config) : SequenceModelIm
   } else {
     input_projection = register_module("input_projection", torch::nn::Linear(V, C));
   }
+  register_context(C);
   if (!c.relative_attention) {
     position_embedding = register_module("position_embedding", torch::nn::Embedding(c.max_sequence_length, C));
   }
@@ -211,7 +212,8 @@ void TransformerModelImpl::check_input(const torch::Tensor& input, bool one_step
   }
 }
 
-torch::Tensor TransformerModelImpl::embed(const torch::Tensor& input, int64_t first_position, bool matrix_vector) {
+torch::Tensor TransformerModelImpl::embed(const torch::Tensor& input, int64_t first_position, bool matrix_vector,
+                                          const torch::Tensor& context) {
   // A whole sequence ((B, T) or (B, T, V) -> (B, T, C)) or one step ((B) or (B, V) -> (B, C)).
   const bool tokens = config_.input_kind == InputKind::kTokens;
   const bool whole_sequence = input.dim() == (tokens ? 2 : 3);
@@ -226,17 +228,18 @@ torch::Tensor TransformerModelImpl::embed(const torch::Tensor& input, int64_t fi
     x = whole_sequence ? x + position_embedding->weight.narrow(0, first_position, input.size(1))  // + (T, C)
                        : x + position_embedding->weight[first_position];                          // + (C)
   }
+  if (reads_context()) x = x + embed_context(context, input.size(0), whole_sequence ? input.size(1) : 1, !whole_sequence);
   return apply_dropout(x, config_.dropout, is_training());
 }
 
-torch::Tensor TransformerModelImpl::forward(const torch::Tensor& input) {
+torch::Tensor TransformerModelImpl::forward(const torch::Tensor& input, const torch::Tensor& context) {
   check_input(input, /*one_step=*/false);
   const int64_t T = input.size(1);
   if (position_embedding && T > config_.max_sequence_length) {
     throw Error("transformer forward(): " + std::to_string(T) + " steps exceed max_sequence_length " +
                 std::to_string(config_.max_sequence_length) + " (learned absolute positions)");
   }
-  auto x = embed(input, 0, false);                        // (B, T, C)
+  auto x = embed(input, 0, false, context);                // (B, T, C)
   for (auto& block : block_list_) x = block->forward(x);  // (B, T, C)
   return head(ln_f(x));                                   // (B, T, V)
 }
@@ -270,7 +273,8 @@ void TransformerModelImpl::reserve_cache(TransformerDecodeState& state, int64_t 
   }
 }
 
-torch::Tensor TransformerModelImpl::step(const torch::Tensor& input_t, DecodeState& base_state) {
+torch::Tensor TransformerModelImpl::step(const torch::Tensor& input_t, DecodeState& base_state,
+                                         const torch::Tensor& context_t) {
   auto* state = dynamic_cast<TransformerDecodeState*>(&base_state);
   if (state == nullptr) throw Error("transformer step(): the state was not made by a transformer's initial_state()");
   check_input(input_t, /*one_step=*/true);
@@ -287,7 +291,7 @@ torch::Tensor TransformerModelImpl::step(const torch::Tensor& input_t, DecodeSta
 
   const int64_t position = state->length;
   const bool mv = matrix_vector_step_;
-  auto x = embed(input_t, position, mv);  // (B, C)
+  auto x = embed(input_t, position, mv, context_t);  // (B, C)
   for (size_t i = 0; i < block_list_.size(); ++i) {
     x = block_list_[i]->step(x, state->keys[i], state->values[i], position, mv);  // (B, C)
   }

@@ -98,9 +98,11 @@ class TransformerModelImpl : public SequenceModelImpl {
   // Throws cadenza::Error on a config the family cannot build (see make_transformer_model).
   explicit TransformerModelImpl(ModelConfig config);
 
-  torch::Tensor forward(const torch::Tensor& input) override;
+  using SequenceModelImpl::forward;
+  using SequenceModelImpl::step;
+  torch::Tensor forward(const torch::Tensor& input, const torch::Tensor& context) override;
   std::unique_ptr<DecodeState> initial_state(int64_t batch_size) override;
-  torch::Tensor step(const torch::Tensor& input_t, DecodeState& state) override;
+  torch::Tensor step(const torch::Tensor& input_t, DecodeState& state, const torch::Tensor& context_t) override;
 
   // At batch size 1, step() computes every projection of the single position (qkv, proj, mlp, head, and the frame
   // input) as a matrix-vector product, torch::addmv (sgemv), instead of a one-row Linear (sgemm), which some BLAS
@@ -118,7 +120,9 @@ class TransformerModelImpl : public SequenceModelImpl {
   torch::nn::Linear head{nullptr};
 
  private:
-  torch::Tensor embed(const torch::Tensor& input, int64_t first_position, bool matrix_vector);
+  // + the step context's embeddings (when the model reads one), before the input dropout.
+  torch::Tensor embed(const torch::Tensor& input, int64_t first_position, bool matrix_vector,
+                      const torch::Tensor& context = torch::Tensor());
   void check_input(const torch::Tensor& input, bool one_step) const;
   void reserve_cache(TransformerDecodeState& state, int64_t length) const;
 

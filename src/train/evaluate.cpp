@@ -48,22 +48,37 @@ std::vector<Window> make_windows(const Shard& shard, const std::vector<size_t>& 
 
 // Windows [first, last) of equal or decreasing length as one zero-padded batch: (B, T) tokens or (B, T, V) frames,
 // and (B, T) true where real. The last piece read is kept: windows of one piece are usually in one batch.
+// with_context: also the (B, T, 3) step contexts of token windows (codec/batches.h window_context), undefined else.
 class WindowReader {
  public:
-  WindowReader(const Shard& shard, const std::vector<Window>& windows, int64_t keys)
-      : shard_(shard), windows_(windows), keys_(keys), frames_(shard.is_piano_roll()) {}
-  std::pair<torch::Tensor, torch::Tensor> read(size_t first, size_t last) {
+  WindowReader(const Shard& shard, const std::vector<Window>& windows, int64_t keys, bool with_context = false)
+      : shard_(shard), windows_(windows), keys_(keys), frames_(shard.is_piano_roll()) {
+    if (with_context) encoding_ = shard.make_encoding();
+  }
+  struct Batch {
+    torch::Tensor input, real, context;
+  };
+  Batch read(size_t first, size_t last) {
     const int64_t T = windows_[first].length, B = static_cast<int64_t>(last - first);
-    torch::Tensor batch = frames_ ? torch::zeros({B, T, keys_}) : torch::zeros({B, T}, torch::kLong);
-    torch::Tensor real = torch::zeros({B, T}, torch::kBool);
+    Batch out;
+    out.input = frames_ ? torch::zeros({B, T, keys_}) : torch::zeros({B, T}, torch::kLong);
+    out.real = torch::zeros({B, T}, torch::kBool);
+    if (encoding_) out.context = torch::zeros({B, T, 3}, torch::kLong);
     for (size_t i = first; i < last; ++i) {
       const Window& w = windows_[i];
-      if (w.piece != cached_piece_) cached_ = piece_tensor(shard_, w.piece), cached_piece_ = w.piece;
+      if (w.piece != cached_piece_) {
+        cached_ = piece_tensor(shard_, w.piece), cached_piece_ = w.piece;
+        if (encoding_) cached_tokens_ = shard_.token_vector(w.piece), cached_contexts_ = encoding_->contexts(cached_tokens_);
+      }
       const int64_t row = static_cast<int64_t>(i - first);
-      batch[row].narrow(0, 0, w.length).copy_(cached_.narrow(0, w.start, w.length));
-      real[row].narrow(0, 0, w.length).fill_(true);
+      out.input[row].narrow(0, 0, w.length).copy_(cached_.narrow(0, w.start, w.length));
+      out.real[row].narrow(0, 0, w.length).fill_(true);
+      if (encoding_)
+        out.context[row].narrow(0, 0, w.length)
+            .copy_(codec::window_context(cached_tokens_, cached_contexts_, static_cast<size_t>(w.start),
+                                         static_cast<size_t>(w.length), static_cast<int>(keys_)));
     }
-    return {batch, real};
+    return out;
   }
 
  private:
@@ -71,8 +86,11 @@ class WindowReader {
   const std::vector<Window>& windows_;
   int64_t keys_;
   bool frames_;
+  std::unique_ptr<TokenEncoding> encoding_;
   size_t cached_piece_ = static_cast<size_t>(-1);
   torch::Tensor cached_;
+  std::vector<Token> cached_tokens_;
+  std::vector<StepContext> cached_contexts_;
 };
 
 void finish(EvaluationResult& result, double nll_sum, double correct, double accuracy_denominator, int64_t keys) {
@@ -110,15 +128,15 @@ EvaluationResult evaluate_model(models::SequenceModelImpl& model, const Shard& s
   result.pieces = static_cast<int64_t>(pieces.size());
   result.windows = static_cast<int64_t>(windows.size());
   double nll_sum = 0, correct = 0, accuracy_denominator = 0;
-  WindowReader reader(shard, windows, V);
+  WindowReader reader(shard, windows, V, model.reads_context());
   for (size_t first = 0; first < windows.size();) {
     const int64_t T = windows[first].length;
     const int64_t rows = std::max<int64_t>(1, options.max_batch_elements / T);
     const size_t last = std::min(windows.size(), first + static_cast<size_t>(rows));
-    auto [batch, real] = reader.read(first, last);  // (B, T[, V]), (B, T)
-    batch = batch.to(device);
-    real = real.to(device);
-    auto logits = model.forward(batch).to(torch::kFloat);  // (B, T, V)
+    const auto read = reader.read(first, last);  // (B, T[, V]), (B, T), (B, T, 3)
+    const torch::Tensor batch = read.input.to(device), real = read.real.to(device);
+    const torch::Tensor context = read.context.defined() ? read.context.to(device) : torch::Tensor();
+    auto logits = model.forward(batch, context).to(torch::kFloat);  // (B, T, V)
     auto predicted = logits.narrow(1, 0, T - 1);           // (B, T-1, V)
     auto scored = real.narrow(1, 1, T - 1);                // (B, T-1)
     if (frames) {
@@ -168,9 +186,9 @@ EvaluationResult evaluate_frame_scorer(const FrameScorer& log_prob, const Shard&
     const int64_t T = windows[first].length;
     const size_t last = std::min(windows.size(), first + static_cast<size_t>(std::max<int64_t>(
                                                              1, options.max_batch_elements / T)));
-    auto [batch, real] = reader.read(first, last);                      // (B, T, V), (B, T)
-    const torch::Tensor scored = real.narrow(1, 1, T - 1);               // (B, T-1)
-    const torch::Tensor per_frame = log_prob(batch).to(torch::kDouble);  // (B, T-1)
+    const auto read = reader.read(first, last);                               // (B, T, V), (B, T)
+    const torch::Tensor scored = read.real.narrow(1, 1, T - 1);               // (B, T-1)
+    const torch::Tensor per_frame = log_prob(read.input).to(torch::kDouble);  // (B, T-1)
     nll_sum -= per_frame.masked_select(scored).sum().item<double>();
     result.elements += scored.sum().item<int64_t>();
     first = last;

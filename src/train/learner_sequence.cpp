@@ -52,7 +52,7 @@ class SequenceLearner final : public Learner {
     batch_options.augment.max_transpose = static_cast<int>(options.max_transpose);
     batch_options.augment.min_stretch = options.min_stretch;
     batch_options.augment.max_stretch = options.max_stretch;
-    source_ = std::make_unique<BatchSource>(shard, Split::kTrain, batch_options);
+    source_ = std::make_unique<BatchSource>(shard, Split::kTrain, batch_options, model_->reads_context());
     for (size_t piece : shard.pieces_in_split(Split::kTrain)) train_elements_ += shard.piece(piece).length;
     for (size_t piece : shard.pieces_in_split(Split::kValid))
       if (shard.piece(piece).length >= 2) has_validation_ = true;
@@ -66,7 +66,7 @@ class SequenceLearner final : public Learner {
   StepOutcome train_step(int64_t /*step*/, uint64_t batch_seed, double learning_rate) override {
     set_learning_rate(*optimizer_, learning_rate);
     TensorBatch batch = source_->next(batch_seed);
-    const torch::Tensor logits = model_->forward(batch.input);  // (B, T, V)
+    const torch::Tensor logits = model_->forward(batch.input, batch.context);  // (B, T, V)
     const torch::Tensor loss = source_->frames()
                                    ? models::frame_nll(logits, batch.targets, batch.frame_mask)
                                    : models::token_cross_entropy(logits, batch.targets, source_->pad_id());
@@ -118,6 +118,7 @@ json result_json(const EvaluationResult& r) {
 json autoregressive_preset(const std::string& preset, bool frames, bool attention) {
   check_preset_name(preset);
   const bool transformer = attention;
+  // Every preset reads the step context its data gives (resolve_sequence_config: -1 = as the data allows).
   json model = json::object();
   json train = json::object();
   if (preset == "tiny") {
@@ -177,6 +178,7 @@ json autoregressive_preset(const std::string& preset, bool frames, bool attentio
     train.update({{"crop_length", 128}, {"batch_size", 16}});
   }
   if (transformer) model["max_sequence_length"] = std::max<int64_t>(train.value("crop_length", 256), 1024);
+  if (!frames) model.update({{"context_positions", -1}, {"context_lookback", -1}});
   return {{"model", model}, {"train", train}};
 }
 
@@ -201,6 +203,19 @@ json resolve_sequence_config(const models::Family& family, const json& model, co
   resolved["family"] = family.name;
   resolved["vocab_size"] = shard_input_size(shard);
   resolved["input_kind"] = shard.is_piano_roll() ? "frames" : "tokens";
+  // The step context (bar positions, lookback tokens): -1, the presets' value, means "as the data allows": the
+  // encoding's positions and both lookbacks when its grammar gives a context, none otherwise. An explicit count is
+  // checked against the data.
+  const int positions = shard.is_piano_roll() ? 0 : shard.make_encoding()->position_count();
+  if (resolved.value("context_positions", 0) < 0) resolved["context_positions"] = positions;
+  if (resolved.value("context_lookback", 0) < 0) resolved["context_lookback"] = positions > 0 ? 2 : 0;
+  const int64_t asked = resolved.value("context_positions", int64_t{0});
+  if ((asked > 0 || resolved.value("context_lookback", int64_t{0}) > 0) && positions == 0)
+    throw Error(shard.path() + ": its '" + shard.metadata().encoding_name() +
+                "' data gives no step context (prepare it with --encoding melody --set structure=true)");
+  if (asked > positions)
+    throw Error("model config: \"context_positions\" " + std::to_string(asked) + " is more than the " +
+                std::to_string(positions) + " positions of " + shard.path() + "'s encoding");
   return models::ModelConfig::from_json(resolved).to_json();
 }
 

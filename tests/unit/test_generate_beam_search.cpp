@@ -304,13 +304,17 @@ class RecordingModel : public models::SequenceModelImpl {
  public:
   explicit RecordingModel(std::shared_ptr<models::SequenceModelImpl> inner)
       : SequenceModelImpl(inner->config()), inner_(register_module("inner", inner)) {}
-  torch::Tensor forward(const torch::Tensor& input) override { return inner_->forward(input); }
+  using SequenceModelImpl::forward;
+  using SequenceModelImpl::step;
+  torch::Tensor forward(const torch::Tensor& input, const torch::Tensor& context) override {
+    return inner_->forward(input, context);
+  }
   std::unique_ptr<models::DecodeState> initial_state(int64_t batch_size) override {
     return inner_->initial_state(batch_size);
   }
-  torch::Tensor step(const torch::Tensor& input_t, models::DecodeState& state) override {
+  torch::Tensor step(const torch::Tensor& input_t, models::DecodeState& state, const torch::Tensor& context) override {
     batch_sizes.push_back(input_t.size(0));
-    return inner_->step(input_t, state);
+    return inner_->step(input_t, state, context);
   }
   std::vector<int64_t> batch_sizes;
 

@@ -71,6 +71,9 @@ void setup_generate(CLI::App& parent) {
   command->add_option("--primer-midi", options->primer_midi, "MIDI file to continue (encoded like the training data)");
   command->add_option("--primer-tokens", options->primer_tokens,
                       "Token names separated by spaces to continue, e.g. \"NOTE_ON_60 STEP\" (token models)");
+  command->add_flag("--until-end", request.until_end,
+                    "Let the model end the tune (models of tunes with an end: melody with structure=true); a length "
+                    "is then only a cap (64 bars by default)");
   command->add_option("--top-k", request.sampling.top_k, "Sample among the k most likely tokens; 0 = all")
       ->capture_default_str();
   command->add_option("--top-p", request.sampling.top_p, "Nucleus sampling: the smallest set with probability >= p")
