@@ -1,5 +1,7 @@
 #include "support/test_support.h"
 
+#include "support/shell_quote.h"
+
 #include <unistd.h>
 
 #include <array>
@@ -48,7 +50,7 @@ CommandResult run_command(const std::string& command_line) {
 }
 
 CommandResult run_cadenza(const std::string& arguments) {
-  return run_command(std::string(CADENZA_BINARY) + " " + arguments);
+  return run_command(shell_quote(CADENZA_BINARY) + " " + arguments);
 }
 
 }  // namespace cadenza::testing
