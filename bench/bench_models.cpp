@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "families/registry.h"
 #include "generate/sampling.h"
 #include "models/losses.h"
 #include "models/recurrent.h"
@@ -75,7 +76,7 @@ models::ModelConfig small_config(const std::string& family) {
 
 std::shared_ptr<models::SequenceModelImpl> make_model(const std::string& family, benchmark::State& state) {
   torch::manual_seed(0);
-  auto model = models::make_sequence_model(small_config(family));
+  auto model = families::make_sequence_model(small_config(family));
   state.counters["parameters"] = static_cast<double>(models::count_parameters(*model));
   return model;
 }

@@ -67,26 +67,6 @@ size_t draw_piece(std::mt19937_64& rng, const std::vector<size_t>& pieces, const
 
 }  // namespace
 
-uint64_t random_below(std::mt19937_64& rng, uint64_t bound) {
-  if (bound == 0) throw Error("random_below: empty range");
-  // Rejection keeps the draw exactly uniform: values in the last partial block of size bound are redrawn.
-  const uint64_t limit = UINT64_MAX - UINT64_MAX % bound;
-  uint64_t value;
-  do value = rng();
-  while (value >= limit);
-  return value % bound;
-}
-
-int random_int(std::mt19937_64& rng, int lowest, int highest) {
-  if (highest < lowest) throw Error("random_int: empty range");
-  return lowest + static_cast<int>(random_below(rng, static_cast<uint64_t>(int64_t{highest} - lowest + 1)));
-}
-
-double random_real(std::mt19937_64& rng, double lowest, double highest) {
-  const double unit = static_cast<double>(rng() >> 11) * 0x1.0p-53;
-  return lowest + (highest - lowest) * unit;
-}
-
 // ---- tokens ---------------------------------------------------------------------------------------------------
 
 TokenBatchSampler::TokenBatchSampler(const Shard& shard, Split split, const BatchOptions& options, uint64_t seed)

@@ -24,6 +24,7 @@
 #include <random>
 #include <vector>
 
+#include "common/random.h"
 #include "data/shard.h"
 
 namespace cadenza {
@@ -68,10 +69,7 @@ struct RollBatch {
   std::vector<BatchRowInfo> rows;
 };
 
-// Explicit, portable random helpers.
-uint64_t random_below(std::mt19937_64& rng, uint64_t bound);              // uniform in [0, bound), bound > 0
-int random_int(std::mt19937_64& rng, int lowest, int highest);            // uniform in [lowest, highest]
-double random_real(std::mt19937_64& rng, double lowest, double highest);  // uniform in [lowest, highest)
+// Random draws: the portable helpers of common/random.h (random_below, random_int, random_real).
 
 // Draws crops from the pieces of one split. The shard must outlive the sampler.
 class TokenBatchSampler {

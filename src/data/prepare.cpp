@@ -248,7 +248,11 @@ nlohmann::json resolve_encoding_spec(const std::string& encoding, const nlohmann
 PreparedDataset build_dataset(const PrepareOptions& options) {
   const nlohmann::json spec = resolve_encoding_spec(options.encoding, options.settings);
   const std::vector<InputFile> files = collect_input_files(options.inputs, options.recursive);
-  if (files.empty()) throw Error("no .mid, .midi or .json files found in the inputs");
+  if (files.empty()) {
+    std::string named;
+    for (const auto& input : options.inputs) named += (named.empty() ? "'" : ", '") + input + "'";
+    throw Error("no .mid, .midi or .json files found in " + named);
+  }
 
   int threads = options.threads;
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

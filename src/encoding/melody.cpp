@@ -31,8 +31,11 @@ class MelodyGrammar : public Grammar {
     mask[MelodyEncoding::kNoteOff] = sounding_ ? 1 : 0;
   }
   void push(Token token) override {
-    if (token < 0 || token >= vocabulary_size_ || (token == MelodyEncoding::kNoteOff && !sounding_))
-      throw Error("melody grammar: token " + std::to_string(token) + " is not allowed here");
+    if (token < 0 || token >= vocabulary_size_)
+      throw Error("melody grammar: token " + std::to_string(token) + " is outside the vocabulary 0.." +
+                  std::to_string(vocabulary_size_ - 1));
+    if (token == MelodyEncoding::kNoteOff && !sounding_)
+      throw Error("melody grammar: token " + std::to_string(token) + " (NOTE_OFF) is not allowed while no note sounds");
     if (token == MelodyEncoding::kNoteOff)
       sounding_ = false;
     else if (token >= MelodyEncoding::kFirstNoteOn)

@@ -53,7 +53,12 @@ class PerformanceGrammar : public Grammar {
   }
 
   void push(Token token) override {
-    if (!allows(token)) throw Error("performance grammar: token " + std::to_string(token) + " is not allowed here");
+    if (token < 0 || token >= vocabulary_size_)
+      throw Error("performance grammar: token " + std::to_string(token) + " is outside the vocabulary 0.." +
+                  std::to_string(vocabulary_size_ - 1));
+    if (!allows(token))
+      throw Error("performance grammar: token " + std::to_string(token) + " (" + token_name(token) +
+                  ") is not allowed here");
     if (token < first_note_off_) {
       if (!sounding_[token]) ++sounding_count_;
       sounding_[token] = 1;
@@ -76,6 +81,14 @@ class PerformanceGrammar : public Grammar {
   std::unique_ptr<Grammar> clone() const override { return std::make_unique<PerformanceGrammar>(*this); }
 
  private:
+  // The vocabulary's name of an in-range token, rebuilt from the layout (for error messages).
+  std::string token_name(Token token) const {
+    if (token < first_note_off_) return "NOTE_ON_" + std::to_string(spec_.min_pitch + token);
+    if (token < first_time_shift_) return "NOTE_OFF_" + std::to_string(spec_.min_pitch + token - first_note_off_);
+    if (token < first_velocity_) return "TIME_SHIFT_" + std::to_string(token - first_time_shift_ + 1);
+    return "VELOCITY_" + std::to_string(token - first_velocity_ + 1);
+  }
+
   bool allows(Token token) const {
     if (token < 0 || token >= vocabulary_size_) return false;
     if (token < first_note_off_)  // NOTE_ON: needs a velocity when there are bins; no zero-length re-strike

@@ -62,7 +62,8 @@ double NgramOverlap::share() const {
 }
 
 std::vector<LineNote> melody_line(const Score& score, int steps_per_quarter) {
-  if (steps_per_quarter <= 0) throw Error("melody_line: the grid needs at least 1 step per quarter");
+  if (steps_per_quarter <= 0)
+    throw Error("melody_line: the grid needs at least 1 step per quarter, not " + std::to_string(steps_per_quarter));
   const Score melody = extract_melody(quantize(score, steps_per_quarter));
   std::vector<LineNote> line;
   if (melody.tracks.empty()) return line;

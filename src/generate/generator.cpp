@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "common/random.h"
 
 namespace cadenza {
 namespace {
@@ -61,8 +62,7 @@ Token uniform_first_token(const Grammar& grammar, int vocab, std::mt19937_64& rn
   std::vector<Token> allowed;
   for (int t = 0; t < vocab; ++t)
     if (mask[t]) allowed.push_back(t);
-  std::uniform_int_distribution<size_t> pick(0, allowed.size() - 1);
-  return allowed[pick(rng)];
+  return allowed[random_below(rng, allowed.size())];
 }
 
 Token closing_token(const Grammar& grammar, const float* logits, int vocab) {

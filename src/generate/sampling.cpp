@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/random.h"
 
 namespace cadenza {
 
@@ -72,14 +73,25 @@ int sample_token(const float* logits, int vocab, const uint8_t* mask, const Samp
     total = std::accumulate(weights.begin(), weights.end(), 0.0);
   }
 
-  std::uniform_real_distribution<double> uniform(0.0, total);
-  const double draw = uniform(rng);
+  const double draw = random_real(rng, 0.0, total);
   double cumulative = 0.0;
   for (size_t i = 0; i < weights.size(); ++i) {
     cumulative += weights[i];
     if (draw < cumulative) return candidates[i];
   }
   return candidates.back();  // draw == total up to rounding
+}
+
+bool sample_key(double logit, double temperature, std::mt19937_64& rng) {
+  if (temperature == 0.0) return logit > 0;
+  const double probability = 1.0 / (1.0 + std::exp(-logit / temperature));
+  return random_unit(rng) < probability;
+}
+
+void sample_keys(const float* logits, int64_t count, double temperature, std::mt19937_64& rng, float* out) {
+  if (!std::isfinite(temperature) || temperature < 0.0)
+    throw Error("sampling: temperature must be a finite number >= 0, got " + std::to_string(temperature));
+  for (int64_t k = 0; k < count; ++k) out[k] = sample_key(logits[k], temperature, rng) ? 1.0f : 0.0f;
 }
 
 }  // namespace cadenza

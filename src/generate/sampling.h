@@ -1,11 +1,14 @@
 // Drawing one token from a model's logits: grammar mask, temperature, top-k and top-p (nucleus) filtering.
 //
-// Works on a plain float buffer (a CPU copy of the (V) logits of one sequence) and draws with our own inverse-CDF
-// over std::uniform_real_distribution, so a seed gives the same tokens whatever libtorch version is installed.
+// Every draw of generation goes through this file: one token from a softmax (temperature, top-k, top-p), or the keys
+// of a piano-roll frame, each an independent Bernoulli (temperature). They work on plain float buffers (a CPU copy of
+// the logits) and draw with the portable helpers of common/random.h, so a seed gives the same music whatever
+// standard library or libtorch version is installed.
 #pragma once
 
 #include <cstdint>
 #include <random>
+#include <vector>
 
 namespace cadenza {
 
@@ -25,5 +28,12 @@ void validate_sampling_options(const SamplingOptions& options);
 // logits: NaN counts as disallowed; +inf is treated as the most likely token(s).
 int sample_token(const float* logits, int vocab, const uint8_t* mask, const SamplingOptions& options,
                  std::mt19937_64& rng);
+
+// The keys of one frame, each on with probability sigmoid(logit / temperature), one random_unit draw per key in
+// order; at temperature 0 a key is on when its logit is > 0 (no draw). Writes 0/1 into `out` (count values).
+// Throws cadenza::Error on a negative or non-finite temperature.
+void sample_keys(const float* logits, int64_t count, double temperature, std::mt19937_64& rng, float* out);
+// One key: true with probability sigmoid(logit / temperature) (temperature 0: logit > 0).
+bool sample_key(double logit, double temperature, std::mt19937_64& rng);
 
 }  // namespace cadenza

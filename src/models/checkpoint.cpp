@@ -9,10 +9,7 @@
 #include "common/safetensors.h"
 #include "encoding/encoding.h"
 #include "encoding/pianoroll.h"
-#include "models/crnngan.h"
-#include "models/musegan.h"
 #include "models/tensor_io.h"
-#include "models/vae.h"
 
 namespace cadenza::models {
 namespace {
@@ -59,65 +56,19 @@ int parse_format_version(const std::string& text, const std::string& path) {
   return version;
 }
 
-// The model config, encoding spec and vocabulary must describe the same thing: the rebuilt encoding's tokens are
-// the saved ones and the model's output layer has one logit per token (or per piano-roll key).
-void check_consistency(const CheckpointInfo& info, const std::string& path) {
+// The encoding spec must rebuild the saved vocabulary: a piano-roll spec with no vocabulary, or a token encoding
+// whose tokens are exactly the saved ones, in order. (How wide the model's input is, is the family's check:
+// check_input_width.)
+void check_encoding(const CheckpointInfo& info, const std::string& path) {
   if (!info.encoding.is_object() || !info.encoding.contains("name") || !info.encoding["name"].is_string()) {
     throw FormatError(path, -1, "checkpoint \"encoding\" must be a JSON object with a string \"name\"");
   }
   const std::string name = info.encoding["name"].get<std::string>();
-  // What the family's input layer implies about the encoding: token models have vocab_size logits, frame models
-  // tracks x pitches keys; the two GANs are checked against their own shapes.
-  ModelConfig config = info.model_config;
-  switch (info.family) {
-    case ModelFamily::kSequence:
-      break;
-    case ModelFamily::kVae: {
-      const VaeConfig vae = VaeConfig::from_json(info.model_config_json);
-      config.input_kind = vae.input_kind;  // melody tokens, or multi-track piano-roll frames
-      config.vocab_size = vae.vocab_size;
-      break;
-    }
-    case ModelFamily::kCrnnGan:
-      config.input_kind = InputKind::kTokens;
-      config.vocab_size = static_cast<int64_t>(info.vocabulary.size());  // events come from the melody tokens
-      if (name != "melody")
-        throw FormatError(path, -1, "a crnngan checkpoint needs the melody encoding, not \"" + name + "\"");
-      break;
-    case ModelFamily::kMuseGan: {
-      const MuseGanConfig gan = MuseGanConfig::from_json(info.model_config_json);
-      if (name != "pianoroll") throw FormatError(path, -1, "a musegan checkpoint needs a piano-roll encoding");
-      PianoRollSpec spec;
-      try {
-        spec = PianoRollSpec::from_json(info.encoding);
-      } catch (const Error& e) {
-        throw FormatError(path, -1, std::string("checkpoint \"encoding\" is not a valid piano-roll spec: ") + e.what());
-      }
-      if (spec.num_tracks != gan.num_tracks || spec.num_pitches() != gan.num_pitches)
-        throw FormatError(path, -1,
-                          "model_config has " + std::to_string(gan.num_tracks) + " tracks x " +
-                              std::to_string(gan.num_pitches) + " pitches but the piano-roll encoding " +
-                              std::to_string(spec.num_tracks) + " x " + std::to_string(spec.num_pitches()));
-      config.input_kind = InputKind::kFrames;
-      config.vocab_size = static_cast<int64_t>(spec.num_tracks) * spec.num_pitches();
-      break;
-    }
-  }
-  if (config.input_kind == InputKind::kFrames) {
-    if (name != "pianoroll") {
-      throw FormatError(path, -1, "frame model with encoding \"" + name + "\" (expected \"pianoroll\")");
-    }
-    PianoRollSpec spec;
+  if (name == "pianoroll") {
     try {
-      spec = PianoRollSpec::from_json(info.encoding);
+      PianoRollSpec::from_json(info.encoding);
     } catch (const Error& e) {
       throw FormatError(path, -1, std::string("checkpoint \"encoding\" is not a valid piano-roll spec: ") + e.what());
-    }
-    const int64_t keys = static_cast<int64_t>(spec.num_pitches()) * spec.num_tracks;
-    if (keys != config.vocab_size) {
-      throw FormatError(path, -1,
-                        "model_config.vocab_size " + std::to_string(config.vocab_size) + " does not match the " +
-                            std::to_string(keys) + " keys of the piano-roll encoding");
     }
     if (!info.vocabulary.empty()) {
       throw FormatError(path, -1, "a piano-roll checkpoint must have an empty \"vocabulary\"");
@@ -130,14 +81,10 @@ void check_consistency(const CheckpointInfo& info, const std::string& path) {
   } catch (const Error& e) {
     throw FormatError(path, -1, std::string("checkpoint \"encoding\" spec is rejected: ") + e.what());
   }
-  if (static_cast<int64_t>(info.vocabulary.size()) != config.vocab_size) {
-    throw FormatError(path, -1,
-                      "checkpoint \"vocabulary\" has " + std::to_string(info.vocabulary.size()) +
-                          " tokens but model_config.vocab_size is " + std::to_string(config.vocab_size));
-  }
   const std::vector<std::string>& expected = encoding->vocabulary().names();
   if (expected != info.vocabulary) {
-    std::string detail = "sizes " + std::to_string(info.vocabulary.size()) + " vs " + std::to_string(expected.size());
+    std::string detail = "it has " + std::to_string(info.vocabulary.size()) + " tokens, the encoding builds " +
+                         std::to_string(expected.size()) + " (a model's vocab_size must be the encoding's)";
     for (size_t i = 0; i < std::min(expected.size(), info.vocabulary.size()); ++i) {
       if (expected[i] != info.vocabulary[i]) {
         detail = "token " + std::to_string(i) + " is \"" + info.vocabulary[i] + "\" in the file but \"" + expected[i] +
@@ -147,6 +94,13 @@ void check_consistency(const CheckpointInfo& info, const std::string& path) {
     }
     throw FormatError(path, -1, "checkpoint \"vocabulary\" does not match the encoding \"" + name + "\": " + detail);
   }
+}
+
+std::string family_name_of(const nlohmann::json& model_config) {
+  if (!model_config.is_object() || !model_config.contains("family") || !model_config["family"].is_string() ||
+      model_config["family"].get<std::string>().empty())
+    throw Error("model config has no string \"family\"");
+  return model_config["family"].get<std::string>();
 }
 
 CheckpointInfo info_from_file(const safetensors::TensorFile& file, const std::string& path) {
@@ -164,25 +118,8 @@ CheckpointInfo info_from_file(const safetensors::TensorFile& file, const std::st
   info.format_version = parse_format_version(required_entry(file, path, "format_version"), path);
   info.model_config_json = parse_json_entry(file, path, "model_config");
   try {
-    info.family = model_family_of(info.model_config_json);
-    info.family_name = info.model_config_json["family"].get<std::string>();
-    switch (info.family) {  // parse (validate) the family's config now, so a bad one fails here
-      case ModelFamily::kSequence:
-        info.model_config = ModelConfig::from_json(info.model_config_json);
-        break;
-      case ModelFamily::kVae:
-        VaeConfig::from_json(info.model_config_json);
-        break;
-      case ModelFamily::kMuseGan:
-        MuseGanConfig::from_json(info.model_config_json);
-        break;
-      case ModelFamily::kCrnnGan:
-        CrnnGanConfig::from_json(info.model_config_json);
-        break;
-    }
-  } catch (const FormatError&) {
-    throw;
-  } catch (const std::exception& e) {
+    info.family_name = family_name_of(info.model_config_json);
+  } catch (const Error& e) {
     throw FormatError(path, -1, std::string("checkpoint \"model_config\" is invalid: ") + e.what());
   }
   info.encoding = parse_json_entry(file, path, "encoding");
@@ -208,7 +145,7 @@ CheckpointInfo info_from_file(const safetensors::TensorFile& file, const std::st
       break;
     }
   }
-  check_consistency(info, path);
+  check_encoding(info, path);
   return info;
 }
 
@@ -232,16 +169,25 @@ std::unordered_map<std::string, std::string> parameter_names(const torch::nn::Mo
 
 }  // namespace
 
-ModelFamily model_family_of(const nlohmann::json& model_config) {
-  if (!model_config.is_object() || !model_config.contains("family") || !model_config["family"].is_string())
-    throw Error("model config has no string \"family\"");
-  const std::string family = model_config["family"].get<std::string>();
-  if (family == "rnn" || family == "lstm" || family == "gru" || family == "transformer") return ModelFamily::kSequence;
-  if (family == "vae") return ModelFamily::kVae;
-  if (family == "musegan") return ModelFamily::kMuseGan;
-  if (family == "crnngan") return ModelFamily::kCrnnGan;
-  throw Error("unknown model family \"" + family +
-              "\" (expected rnn, lstm, gru, transformer, vae, musegan or crnngan)");
+void check_input_width(const CheckpointInfo& info, InputKind kind, int64_t width) {
+  const std::string name = info.encoding.value("name", "");
+  if (kind == InputKind::kFrames) {
+    if (name != "pianoroll")
+      throw FormatError(info.path, -1, "a frame model needs a piano-roll encoding, not \"" + name + "\"");
+    const PianoRollSpec spec = PianoRollSpec::from_json(info.encoding);
+    const int64_t keys = static_cast<int64_t>(spec.num_pitches()) * spec.num_tracks;
+    if (keys != width)
+      throw FormatError(info.path, -1,
+                        "the model reads frames of " + std::to_string(width) + " keys but the piano-roll encoding has " +
+                            std::to_string(keys) + " (" + std::to_string(spec.num_tracks) + " tracks x " +
+                            std::to_string(spec.num_pitches()) + " pitches)");
+    return;
+  }
+  if (name == "pianoroll") throw FormatError(info.path, -1, "a token model cannot have a piano-roll encoding");
+  if (static_cast<int64_t>(info.vocabulary.size()) != width)
+    throw FormatError(info.path, -1,
+                      "checkpoint \"vocabulary\" has " + std::to_string(info.vocabulary.size()) +
+                          " tokens but the model's vocab_size is " + std::to_string(width));
 }
 
 void save_model_checkpoint(const std::string& path, const torch::nn::Module& module, const nlohmann::json& model_config,
@@ -256,9 +202,8 @@ void save_model_checkpoint(const std::string& path, const torch::nn::Module& mod
   info.vocabulary = vocabulary;
   info.training = training;
   try {
-    info.family = model_family_of(model_config);
-    if (info.family == ModelFamily::kSequence) info.model_config = ModelConfig::from_json(model_config);
-    check_consistency(info, path);  // never write a checkpoint that load_checkpoint would reject
+    info.family_name = family_name_of(model_config);
+    check_encoding(info, path);  // never write a checkpoint that read_checkpoint_info would reject
   } catch (const FormatError& e) {
     throw Error("save_checkpoint " + path + ": " + e.problem());
   }
@@ -309,16 +254,18 @@ CheckpointInfo read_checkpoint_info(const std::string& path) {
   return info_from_file(read_checkpoint_file(path), path);
 }
 
-LoadedCheckpoint load_checkpoint(const std::string& path, torch::Device device) {
+LoadedCheckpoint load_checkpoint(const std::string& path, SequenceModelFactory make_model, torch::Device device) {
   const safetensors::TensorFile file = read_checkpoint_file(path);
   LoadedCheckpoint loaded;
   loaded.info = info_from_file(file, path);
-  if (loaded.info.family != ModelFamily::kSequence)
-    throw FormatError(
-        path, -1,
-        "holds a " + loaded.info.family_name + " model, not an autoregressive one (rnn, lstm, gru, transformer)");
   try {
-    loaded.model = make_sequence_model(loaded.info.model_config);
+    loaded.model_config = ModelConfig::from_json(loaded.info.model_config_json);
+  } catch (const Error& e) {
+    throw FormatError(path, -1, std::string("checkpoint \"model_config\" is invalid: ") + e.what());
+  }
+  try {
+    check_input_width(loaded.info, loaded.model_config.input_kind, loaded.model_config.vocab_size);
+    loaded.model = make_model(loaded.model_config);
   } catch (const FormatError&) {
     throw;
   } catch (const Error& e) {

@@ -35,25 +35,12 @@ inline constexpr const char* kCheckpointCreatedBy = "cadenza 0.1.0";
 // Tensor-name prefix of the optimizer state.
 inline constexpr const char* kOptimizerPrefix = "optimizer.";
 
-// The model families a checkpoint can hold, told apart by model_config["family"].
-enum class ModelFamily {
-  kSequence,  // rnn | lstm | gru | transformer (SequenceModelImpl, ModelConfig)
-  kVae,       // vae (MusicVaeImpl, VaeConfig)
-  kMuseGan,   // musegan (MuseGanImpl, MuseGanConfig)
-  kCrnnGan,   // crnngan (CrnnGanImpl, CrnnGanConfig)
-};
-// Throws cadenza::Error when the config has no string "family" or names an unknown one.
-ModelFamily model_family_of(const nlohmann::json& model_config);
-// True for families that define a likelihood of a sequence (the autoregressive ones).
-inline bool is_sequence_family(ModelFamily family) {
-  return family == ModelFamily::kSequence;
-}
-
+// What a checkpoint holds besides its weights. Which family it is, and whether its config is valid for that family, is
+// the family registry's business (src/families/registry.h: read_checkpoint), not this file's: here the family is
+// only a name.
 struct CheckpointInfo {
-  ModelFamily family = ModelFamily::kSequence;
-  std::string family_name;              // model_config["family"]
+  std::string family_name;              // model_config["family"] (a non-empty string)
   nlohmann::json model_config_json;     // as stored; validated by the family's from_json
-  ModelConfig model_config;             // the parsed config of a sequence family (default for other families)
   nlohmann::json encoding;              // the spec; {"name": "pianoroll", ...} for frame models
   std::vector<std::string> vocabulary;  // token names; empty for piano-roll models
   nlohmann::json training;              // whatever the caller saved (an object)
@@ -70,14 +57,22 @@ void save_checkpoint(const std::string& path, const SequenceModelImpl& model, co
                      const std::vector<std::string>& vocabulary, const nlohmann::json& training,
                      const torch::optim::AdamW* optimizer = nullptr);
 
-// Reads and validates the metadata (format, version, model config, encoding spec, vocabulary consistency). The
-// whole file is parsed as safetensors, so truncation is detected, but no model is built.
+// Reads and validates the metadata (format, version, a model config naming a family, an encoding spec that rebuilds
+// the saved vocabulary). The whole file is parsed as safetensors, so truncation is detected, but no model is built
+// and the config is not checked against its family (src/families/registry.h read_checkpoint does that).
 CheckpointInfo read_checkpoint_info(const std::string& path);
+
+// The family's part of the consistency check: the model's input is `kind` with `width` elements per step, which
+// must be the size of the saved vocabulary (tokens) or tracks x pitches of the piano-roll spec (frames). Throws
+// FormatError naming the file and both numbers.
+void check_input_width(const CheckpointInfo& info, InputKind kind, int64_t width);
 
 struct LoadedCheckpoint {
   CheckpointInfo info;
+  ModelConfig model_config;
   std::shared_ptr<SequenceModelImpl> model;  // on `device`, in eval() mode
 };
+using SequenceModelFactory = std::shared_ptr<SequenceModelImpl> (*)(const ModelConfig& config);
 
 // Any family: writes `module`'s tensors, the family's config JSON (with "family"), the encoding spec, vocabulary and
 // training metadata, and the AdamW state of each optimizer (their parameter sets must be disjoint parameters of
@@ -90,10 +85,11 @@ void save_model_checkpoint(const std::string& path, const torch::nn::Module& mod
 // extra or mis-shaped tensors throw FormatError naming the file. Optimizer tensors are ignored.
 void load_checkpoint_weights(const std::string& path, torch::nn::Module& module);
 
-// Sequence families only (a checkpoint of another family is a FormatError saying which family it holds):
-// read_checkpoint_info + make_sequence_model + strict weight load (missing, extra or mis-shaped tensors throw
-// FormatError naming the file).
-LoadedCheckpoint load_checkpoint(const std::string& path, torch::Device device = torch::kCPU);
+// An autoregressive checkpoint: read_checkpoint_info + ModelConfig::from_json + make_model + strict weight load
+// (missing, extra or mis-shaped tensors throw FormatError naming the file). The registry's load_sequence_checkpoint
+// (src/families/registry.h) picks make_model from the stored family.
+LoadedCheckpoint load_checkpoint(const std::string& path, SequenceModelFactory make_model,
+                                 torch::Device device = torch::kCPU);
 
 // Puts the AdamW state saved with the checkpoint into `optimizer`, whose parameters must be those of `model`
 // (the optimizer was built over model.parameters()). Throws FormatError when the file has no optimizer state or

@@ -14,7 +14,6 @@
 namespace cadenza::models {
 namespace {
 
-constexpr const char* kFamily = "crnngan";
 
 std::string describe(const torch::Tensor& t) {
   if (!t.defined()) return "undefined";
@@ -29,63 +28,6 @@ torch::Tensor to_features(const torch::Tensor& raw) {
 }
 
 }  // namespace
-
-// ---- config ---------------------------------------------------------------------------------------------------
-
-void CrnnGanConfig::validate() const {
-  auto fail = [](const std::string& problem) { throw Error("crnngan config: " + problem); };
-  auto positive = [&](const char* key, int64_t value) {
-    if (value <= 0) fail(std::string(key) + " must be positive, got " + std::to_string(value));
-  };
-  positive("noise_size", noise_size);
-  positive("generator_hidden", generator_hidden);
-  positive("generator_layers", generator_layers);
-  positive("discriminator_hidden", discriminator_hidden);
-  positive("discriminator_layers", discriminator_layers);
-  if (min_pitch < 0 || max_pitch > 127 || min_pitch >= max_pitch)
-    fail("min_pitch and max_pitch must satisfy 0 <= min_pitch < max_pitch <= 127, got " + std::to_string(min_pitch) +
-         " and " + std::to_string(max_pitch));
-}
-
-nlohmann::json CrnnGanConfig::to_json() const {
-  return {
-      {"family", kFamily},
-      {"noise_size", noise_size},
-      {"generator_hidden", generator_hidden},
-      {"generator_layers", generator_layers},
-      {"discriminator_hidden", discriminator_hidden},
-      {"discriminator_layers", discriminator_layers},
-      {"min_pitch", min_pitch},
-      {"max_pitch", max_pitch},
-  };
-}
-
-CrnnGanConfig CrnnGanConfig::from_json(const nlohmann::json& json) {
-  auto fail = [](const std::string& problem) { throw Error("crnngan config: " + problem); };
-  if (!json.is_object()) fail("expected a JSON object, got " + std::string(json.type_name()));
-  CrnnGanConfig config;
-  std::set<std::string> known;
-  auto read_int = [&](const char* key, int64_t& field) {
-    known.insert(key);
-    if (!json.contains(key)) return;
-    if (!json[key].is_number_integer()) fail(std::string("\"") + key + "\" must be an integer");
-    field = json[key].get<int64_t>();
-  };
-  known.insert("family");
-  if (json.contains("family") && json["family"] != kFamily)
-    fail("\"family\" must be \"" + std::string(kFamily) + "\", got " + json["family"].dump());
-  read_int("noise_size", config.noise_size);
-  read_int("generator_hidden", config.generator_hidden);
-  read_int("generator_layers", config.generator_layers);
-  read_int("discriminator_hidden", config.discriminator_hidden);
-  read_int("discriminator_layers", config.discriminator_layers);
-  read_int("min_pitch", config.min_pitch);
-  read_int("max_pitch", config.max_pitch);
-  for (const auto& [key, unused] : json.items())
-    if (!known.count(key)) fail("unknown key \"" + key + "\"");
-  config.validate();
-  return config;
-}
 
 // ---- events <-> features --------------------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
-// The per-family constructors behind make_sequence_model() (sequence_model.h). Each validates the parts of the
-// config its family uses and throws cadenza::Error on a bad value.
+// The constructors of the autoregressive backbones in src/models (the family registry, src/families/registry.cpp,
+// picks one per family). Each validates the parts of the config its backbone uses and throws cadenza::Error on a bad
+// value.
 #pragma once
 
 #include <memory>
@@ -8,9 +9,9 @@
 
 namespace cadenza::models {
 
-// family "rnn", "lstm" or "gru".
+// Recurrent backbones (src/models/recurrent.h): config.family picks the cell.
 std::shared_ptr<SequenceModelImpl> make_recurrent_model(const ModelConfig& config);
-// family "transformer" (src/models/transformer.h).
+// The decoder-only Transformer (src/models/transformer.h).
 std::shared_ptr<SequenceModelImpl> make_transformer_model(const ModelConfig& config);
 
 }  // namespace cadenza::models

@@ -12,10 +12,7 @@
 namespace cadenza::models {
 namespace {
 
-constexpr const char* kFamily = "musegan";
 constexpr double kLeakySlope = 0.2;
-// More step-doubling layers than this would need more than 2^20 steps per bar: surely a typo.
-constexpr size_t kMaxChannelLayers = 21;
 
 std::string describe(const torch::Tensor& t) {
   if (!t.defined()) return "undefined";
@@ -38,121 +35,6 @@ torch::Tensor per_example(const torch::Tensor& alpha, int64_t dims) {
 }
 
 }  // namespace
-
-// ---- config ---------------------------------------------------------------------------------------------------
-
-int64_t MuseGanConfig::bar_input_size() const {
-  return shared_latent + shared_temporal_latent + track_latent + track_temporal_latent;
-}
-
-int64_t MuseGanConfig::pitch_blocks() const {
-  return num_pitches / pitch_stride;
-}
-
-int64_t MuseGanConfig::pitch_kernel() const {
-  return num_pitches - (pitch_blocks() - 1) * pitch_stride;
-}
-
-void MuseGanConfig::validate() const {
-  auto fail = [](const std::string& problem) { throw Error("musegan config: " + problem); };
-  auto positive = [&](const char* key, int64_t value) {
-    if (value <= 0) fail(std::string(key) + " must be positive, got " + std::to_string(value));
-  };
-  auto non_negative = [&](const char* key, int64_t value) {
-    if (value < 0) fail(std::string(key) + " must be >= 0, got " + std::to_string(value));
-  };
-  positive("num_tracks", num_tracks);
-  positive("num_bars", num_bars);
-  positive("steps_per_bar", steps_per_bar);
-  positive("num_pitches", num_pitches);
-  positive("pitch_stride", pitch_stride);
-  if (pitch_stride > num_pitches)
-    fail("pitch_stride (" + std::to_string(pitch_stride) + ") must not exceed num_pitches (" +
-         std::to_string(num_pitches) + ")");
-  non_negative("shared_latent", shared_latent);
-  non_negative("shared_temporal_latent", shared_temporal_latent);
-  non_negative("track_latent", track_latent);
-  non_negative("track_temporal_latent", track_temporal_latent);
-  if (bar_input_size() == 0) fail("the four latent sizes are all 0: the generator would have no input");
-  positive("temporal_hidden", temporal_hidden);
-  auto check_channels = [&](const char* key, const std::vector<int64_t>& channels, const char* what) {
-    if (channels.empty()) fail(std::string(key) + " must not be empty");
-    if (channels.size() > kMaxChannelLayers)
-      fail(std::string(key) + " has " + std::to_string(channels.size()) + " entries, at most " +
-           std::to_string(kMaxChannelLayers) + " allowed");
-    for (int64_t width : channels)
-      if (width <= 0) fail(std::string(key) + " must all be positive, got " + join(channels));
-    const int64_t factor = int64_t{1} << (channels.size() - 1);
-    if (steps_per_bar % factor != 0)
-      fail(std::string(key) + " " + join(channels) + " has " + std::to_string(channels.size() - 1) + " layers that " +
-           what + " the steps, so steps_per_bar must be divisible by " + std::to_string(factor) + ", got " +
-           std::to_string(steps_per_bar));
-  };
-  check_channels("generator_channels", generator_channels, "double");
-  check_channels("critic_channels", critic_channels, "halve");
-}
-
-nlohmann::json MuseGanConfig::to_json() const {
-  return {
-      {"family", kFamily},
-      {"num_tracks", num_tracks},
-      {"num_bars", num_bars},
-      {"steps_per_bar", steps_per_bar},
-      {"num_pitches", num_pitches},
-      {"pitch_stride", pitch_stride},
-      {"shared_latent", shared_latent},
-      {"shared_temporal_latent", shared_temporal_latent},
-      {"track_latent", track_latent},
-      {"track_temporal_latent", track_temporal_latent},
-      {"temporal_hidden", temporal_hidden},
-      {"generator_channels", generator_channels},
-      {"critic_channels", critic_channels},
-  };
-}
-
-MuseGanConfig MuseGanConfig::from_json(const nlohmann::json& json) {
-  auto fail = [](const std::string& problem) { throw Error("musegan config: " + problem); };
-  if (!json.is_object()) fail("expected a JSON object, got " + std::string(json.type_name()));
-  MuseGanConfig config;
-  std::set<std::string> known;
-  // Each reader takes an absent key as the default and rejects a present key of the wrong type.
-  auto read_int = [&](const char* key, int64_t& field) {
-    known.insert(key);
-    if (!json.contains(key)) return;
-    if (!json[key].is_number_integer()) fail(std::string("\"") + key + "\" must be an integer");
-    field = json[key].get<int64_t>();
-  };
-  auto read_int_list = [&](const char* key, std::vector<int64_t>& field) {
-    known.insert(key);
-    if (!json.contains(key)) return;
-    const auto& value = json[key];
-    if (!value.is_array()) fail(std::string("\"") + key + "\" must be an array of integers");
-    field.clear();
-    for (const auto& item : value) {
-      if (!item.is_number_integer()) fail(std::string("\"") + key + "\" must be an array of integers");
-      field.push_back(item.get<int64_t>());
-    }
-  };
-  known.insert("family");
-  if (json.contains("family") && json["family"] != kFamily)
-    fail("\"family\" must be \"" + std::string(kFamily) + "\", got " + json["family"].dump());
-  read_int("num_tracks", config.num_tracks);
-  read_int("num_bars", config.num_bars);
-  read_int("steps_per_bar", config.steps_per_bar);
-  read_int("num_pitches", config.num_pitches);
-  read_int("pitch_stride", config.pitch_stride);
-  read_int("shared_latent", config.shared_latent);
-  read_int("shared_temporal_latent", config.shared_temporal_latent);
-  read_int("track_latent", config.track_latent);
-  read_int("track_temporal_latent", config.track_temporal_latent);
-  read_int("temporal_hidden", config.temporal_hidden);
-  read_int_list("generator_channels", config.generator_channels);
-  read_int_list("critic_channels", config.critic_channels);
-  for (const auto& [key, unused] : json.items())
-    if (!known.count(key)) fail("unknown key \"" + key + "\"");
-  config.validate();
-  return config;
-}
 
 // ---- noise ----------------------------------------------------------------------------------------------------
 

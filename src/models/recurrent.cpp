@@ -23,19 +23,6 @@ std::string describe(const torch::Tensor& t) {
   return out.str();
 }
 
-void validate(const ModelConfig& config) {
-  auto fail = [&](const std::string& problem) {
-    throw Error("model config (family " + config.family + "): " + problem);
-  };
-  if (config.vocab_size <= 0) fail("vocab_size must be positive, got " + std::to_string(config.vocab_size));
-  if (config.hidden_size <= 0) fail("hidden_size must be positive, got " + std::to_string(config.hidden_size));
-  if (config.embedding_size < 0)
-    fail("embedding_size must be positive, or 0 for hidden_size; got " + std::to_string(config.embedding_size));
-  if (config.num_layers <= 0) fail("num_layers must be positive, got " + std::to_string(config.num_layers));
-  if (!(config.dropout >= 0.0 && config.dropout < 1.0))
-    fail("dropout must be in [0, 1), got " + std::to_string(config.dropout));
-}
-
 }  // namespace
 
 RecurrentFamily parse_recurrent_family(const std::string& family) {
@@ -61,7 +48,7 @@ void RecurrentDecodeState::select_rows(const torch::Tensor& rows) {
 
 RecurrentModelImpl::RecurrentModelImpl(ModelConfig config)
     : SequenceModelImpl(std::move(config)), family_(parse_recurrent_family(config_.family)) {
-  validate(config_);
+  config_.validate();
   const int64_t V = config_.vocab_size, C = config_.hidden_size, L = config_.num_layers;
   input_size_ = config_.embedding_size > 0 ? config_.embedding_size : C;  // E
 

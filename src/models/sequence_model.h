@@ -20,31 +20,9 @@
 #include <string>
 
 #include "common/error.h"
+#include "models/model_config.h"
 
 namespace cadenza::models {
-
-enum class InputKind { kTokens, kFrames };
-
-// Everything needed to rebuild a model; stored in checkpoints as JSON.
-struct ModelConfig {
-  std::string family = "lstm";  // rnn | lstm | gru | transformer
-  InputKind input_kind = InputKind::kTokens;
-  int64_t vocab_size = 0;       // V: tokens (kTokens) or keys per frame (kFrames)
-  int64_t embedding_size = 0;   // token embedding width (0 = same as hidden_size)
-  int64_t hidden_size = 256;    // C
-  int64_t num_layers = 2;       // L
-  double dropout = 0.0;
-  bool residual = false;        // recurrent: add each layer's input to its output when shapes allow
-  // Transformer only
-  int64_t num_heads = 4;        // H
-  int64_t feedforward_size = 0; // 0 = 4 * hidden_size
-  int64_t max_sequence_length = 2048;
-  bool relative_attention = true;  // Music Transformer relative positions (skewing); false = learned absolute
-  int64_t max_relative_distance = 0;  // 0 = max_sequence_length
-
-  nlohmann::json to_json() const;
-  static ModelConfig from_json(const nlohmann::json& json);  // throws cadenza::Error on bad values
-};
 
 // Per-sequence decoding state (recurrent h/c, or KV cache). Opaque to callers.
 struct DecodeState {
@@ -93,9 +71,6 @@ class SequenceModelImpl : public torch::nn::Module {
  protected:
   ModelConfig config_;
 };
-
-// Builds the family named in config.family. Throws cadenza::Error on unknown family or bad config.
-std::shared_ptr<SequenceModelImpl> make_sequence_model(const ModelConfig& config);
 
 // Number of trainable parameters.
 int64_t count_parameters(const torch::nn::Module& module);

@@ -140,21 +140,13 @@ TransformerModelImpl::TransformerModelImpl(ModelConfig config) : SequenceModelIm
   auto require = [](bool ok, const std::string& problem) {
     if (!ok) throw Error("transformer config: " + problem);
   };
-  require(c.vocab_size > 0, "vocab_size must be positive, got " + std::to_string(c.vocab_size));
-  require(c.hidden_size > 0, "hidden_size must be positive, got " + std::to_string(c.hidden_size));
-  require(c.num_layers > 0, "num_layers must be positive, got " + std::to_string(c.num_layers));
+  c.validate();  // every key in its range, and a size this machine can hold
   require(c.num_heads > 0 && c.hidden_size % c.num_heads == 0, "num_heads (" + std::to_string(c.num_heads) +
                                                                    ") must be positive and divide hidden_size (" +
                                                                    std::to_string(c.hidden_size) + ")");
   require(
       c.embedding_size == 0 || c.embedding_size == c.hidden_size,
       "embedding_size must be 0 or equal hidden_size (the residual width), got " + std::to_string(c.embedding_size));
-  require(c.feedforward_size >= 0, "feedforward_size must be >= 0, got " + std::to_string(c.feedforward_size));
-  require(c.max_sequence_length > 0,
-          "max_sequence_length must be positive, got " + std::to_string(c.max_sequence_length));
-  require(c.max_relative_distance >= 0,
-          "max_relative_distance must be >= 0, got " + std::to_string(c.max_relative_distance));
-  require(c.dropout >= 0.0 && c.dropout < 1.0, "dropout must be in [0, 1), got " + std::to_string(c.dropout));
 
   const int64_t V = c.vocab_size, C = c.hidden_size, L = c.num_layers;
   if (c.input_kind == InputKind::kTokens) {

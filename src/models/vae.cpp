@@ -33,135 +33,6 @@ std::pair<torch::Tensor, torch::Tensor> split_state(const torch::Tensor& packed,
 
 }  // namespace
 
-// ---- config -------------------------------------------------------------------------------------------------
-
-std::string vae_decoder_name(VaeDecoderKind kind) {
-  return kind == VaeDecoderKind::kFlat ? "flat" : "hierarchical";
-}
-
-VaeDecoderKind parse_vae_decoder(const std::string& name) {
-  if (name == "flat") return VaeDecoderKind::kFlat;
-  if (name == "hierarchical") return VaeDecoderKind::kHierarchical;
-  throw Error("vae config: \"decoder\" must be \"flat\" or \"hierarchical\", got \"" + name + "\"");
-}
-
-void VaeConfig::validate() const {
-  auto fail = [](const std::string& problem) { throw Error("vae config: " + problem); };
-  auto positive = [&](const char* key, int64_t value) {
-    if (value <= 0) fail(std::string(key) + " must be positive, got " + std::to_string(value));
-  };
-  positive("vocab_size", vocab_size);
-  positive("embedding_size", embedding_size);
-  positive("encoder_hidden", encoder_hidden);
-  positive("encoder_layers", encoder_layers);
-  positive("latent_size", latent_size);
-  positive("decoder_hidden", decoder_hidden);
-  positive("decoder_layers", decoder_layers);
-  positive("sequence_length", sequence_length);
-  positive("num_segments", num_segments);
-  if (decoder == VaeDecoderKind::kHierarchical) {
-    positive("conductor_hidden", conductor_hidden);
-    positive("conductor_layers", conductor_layers);
-    if (sequence_length % num_segments != 0)
-      fail("sequence_length " + std::to_string(sequence_length) + " must be a multiple of num_segments " +
-           std::to_string(num_segments) + " (the hierarchical decoder splits it into equal segments)");
-  }
-  if (!(std::isfinite(free_bits) && free_bits >= 0.0))
-    fail("free_bits must be a finite number >= 0, got " + std::to_string(free_bits));
-  if (!(std::isfinite(max_beta) && max_beta >= 0.0))
-    fail("max_beta must be a finite number >= 0, got " + std::to_string(max_beta));
-  if (!(beta_rate >= 0.0 && beta_rate <= 1.0)) fail("beta_rate must be in [0, 1], got " + std::to_string(beta_rate));
-  if (!(dropout >= 0.0 && dropout < 1.0)) fail("dropout must be in [0, 1), got " + std::to_string(dropout));
-}
-
-nlohmann::json VaeConfig::to_json() const {
-  return {
-      {"family", "vae"},
-      {"input_kind", input_kind == InputKind::kTokens ? "tokens" : "frames"},
-      {"vocab_size", vocab_size},
-      {"embedding_size", embedding_size},
-      {"encoder_hidden", encoder_hidden},
-      {"encoder_layers", encoder_layers},
-      {"latent_size", latent_size},
-      {"decoder", vae_decoder_name(decoder)},
-      {"decoder_hidden", decoder_hidden},
-      {"decoder_layers", decoder_layers},
-      {"conductor_hidden", conductor_hidden},
-      {"conductor_layers", conductor_layers},
-      {"num_segments", num_segments},
-      {"sequence_length", sequence_length},
-      {"free_bits", free_bits},
-      {"max_beta", max_beta},
-      {"beta_rate", beta_rate},
-      {"dropout", dropout},
-  };
-}
-
-VaeConfig VaeConfig::from_json(const nlohmann::json& json) {
-  if (!json.is_object()) throw Error("vae config: expected a JSON object, got " + std::string(json.type_name()));
-  VaeConfig config;
-  std::set<std::string> known;
-  // Each reader takes an absent key as the default and rejects a present key of the wrong type.
-  auto read_int = [&](const char* key, int64_t& field) {
-    known.insert(key);
-    if (!json.contains(key)) return;
-    if (!json[key].is_number_integer()) throw Error(std::string("vae config: \"") + key + "\" must be an integer");
-    field = json[key].get<int64_t>();
-  };
-  auto read_number = [&](const char* key, double& field) {
-    known.insert(key);
-    if (!json.contains(key)) return;
-    if (!json[key].is_number()) throw Error(std::string("vae config: \"") + key + "\" must be a number");
-    field = json[key].get<double>();
-  };
-  auto read_string = [&](const char* key, std::string& field) {
-    known.insert(key);
-    if (!json.contains(key)) return;
-    if (!json[key].is_string()) throw Error(std::string("vae config: \"") + key + "\" must be a string");
-    field = json[key].get<std::string>();
-  };
-
-  std::string family = "vae";
-  read_string("family", family);
-  if (family != "vae") throw Error("vae config: \"family\" must be \"vae\", got \"" + family + "\"");
-  std::string input_kind = "tokens";
-  read_string("input_kind", input_kind);
-  if (input_kind == "tokens")
-    config.input_kind = InputKind::kTokens;
-  else if (input_kind == "frames")
-    config.input_kind = InputKind::kFrames;
-  else
-    throw Error("vae config: \"input_kind\" must be \"tokens\" or \"frames\", got \"" + input_kind + "\"");
-  read_int("vocab_size", config.vocab_size);
-  read_int("embedding_size", config.embedding_size);
-  read_int("encoder_hidden", config.encoder_hidden);
-  read_int("encoder_layers", config.encoder_layers);
-  read_int("latent_size", config.latent_size);
-  std::string decoder = vae_decoder_name(config.decoder);
-  read_string("decoder", decoder);
-  config.decoder = parse_vae_decoder(decoder);
-  read_int("decoder_hidden", config.decoder_hidden);
-  read_int("decoder_layers", config.decoder_layers);
-  read_int("conductor_hidden", config.conductor_hidden);
-  read_int("conductor_layers", config.conductor_layers);
-  read_int("num_segments", config.num_segments);
-  read_int("sequence_length", config.sequence_length);
-  read_number("free_bits", config.free_bits);
-  read_number("max_beta", config.max_beta);
-  read_number("beta_rate", config.beta_rate);
-  read_number("dropout", config.dropout);
-  for (const auto& [key, unused] : json.items()) {
-    if (!known.count(key)) throw Error("vae config: unknown key \"" + key + "\"");
-  }
-  config.validate();
-  return config;
-}
-
-double kl_beta(const VaeConfig& config, int64_t step) {
-  if (step < 0) throw Error("kl_beta: step must be >= 0, got " + std::to_string(step));
-  return config.max_beta * (1.0 - std::pow(config.beta_rate, static_cast<double>(step)));
-}
-
 // ---- loss ---------------------------------------------------------------------------------------------------
 
 VaeLoss elbo_loss(const torch::Tensor& logits, const torch::Tensor& targets, const torch::Tensor& mu,
@@ -492,93 +363,34 @@ torch::Tensor MusicVaeImpl::decode_step(const torch::Tensor& previous, VaeDecode
 
 // ---- sampling -----------------------------------------------------------------------------------------------
 
-torch::Tensor MusicVaeImpl::sample_tokens(const torch::Tensor& z, int64_t max_length, double temperature,
-                                          std::mt19937_64& rng) {
-  if (config_.input_kind != InputKind::kTokens)
-    throw Error("music vae sample_tokens: this model reads piano-roll frames (use sample_frames)");
-  if (!(temperature >= 0.0 && std::isfinite(temperature)))
-    throw Error("music vae sample_tokens: temperature must be finite and >= 0, got " + std::to_string(temperature));
-  auto state = initial_decode_state(z, max_length);
-  const int64_t B = z.size(0), V = config_.vocab_size;
-  auto tokens = torch::empty({B, max_length}, torch::kLong);  // filled on the CPU, moved at the end
-  auto token_rows = tokens.accessor<int64_t, 2>();
-  std::uniform_real_distribution<double> uniform(0.0, 1.0);
-  torch::Tensor previous;
-  for (int64_t t = 0; t < max_length; ++t) {
-    auto logits = decode_step(previous, state).to(torch::kCPU, torch::kFloat64).contiguous();  // (B, V)
-    if (!torch::isfinite(logits).all().item<bool>())
-      throw Error("music vae sample_tokens: non-finite logits at step " + std::to_string(t));
-    auto rows = logits.accessor<double, 2>();
-    for (int64_t b = 0; b < B; ++b) {
-      int64_t chosen = 0;
-      double best = rows[b][0];
-      for (int64_t v = 1; v < V; ++v) {
-        if (rows[b][v] > best) best = rows[b][v], chosen = v;
-      }
-      if (temperature > 0.0) {
-        // softmax(logits / temperature), shifted by the maximum for stability; inverse-CDF draw.
-        std::vector<double> weights(V);
-        double total = 0.0;
-        for (int64_t v = 0; v < V; ++v) total += weights[v] = std::exp((rows[b][v] - best) / temperature);
-        double target = uniform(rng) * total;
-        for (int64_t v = 0; v < V; ++v) {
-          target -= weights[v];
-          if (target < 0.0) {
-            chosen = v;
-            break;
-          }
-        }  // rounding past the end keeps the argmax, which always has weight 1
-      }
-      token_rows[b][t] = chosen;
-    }
-    previous = tokens.select(1, t).clone().to(head->weight.device());  // (B)
-  }
-  return tokens.to(z.device());
-}
-
-torch::Tensor MusicVaeImpl::sample_frames(const torch::Tensor& z, int64_t length, double temperature,
-                                          std::mt19937_64& rng) {
-  if (config_.input_kind != InputKind::kFrames)
-    throw Error("music vae sample_frames: this model reads tokens (use sample_tokens)");
-  if (!(temperature >= 0.0 && std::isfinite(temperature)))
-    throw Error("music vae sample_frames: temperature must be finite and >= 0, got " + std::to_string(temperature));
+torch::Tensor MusicVaeImpl::decode(const torch::Tensor& z, int64_t length, const StepChooser& choose) {
+  if (length <= 0) throw Error("music vae decode: length must be positive, got " + std::to_string(length));
+  torch::NoGradGuard no_grad;
   auto state = initial_decode_state(z, length);
-  const int64_t B = z.size(0), V = config_.vocab_size;
-  auto frames = torch::zeros({B, length, V}, torch::kFloat);  // filled on the CPU, moved at the end
-  auto cells = frames.accessor<float, 3>();
-  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  const bool frames = config_.input_kind == InputKind::kFrames;
+  std::vector<torch::Tensor> steps;
   torch::Tensor previous;
   for (int64_t t = 0; t < length; ++t) {
     auto logits = decode_step(previous, state).to(torch::kCPU, torch::kFloat64).contiguous();  // (B, V)
     if (!torch::isfinite(logits).all().item<bool>())
-      throw Error("music vae sample_frames: non-finite logits at step " + std::to_string(t));
-    auto rows = logits.accessor<double, 2>();
-    for (int64_t b = 0; b < B; ++b) {
-      for (int64_t v = 0; v < V; ++v) {
-        const double logit = rows[b][v];
-        bool on = logit > 0.0;
-        if (temperature > 0.0) on = uniform(rng) < 1.0 / (1.0 + std::exp(-logit / temperature));
-        cells[b][t][v] = on ? 1.0f : 0.0f;
-      }
-    }
-    previous = frames.select(1, t).clone().to(head->weight.device());  // (B, V)
+      throw Error("music vae decode: non-finite logits at step " + std::to_string(t));
+    torch::Tensor chosen = choose(logits, t);  // tokens (B) int64 or frames (B, V) float
+    const bool shape_ok = frames ? chosen.dim() == 2 && chosen.size(1) == config_.vocab_size
+                                 : chosen.dim() == 1 && chosen.scalar_type() == torch::kLong;
+    if (!shape_ok || chosen.size(0) != z.size(0))
+      throw Error("music vae decode: the step chooser returned " + describe(chosen) + " for a " +
+                  (frames ? "frames" : "tokens") + " model");
+    steps.push_back(chosen);
+    previous = chosen.to(head->weight.device());
   }
-  return frames.to(z.device());
+  return torch::stack(steps, 1).to(z.device());  // (B, T) or (B, T, V)
 }
 
-torch::Tensor MusicVaeImpl::sample(const torch::Tensor& z, int64_t length, double temperature, std::mt19937_64& rng) {
-  if (config_.input_kind == InputKind::kFrames) return sample_frames(z, length, temperature, rng);
-  return sample_tokens(z, length, temperature, rng);
-}
-
-torch::Tensor MusicVaeImpl::sample_prior(int64_t num, std::mt19937_64& rng) const {
-  if (num <= 0)
-    throw Error("music vae sample_prior: the number of latents must be positive, got " + std::to_string(num));
-  std::normal_distribution<double> normal(0.0, 1.0);
-  auto z = torch::empty({num, config_.latent_size}, torch::kFloat64);
-  auto data = z.data_ptr<double>();
-  for (int64_t i = 0; i < z.numel(); ++i) data[i] = normal(rng);
-  return z.to(head->weight.options());  // (N, Z)
+torch::Tensor MusicVaeImpl::decode_greedy(const torch::Tensor& z, int64_t length) {
+  const bool frames = config_.input_kind == InputKind::kFrames;
+  return decode(z, length, [frames](const torch::Tensor& logits, int64_t) {
+    return frames ? logits.gt(0).to(torch::kFloat) : logits.argmax(1);  // keys above probability 0.5 | argmax
+  });
 }
 
 // ---- interpolation ------------------------------------------------------------------------------------------

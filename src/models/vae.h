@@ -45,6 +45,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -52,45 +53,9 @@
 #include <utility>
 #include <vector>
 
-#include "models/sequence_model.h"  // InputKind
+#include "models/vae_config.h"
 
 namespace cadenza::models {
-
-enum class VaeDecoderKind { kFlat, kHierarchical };
-
-// Everything needed to rebuild a MusicVAE model, plus its KL control; stored in checkpoints as JSON.
-struct VaeConfig {
-  InputKind input_kind = InputKind::kTokens;       // "tokens" | "frames" in JSON
-  int64_t vocab_size = 0;                          // V: tokens, or keys per frame (required)
-  int64_t embedding_size = 64;                     // E
-  int64_t encoder_hidden = 256;                    // He, per direction
-  int64_t encoder_layers = 1;                      // Le
-  int64_t latent_size = 256;                       // Z
-  VaeDecoderKind decoder = VaeDecoderKind::kFlat;  // "flat" | "hierarchical" in JSON
-  int64_t decoder_hidden = 256;                    // Hd
-  int64_t decoder_layers = 2;                      // Ld
-  int64_t conductor_hidden = 256;                  // Hc (hierarchical only)
-  int64_t conductor_layers = 2;                    // Lc (hierarchical only)
-  int64_t num_segments = 2;      // K: bars of the hierarchical decoder; sequence lengths must be multiples of it
-  int64_t sequence_length = 32;  // T the model is trained and sampled at (2 bars of 16 steps)
-  double free_bits = 0.0;        // KL per sequence below this many bits is not penalised (MusicVAE's free bits)
-  double max_beta = 0.5;         // the KL weight rises to this (kl_beta())
-  double beta_rate = 0.99999;    // ... as max_beta * (1 - beta_rate^step)
-  double dropout = 0.0;          // between stacked LSTM layers, training only
-
-  nlohmann::json to_json() const;  // includes "family": "vae"
-  // Absent keys take the defaults; "family", if present, must be "vae". Throws cadenza::Error naming the key on an
-  // unknown key, a wrong type or a bad value (validate()).
-  static VaeConfig from_json(const nlohmann::json& json);
-  // Throws cadenza::Error naming the field and the value.
-  void validate() const;
-};
-
-std::string vae_decoder_name(VaeDecoderKind kind);          // "flat" | "hierarchical"
-VaeDecoderKind parse_vae_decoder(const std::string& name);  // throws cadenza::Error for anything else
-
-// MusicVAE's KL weight schedule: max_beta * (1 - beta_rate^step), rising from 0 to max_beta.
-double kl_beta(const VaeConfig& config, int64_t step);
 
 struct VaeOutput {
   torch::Tensor logits;  // (B, T, V); logits[:, t] predict tokens[:, t]
@@ -155,18 +120,14 @@ class MusicVaeImpl : public torch::nn::Module {
   // dropout and no autograd. Feeding the true steps reproduces decode_teacher_forced().
   torch::Tensor decode_step(const torch::Tensor& previous, VaeDecodeState& state);
 
-  // Decodes each z (B, Z) into max_length tokens step by step: (B, max_length) int64 on z's device. Each token is
-  // drawn from softmax(logits / temperature) with `rng` (one uniform draw per token, rows in order), or is the
-  // argmax at temperature 0. Throws cadenza::Error on a negative or non-finite temperature.
-  torch::Tensor sample_tokens(const torch::Tensor& z, int64_t max_length, double temperature, std::mt19937_64& rng);
-  // Frames models: decodes each z into `length` frames step by step: (B, length, V) float {0, 1} on z's device. Key
-  // v of a frame is on with probability sigmoid(logit / temperature) (one uniform draw from `rng` per key, rows then
-  // keys in order), or when its logit is > 0 at temperature 0. Each frame is fed back as the next step's input.
-  torch::Tensor sample_frames(const torch::Tensor& z, int64_t length, double temperature, std::mt19937_64& rng);
-  // Either of the two, by the model's input kind: tokens (B, length) int64 or frames (B, length, V).
-  torch::Tensor sample(const torch::Tensor& z, int64_t length, double temperature, std::mt19937_64& rng);
-  // N latents from the prior N(0, I), drawn with `rng`: (N, Z) on the parameters' device.
-  torch::Tensor sample_prior(int64_t num, std::mt19937_64& rng) const;
+  // Decodes each z (B, Z) into `length` steps, one at a time: `choose` maps the step's logits (B, V) (float64, on the
+  // CPU) to the step's output, tokens (B) int64 or frames (B, V) float {0, 1}, which is fed back as the next step's
+  // input. Returns tokens (B, length) or frames (B, length, V) on z's device. Inference only (no autograd).
+  // Generation draws with src/generate/sampling.h in its chooser; decode_greedy() takes the most likely step.
+  using StepChooser = std::function<torch::Tensor(const torch::Tensor& logits, int64_t step)>;
+  torch::Tensor decode(const torch::Tensor& z, int64_t length, const StepChooser& choose);
+  // decode() with the argmax token, or the keys whose logit is > 0: MusicVAE's "sampled" reconstruction.
+  torch::Tensor decode_greedy(const torch::Tensor& z, int64_t length);
 
   torch::nn::Embedding embedding{nullptr};      // tokens: (V, E), shared by encoder and decoder
   torch::nn::Linear input_projection{nullptr};  // frames: V -> E, shared by encoder and decoder

@@ -30,14 +30,17 @@ void validate(const Score& score, const ImageOptions& options) {
     throw Error("piano roll: pixels per quarter note must be in (0, 10000], not " + fmt(options.pixels_per_quarter));
   if (options.pixels_per_pitch < 1 || options.pixels_per_pitch > 64)
     throw Error("piano roll: pixels per pitch must be in 1..64, not " + std::to_string(options.pixels_per_pitch));
-  if (options.pitch_margin < 0 || options.pitch_margin > 127) throw Error("piano roll: pitch margin must be in 0..127");
+  if (options.pitch_margin < 0 || options.pitch_margin > 127)
+    throw Error("piano roll: pitch margin must be in 0..127, not " + std::to_string(options.pitch_margin));
   const bool fixed = options.fixed_lowest_pitch >= 0 || options.fixed_highest_pitch >= 0;
   if (fixed && !(options.fixed_lowest_pitch >= 0 && options.fixed_highest_pitch <= 127 &&
                  options.fixed_lowest_pitch <= options.fixed_highest_pitch))
     throw Error("piano roll: a fixed pitch range needs 0 <= lowest <= highest <= 127, not " +
                 std::to_string(options.fixed_lowest_pitch) + ".." + std::to_string(options.fixed_highest_pitch));
-  if (options.max_width < 64) throw Error("piano roll: maximum width must be at least 64 pixels");
-  if (options.max_height < 256) throw Error("piano roll: maximum height must be at least 256 pixels");
+  if (options.max_width < 64)
+    throw Error("piano roll: maximum width must be at least 64 pixels, not " + std::to_string(options.max_width));
+  if (options.max_height < 256)
+    throw Error("piano roll: maximum height must be at least 256 pixels, not " + std::to_string(options.max_height));
 }
 
 int64_t bar_length_ticks(const Score& score, const TimeSignature& signature) {

@@ -39,7 +39,9 @@ void put_chunk(std::vector<uint8_t>& out, const char type[4], std::span<const ui
 std::vector<uint8_t> encode_png(int width, int height, int channels, std::span<const uint8_t> pixels) {
   if (width <= 0 || height <= 0)
     throw Error("png: image of " + std::to_string(width) + "x" + std::to_string(height) + " pixels has no area");
-  if (channels != 3 && channels != 4) throw Error("png: only RGB and RGBA pixels are supported");
+  if (channels != 3 && channels != 4)
+    throw Error("png: only RGB and RGBA pixels (3 or 4 channels) are supported, not " + std::to_string(channels) +
+                " channels");
   const size_t row_bytes = static_cast<size_t>(width) * static_cast<size_t>(channels);
   if (pixels.size() != row_bytes * static_cast<size_t>(height))
     throw Error("png: " + std::to_string(pixels.size()) + " bytes of pixels for a " + std::to_string(width) + "x" +

@@ -138,7 +138,8 @@ void validate(const RenderOptions& options) {
     throw Error("render: gain " + std::to_string(options.gain) + " is outside 0..10");
   if (!std::isfinite(options.tail_seconds) || options.tail_seconds < 0.0)
     throw Error("render: tail of " + seconds_text(options.tail_seconds) + " must be >= 0");
-  if (!std::isfinite(options.max_seconds) || options.max_seconds <= 0.0) throw Error("render: max_seconds must be > 0");
+  if (!std::isfinite(options.max_seconds) || options.max_seconds <= 0.0)
+    throw Error("render: max_seconds must be > 0, not " + seconds_text(options.max_seconds));
 }
 
 // Which channel each track plays on. Drum tracks share channel 9 (fluidsynth's drum channel, bank 128).

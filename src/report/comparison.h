@@ -100,6 +100,10 @@ struct ModelReport {
   std::string name;    // as given to --models: "lstm", "gan", ...
   std::string family;  // "lstm", "musegan", ...
   bool autoregressive = false;
+  // From the family's registry row (src/families/registry.cpp): what the report says about its numbers.
+  std::string score_name;        // "nll" | "elbo" | "" (no likelihood)
+  std::string loss_description;  // "" = "training loss (nats per <unit>)"
+  std::string speed_unit;        // training throughput unit; "" = per likelihood unit
   size_t reference = 0;  // index into Comparison::references: the shard it was trained and judged on
   std::string run;       // the run folder or checkpoint used
   std::string origin;    // "trained", "reused", "checkpoint"

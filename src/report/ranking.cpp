@@ -41,7 +41,7 @@ Exclusion likelihood_exclusion(const ModelReport& model) {
             "its ELBO" + figure +
                 " is an upper bound on its NLL, measured on bar-aligned windows, not an NLL: not comparable"};
   }
-  if (model.family == "vae") return {model.name, "its ELBO bound was not measured"};
+  if (model.score_name == "elbo") return {model.name, "its ELBO bound was not measured"};
   return {model.name, "a GAN defines no likelihood"};
 }
 

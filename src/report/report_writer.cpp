@@ -44,9 +44,7 @@ std::string valid_curve_label(const std::string& name) {
 }
 
 std::string loss_label(const ModelReport& model) {
-  if (model.family == "musegan") return "critic's Wasserstein estimate";
-  if (model.family == "crnngan") return "GAN loss";
-  if (model.family == "vae") return "training loss (reconstruction + KL)";
+  if (!model.loss_description.empty()) return model.loss_description;
   return "training loss (nats per " + (model.likelihood.unit.empty() ? std::string("element") : model.likelihood.unit) +
          ")";
 }
@@ -81,7 +79,7 @@ std::string speed_text(const ModelReport& model) {
 
 std::string elements_unit(const ModelReport& model) {
   if (!model.likelihood.unit.empty()) return model.likelihood.unit + "s/s";
-  return model.family == "musegan" ? "frames/s" : "tokens/s";
+  return model.speed_unit.empty() ? "elements/s" : model.speed_unit;
 }
 
 std::string training_text(const ModelReport& model) {

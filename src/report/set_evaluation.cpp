@@ -30,11 +30,21 @@ double mean_of(const std::vector<double>& values) {
   return sum / static_cast<double>(values.size());
 }
 
+std::string names_of(const eval::MetricSet& set) {
+  std::string names;
+  for (const auto& [name, value] : set.entries()) names += (names.empty() ? "" : ", ") + name;
+  return names.empty() ? "none" : names;
+}
+
+// `what` names one element of `sets` in the message ("piece", "reference piece").
 void check_same_names(const std::vector<eval::MetricSet>& sets, const eval::MetricSet& first, const char* what) {
-  for (const auto& set : sets) {
+  for (size_t index = 0; index < sets.size(); ++index) {
+    const auto& set = sets[index];
     bool same = set.size() == first.size();
     for (size_t i = 0; same && i < set.size(); ++i) same = set.entries()[i].first == first.entries()[i].first;
-    if (!same) throw Error(std::string("compare_metric_sets: the ") + what + " do not all have the same statistics");
+    if (!same)
+      throw Error(std::string("compare_metric_sets: ") + what + " " + std::to_string(index) + " has the statistics " +
+                  names_of(set) + ", but the first piece has " + names_of(first));
   }
 }
 
@@ -57,8 +67,8 @@ std::vector<MetricComparison> compare_metric_sets(const std::vector<eval::Metric
   std::vector<MetricComparison> comparisons;
   const eval::MetricSet* names = !pieces.empty() ? &pieces.front() : !reference.empty() ? &reference.front() : nullptr;
   if (names == nullptr) return comparisons;
-  check_same_names(pieces, *names, "pieces");
-  check_same_names(reference, *names, "reference pieces");
+  check_same_names(pieces, *names, "piece");
+  check_same_names(reference, *names, "reference piece");
   for (size_t i = 0; i < names->size(); ++i) {
     MetricComparison comparison;
     comparison.name = names->entries()[i].first;

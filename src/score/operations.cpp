@@ -406,4 +406,30 @@ void set_tempo(Score& score, double qpm) {
   score.update_seconds();
 }
 
+int64_t steps_per_bar(int numerator, int denominator, int steps_per_quarter) {
+  if (numerator <= 0 || denominator <= 0 || steps_per_quarter <= 0)
+    throw Error("steps_per_bar: meter " + std::to_string(numerator) + "/" + std::to_string(denominator) + " at " +
+                std::to_string(steps_per_quarter) + " steps per quarter is not a valid grid");
+  return std::max<int64_t>(1, std::llround(quarters_per_bar(numerator, denominator) * steps_per_quarter));
+}
+
+double quarters_per_bar(int numerator, int denominator) {
+  return 4.0 * numerator / denominator;
+}
+
+TimeSignature meter_at(const Score& score, int64_t tick) {
+  TimeSignature meter;  // 4/4
+  for (const auto& signature : score.time_signatures) {
+    if (signature.tick > tick) break;
+    meter = signature;
+  }
+  return meter;
+}
+
+int64_t tick_after_bars(const Score& score, int64_t from_tick, double bars) {
+  const TimeSignature meter = meter_at(score, from_tick);
+  return from_tick +
+         std::llround(bars * quarters_per_bar(meter.numerator, meter.denominator) * score.ticks_per_quarter);
+}
+
 }  // namespace cadenza

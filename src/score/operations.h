@@ -51,6 +51,15 @@ struct Bar {
   int denominator = 4;
 };
 std::vector<Bar> bars(const Score& score);
+
+// The one rule for how long a bar is: numerator * 4 / denominator quarter notes. In grid steps of
+// 1/steps_per_quarter quarter (rounded to the nearest step for meters that do not fill whole steps, at least 1).
+int64_t steps_per_bar(int numerator, int denominator, int steps_per_quarter);
+double quarters_per_bar(int numerator, int denominator);
+// The time signature in effect at `tick` (4/4 when the score has none).
+TimeSignature meter_at(const Score& score, int64_t tick);
+// The tick `bars` bars after `from_tick`, in the meter in effect at from_tick (4/4 for an empty score).
+int64_t tick_after_bars(const Score& score, int64_t from_tick, double bars);
 // One Score per bar (clip() of each bar), computed in one sweep over the notes.
 std::vector<Score> split_into_bars(const Score& score);
 

@@ -7,9 +7,11 @@
 #include "common/error.h"
 #include "models/checkpoint.h"
 #include "models/sequence_model.h"
-#include "train/batches.h"
+#include "codec/batches.h"
 
 namespace cadenza::train {
+using codec::piece_tensor;
+using codec::shard_input_size;
 namespace {
 
 struct Window {
@@ -129,14 +131,10 @@ EvaluationResult evaluate_model(models::SequenceModelImpl& model, const Shard& s
   return result;
 }
 
-EvaluationResult evaluate_checkpoint(const std::string& checkpoint, const Shard& shard, Split split,
-                                     const EvaluationOptions& options) {
-  const std::string path = models::resolve_checkpoint_path(checkpoint);
-  const models::LoadedCheckpoint loaded = models::load_checkpoint(path);
-  if (loaded.info.encoding != shard.metadata().encoding)
-    throw Error(shard.path() + ": prepared with a different encoding than the model in " + path +
-                " (model: " + loaded.info.encoding.dump() + ", shard: " + shard.metadata().encoding.dump() + ")");
-  return evaluate_model(*loaded.model, shard, split, options);
+void check_same_encoding(const models::CheckpointInfo& checkpoint, const Shard& shard) {
+  if (checkpoint.encoding != shard.metadata().encoding)
+    throw Error(shard.path() + ": prepared with a different encoding than the model in " + checkpoint.path +
+                " (model: " + checkpoint.encoding.dump() + ", shard: " + shard.metadata().encoding.dump() + ")");
 }
 
 EvaluationResult evaluate_unigram_baseline(const Shard& shard, Split split, const EvaluationOptions& options) {

@@ -10,13 +10,16 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "data/shard.h"
 
 namespace cadenza::models {
 class SequenceModelImpl;
-}
+struct CheckpointInfo;
+}  // namespace cadenza::models
 
 namespace cadenza::train {
 
@@ -43,13 +46,45 @@ struct EvaluationResult {
 EvaluationResult evaluate_model(models::SequenceModelImpl& model, const Shard& shard, Split split,
                                 const EvaluationOptions& options = {});
 
-// load_checkpoint(checkpoint) (a file or a run folder, see models::resolve_checkpoint_path) + evaluate_model.
-EvaluationResult evaluate_checkpoint(const std::string& checkpoint, const Shard& shard, Split split,
-                                     const EvaluationOptions& options = {});
-
 // The NLL of predicting each training-split element from its frequency alone (tokens: unigram distribution;
 // frames: independent per-key Bernoulli rates), scored on `split` with the protocol above: the floor a model
 // must beat. Add-one smoothing for tokens; rates clamped to [1e-6, 1 - 1e-6] for keys.
 EvaluationResult evaluate_unigram_baseline(const Shard& shard, Split split, const EvaluationOptions& options = {});
+
+// ---- `cadenza evaluate`: what a family's evaluate entry point (models/family.h) is asked and answers --------------
+
+// The latent families' evaluation sizes:
+//   vae      on the split's bar-aligned windows: the ELBO bound, reconstruction cross-entropy, KL (bits), and
+//            reconstruction accuracy teacher-forced and sampled (greedy decoding fed its own outputs: MusicVAE's
+//            figure); plus interpolation smoothness over `interpolation_pairs` slerp paths of `interpolation_steps`.
+//   musegan  `samples` generated windows vs the training windows and the split's windows (train/gan_report.h).
+//   crnngan  generated event statistics vs the validation split's, and the discriminator's accuracy on them.
+struct LatentEvaluationOptions {
+  int64_t max_windows = 2048;    // vae: windows scored (spread evenly over the split)
+  int interpolation_pairs = 32;  // vae
+  int interpolation_steps = 9;   // vae: latents on each path, ends included
+  int64_t samples = 256;         // GANs: generated windows
+  uint64_t seed = 1;
+};
+
+struct EvaluationRequest {
+  const models::CheckpointInfo* checkpoint = nullptr;  // read by the registry (its family's config is valid)
+  const Shard* shard = nullptr;                        // prepared with the checkpoint's encoding
+  Split split = Split::kTest;
+  std::string split_name = "test";
+  int64_t window = 1024;   // autoregressive: longest window scored at once
+  bool baselines = true;   // autoregressive: the context-free baseline beside the model
+  LatentEvaluationOptions latent;
+};
+
+struct EvaluationReport {
+  nlohmann::json result;            // everything measured: what `evaluate --json` prints
+  std::string text;                 // what `evaluate` prints
+  std::optional<double> score;      // the family's held-out score, lower is better (NLL, ELBO bound); none for GANs
+  std::string score_name;           // "nll" | "elbo"
+};
+
+// Throws cadenza::Error naming the shard when its encoding differs from the checkpoint's.
+void check_same_encoding(const models::CheckpointInfo& checkpoint, const Shard& shard);
 
 }  // namespace cadenza::train

@@ -2,12 +2,13 @@
 // and its data pipeline, and knows how to take one training step and how to validate. The loop itself (schedule,
 // time budget, logging, checkpoints, resume, stop requests, non-finite checks) is the same for every family.
 //
-//   family        learner                 one step                                  validation score (lower = better)
-//   rnn|lstm|gru|transformer  SequenceLearner  next-element cross-entropy           NLL per token / frame
-//   vae           VaeLearner              negative ELBO with beta and free bits     ELBO bound per token (beta 1)
-//   musegan       MuseGanLearner          critic_steps WGAN-GP critic updates, then one generator update
-//                                                                                   none (the final weights are "best")
-//   crnngan       CrnnGanLearner          one discriminator and one generator update  none
+//   file                    one step                                        validation score (lower = better)
+//   learner_sequence.cpp    next-element cross-entropy (autoregressive)     NLL per token / frame
+//   learner_vae.cpp         negative ELBO with beta and free bits           ELBO bound per token (beta 1)
+//   learner_musegan.cpp     critic_steps WGAN-GP critic updates, then one generator update
+//                                                                           none (the final weights are "best")
+//   learner_crnngan.cpp     one discriminator and one generator update      none
+// The family registry (src/families/registry.cpp) names which learner each family uses.
 //
 // Randomness: the loop seeds torch's generator before every step (dropout, latent noise, penalty mixing) and
 // passes a batch seed from which the learner draws its data, so a resumed run repeats the uninterrupted one.
@@ -23,6 +24,8 @@
 #include <vector>
 
 #include "data/shard.h"
+#include "encoding/melody.h"
+#include "models/family.h"
 #include "train/train_config.h"
 
 namespace cadenza::train {
@@ -61,15 +64,28 @@ class Learner {
   virtual double elements_per_epoch() const = 0;
 };
 
-// Builds the learner of config["model"]["family"] with fresh weights (torch::manual_seed(seed) first). The shard
-// must outlive the learner. Throws cadenza::Error when the model does not fit the shard.
-std::unique_ptr<Learner> make_learner(const nlohmann::json& config, const Shard& shard, const TrainOptions& options);
+// The registry row of a family by name or alias (src/families/registry.h: find_family). The trainer takes it as a
+// parameter because the registry sits above train and generate in the build.
+using FamilyLookup = const models::Family& (*)(const std::string& name_or_alias);
+
+// The learner of config["model"]["family"] with fresh weights (torch::manual_seed(seed) first). The shard must
+// outlive the learner. Throws cadenza::Error when the model does not fit the shard.
+std::unique_ptr<Learner> make_learner(const nlohmann::json& config, const Shard& shard, const TrainOptions& options,
+                                      FamilyLookup families);
 
 // Fills the keys the data decides (vocabulary size, tracks, pitches, ...) into config["model"] for its family and
 // validates it (unknown keys and bad values throw cadenza::Error naming the key); returns the family's full config.
-nlohmann::json resolve_model_config(const nlohmann::json& model, const Shard& shard);
+nlohmann::json resolve_model_config(const nlohmann::json& model, const Shard& shard, FamilyLookup families);
 
 // Throws NonFiniteLoss when `value` is not finite.
 void check_finite_loss(double value, const std::string& what);
+
+void set_learning_rate(torch::optim::AdamW& optimizer, double learning_rate);
+// AdamW over `module`'s parameters with the run's rate, betas and weight decay (0 = Adam).
+std::unique_ptr<torch::optim::AdamW> make_adam(torch::nn::Module& module, const TrainOptions& options);
+// The melody spec of a shard, or an Error naming the shard and saying that `family` needs a melody shard.
+MelodySpec melody_spec_of(const Shard& shard, const char* family);
+// The family name a model config holds (a non-empty string), or an Error saying what is wrong.
+std::string family_name_of(const nlohmann::json& model_config);
 
 }  // namespace cadenza::train

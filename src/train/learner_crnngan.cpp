@@ -6,7 +6,10 @@
 #include "data/batch.h"
 #include "data/windows.h"
 #include "models/crnngan.h"
-#include "train/family_learners.h"
+#include "train/learner_crnngan.h"
+
+#include "codec/melody_events.h"
+#include "models/checkpoint.h"
 
 namespace cadenza::train {
 namespace {
@@ -15,20 +18,7 @@ using nlohmann::json;
 
 // The melody of a token piece as note events, times in beats (quarter notes).
 std::vector<models::MelodyEvent> piece_events(const Shard& shard, const TokenEncoding& encoding, size_t piece) {
-  const std::vector<Token> tokens = shard.token_vector(piece);
-  const Score score = encoding.decode(tokens);
-  std::vector<Note> notes;
-  for (const Track& track : score.tracks) notes.insert(notes.end(), track.notes.begin(), track.notes.end());
-  std::sort(notes.begin(), notes.end(), [](const Note& a, const Note& b) { return a.start_tick < b.start_tick; });
-  std::vector<models::MelodyEvent> events;
-  const double ticks = static_cast<double>(score.ticks_per_quarter);
-  int64_t previous_start = 0;
-  for (const Note& note : notes) {
-    events.push_back({note.pitch, static_cast<double>(note.end_tick - note.start_tick) / ticks,
-                      static_cast<double>(note.start_tick - previous_start) / ticks});
-    previous_start = note.start_tick;
-  }
-  return events;
+  return melody_events(encoding.decode(shard.token_vector(piece)));
 }
 
 class CrnnGanLearner final : public Learner {
@@ -162,7 +152,7 @@ class CrnnGanLearner final : public Learner {
 
 }  // namespace
 
-json resolve_crnngan_config(const json& model, const Shard& shard) {
+json resolve_crnngan_config(const models::Family& /*family*/, const json& model, const Shard& shard) {
   const MelodySpec spec = melody_spec_of(shard, "rgan (crnngan)");
   json resolved = model;
   resolved["min_pitch"] = spec.min_pitch;
@@ -170,8 +160,98 @@ json resolve_crnngan_config(const json& model, const Shard& shard) {
   return models::CrnnGanConfig::from_json(resolved).to_json();
 }
 
-std::unique_ptr<Learner> make_crnngan_learner(const json& model, const Shard& shard, const TrainOptions& options) {
+std::unique_ptr<Learner> make_crnngan_learner(const models::Family& /*family*/, const json& model, const Shard& shard,
+                                              const TrainOptions& options) {
   return std::make_unique<CrnnGanLearner>(model, shard, options);
+}
+
+
+namespace {
+
+json crnngan_evaluation(const models::Family& family, const models::CheckpointInfo& info, const Shard& shard,
+                        Split split, const LatentEvaluationOptions& options) {
+  // The learner holds the event extraction and the statistics; its validation on the split is the evaluation.
+  json config = {{"model", info.model_config_json},
+                 {"train", info.training.value("config", json::object()).value("train", json::object())}};
+  TrainOptions train_options = TrainOptions::from_json(config["train"]);
+  train_options.eval_samples = options.samples;
+  (void)split;
+  auto learner = make_crnngan_learner(family, config["model"], shard, train_options);
+  models::load_checkpoint_weights(info.path, learner->module());
+  auto outcome = learner->validate(0);
+  if (!outcome) throw Error(shard.path() + ": no validation piece long enough to evaluate the rgan on");
+  json result = outcome->record;
+  result["split"] = "valid";  // the learner's validation set, whatever split was asked for
+  return result;
+}
+
+// C-RNN-GAN (Mogren 2016: 2 LSTM layers of 350, sequences of note events) scaled to a CPU; Adam with the usual GAN
+// betas and gradient clipping (C-RNN-GAN clipped at 5).
+json crnngan_preset(const std::string& preset) {
+  check_preset_name(preset);
+  json model = {{"family", "crnngan"}};
+  json train = {{"learning_rate", 2e-4},  {"beta1", 0.5},      {"beta2", 0.999},  {"weight_decay", 0.0},
+                {"schedule", "constant"}, {"warmup_steps", 0}, {"clip_norm", 5.0}};
+  if (preset == "tiny") {
+    model.update({{"noise_size", 8},
+                  {"generator_hidden", 32},
+                  {"generator_layers", 1},
+                  {"discriminator_hidden", 32},
+                  {"discriminator_layers", 1}});
+    train.update({{"batch_size", 8},
+                  {"crop_length", 16},
+                  {"steps", 60},
+                  {"eval_every", 30},
+                  {"checkpoint_every", 30},
+                  {"log_every", 10},
+                  {"eval_samples", 32}});
+  } else if (preset == "small") {
+    model.update({{"noise_size", 32},
+                  {"generator_hidden", 128},
+                  {"generator_layers", 2},
+                  {"discriminator_hidden", 128},
+                  {"discriminator_layers", 2}});
+    train.update({{"batch_size", 32},
+                  {"crop_length", 64},
+                  {"steps", 3000},
+                  {"eval_every", 250},
+                  {"checkpoint_every", 250},
+                  {"eval_samples", 128}});
+  } else {
+    model.update({{"noise_size", 64},
+                  {"generator_hidden", 350},
+                  {"generator_layers", 2},
+                  {"discriminator_hidden", 350},
+                  {"discriminator_layers", 2}});
+    train.update({{"batch_size", 64},
+                  {"crop_length", 128},
+                  {"steps", 20000},
+                  {"eval_every", 1000},
+                  {"checkpoint_every", 1000},
+                  {"eval_samples", 256}});
+  }
+  return {{"model", model}, {"train", train}};
+}
+
+}  // namespace
+
+json crnngan_default_config() {
+  return models::CrnnGanConfig().to_json();
+}
+
+json crnngan_preset_config(const std::string& preset, bool /*frames*/) {
+  return crnngan_preset(preset);
+}
+
+EvaluationReport evaluate_crnngan(const models::Family& family, const EvaluationRequest& request) {
+  check_same_encoding(*request.checkpoint, *request.shard);
+  EvaluationReport report;
+  report.result = crnngan_evaluation(family, *request.checkpoint, *request.shard, request.split, request.latent);
+  report.result["family"] = family.name;
+  report.result["checkpoint"] = request.checkpoint->path;
+  report.text = request.checkpoint->path + " (" + family.name + ") on " + request.shard->path() + ", " +
+                report.result.value("split", request.split_name) + " split:\n" + report.result.dump(2) + "\n";
+  return report;
 }
 
 }  // namespace cadenza::train

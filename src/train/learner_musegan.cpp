@@ -7,7 +7,13 @@
 #include "data/batch.h"
 #include "data/windows.h"
 #include "models/musegan.h"
-#include "train/family_learners.h"
+#include "train/learner_musegan.h"
+
+#include <chrono>
+
+#include "codec/roll_windows.h"
+#include "models/checkpoint.h"
+#include "score/operations.h"
 #include "train/gan_report.h"
 
 namespace cadenza::train {
@@ -126,25 +132,123 @@ class MuseGanLearner final : public Learner {
 
 }  // namespace
 
-torch::Tensor roll_window_batch(const Shard& shard, const std::vector<Window>& windows,
-                                const models::MuseGanConfig& config, std::unordered_map<size_t, PianoRoll>& cache) {
-  const int64_t K = config.num_tracks, N = config.num_bars, S = config.steps_per_bar, P = config.num_pitches;
-  const torch::Tensor cells = roll_window_cells(shard, windows, 0, windows.size(), N * S, cache);  // (B, K, N*S, P)
-  return cells.view({static_cast<int64_t>(windows.size()), K, N, S, P}).to(torch::kFloat);
-}
-
-json resolve_musegan_config(const json& model, const Shard& shard) {
+json resolve_musegan_config(const models::Family& /*family*/, const json& model, const Shard& shard) {
   if (!shard.is_piano_roll()) throw Error(shard.path() + ": the musegan family trains on piano-roll shards");
   const PianoRollSpec spec = shard.roll_spec();
   json resolved = model;
   resolved["num_tracks"] = spec.num_tracks;
   resolved["num_pitches"] = spec.num_pitches();
-  if (!resolved.contains("steps_per_bar")) resolved["steps_per_bar"] = 4 * spec.steps_per_quarter;
+  // MuseGAN's windows are 4/4 bars of the roll's grid.
+  if (!resolved.contains("steps_per_bar")) resolved["steps_per_bar"] = steps_per_bar(4, 4, spec.steps_per_quarter);
   return models::MuseGanConfig::from_json(resolved).to_json();
 }
 
-std::unique_ptr<Learner> make_musegan_learner(const json& model, const Shard& shard, const TrainOptions& options) {
+std::unique_ptr<Learner> make_musegan_learner(const models::Family& /*family*/, const json& model, const Shard& shard,
+                                              const TrainOptions& options) {
   return std::make_unique<MuseGanLearner>(model, shard, options);
+}
+
+
+namespace {
+
+json musegan_evaluation(const models::CheckpointInfo& info, const Shard& shard, Split split,
+                        const LatentEvaluationOptions& options) {
+  const models::MuseGanConfig config = models::MuseGanConfig::from_json(info.model_config_json);
+  models::MuseGan model(config);
+  models::load_checkpoint_weights(info.path, *model);
+  model->eval();
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(options.seed);
+  const auto start = std::chrono::steady_clock::now();
+  const int64_t samples = std::max<int64_t>(2, options.samples);
+  const torch::Tensor generated = model->generator->forward(models::sample_musegan_noise(config, samples)).gt(0.5);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::unordered_map<size_t, PianoRoll> cache;
+  const auto windows_of = [&](Split which) {
+    return spread_windows(roll_windows(shard, which, config.num_bars, config.steps_per_bar),
+                          static_cast<size_t>(samples));
+  };
+  const std::vector<Window> train_windows = windows_of(Split::kTrain), split_windows = windows_of(split);
+  if (train_windows.size() < 2 || split_windows.size() < 2)
+    throw Error(shard.path() + ": too few " + std::to_string(config.num_bars) + "-bar windows to compare with");
+  const PianoRollSpec spec = shard.roll_spec();
+  json result = gan_sample_report(generated, roll_window_batch(shard, train_windows, config, cache).to(torch::kBool),
+                                  config, spec.lowest_pitch, spec.steps_per_quarter);
+  const json held_out = gan_sample_report(roll_window_batch(shard, split_windows, config, cache).to(torch::kBool),
+                                          roll_window_batch(shard, train_windows, config, cache).to(torch::kBool),
+                                          config, spec.lowest_pitch, spec.steps_per_quarter);
+  result["held_out"] = held_out["generated"];  // the same figures for real held-out windows
+  result["samples"] = samples;
+  result["generation_seconds"] = seconds;
+  return result;
+}
+
+// MuseGAN's training recipe (WGAN-GP: penalty 10, 5 critic steps per generator step, Adam lr 1e-3, betas (0.5,
+// 0.9), no weight decay, constant rate) on 4-bar windows.
+json musegan_preset(const std::string& preset) {
+  check_preset_name(preset);
+  json model = {{"family", "musegan"}, {"num_bars", 4}};
+  json train = {{"learning_rate", 1e-3}, {"beta1", 0.5},           {"beta2", 0.9},
+                {"weight_decay", 0.0},   {"schedule", "constant"}, {"warmup_steps", 0},
+                {"clip_norm", 0.0},      {"critic_steps", 5},      {"gradient_penalty", 10.0}};
+  if (preset == "tiny") {
+    model.update({{"shared_latent", 8},
+                  {"shared_temporal_latent", 8},
+                  {"track_latent", 8},
+                  {"track_temporal_latent", 8},
+                  {"temporal_hidden", 32},
+                  {"generator_channels", {32, 16, 8}},
+                  {"critic_channels", {8, 16, 32}}});
+    train.update({{"batch_size", 8},
+                  {"steps", 40},
+                  {"eval_every", 20},
+                  {"checkpoint_every", 20},
+                  {"log_every", 10},
+                  {"eval_samples", 16}});
+  } else if (preset == "small") {
+    model.update({{"generator_channels", {128, 64, 32}}, {"critic_channels", {32, 64, 128}}});
+    train.update(
+        {{"batch_size", 16}, {"steps", 3000}, {"eval_every", 250}, {"checkpoint_every", 250}, {"eval_samples", 64}});
+  } else {
+    model.update({{"shared_latent", 64},
+                  {"shared_temporal_latent", 64},
+                  {"track_latent", 64},
+                  {"track_temporal_latent", 64},
+                  {"temporal_hidden", 256},
+                  {"generator_channels", {256, 128, 64}},
+                  {"critic_channels", {64, 128, 256}}});
+    train.update({{"batch_size", 64},
+                  {"steps", 20000},
+                  {"eval_every", 1000},
+                  {"checkpoint_every", 1000},
+                  {"eval_samples", 128}});
+  }
+  return {{"model", model}, {"train", train}};
+}
+
+}  // namespace
+
+json musegan_default_config() {
+  return models::MuseGanConfig().to_json();
+}
+
+json musegan_preset_config(const std::string& preset, bool /*frames*/) {
+  return musegan_preset(preset);
+}
+
+void apply_musegan_bars(json& config, int64_t bars, const Shard& /*shard*/) {
+  config["model"]["num_bars"] = bars;
+}
+
+EvaluationReport evaluate_musegan(const models::Family& family, const EvaluationRequest& request) {
+  check_same_encoding(*request.checkpoint, *request.shard);
+  EvaluationReport report;
+  report.result = musegan_evaluation(*request.checkpoint, *request.shard, request.split, request.latent);
+  report.result["family"] = family.name;
+  report.result["checkpoint"] = request.checkpoint->path;
+  report.text = request.checkpoint->path + " (" + family.name + ") on " + request.shard->path() + ", " +
+                request.split_name + " split:\n" + report.result.dump(2) + "\n";
+  return report;
 }
 
 }  // namespace cadenza::train

@@ -2,7 +2,7 @@
 // every checkpoint's "training" metadata, so a run can be resumed and reproduced.
 //
 // A run's configuration is assembled in layers, each overriding the one before:
-//   1. the preset (tiny | small | base) for the model family and the data's input kind (tokens or frames);
+//   1. the preset (tiny | small | base) of the model family (its registry row) for the data's input kind;
 //   2. --config FILE: a JSON object {"model": {...ModelConfig keys...}, "train": {...TrainOptions keys...}};
 //   3. --set key=value, where key is a ModelConfig or TrainOptions key (e.g. hidden_size=512, learning_rate=3e-4),
 //      optionally qualified as model.key / train.key; the value is parsed as JSON when it parses (numbers, true),
@@ -14,6 +14,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include "common/options.h"
 
 namespace cadenza::train {
 
@@ -50,25 +52,21 @@ struct TrainOptions {
   int64_t eval_samples = 256;      // vae: validation windows; GANs: samples generated at each validation
 
   nlohmann::json to_json() const;
-  // Every key optional; unknown keys and wrong types throw cadenza::Error naming the key.
+  // Every key optional; unknown keys, wrong types and values out of range throw cadenza::Error naming the key.
   static TrainOptions from_json(const nlohmann::json& json);
-  void validate() const;  // throws cadenza::Error on out-of-range values
+  void validate() const;  // the field ranges and the checks across fields (max_stretch >= min_stretch)
 };
 
-// The preset as JSON {"model": {...}, "train": {...}}. family: rnn | lstm | gru | transformer | vae | musegan |
-// crnngan; frames: piano-roll data. Throws cadenza::Error on an unknown preset or family.
-nlohmann::json preset_config(const std::string& preset, const std::string& family, bool frames);
-std::vector<std::string> preset_names();
-
-// The model family a command-line name stands for: "gan" is musegan, "rgan" is crnngan, the rest as they are.
-// Throws cadenza::Error on an unknown name.
-std::string family_of_model_name(const std::string& name);
-// The names `cadenza train --model` accepts.
-std::vector<std::string> model_names();
+std::vector<std::string> preset_names();  // tiny, small, base
+// Throws cadenza::Error naming the preset when it is not one of preset_names().
+void check_preset_name(const std::string& preset);
+const OptionFields<TrainOptions>& train_options_fields();
 
 // Applies `overrides` ({"model": {...}, "train": {...}}) onto `config` key by key. Throws on unknown sections.
 void merge_config(nlohmann::json& config, const nlohmann::json& overrides, const std::string& source);
-// Applies one "key=value" (see the header comment). model_keys / train_keys: the keys each section knows.
-void apply_setting(nlohmann::json& config, const std::string& setting);
+// Applies one "key=value" (see the header comment). model_keys: the keys of the family's model config (from the
+// family registry); data_keys: those the data decides, which cannot be set. Throws naming an unknown key.
+void apply_setting(nlohmann::json& config, const std::string& setting, const std::vector<std::string>& model_keys,
+                   const std::vector<std::string>& data_keys);
 
 }  // namespace cadenza::train

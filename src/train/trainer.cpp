@@ -73,6 +73,16 @@ LoopState loop_state_from(const json& training, const std::string& path) {
     // "best_valid_nll": the name before the latent families joined (every score then was an NLL).
     const json& best = loop.contains("best_valid_score") ? loop.at("best_valid_score") : loop.at("best_valid_nll");
     if (!best.is_null()) state.best_valid_score = best.get<double>();
+    // A damaged or hand-edited checkpoint must not send the loop somewhere absurd.
+    constexpr int64_t kMaxStep = int64_t{1} << 40;
+    if (state.step < 0 || state.step > kMaxStep || state.schedule_steps < state.step ||
+        state.schedule_steps > kMaxStep || state.validations_without_improvement < 0 ||
+        !std::isfinite(state.elapsed_seconds) || state.elapsed_seconds < 0 || !std::isfinite(state.elements_seen) ||
+        state.elements_seen < 0)
+      throw FormatError(path, -1,
+                        "its training loop state is out of range (step " + std::to_string(state.step) +
+                            ", schedule_steps " + std::to_string(state.schedule_steps) +
+                            "); it cannot be resumed");
     return state;
   } catch (const json::exception& error) {
     throw FormatError(path, -1,
@@ -137,274 +147,335 @@ double seconds_since(Clock::time_point start) {
 
 }  // namespace
 
-json resolve_config(const json& config, const std::string& data_path) {
+json resolve_config(const json& config, const std::string& data_path, FamilyLookup families) {
   json resolved = config;
   if (!resolved.contains("model") || !resolved.contains("train"))
     throw Error("training config: needs both \"model\" and \"train\" sections");
   Shard shard(data_path, /*verify_payload=*/false);
   // Validate both sections now, so a typo fails before any work, and spell out every default so that
   // config.json (and --print-config) lists every key there is.
-  resolved["model"] = resolve_model_config(resolved["model"], shard);
+  resolved["model"] = resolve_model_config(resolved["model"], shard, families);
   resolved["train"] = TrainOptions::from_json(resolved["train"]).to_json();
   return resolved;
 }
 
-TrainResult run_training(const TrainRequest& request, const ProgressCallback& progress,
-                         const std::atomic<bool>* stop_requested) {
-  const auto session_start = Clock::now();
-  const Shard shard(request.data_path);
-  const fs::path run_dir(request.run_dir);
-  const fs::path checkpoint_dir = run_dir / "checkpoints";
-  const std::string last_path = (checkpoint_dir / "last.safetensors").string();
-  const std::string best_path = (checkpoint_dir / "best.safetensors").string();
+namespace {
 
-  json config;
-  LoopState loop;
-  if (request.resume) {
-    if (!fs::exists(last_path)) throw Error(request.run_dir + ": nothing to resume: " + last_path + " does not exist");
-    const models::CheckpointInfo info = models::read_checkpoint_info(last_path);
-    if (!info.has_optimizer_state)
-      throw FormatError(last_path, -1, "has no optimizer state; only a `last` checkpoint can be resumed");
-    if (!info.training.contains("config")) throw FormatError(last_path, -1, "has no training config to resume");
-    config = info.training["config"];
-    loop = loop_state_from(info.training, last_path);
-    if (info.encoding != shard.metadata().encoding ||
-        (!shard.is_piano_roll() && info.vocabulary != shard.metadata().vocabulary))
-      throw Error(request.data_path + ": its encoding or vocabulary differs from the run's (" + last_path + ")");
-  } else {
-    if (fs::exists(last_path) && !request.overwrite)
-      throw Error(request.run_dir + ": already holds a run (" + last_path +
-                  "); use --resume to continue it or --overwrite to start again");
-    config = resolve_config(request.config, request.data_path);
+// One session of a run, in the order it happens: open the run (fresh or resumed), build the learner, then step until
+// a stop condition, validating, logging and checkpointing on the way, and finish with a last validation and save.
+class TrainingSession {
+ public:
+  TrainingSession(const TrainRequest& request, FamilyLookup families, const ProgressCallback& progress,
+                  const std::atomic<bool>* stop_requested)
+      : request_(request),
+        progress_(progress),
+        stop_requested_(stop_requested),
+        shard_(request.data_path),
+        run_dir_(request.run_dir),
+        last_path_((run_dir_ / "checkpoints" / "last.safetensors").string()),
+        best_path_((run_dir_ / "checkpoints" / "best.safetensors").string()) {
+    open_run(families);
+    build_learner(families);
+    write_run_files();
   }
-  const TrainOptions options = TrainOptions::from_json(config["train"]);
-  config["data"] = {{"path", request.data_path}, {"encoding", shard.metadata().encoding_name()}};
 
-  // The learner builds the model from torch::manual_seed(seed); a resumed run then takes its weights and optimizer
-  // state from the checkpoint.
-  const std::unique_ptr<Learner> learner = make_learner(config, shard, options);
-  torch::nn::Module& model = learner->module();
-  if (request.resume) {
-    models::load_checkpoint_weights(last_path, model);
-    for (torch::optim::AdamW* optimizer : learner->optimizers())
-      models::restore_optimizer_state(last_path, *optimizer, model);
-  } else {
-    loop.schedule_steps = options.steps;
-  }
-  model.train();
-  const json model_config = learner->model_config();
-
-  fs::create_directories(checkpoint_dir);
-  {
-    const std::string text = config.dump(2) + "\n";
-    write_file_atomic((run_dir / "config.json").string(), std::vector<uint8_t>(text.begin(), text.end()));
-  }
-  MetricsLog metrics((run_dir / "metrics.jsonl").string(),
-                     request.resume ? std::optional<int64_t>(loop.step) : std::nullopt);
-
-  const double train_elements = learner->elements_per_epoch();
-  const nlohmann::json& encoding_spec = shard.metadata().encoding;
-  const std::vector<std::string> vocabulary =
-      shard.is_piano_roll() ? std::vector<std::string>{} : shard.metadata().vocabulary;
-  std::vector<const torch::optim::AdamW*> optimizers;
-  for (torch::optim::AdamW* optimizer : learner->optimizers()) optimizers.push_back(optimizer);
-  const int64_t parameters = models::count_parameters(model);
-  auto training_metadata = [&] {
-    return json{{"config", config}, {"loop", loop_state_json(loop)}, {"parameters", parameters}};
-  };
-  int64_t last_saved_step = request.resume ? loop.step : -1;
-  auto last_good = [&] {
-    return last_saved_step >= 0
-               ? "the last good checkpoint is " + last_path + " (step " + std::to_string(last_saved_step) + ")"
-               : std::string("no checkpoint had been written yet");
-  };
-  // A checkpoint must never hold overflowed weights (a huge update can overflow them while the loss that produced
-  // it was still finite): check before each save and stop like a non-finite loss would.
-  auto check_finite_weights = [&] {
-    for (const auto& parameter : model.parameters()) {
-      if (torch::isfinite(parameter).all().item<bool>()) continue;
-      const std::string message = "training stopped: the weights are no longer finite at step " +
-                                  std::to_string(loop.step) + " (learning rate too high?); " + last_good();
-      metrics.write({{"kind", "error"}, {"step", loop.step}, {"message", message}});
-      throw Error(message);
-    }
-  };
-  auto save = [&](const std::string& path, bool with_optimizers) {
-    models::save_model_checkpoint(path, model, model_config, encoding_spec, vocabulary, training_metadata(),
-                                  with_optimizers ? optimizers : std::vector<const torch::optim::AdamW*>{});
-  };
-  auto save_last = [&] {
-    check_finite_weights();
-    save(last_path, true);
-  };
-
-  TrainResult result;
-  result.parameters = parameters;
-  result.last_checkpoint = last_path;
-  LrSchedule schedule{options.schedule, options.learning_rate, options.min_learning_rate, options.warmup_steps};
-  const double elapsed_before = loop.elapsed_seconds;
-  auto elapsed = [&] { return elapsed_before + seconds_since(session_start); };
-
-  TrainProgress shown;
-  shown.best_valid_score = loop.best_valid_score;
-  double loss_sum = 0;
-  int64_t loss_count = 0, elements_since_log = 0;
-  ExtraAverager extras;
-  auto interval_start = Clock::now();
-  Clock::time_point timing_start;
-
-  auto validate = [&]() -> bool {  // returns true when early stopping triggers
-    const std::optional<ValidationOutcome> valid = learner->validate(loop.step);
-    model.train();
-    if (!valid) return false;
-    json record = {{"kind", "valid"}, {"step", loop.step}};
-    record.update(valid->record);
-    record["elapsed_seconds"] = elapsed();
-    if (valid->score) {
-      shown.valid_score = *valid->score;
-      shown.valid_score_name = result.valid_score_name = valid->score_name;
-      if (!loop.best_valid_score || *valid->score < *loop.best_valid_score) {
-        loop.best_valid_score = *valid->score;
-        loop.validations_without_improvement = 0;
-        check_finite_weights();
-        save(best_path, false);
-        record["best"] = true;
-      } else {
-        ++loop.validations_without_improvement;
+  TrainResult run() {
+    while (!stop_condition()) {
+      train_one_step();
+      record_progress();
+      const bool stop_early = validate_and_checkpoint();
+      if (progress_) progress_(shown_);
+      if (stop_early) {
+        result_.stop_reason = "early stopping";
+        shown_.event = "early stop";
+        break;
       }
-      shown.best_valid_score = loop.best_valid_score;
     }
-    metrics.write(record);
-    return valid->score && options.patience > 0 && loop.validations_without_improvement >= options.patience;
-  };
+    finish();
+    return result_;
+  }
 
-  const int64_t first_step = loop.step;
-  while (true) {
-    if (stop_requested != nullptr && stop_requested->load()) {
-      result.stop_reason = "interrupted";
-      break;
+ private:
+  // ---- opening the run: a fresh config, or the config and loop state of the run's last checkpoint
+  void open_run(FamilyLookup families) {
+    if (request_.resume) {
+      if (!fs::exists(last_path_))
+        throw Error(request_.run_dir + ": nothing to resume: " + last_path_ + " does not exist");
+      const models::CheckpointInfo info = models::read_checkpoint_info(last_path_);
+      if (!info.has_optimizer_state)
+        throw FormatError(last_path_, -1, "has no optimizer state; only a `last` checkpoint can be resumed");
+      if (!info.training.contains("config")) throw FormatError(last_path_, -1, "has no training config to resume");
+      config_ = info.training["config"];
+      loop_ = loop_state_from(info.training, last_path_);
+      if (info.encoding != shard_.metadata().encoding ||
+          (!shard_.is_piano_roll() && info.vocabulary != shard_.metadata().vocabulary))
+        throw Error(request_.data_path + ": its encoding or vocabulary differs from the run's (" + last_path_ + ")");
+      last_saved_step_ = loop_.step;
+    } else {
+      if (fs::exists(last_path_) && !request_.overwrite)
+        throw Error(request_.run_dir + ": already holds a run (" + last_path_ +
+                    "); use --resume to continue it or --overwrite to start again");
+      config_ = resolve_config(request_.config, request_.data_path, families);
     }
-    if (loop.step >= loop.schedule_steps) {
-      result.stop_reason = "steps";
-      break;
+    options_ = TrainOptions::from_json(config_["train"]);
+    config_["data"] = {{"path", request_.data_path}, {"encoding", shard_.metadata().encoding_name()}};
+  }
+
+  // ---- the learner: fresh weights from the seed; a resumed run then takes weights and optimizer state from `last`
+  void build_learner(FamilyLookup families) {
+    learner_ = make_learner(config_, shard_, options_, families);
+    torch::nn::Module& model = learner_->module();
+    if (request_.resume) {
+      models::load_checkpoint_weights(last_path_, model);
+      for (torch::optim::AdamW* optimizer : learner_->optimizers())
+        models::restore_optimizer_state(last_path_, *optimizer, model);
+    } else {
+      loop_.schedule_steps = options_.steps;
     }
-    if (options.time_budget_seconds > 0 && elapsed() >= options.time_budget_seconds) {
-      result.stop_reason = "time budget";
-      break;
+    model.train();
+    model_config_ = learner_->model_config();
+    for (torch::optim::AdamW* optimizer : learner_->optimizers()) optimizers_.push_back(optimizer);
+    result_.parameters = models::count_parameters(model);
+    result_.last_checkpoint = last_path_;
+    schedule_ = {options_.schedule, options_.learning_rate, options_.min_learning_rate, options_.warmup_steps};
+    elapsed_before_ = loop_.elapsed_seconds;
+    first_step_ = loop_.step;
+    shown_.best_valid_score = loop_.best_valid_score;
+  }
+
+  void write_run_files() {
+    fs::create_directories(run_dir_ / "checkpoints");
+    const std::string text = config_.dump(2) + "\n";
+    write_file_atomic((run_dir_ / "config.json").string(), std::vector<uint8_t>(text.begin(), text.end()));
+    metrics_ = std::make_unique<MetricsLog>((run_dir_ / "metrics.jsonl").string(),
+                                            request_.resume ? std::optional<int64_t>(loop_.step) : std::nullopt);
+  }
+
+  // ---- the loop
+  double elapsed() const { return elapsed_before_ + seconds_since(session_start_); }
+
+  bool stop_condition() {
+    if (stop_requested_ != nullptr && stop_requested_->load()) {
+      result_.stop_reason = "interrupted";
+      return true;
     }
-    const int64_t step = loop.step + 1;
+    if (loop_.step >= loop_.schedule_steps) {
+      result_.stop_reason = "steps";
+      return true;
+    }
+    if (options_.time_budget_seconds > 0 && elapsed() >= options_.time_budget_seconds) {
+      result_.stop_reason = "time budget";
+      return true;
+    }
+    return false;
+  }
+
+  // One optimizer step of the learner at the schedule's rate; a non-finite loss stops the run before the update.
+  void train_one_step() {
+    const int64_t step = loop_.step + 1;
     // A time budget that affords few steps must not spend them all warming up: there the warm-up is at most a
     // quarter of the fitted schedule (a tenth made the bundled LSTM stall on a plateau at lr 2e-3).
-    if (loop.schedule_estimated) schedule.warmup_steps = std::min(options.warmup_steps, loop.schedule_steps / 4);
-    const double learning_rate = schedule.at(step, loop.schedule_steps);
-
-    torch::manual_seed(dropout_seed(options.seed, step));
+    if (loop_.schedule_estimated) schedule_.warmup_steps = std::min(options_.warmup_steps, loop_.schedule_steps / 4);
+    learning_rate_ = schedule_.at(step, loop_.schedule_steps);
+    torch::manual_seed(dropout_seed(options_.seed, step));
     StepOutcome outcome;
     try {
-      outcome = learner->train_step(step, batch_seed(options.seed, step), learning_rate);
+      outcome = learner_->train_step(step, batch_seed(options_.seed, step), learning_rate_);
     } catch (const NonFiniteLoss& error) {
       std::ostringstream message;
       message << "training stopped: " << error.what() << " is " << error.value << " at step " << step
-              << " (learning rate " << learning_rate << "); " << last_good()
+              << " (learning rate " << learning_rate_ << "); " << last_good()
               << ". Try a lower learning_rate or clip_norm.";
-      metrics.write({{"kind", "error"}, {"step", step}, {"message", message.str()}});
+      metrics_->write({{"kind", "error"}, {"step", step}, {"message", message.str()}});
       throw Error(message.str());
     }
-    loop.step = step;
-    loss_sum += outcome.loss;
-    ++loss_count;
-    extras.add(outcome.extra);
-    elements_since_log += outcome.elements;
-    loop.elements_seen += static_cast<double>(outcome.elements);
-    shown.epoch = loop.elements_seen / std::max(1.0, train_elements);
+    loop_.step = step;
+    loss_sum_ += outcome.loss;
+    ++loss_count_;
+    extras_.add(outcome.extra);
+    elements_since_log_ += outcome.elements;
+    loop_.elements_seen += static_cast<double>(outcome.elements);
+    shown_.epoch = loop_.elements_seen / std::max(1.0, learner_->elements_per_epoch());
+    fit_schedule_to_budget(step);
+  }
 
-    // With a time budget, the schedule is stretched over the steps the budget allows: first estimated from steps
-    // first_step+2 .. first_step+11 (the first step pays one-off allocation costs), then re-estimated every
-    // log_every steps from this session's average speed, so that the learning rate still anneals when the machine
-    // gets slower or faster mid-run. (Such a run depends on timing, so it is not bit-reproducible.)
-    if (step == first_step + 1) timing_start = Clock::now();
-    const bool first_estimate = !loop.schedule_estimated && step == first_step + 11;
-    const bool re_estimate = loop.schedule_estimated && step > first_step + 11 && step % options.log_every == 0;
-    if (options.time_budget_seconds > 0 && (first_estimate || re_estimate)) {
-      const double per_step = seconds_since(timing_start) / static_cast<double>(step - first_step - 1);
-      const double remaining = options.time_budget_seconds - elapsed();
-      const int64_t affordable = step + static_cast<int64_t>(std::max(0.0, remaining) / std::max(per_step, 1e-9));
-      loop.schedule_steps = std::max<int64_t>(step, std::min<int64_t>(options.steps, affordable));
-      loop.schedule_estimated = true;
-    }
+  // With a time budget, the schedule is stretched over the steps the budget allows: first estimated from steps
+  // first+2 .. first+11 (the first step pays one-off allocation costs), then re-estimated every log_every steps from
+  // this session's average speed, so the learning rate still anneals when the machine gets slower or faster mid-run.
+  // (Such a run depends on timing, so it is not bit-reproducible.)
+  void fit_schedule_to_budget(int64_t step) {
+    if (step == first_step_ + 1) timing_start_ = Clock::now();
+    const bool first_estimate = !loop_.schedule_estimated && step == first_step_ + 11;
+    const bool re_estimate = loop_.schedule_estimated && step > first_step_ + 11 && step % options_.log_every == 0;
+    if (options_.time_budget_seconds <= 0 || !(first_estimate || re_estimate)) return;
+    const double per_step = seconds_since(timing_start_) / static_cast<double>(step - first_step_ - 1);
+    const double remaining = options_.time_budget_seconds - elapsed();
+    const int64_t affordable = step + static_cast<int64_t>(std::max(0.0, remaining) / std::max(per_step, 1e-9));
+    loop_.schedule_steps = std::max<int64_t>(step, std::min<int64_t>(options_.steps, affordable));
+    loop_.schedule_estimated = true;
+  }
 
-    shown.step = step;
-    shown.schedule_steps = loop.schedule_steps;
-    shown.learning_rate = learning_rate;
-    shown.elapsed_seconds = elapsed();
-    shown.event.clear();
-    shown.log_line = step % options.log_every == 0;
-    if (shown.log_line) {
-      const double interval = seconds_since(interval_start);
-      shown.loss = loss_sum / static_cast<double>(loss_count);
-      shown.elements_per_second = elements_since_log / std::max(interval, 1e-9);
-      const double per_step = interval / static_cast<double>(loss_count);
-      shown.eta_seconds = per_step * static_cast<double>(loop.schedule_steps - step);
-      if (options.time_budget_seconds > 0)
-        shown.eta_seconds = std::min(shown.eta_seconds, std::max(0.0, options.time_budget_seconds - elapsed()));
-      json record = {{"kind", "train"},
-                     {"step", step},
-                     {"loss", shown.loss},
-                     {"learning_rate", learning_rate},
-                     {"epoch", shown.epoch},
-                     {"elements_per_second", shown.elements_per_second},
-                     {"elapsed_seconds", shown.elapsed_seconds}};
-      record.update(extras.means_and_reset());
-      metrics.write(record);
-      loss_sum = 0, loss_count = 0, elements_since_log = 0;
-      interval_start = Clock::now();
-    }
+  // The progress display's figures, and a metrics record every log_every steps.
+  void record_progress() {
+    const int64_t step = loop_.step;
+    shown_.step = step;
+    shown_.schedule_steps = loop_.schedule_steps;
+    shown_.learning_rate = learning_rate_;
+    shown_.elapsed_seconds = elapsed();
+    shown_.event.clear();
+    shown_.log_line = step % options_.log_every == 0;
+    if (!shown_.log_line) return;
+    const double interval = seconds_since(interval_start_);
+    shown_.loss = loss_sum_ / static_cast<double>(loss_count_);
+    shown_.elements_per_second = elements_since_log_ / std::max(interval, 1e-9);
+    const double per_step = interval / static_cast<double>(loss_count_);
+    shown_.eta_seconds = per_step * static_cast<double>(loop_.schedule_steps - step);
+    if (options_.time_budget_seconds > 0)
+      shown_.eta_seconds = std::min(shown_.eta_seconds, std::max(0.0, options_.time_budget_seconds - elapsed()));
+    json record = {{"kind", "train"},
+                   {"step", step},
+                   {"loss", shown_.loss},
+                   {"learning_rate", learning_rate_},
+                   {"epoch", shown_.epoch},
+                   {"elements_per_second", shown_.elements_per_second},
+                   {"elapsed_seconds", shown_.elapsed_seconds}};
+    record.update(extras_.means_and_reset());
+    metrics_->write(record);
+    loss_sum_ = 0, loss_count_ = 0, elements_since_log_ = 0;
+    interval_start_ = Clock::now();
+  }
+
+  // Validation every eval_every steps, `last` every checkpoint_every steps and at each validation. Returns true when
+  // early stopping triggers.
+  bool validate_and_checkpoint() {
     bool stop_early = false;
-    const bool validate_now = step % options.eval_every == 0;
+    const bool validate_now = loop_.step % options_.eval_every == 0;
     if (validate_now) {
       stop_early = validate();
-      shown.event = "validation";
+      shown_.event = "validation";
     }
-    if (validate_now || step % options.checkpoint_every == 0) {
+    if (validate_now || loop_.step % options_.checkpoint_every == 0) {
       save_last();
-      last_saved_step = step;
-      if (shown.event.empty()) shown.event = "checkpoint";
+      last_saved_step_ = loop_.step;
+      if (shown_.event.empty()) shown_.event = "checkpoint";
     }
-    if (progress) progress(shown);
-    if (stop_early) {
-      result.stop_reason = "early stopping";
-      shown.event = "early stop";
-      break;
-    }
+    return stop_early;
   }
 
-  // Finish: validate the final weights unless that just happened (or the user asked to stop now), and save.
-  if (result.stop_reason != "interrupted" && result.stop_reason != "early stopping" &&
-      loop.step % options.eval_every != 0 && loop.step > first_step)
-    validate();
-  loop.elapsed_seconds = elapsed();
-  save_last();
-  if (!loop.best_valid_score) {
+  bool validate() {
+    const std::optional<ValidationOutcome> valid = learner_->validate(loop_.step);
+    learner_->module().train();
+    if (!valid) return false;
+    json record = {{"kind", "valid"}, {"step", loop_.step}};
+    record.update(valid->record);
+    record["elapsed_seconds"] = elapsed();
+    if (valid->score) {
+      shown_.valid_score = *valid->score;
+      shown_.valid_score_name = result_.valid_score_name = valid->score_name;
+      if (!loop_.best_valid_score || *valid->score < *loop_.best_valid_score) {
+        loop_.best_valid_score = *valid->score;
+        loop_.validations_without_improvement = 0;
+        check_finite_weights();
+        save(best_path_, false);
+        record["best"] = true;
+      } else {
+        ++loop_.validations_without_improvement;
+      }
+      shown_.best_valid_score = loop_.best_valid_score;
+    }
+    metrics_->write(record);
+    return valid->score && options_.patience > 0 && loop_.validations_without_improvement >= options_.patience;
+  }
+
+  // ---- the end: validate the final weights unless that just happened (or the user asked to stop now), and save
+  void finish() {
+    if (result_.stop_reason != "interrupted" && result_.stop_reason != "early stopping" &&
+        loop_.step % options_.eval_every != 0 && loop_.step > first_step_)
+      validate();
+    loop_.elapsed_seconds = elapsed();
+    save_last();
     // No scored validation (no validation split, or a family without a likelihood): the final weights are the best
     // we know of.
-    save(best_path, false);
+    if (!loop_.best_valid_score) save(best_path_, false);
+    result_.steps = loop_.step;
+    result_.best_valid_score = loop_.best_valid_score;
+    result_.best_checkpoint = fs::exists(best_path_) ? best_path_ : "";
+    result_.seconds = seconds_since(session_start_);
+    json end = {{"kind", "end"},
+                {"step", loop_.step},
+                {"stop_reason", result_.stop_reason},
+                {"elapsed_seconds", loop_.elapsed_seconds},
+                {"parameters", result_.parameters}};
+    end["best_valid_score"] = loop_.best_valid_score ? json(*loop_.best_valid_score) : json(nullptr);
+    if (!result_.valid_score_name.empty()) end["valid_score_name"] = result_.valid_score_name;
+    metrics_->write(end);
+    shown_.event = result_.stop_reason;
+    shown_.log_line = true;
+    if (progress_) progress_(shown_);
   }
-  result.steps = loop.step;
-  result.best_valid_score = loop.best_valid_score;
-  result.best_checkpoint = fs::exists(best_path) ? best_path : "";
-  result.seconds = seconds_since(session_start);
-  json end = {{"kind", "end"},
-              {"step", loop.step},
-              {"stop_reason", result.stop_reason},
-              {"elapsed_seconds", loop.elapsed_seconds},
-              {"parameters", result.parameters}};
-  end["best_valid_score"] = loop.best_valid_score ? json(*loop.best_valid_score) : json(nullptr);
-  if (!result.valid_score_name.empty()) end["valid_score_name"] = result.valid_score_name;
-  metrics.write(end);
-  shown.event = result.stop_reason;
-  shown.log_line = true;
-  if (progress) progress(shown);
-  return result;
+
+  // ---- checkpoints
+  std::string last_good() const {
+    return last_saved_step_ >= 0
+               ? "the last good checkpoint is " + last_path_ + " (step " + std::to_string(last_saved_step_) + ")"
+               : std::string("no checkpoint had been written yet");
+  }
+  // A checkpoint must never hold overflowed weights (a huge update can overflow them while the loss that produced it
+  // was still finite): checked before each save, stopping like a non-finite loss would.
+  void check_finite_weights() {
+    for (const auto& parameter : learner_->module().parameters()) {
+      if (torch::isfinite(parameter).all().item<bool>()) continue;
+      const std::string message = "training stopped: the weights are no longer finite at step " +
+                                  std::to_string(loop_.step) + " (learning rate too high?); " + last_good();
+      metrics_->write({{"kind", "error"}, {"step", loop_.step}, {"message", message}});
+      throw Error(message);
+    }
+  }
+  void save(const std::string& path, bool with_optimizers) {
+    const json training = {{"config", config_}, {"loop", loop_state_json(loop_)}, {"parameters", result_.parameters}};
+    const std::vector<std::string> vocabulary =
+        shard_.is_piano_roll() ? std::vector<std::string>{} : shard_.metadata().vocabulary;
+    models::save_model_checkpoint(path, learner_->module(), model_config_, shard_.metadata().encoding, vocabulary,
+                                  training,
+                                  with_optimizers ? optimizers_ : std::vector<const torch::optim::AdamW*>{});
+  }
+  void save_last() {
+    check_finite_weights();
+    save(last_path_, true);
+  }
+
+  const TrainRequest& request_;
+  const ProgressCallback& progress_;
+  const std::atomic<bool>* stop_requested_;
+  const Clock::time_point session_start_ = Clock::now();
+  const Shard shard_;
+  const fs::path run_dir_;
+  const std::string last_path_, best_path_;
+
+  json config_, model_config_;
+  TrainOptions options_;
+  LoopState loop_;
+  std::unique_ptr<Learner> learner_;
+  std::vector<const torch::optim::AdamW*> optimizers_;
+  std::unique_ptr<MetricsLog> metrics_;
+  LrSchedule schedule_;
+  TrainResult result_;
+  TrainProgress shown_;
+  int64_t last_saved_step_ = -1, first_step_ = 0;
+  double elapsed_before_ = 0, learning_rate_ = 0;
+  // Since the previous log line
+  double loss_sum_ = 0;
+  int64_t loss_count_ = 0, elements_since_log_ = 0;
+  ExtraAverager extras_;
+  Clock::time_point interval_start_ = Clock::now(), timing_start_;
+};
+
+}  // namespace
+
+TrainResult run_training(const TrainRequest& request, FamilyLookup families, const ProgressCallback& progress,
+                         const std::atomic<bool>* stop_requested) {
+  TrainingSession session(request, families, progress, stop_requested);
+  return session.run();
 }
 
 }  // namespace cadenza::train

@@ -31,6 +31,8 @@
 #include <optional>
 #include <string>
 
+#include "train/learner.h"
+
 namespace cadenza::train {
 
 struct TrainRequest {
@@ -75,11 +77,12 @@ using ProgressCallback = std::function<void(const TrainProgress&)>;
 // Runs (or resumes) a run. Throws cadenza::Error on bad data, configuration or a non-finite loss.
 // `stop_requested` (may be null) is polled every step: when it becomes true, the run saves `last` and returns
 // with stop_reason "interrupted".
-TrainResult run_training(const TrainRequest& request, const ProgressCallback& progress,
+// `families` finds a family's registry row by name (src/families/registry.h: find_family).
+TrainResult run_training(const TrainRequest& request, FamilyLookup families, const ProgressCallback& progress,
                          const std::atomic<bool>* stop_requested = nullptr);
 
 // The configuration a request resolves to, with the keys the data decides filled from the shard (vocab_size,
 // input_kind; tracks and pitches for musegan; the pitch range for crnngan) and every default spelled out.
-nlohmann::json resolve_config(const nlohmann::json& config, const std::string& data_path);
+nlohmann::json resolve_config(const nlohmann::json& config, const std::string& data_path, FamilyLookup families);
 
 }  // namespace cadenza::train

@@ -117,27 +117,32 @@ TEST(CliDataset, PianoRollFromJsbJson) {
 TEST(CliDataset, UserErrorsExitWithOneClearLine) {
   TuneFolder folder;
   const std::string out = folder.dir.file("x.cdz");
+  // Each command, what its error line must name (the input, option or file) and the problem with it.
   struct Case {
     std::string arguments;
-    std::string message;
+    std::string names;
+    std::string problem;
   };
   const std::vector<Case> cases = {
-      {"dataset prepare -i " + folder.dir.file("absent") + " -o " + out, "does not exist"},
-      {"dataset prepare -i " + folder.input + " --set steps_per_quarter -o " + out, "expected key=value"},
-      {"dataset prepare -i " + folder.input + " --set steps_per_quarter=0 -o " + out, "steps_per_quarter"},
-      {"dataset prepare -i " + folder.input + " --split 0.8,0.2 -o " + out, "bad split"},
-      {"dataset prepare -i " + folder.input + "/broken.mid -o " + out, "broken.mid"},
-      {"dataset prepare -i " + folder.input + " --min-length 50 --max-length 10 -o " + out, "--min-length"},
-      {"dataset prepare -i " + folder.input + " -o " + folder.dir.file("no/such/dir/x.cdz"), "x.cdz"},
+      {"dataset prepare -i " + folder.dir.file("absent") + " -o " + out, folder.dir.file("absent"), "does not exist"},
+      {"dataset prepare -i " + folder.input + " --set steps_per_quarter -o " + out, "--set 'steps_per_quarter'",
+       "expected key=value"},
+      {"dataset prepare -i " + folder.input + " --set steps_per_quarter=0 -o " + out, "'steps_per_quarter' = 0",
+       "outside 1..480"},
+      {"dataset prepare -i " + folder.input + " --split 0.8,0.2 -o " + out, "bad split '0.8,0.2'", "three numbers"},
+      {"dataset prepare -i " + folder.input + "/broken.mid -o " + out, "broken.mid: byte 0", "truncated MThd header"},
+      {"dataset prepare -i " + folder.input + " --min-length 50 --max-length 10 -o " + out, "--min-length 50",
+       "--max-length 10"},
+      {"dataset prepare -i " + folder.input + " -o " + folder.dir.file("no/such/dir/x.cdz"),
+       folder.dir.file("no/such/dir/x.cdz"), "cannot create"},
   };
-  for (const auto& c : cases) {
-    auto result = run_cadenza(c.arguments);
-    EXPECT_EQ(result.exit_code, 1) << c.arguments << "\n" << result.output;
-    EXPECT_NE(result.output.find("cadenza: error: "), std::string::npos) << result.output;
-    EXPECT_NE(result.output.find(c.message), std::string::npos) << c.arguments << "\n" << result.output;
-  }
+  for (const auto& c : cases) EXPECT_CLI_ERROR(run_cadenza(c.arguments), {c.names, c.problem}) << c.arguments;
   EXPECT_FALSE(fs::exists(out)) << "failed runs leave no output";
-  EXPECT_NE(run_cadenza("dataset prepare -i " + folder.input + " -e nonsense -o " + out).exit_code, 0);
+  // An unknown encoding is refused by the option parser, which lists the choices.
+  const auto nonsense = run_cadenza("dataset prepare -i " + folder.input + " -e nonsense -o " + out);
+  EXPECT_NE(nonsense.exit_code, 0);
+  EXPECT_NE(nonsense.output.find("nonsense not in {melody,performance,remi,pianoroll}"), std::string::npos)
+      << nonsense.output;
 }
 
 TEST(CliDataset, InfoRejectsDamagedFiles) {
@@ -148,15 +153,12 @@ TEST(CliDataset, InfoRejectsDamagedFiles) {
   bytes.resize(bytes.size() - 3);
   const std::string cut = folder.dir.file("cut.cdz");
   write_file_atomic(cut, bytes);
-  auto result = run_cadenza("dataset info " + cut);
-  EXPECT_EQ(result.exit_code, 1);
-  EXPECT_NE(result.output.find(cut + ": byte " + std::to_string(bytes.size()) + ": truncated"), std::string::npos)
-      << result.output;
-
-  auto midi = run_cadenza("dataset info " + folder.input + "/tune0.mid");
-  EXPECT_EQ(midi.exit_code, 1);
-  EXPECT_NE(midi.output.find("not a Cadenza dataset shard"), std::string::npos) << midi.output;
-  EXPECT_EQ(run_cadenza("dataset info " + folder.dir.file("absent.cdz")).exit_code, 1);
+  EXPECT_CLI_ERROR(run_cadenza("dataset info " + cut),
+                   {cut + ": byte " + std::to_string(bytes.size()) + ": truncated"});
+  EXPECT_CLI_ERROR(run_cadenza("dataset info " + folder.input + "/tune0.mid"),
+                   {folder.input + "/tune0.mid: byte 0", "not a Cadenza dataset shard"});
+  EXPECT_CLI_ERROR(run_cadenza("dataset info " + folder.dir.file("absent.cdz")),
+                   {folder.dir.file("absent.cdz"), "cannot open"});
 }
 
 TEST(CliDataset, PreparesNottinghamTopFolder) {

@@ -121,7 +121,7 @@ TEST(EncodingRoundTrip, MelodyOnEveryNottinghamMelody) {
     const Score source = read_midi_file(path);
     Score expected;
     if (!expected_melody(source, encoding.melody_spec(), expected)) {
-      EXPECT_THROW(encoding.encode(source), Error) << path;
+      EXPECT_THROW_WITH(encoding.encode(source), Error, {"in '" + path + "'", "spans pitches", "range 48..84"}) << path;
       ++refused;
       continue;
     }

@@ -7,7 +7,8 @@
 
 #include "data/prepare.h"
 #include "data/shard.h"
-#include "generate/piece_generator.h"
+#include "families/registry.h"
+#include "generate/sampler.h"
 #include "support/test_support.h"
 #include "train/evaluate.h"
 #include "train/train_config.h"
@@ -28,12 +29,12 @@ TEST(TrainReal, TinyLstmOnNottinghamBeatsTheUnigramBaselineAndGeneratesMelodies)
   const std::string shard_path = dir.file("melody.cdz");
   prepare_dataset(prepare, shard_path);
 
-  nlohmann::json config = train::preset_config("tiny", "lstm", false);
+  nlohmann::json config = families::preset_config("tiny", "lstm", false);
   config["train"]["steps"] = 150;
   config["train"]["learning_rate"] = 5e-3;
   config["train"]["eval_every"] = 150;
-  train::TrainRequest request{shard_path, dir.file("run"), train::resolve_config(config, shard_path)};
-  const train::TrainResult result = train::run_training(request, nullptr);
+  train::TrainRequest request{shard_path, dir.file("run"), train::resolve_config(config, shard_path, families::find_family)};
+  const train::TrainResult result = train::run_training(request, families::find_family, nullptr);
 
   const Shard shard(shard_path);
   train::EvaluationOptions options;
@@ -42,15 +43,15 @@ TEST(TrainReal, TinyLstmOnNottinghamBeatsTheUnigramBaselineAndGeneratesMelodies)
   ASSERT_TRUE(result.best_valid_score.has_value());
   EXPECT_LT(*result.best_valid_score, baseline.nll - 0.1)
       << "150 steps should clearly beat the unigram baseline (" << baseline.nll << " nats/token)";
-  const auto test = train::evaluate_checkpoint(dir.file("run"), shard, Split::kTest);
+  const auto test = train::evaluate_model(*families::load_sequence_checkpoint(dir.file("run")).model, shard, Split::kTest);
   EXPECT_LT(test.nll, train::evaluate_unigram_baseline(shard, Split::kTest).nll);
 
-  PieceGenerator generator(dir.file("run"));
-  PieceRequest piece_request;
+  const auto generator = families::open_sampler(dir.file("run"));
+  SampleRequest piece_request;
   piece_request.bars = 8;
   for (uint64_t seed = 1; seed <= 3; ++seed) {
     piece_request.seed = seed;
-    const GeneratedPiece piece = generator.generate(piece_request);
+    const SampledPiece piece = generator->sample(piece_request);
     EXPECT_GT(piece.score.note_count(), 4u);
     EXPECT_LE(piece.score.end_tick(), 8 * 4 * piece.score.ticks_per_quarter);
     for (const auto& track : piece.score.tracks)
@@ -72,10 +73,10 @@ TEST(TrainReal, TinyGruOnJsbChoralesBeatsTheKeyRateBaseline) {
   const std::string shard_path = dir.file("jsb.cdz");
   prepare_dataset(prepare, shard_path);
 
-  nlohmann::json config = train::preset_config("tiny", "gru", true);
+  nlohmann::json config = families::preset_config("tiny", "gru", true);
   config["train"].update({{"steps", 300}, {"learning_rate", 1e-2}, {"eval_every", 300}, {"max_eval_pieces", 0}});
-  train::TrainRequest request{shard_path, dir.file("run"), train::resolve_config(config, shard_path)};
-  const train::TrainResult result = train::run_training(request, nullptr);
+  train::TrainRequest request{shard_path, dir.file("run"), train::resolve_config(config, shard_path, families::find_family)};
+  const train::TrainResult result = train::run_training(request, families::find_family, nullptr);
   const Shard shard(shard_path);
   const auto baseline = train::evaluate_unigram_baseline(shard, Split::kValid);
   ASSERT_TRUE(result.best_valid_score.has_value());

@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "data/augment.h"
 #include "encoding/performance.h"
+#include "support/test_support.h"
 #include "test_data_fixtures.h"
 
 namespace cadenza {
@@ -29,9 +30,9 @@ TEST(DataAugment, StretchScalesTicksAndSeconds) {
   }
   EXPECT_EQ(stretched.tempos.back().tick, 1440);
   EXPECT_NEAR(stretched.end_seconds(), 1.5 * score.end_seconds(), 1e-9);
-  EXPECT_THROW(stretch_time(score, 0.0), Error);
-  EXPECT_THROW(stretch_time(score, -1.0), Error);
-  EXPECT_THROW(stretch_time(score, NAN), Error);
+  EXPECT_THROW_WITH(stretch_time(score, 0.0), Error, {"time stretch factor", "positive", "got 0"});
+  EXPECT_THROW_WITH(stretch_time(score, -1.0), Error, {"time stretch factor", "got -1"});
+  EXPECT_THROW_WITH(stretch_time(score, NAN), Error, {"time stretch factor", "got nan"});
 }
 
 TEST(DataAugment, StretchNeverCollapsesANote) {
@@ -64,8 +65,8 @@ TEST(DataAugment, RollTranspositionStaysInsideTheRoll) {
   PianoRoll down = roll;
   transpose_roll(down, -1);
   EXPECT_EQ(down.cells, (std::vector<uint8_t>{1, 0, 0, 0, 0, /**/ 0, 0, 1, 0, 0}));
-  EXPECT_THROW(transpose_roll(roll, 2), Error);
-  EXPECT_THROW(transpose_roll(roll, -2), Error);
+  EXPECT_THROW_WITH(transpose_roll(roll, 2), Error, {"by 2 semitones", "range -1..1"});
+  EXPECT_THROW_WITH(transpose_roll(roll, -2), Error, {"by -2 semitones", "range -1..1"});
   PianoRoll empty{1, 2, 5, std::vector<uint8_t>(10, 0), {}};
   EXPECT_EQ(roll_transposition_range(empty), (std::pair<int, int>{-4, 4}));
 }

@@ -48,7 +48,7 @@ TEST(DataBatch, RandomHelpersStayInRange) {
   }
   EXPECT_EQ(seen.size(), 7u);
   EXPECT_EQ(random_int(rng, 4, 4), 4);
-  EXPECT_THROW(random_below(rng, 0), Error);
+  EXPECT_THROW_WITH(random_below(rng, 0), Error, {"random_below", "empty range"});
 }
 
 TEST(DataBatch, SameSeedSameBatches) {
@@ -119,11 +119,13 @@ TEST(DataBatch, SkipPolicyNeverDrawsShortPieces) {
     EXPECT_EQ(row.length, 40);
   }
   options.crop_length = 10000;
-  EXPECT_THROW(TokenBatchSampler(shard, Split::kTrain, options, 3), Error);
+  EXPECT_THROW_WITH(TokenBatchSampler(shard, Split::kTrain, options, 3), Error,
+                    {fixture.path, "train split", "at least 10000 long"});
   options.crop_length = 10;
-  EXPECT_THROW(TokenBatchSampler(shard, Split::kTest, options, 3), Error) << "the test split is empty";
+  EXPECT_THROW_WITH(TokenBatchSampler(shard, Split::kTest, options, 3), Error, {fixture.path, "test split"})
+      << "the test split is empty";
   options.batch_size = 0;
-  EXPECT_THROW(TokenBatchSampler(shard, Split::kTrain, options, 3), Error);
+  EXPECT_THROW_WITH(TokenBatchSampler(shard, Split::kTrain, options, 3), Error, {"batch size", "got 0"});
 }
 
 TEST(DataBatch, TransposedRowsDecodeToTransposedNotes) {
@@ -243,8 +245,9 @@ TEST(DataBatch, PianoRollCropsAndTransposition) {
       }
   }
   options.augment.max_stretch = 1.1;
-  EXPECT_THROW(RollBatchSampler(shard, Split::kTrain, options, 2), Error);
-  EXPECT_THROW(TokenBatchSampler(shard, Split::kTrain, BatchOptions{}, 2), Error);
+  EXPECT_THROW_WITH(RollBatchSampler(shard, Split::kTrain, options, 2), Error, {"time stretch", "piano roll"});
+  EXPECT_THROW_WITH(TokenBatchSampler(shard, Split::kTrain, BatchOptions{}, 2), Error,
+                    {shard.path(), "needs RollBatchSampler"});
 }
 
 }  // namespace

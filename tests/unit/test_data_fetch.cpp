@@ -317,7 +317,7 @@ TEST(DataFetchCacheDir, FollowsXdgThenHome) {
   ::setenv("HOME", "/home/someone", 1);
   EXPECT_EQ(default_dataset_cache_dir(), "/home/someone/.cache/cadenza/datasets");
   ::unsetenv("HOME");
-  EXPECT_THROW(default_dataset_cache_dir(), Error);
+  EXPECT_THROW_WITH(default_dataset_cache_dir(), Error, {"XDG_CACHE_HOME", "HOME", "--cache"});
   if (old_xdg) ::setenv("XDG_CACHE_HOME", saved_xdg.c_str(), 1);
   if (old_home) ::setenv("HOME", saved_home.c_str(), 1);
 }
@@ -352,12 +352,12 @@ TEST(DataManifest, ReportsEachKindOfMismatch) {
   EXPECT_TRUE(first.stopped_early);
 
   std::vector<ManifestEntry> unsafe = {{"../escape.txt", 1, std::string(64, '0')}};
-  EXPECT_THROW(verify_manifest(dir.path(), unsafe), Error);
+  EXPECT_THROW_WITH(verify_manifest(dir.path(), unsafe), Error, {"invalid path", "'../escape.txt'"});
 }
 
 TEST(DataRegistry, KnownDataSetsHaveWellFormedManifests) {
   EXPECT_EQ(dataset_names(), (std::vector<std::string>{"nottingham", "jsb-chorales"}));
-  EXPECT_THROW(find_dataset("maestro"), Error);
+  EXPECT_THROW_WITH(find_dataset("maestro"), Error, {"unknown data set 'maestro'", "nottingham", "jsb-chorales"});
   for (const auto& spec : dataset_registry()) {
     SCOPED_TRACE(spec.name);
     EXPECT_EQ(&find_dataset(spec.name), &spec);

@@ -4,8 +4,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "common/error.h"
 #include "common/file_io.h"
@@ -77,11 +77,12 @@ TEST(DataPrepare, FindsInputsSortedWithRelativePaths) {
 
 TEST(DataPrepare, BadInputsAreErrors) {
   TempDir dir;
-  EXPECT_THROW(collect_input_files({dir.file("absent")}), Error);
+  EXPECT_THROW_WITH(collect_input_files({dir.file("absent")}), Error, {dir.file("absent"), "does not exist"});
   write_text(dir.file("x.txt"), "text");
-  EXPECT_THROW(collect_input_files({dir.file("x.txt")}), Error);
+  EXPECT_THROW_WITH(collect_input_files({dir.file("x.txt")}), Error, {dir.file("x.txt"), ".mid", ".json"});
   // An empty folder: nothing to prepare.
-  EXPECT_THROW(build_dataset(melody_options(dir.path().string())), Error);
+  EXPECT_THROW_WITH(build_dataset(melody_options(dir.path().string())), Error,
+                    {"no .mid, .midi or .json files", dir.path().string()});
 }
 
 TEST(DataPrepare, SkipsBrokenAndEmptyFilesAndListsThem) {
@@ -257,9 +258,9 @@ TEST(DataPrepare, SettingsParseJsonValuesOrStrings) {
   EXPECT_DOUBLE_EQ(settings["qpm"].get<double>(), 96.5);
   EXPECT_EQ(settings["track"], "Lead Vocal");
   EXPECT_EQ(settings["quoted"], "7");
-  EXPECT_THROW(apply_setting(settings, "no-equals"), Error);
-  EXPECT_THROW(apply_setting(settings, "=4"), Error);
-  EXPECT_THROW(apply_setting(settings, "name=remi"), Error);
+  EXPECT_THROW_WITH(apply_setting(settings, "no-equals"), Error, {"--set 'no-equals'", "key=value"});
+  EXPECT_THROW_WITH(apply_setting(settings, "=4"), Error, {"--set '=4'", "key=value"});
+  EXPECT_THROW_WITH(apply_setting(settings, "name=remi"), Error, {"--set 'name=remi'", "--encoding"});
 }
 
 TEST(DataPrepare, EncodingSpecIsResolvedWithDefaults) {
@@ -270,9 +271,12 @@ TEST(DataPrepare, EncodingSpecIsResolvedWithDefaults) {
   nlohmann::json roll = resolve_encoding_spec("pianoroll", {{"lowest_pitch", 36}});
   EXPECT_EQ(roll["name"], "pianoroll");
   EXPECT_EQ(roll["lowest_pitch"], 36);
-  EXPECT_THROW(resolve_encoding_spec("nonsense", nlohmann::json::object()), Error);
-  EXPECT_THROW(resolve_encoding_spec("melody", {{"min_pitch", "low"}}), Error);
-  EXPECT_THROW(resolve_encoding_spec("pianoroll", {{"bogus_key", 1}}), Error);
+  EXPECT_THROW_WITH(resolve_encoding_spec("nonsense", nlohmann::json::object()), Error,
+                    {"unknown encoding 'nonsense'", "melody"});
+  EXPECT_THROW_WITH(resolve_encoding_spec("melody", {{"min_pitch", "low"}}), Error,
+                    {"melody", "'min_pitch'", "integer", "\"low\""});
+  EXPECT_THROW_WITH(resolve_encoding_spec("pianoroll", {{"bogus_key", 1}}), Error,
+                    {"piano roll", "unknown option 'bogus_key'"});
 }
 
 }  // namespace

@@ -93,9 +93,9 @@ TEST(DataShard, TokenRoundTripKeepsMetadataPiecesAndSplits) {
   EXPECT_EQ(shard.pieces_in_split(Split::kTrain), std::vector<size_t>{0});
   EXPECT_EQ(shard.pieces_in_split(Split::kValid), std::vector<size_t>{1});
   EXPECT_EQ(shard.pieces_in_split(Split::kTest), std::vector<size_t>{2});
-  EXPECT_THROW(shard.tokens32(0), Error);
-  EXPECT_THROW(shard.roll(0), Error);
-  EXPECT_THROW(shard.piece(3), Error);
+  EXPECT_THROW_WITH(shard.tokens32(0), Error, {path, "stored as uint16, not int32"});
+  EXPECT_THROW_WITH(shard.roll(0), Error, {path, "not a piano-roll shard"});
+  EXPECT_THROW_WITH(shard.piece(3), Error, {path, "piece 3 does not exist", "has 3"});
 }
 
 TEST(DataShard, SerializationIsDeterministic) {
@@ -118,7 +118,7 @@ TEST(DataShard, LargeVocabularyIsStoredAsInt32) {
   auto span = shard.tokens32(0);
   EXPECT_EQ(std::vector<Token>(span.begin(), span.end()), tokens);
   EXPECT_EQ(shard.token_vector(0), tokens);
-  EXPECT_THROW(shard.tokens(0), Error);
+  EXPECT_THROW_WITH(shard.tokens(0), Error, {dir.file("big.cdz"), "stored as int32, not uint16"});
 }
 
 TEST(DataShard, VocabularyOfExactly65536FitsUint16) {
@@ -160,32 +160,33 @@ TEST(DataShard, PianoRollRoundTripKeepsCellsAndBars) {
     EXPECT_EQ(shard.piece(i).length, static_cast<uint64_t>(rolls[i].num_steps));
   }
   EXPECT_EQ(shard.pieces_in_split(Split::kTest), std::vector<size_t>{2});
-  EXPECT_THROW(shard.tokens(0), Error);
-  EXPECT_THROW(shard.make_encoding(), Error);
+  EXPECT_THROW_WITH(shard.tokens(0), Error, {dir.file("roll.cdz"), "stored as packed_bits, not uint16"});
+  EXPECT_THROW_WITH(shard.make_encoding(), Error, {dir.file("roll.cdz"), "piano-roll shard has no token encoding"});
 }
 
 TEST(DataShard, WriterRejectsBadPieces) {
   ShardWriter writer(token_metadata(10, 1));
   std::vector<Token> out_of_range = {1, 10};
-  EXPECT_THROW(writer.add_tokens(0, Split::kTrain, out_of_range), Error);
+  EXPECT_THROW_WITH(writer.add_tokens(0, Split::kTrain, out_of_range), Error,
+                    {"token 10 at position 1", "vocabulary of 10"});
   std::vector<Token> negative = {-1};
-  EXPECT_THROW(writer.add_tokens(0, Split::kTrain, negative), Error);
-  EXPECT_THROW(writer.add_roll(0, Split::kTrain, PianoRoll{}), Error);
+  EXPECT_THROW_WITH(writer.add_tokens(0, Split::kTrain, negative), Error, {"token -1 at position 0"});
+  EXPECT_THROW_WITH(writer.add_roll(0, Split::kTrain, PianoRoll{}), Error, {"add_roll on a token shard"});
   std::vector<Token> fine = {1, 2};
   writer.add_tokens(5, Split::kTrain, fine);  // source 5 does not exist
-  EXPECT_THROW(writer.serialize(), Error);
+  EXPECT_THROW_WITH(writer.serialize(), Error, {"piece 0 names source 5", "lists 1 sources"});
 
   ShardMetadata no_vocabulary = token_metadata(0, 1);
-  EXPECT_THROW(ShardWriter{no_vocabulary}, Error);
+  EXPECT_THROW_WITH(ShardWriter{no_vocabulary}, Error, {"'synthetic'", "empty vocabulary"});
 
   ShardMetadata roll_metadata;
   roll_metadata.encoding = {{"name", "pianoroll"}, {"lowest_pitch", 60}, {"highest_pitch", 64}};
   roll_metadata.sources = {{"a", 1, "h"}};
   ShardWriter roll_writer(roll_metadata);
   PianoRoll wrong_pitches{1, 2, 6, std::vector<uint8_t>(12, 0), {}};
-  EXPECT_THROW(roll_writer.add_roll(0, Split::kTrain, wrong_pitches), Error);
+  EXPECT_THROW_WITH(roll_writer.add_roll(0, Split::kTrain, wrong_pitches), Error, {"has 6 pitches", "spec says 5"});
   PianoRoll wrong_cells{1, 2, 5, std::vector<uint8_t>(9, 0), {}};
-  EXPECT_THROW(roll_writer.add_roll(0, Split::kTrain, wrong_cells), Error);
+  EXPECT_THROW_WITH(roll_writer.add_roll(0, Split::kTrain, wrong_cells), Error, {"shape 1x2x5", "its 9 cells"});
 }
 
 TEST(DataShard, EmptyShardRoundTrips) {
@@ -309,7 +310,7 @@ TEST(DataShard, DamagedSectionsNameTheirOffset) {
 
 TEST(DataShard, MissingFileIsAnIoError) {
   TempDir dir;
-  EXPECT_THROW(Shard(dir.file("absent.cdz")), IoError);
+  EXPECT_THROW_WITH(Shard(dir.file("absent.cdz")), IoError, {dir.file("absent.cdz"), "cannot open"});
 }
 
 TEST(DataShard, RollPayloadIsBarStartsThenCellsLsbFirst) {

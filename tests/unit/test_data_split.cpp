@@ -4,6 +4,7 @@
 #include "common/error.h"
 #include "data/checksum.h"
 #include "data/split.h"
+#include "support/test_support.h"
 
 namespace cadenza {
 namespace {
@@ -18,7 +19,7 @@ TEST(DataSplit, ParsesAndNormalizesRatios) {
   EXPECT_DOUBLE_EQ(ratios.test, 0.1);
   EXPECT_EQ(SplitRatios::parse("0.7,0.2,0.1").to_string(), "0.7,0.2,0.1");
   for (const char* bad : {"", "0.8,0.2", "0.8,0.1,0.1,0", "a,b,c", "-0.1,0.6,0.5", "0,0,0", "0.8,,0.2", "1e999,0,0"})
-    EXPECT_THROW(SplitRatios::parse(bad), Error) << bad;
+    EXPECT_THROW_WITH(SplitRatios::parse(bad), Error, {"bad split '" + std::string(bad) + "'"}) << bad;
 }
 
 TEST(DataSplit, FractionsFollowTheRatios) {
@@ -69,7 +70,7 @@ TEST(DataSplit, ParsesSplitNames) {
   EXPECT_EQ(parse_split("valid"), Split::kValid);
   EXPECT_EQ(parse_split("validation"), Split::kValid);
   EXPECT_EQ(parse_split("test"), Split::kTest);
-  EXPECT_THROW(parse_split("dev"), Error);
+  EXPECT_THROW_WITH(parse_split("dev"), Error, {"unknown split 'dev'", "train, valid or test"});
 }
 
 }  // namespace

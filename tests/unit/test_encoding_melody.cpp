@@ -8,6 +8,7 @@
 #include "encoding/melody.h"
 #include "score/operations.h"
 #include "score/score.h"
+#include "support/test_support.h"
 
 namespace cadenza {
 namespace {
@@ -130,7 +131,7 @@ TEST(MelodyEncoding, PolyphonyKeepsTheHighestLineAndTrackOptionPicksATrack) {
   EXPECT_EQ(chords_only.to_text(chords_only.encode(score)),
             "NOTE_ON_55 NO_EVENT NO_EVENT NO_EVENT NO_EVENT NO_EVENT NO_EVENT NO_EVENT NOTE_OFF");
   MelodyEncoding missing(MelodySpec::from_json({{"track", "violin"}}));
-  EXPECT_THROW(missing.encode(score), Error);
+  EXPECT_THROW_WITH(missing.encode(score), Error, {"no track named 'violin'", "'tune', 'chords'"});
 }
 
 TEST(MelodyEncoding, DrumTracksAreIgnored) {
@@ -168,10 +169,11 @@ TEST(MelodyEncoding, MelodyThatCannotFitIsAnErrorNamingItsSpan) {
   }
   MelodyEncoding fixed(MelodySpec::from_json({{"transpose_into_range", false}}));
   Score low = melody_score({step_note(40, 0, 1)});
-  EXPECT_THROW(fixed.encode(low), Error);
+  EXPECT_THROW_WITH(fixed.encode(low), Error, {"spans pitches 40..40", "range 48..84", "transpose_into_range"});
   // A narrow range where the pitch classes cannot line up with any octave: 64..66 into 60..65.
   MelodyEncoding narrow(MelodySpec::from_json({{"min_pitch", 60}, {"max_pitch", 65}}));
-  EXPECT_THROW(narrow.encode(melody_score({step_note(64, 0, 1), step_note(66, 1, 2)})), Error);
+  EXPECT_THROW_WITH(narrow.encode(melody_score({step_note(64, 0, 1), step_note(66, 1, 2)})), Error,
+                    {"spans pitches 64..66", "no whole-octave shift", "range 60..65"});
 }
 
 TEST(MelodyEncoding, DecodeFollowsTheTokensAndTheDecodeOptions) {
@@ -219,9 +221,9 @@ TEST(MelodyEncoding, GrammarAllowsNoteOffOnlyWhileANoteSounds) {
   EXPECT_EQ(mask[MelodyEncoding::kNoteOff], 0);
   for (int pitch = 48; pitch <= 84; ++pitch) EXPECT_EQ(mask[encoding.note_on(pitch)], 1);
   EXPECT_TRUE(grammar->can_end());
-  EXPECT_THROW(grammar->push(MelodyEncoding::kNoteOff), Error);
-  EXPECT_THROW(grammar->push(-1), Error);
-  EXPECT_THROW(grammar->push(encoding.vocabulary().size()), Error);
+  EXPECT_THROW_WITH(grammar->push(MelodyEncoding::kNoteOff), Error, {"token 1 (NOTE_OFF)", "no note sounds"});
+  EXPECT_THROW_WITH(grammar->push(-1), Error, {"token -1", "outside the vocabulary 0..38"});
+  EXPECT_THROW_WITH(grammar->push(encoding.vocabulary().size()), Error, {"token 39", "outside the vocabulary 0..38"});
 
   grammar->push(encoding.note_on(60));
   EXPECT_FALSE(grammar->can_end()) << "a sounding note must be closed before the end";
@@ -277,7 +279,7 @@ TEST(MelodyEncoding, RoundTripEqualsTheQuantizedMonophonicMelody) {
     bool fits = true;
     for (const auto& note : expected_notes) fits = fits && note.pitch <= 84;
     if (!fits) {
-      EXPECT_THROW(encoding.encode(source), Error);
+      EXPECT_THROW_WITH(encoding.encode(source), Error, {"spans pitches", "range 48..84"});
       continue;
     }
     const auto tokens = encoding.encode(source);
@@ -346,14 +348,29 @@ TEST(MelodyEncoding, SpecRoundTripsThroughTheRegistry) {
 }
 
 TEST(MelodyEncoding, BadOptionsAreErrors) {
-  for (const char* bad :
-       {R"({"name": "melody", "steps": 4})", R"({"name": "melody", "steps_per_quarter": 0})",
-        R"({"name": "melody", "steps_per_quarter": 4.5})", R"({"name": "melody", "min_pitch": -1})",
-        R"({"name": "melody", "max_pitch": 128})", R"({"name": "melody", "min_pitch": 70, "max_pitch": 60})",
-        R"({"name": "melody", "transpose_into_range": 1})", R"({"name": "melody", "qpm": 0})",
-        R"({"name": "melody", "qpm": "fast"})", R"({"name": "melody", "velocity": 0})",
-        R"({"name": "melody", "track": 3})", R"({"name": "melody", "steps_per_quarter": 99999999999999999999})"}) {
-    EXPECT_THROW(make_token_encoding(nlohmann::json::parse(bad)), Error) << bad;
+  // Each bad spec, the option the message must name and the offending value (or the rule broken).
+  struct Case {
+    const char* spec;
+    const char* key;
+    const char* problem;
+  };
+  for (const Case& bad : std::initializer_list<Case>{
+           {R"({"name": "melody", "steps": 4})", "'steps'", "unknown option"},
+           {R"({"name": "melody", "steps_per_quarter": 0})", "'steps_per_quarter'", "= 0 is outside 1..480"},
+           {R"({"name": "melody", "steps_per_quarter": 4.5})", "'steps_per_quarter'", "integer, got 4.5"},
+           {R"({"name": "melody", "min_pitch": -1})", "'min_pitch'", "= -1 is outside 0..127"},
+           {R"({"name": "melody", "max_pitch": 128})", "'max_pitch'", "= 128 is outside 0..127"},
+           {R"({"name": "melody", "min_pitch": 70, "max_pitch": 60})", "min_pitch 70", "above max_pitch 60"},
+           {R"({"name": "melody", "transpose_into_range": 1})", "'transpose_into_range'", "true or false, got 1"},
+           {R"({"name": "melody", "qpm": 0})", "'qpm'", "= 0 is outside 1..1000"},
+           {R"({"name": "melody", "qpm": "fast"})", "'qpm'", "number, got \"fast\""},
+           {R"({"name": "melody", "velocity": 0})", "'velocity'", "= 0 is outside 1..127"},
+           {R"({"name": "melody", "track": 3})", "'track'", "string, got 3"},
+           {R"({"name": "melody", "steps_per_quarter": 99999999999999999999})", "'steps_per_quarter'",
+            "must be an integer, got 1e+20"}}) {
+    EXPECT_THROW_WITH(make_token_encoding(nlohmann::json::parse(bad.spec)), Error,
+                      {"melody encoding", bad.key, bad.problem})
+        << bad.spec;
   }
 }
 

@@ -10,6 +10,7 @@
 #include "encoding/performance.h"
 #include "score/operations.h"
 #include "score/score.h"
+#include "support/test_support.h"
 
 namespace cadenza {
 namespace {
@@ -263,7 +264,8 @@ TEST(PerformanceEncoding, GrammarMasksOnSmallPrefixes) {
   EXPECT_EQ(allowed_count(0, 128), 128) << "after a VELOCITY only NOTE_ONs";
   EXPECT_EQ(allowed_count(128, 388), 0);
   EXPECT_FALSE(grammar->can_end());
-  EXPECT_THROW(grammar->push(vocabulary.id("TIME_SHIFT_1")), Error);
+  EXPECT_THROW_WITH(grammar->push(vocabulary.id("TIME_SHIFT_1")), Error,
+                    {"token " + std::to_string(vocabulary.id("TIME_SHIFT_1")) + " (TIME_SHIFT_1)", "not allowed"});
 
   grammar->push(vocabulary.id("NOTE_ON_60"));
   grammar->allowed(mask);
@@ -283,9 +285,10 @@ TEST(PerformanceEncoding, GrammarMasksOnSmallPrefixes) {
   EXPECT_EQ(allowed_count(128, 256), 1);
   grammar->push(vocabulary.id("NOTE_OFF_60"));
   EXPECT_TRUE(grammar->can_end());
-  EXPECT_THROW(grammar->push(vocabulary.id("NOTE_OFF_60")), Error);
-  EXPECT_THROW(grammar->push(-3), Error);
-  EXPECT_THROW(grammar->push(388), Error);
+  EXPECT_THROW_WITH(grammar->push(vocabulary.id("NOTE_OFF_60")), Error,
+                    {"token " + std::to_string(vocabulary.id("NOTE_OFF_60")) + " (NOTE_OFF_60)", "not allowed"});
+  EXPECT_THROW_WITH(grammar->push(-3), Error, {"token -3", "outside the vocabulary 0..387"});
+  EXPECT_THROW_WITH(grammar->push(388), Error, {"token 388", "outside the vocabulary 0..387"});
   EXPECT_FALSE(before_shift->is_allowed(vocabulary.id("NOTE_OFF_60"))) << "the clone kept its own state";
 }
 
@@ -418,14 +421,26 @@ TEST(PerformanceEncoding, SpecRoundTripsThroughTheRegistry) {
 }
 
 TEST(PerformanceEncoding, BadOptionsAreErrors) {
-  for (const char* bad :
-       {R"({"name": "performance", "velocity_bins": 32})", R"({"name": "performance", "steps_per_second": 0})",
-        R"({"name": "performance", "steps_per_second": 100.5})", R"({"name": "performance", "max_shift_steps": 0})",
-        R"({"name": "performance", "num_velocity_bins": 128})", R"({"name": "performance", "num_velocity_bins": -1})",
-        R"({"name": "performance", "min_pitch": 80, "max_pitch": 70})",
-        R"({"name": "performance", "keep_drums": "yes"})", R"({"name": "performance", "velocity": 128})",
-        R"({"name": "performance", "max_pitch": null})"}) {
-    EXPECT_THROW(make_token_encoding(nlohmann::json::parse(bad)), Error) << bad;
+  // Each bad spec, the option the message must name and the offending value (or the rule broken).
+  struct Case {
+    const char* spec;
+    const char* key;
+    const char* problem;
+  };
+  for (const Case& bad : std::initializer_list<Case>{
+           {R"({"name": "performance", "velocity_bins": 32})", "'velocity_bins'", "unknown option"},
+           {R"({"name": "performance", "steps_per_second": 0})", "'steps_per_second'", "= 0 is outside 1..1000"},
+           {R"({"name": "performance", "steps_per_second": 100.5})", "'steps_per_second'", "integer, got 100.5"},
+           {R"({"name": "performance", "max_shift_steps": 0})", "'max_shift_steps'", "= 0 is outside 1..1000"},
+           {R"({"name": "performance", "num_velocity_bins": 128})", "'num_velocity_bins'", "= 128 is outside 0..127"},
+           {R"({"name": "performance", "num_velocity_bins": -1})", "'num_velocity_bins'", "= -1 is outside 0..127"},
+           {R"({"name": "performance", "min_pitch": 80, "max_pitch": 70})", "min_pitch 80", "above max_pitch 70"},
+           {R"({"name": "performance", "keep_drums": "yes"})", "'keep_drums'", "true or false, got \"yes\""},
+           {R"({"name": "performance", "velocity": 128})", "'velocity'", "= 128 is outside 1..127"},
+           {R"({"name": "performance", "max_pitch": null})", "'max_pitch'", "integer, got null"}}) {
+    EXPECT_THROW_WITH(make_token_encoding(nlohmann::json::parse(bad.spec)), Error,
+                      {"performance encoding", bad.key, bad.problem})
+        << bad.spec;
   }
 }
 

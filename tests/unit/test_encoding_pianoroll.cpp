@@ -7,6 +7,7 @@
 #include "encoding/pianoroll.h"
 #include "score/operations.h"
 #include "score/score.h"
+#include "support/test_support.h"
 
 namespace cadenza {
 namespace {
@@ -81,17 +82,29 @@ TEST(EncodingPianoRoll, SpecJsonRoundTripsAndRejectsBadValues) {
   EXPECT_EQ(PianoRollSpec::from_json(without_name).to_json(), json);
   EXPECT_EQ(PianoRollSpec::from_json(nlohmann::json::object()).to_json(), PianoRollSpec{}.to_json());
 
-  const nlohmann::json bad[] = {
-      {{"steps_per_quarter", 0}}, {{"lowest_pitch", 60}, {"highest_pitch", 59}},
-      {{"highest_pitch", 128}},   {{"num_tracks", 0}},
-      {{"merge_all_tracks", 1}},  {{"steps_per_quarter", "4"}},
-      {{"name", "remi"}},         {{"steps_per_qaurter", 4}},
-      {{"num_tracks", 1e10}},     nlohmann::json::array(),
+  // Each bad spec, the option the message must name and the offending value (or the rule broken).
+  struct Case {
+    nlohmann::json spec;
+    const char* key;
+    const char* problem;
   };
-  for (const auto& value : bad) EXPECT_THROW(PianoRollSpec::from_json(value), Error) << value.dump();
+  const Case bad[] = {
+      {{{"steps_per_quarter", 0}}, "'steps_per_quarter'", "= 0 is outside 1..480"},
+      {{{"lowest_pitch", 60}, {"highest_pitch", 59}}, "lowest_pitch 60", "above highest_pitch 59"},
+      {{{"highest_pitch", 128}}, "'highest_pitch'", "= 128 is outside 0..127"},
+      {{{"num_tracks", 0}}, "'num_tracks'", "= 0 is outside 1..128"},
+      {{{"merge_all_tracks", 1}}, "'merge_all_tracks'", "true or false, got 1"},
+      {{{"steps_per_quarter", "4"}}, "'steps_per_quarter'", "integer, got \"4\""},
+      {{{"name", "remi"}}, "spec names encoding", "\"remi\""},
+      {{{"steps_per_qaurter", 4}}, "'steps_per_qaurter'", "unknown option"},
+      {{{"num_tracks", 1e10}}, "'num_tracks'", "must be an integer"},
+      {nlohmann::json::array(), "spec must be a JSON object", "got []"},
+  };
+  for (const auto& c : bad)
+    EXPECT_THROW_WITH(PianoRollSpec::from_json(c.spec), Error, {"piano roll", c.key, c.problem}) << c.spec.dump();
   PianoRollSpec direct;
   direct.num_tracks = 0;
-  EXPECT_THROW(PianoRollEncoding{direct}, Error);
+  EXPECT_THROW_WITH(PianoRollEncoding{direct}, Error, {"piano roll", "'num_tracks' = 0", "outside 1..128"});
 }
 
 // ---- encode ------------------------------------------------------------------------------------------------
@@ -166,14 +179,14 @@ TEST(EncodingPianoRoll, EmptyScoresGiveEmptyRollsAndHugeOnesAreErrors) {
   EXPECT_TRUE(empty.bar_starts.empty());
   EXPECT_EQ(encoding.decode(empty).note_count(), 0u);
   const Score huge = score_with(480, {track({{60, 80, 0, int64_t{1} << 40}})});
-  EXPECT_THROW(encoding.encode(huge), Error);
+  EXPECT_THROW_WITH(encoding.encode(huge), Error, {"piano roll", "steps x", "more than the limit of"});
   // A crafted meter with bars far shorter than a tick over a long note: refused, not listed bar by bar.
   Score tiny_bars = score_with(480, {track({{60, 80, 0, 480 * 10000}})});
   tiny_bars.time_signatures[0] = {0, 1, 1 << 20};
-  EXPECT_THROW(encoding.encode(tiny_bars), Error);
+  EXPECT_THROW_WITH(encoding.encode(tiny_bars), Error, {"time signatures", "more than 4194304 bars"});
   Score bad = score_with(480, {track({{60, 80, 0, 480}})});
   bad.ticks_per_quarter = 0;
-  EXPECT_THROW(encoding.encode(bad), Error);
+  EXPECT_THROW_WITH(encoding.encode(bad), Error, {"ticks_per_quarter 0"});
 }
 
 // ---- decode ------------------------------------------------------------------------------------------------
@@ -284,7 +297,7 @@ TEST(EncodingPianoRoll, SegmentsAreWholeWindowsOfBars) {
   EXPECT_EQ(encoding.segment_by_bars(roll, 5).size(), 1u);
   EXPECT_EQ(encoding.segment_by_bars(roll, 6).size(), 0u);
   EXPECT_EQ(encoding.segment_by_bars(roll, 1).size(), 5u);
-  EXPECT_THROW(encoding.segment_by_bars(roll, 0), Error);
+  EXPECT_THROW_WITH(encoding.segment_by_bars(roll, 0), Error, {"bars per segment", "got 0"});
 }
 
 // ---- bit packing -------------------------------------------------------------------------------------------
@@ -333,12 +346,14 @@ TEST(EncodingPianoRoll, PackBitsRoundTripsEncodedRolls) {
 
 TEST(EncodingPianoRoll, UnpackBitsRejectsBadInput) {
   const std::vector<uint8_t> two = {0xff, 0x03};
-  EXPECT_NO_THROW(unpack_bits(two, 1, 2, 5));                                   // 10 cells, padding clear
-  EXPECT_THROW(unpack_bits(two, 1, 2, 4), Error);                               // 8 cells need one byte
-  EXPECT_THROW(unpack_bits(two, 1, 17, 1), Error);                              // 17 cells need three bytes
-  EXPECT_THROW(unpack_bits(std::vector<uint8_t>{0xff, 0x07}, 1, 2, 5), Error);  // a padding bit set
-  EXPECT_THROW(unpack_bits(two, -1, 2, 5), Error);
-  EXPECT_THROW(unpack_bits(two, 1 << 20, 1 << 20, 1 << 20), Error);  // absurd shape, no allocation
+  EXPECT_NO_THROW(unpack_bits(two, 1, 2, 5));  // 10 cells, padding clear
+  // 8 cells need one byte, 17 cells three.
+  EXPECT_THROW_WITH(unpack_bits(two, 1, 2, 4), Error, {"2 packed bytes for 8 cells", "expected 1"});
+  EXPECT_THROW_WITH(unpack_bits(two, 1, 17, 1), Error, {"2 packed bytes for 17 cells", "expected 3"});
+  EXPECT_THROW_WITH(unpack_bits(std::vector<uint8_t>{0xff, 0x07}, 1, 2, 5), Error, {"bits set past the last cell"});
+  EXPECT_THROW_WITH(unpack_bits(two, -1, 2, 5), Error, {"negative shape -1x2x5"});
+  EXPECT_THROW_WITH(unpack_bits(two, 1 << 20, 1 << 20, 1 << 20), Error,  // absurd shape, no allocation
+                    {"shape 1048576x1048576x1048576", "exceeds the limit"});
 }
 
 }  // namespace

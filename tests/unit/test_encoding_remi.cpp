@@ -13,6 +13,7 @@
 #include "encoding/remi.h"
 #include "score/operations.h"
 #include "score/score.h"
+#include "support/test_support.h"
 
 namespace cadenza {
 namespace {
@@ -256,25 +257,34 @@ TEST(EncodingRemi, SpecRebuildsAnEquivalentEncoding) {
 }
 
 TEST(EncodingRemi, InvalidOptionsAreErrors) {
-  const nlohmann::json bad[] = {
-      {{"name", "remi"}, {"positions_per_quarter", 7}},  // does not divide 480
-      {{"name", "remi"}, {"positions_per_quarter", 0}},
-      {{"name", "remi"}, {"lowest_pitch", 90}, {"highest_pitch", 80}},
-      {{"name", "remi"}, {"highest_pitch", 128}},
-      {{"name", "remi"}, {"num_velocity_bins", 0}},
-      {{"name", "remi"}, {"num_velocity_bins", 200}},
-      {{"name", "remi"}, {"max_duration_quarters", 0}},
-      {{"name", "remi"}, {"min_tempo", 200}, {"max_tempo", 100}},
-      {{"name", "remi"}, {"num_tempo_bins", 256}, {"min_tempo", 100}, {"max_tempo", 100.5}},  // names collide
-      {{"name", "remi"}, {"use_programs", "yes"}},
-      {{"name", "remi"}, {"positions_per_quarter", 4.5}},
-      {{"name", "remi"}, {"positions_per_quarter", 1e12}},
-      {{"name", "remi"}, {"unknown_option", 1}},
+  // Each bad spec, the option the message must name and the offending value (or the rule broken).
+  struct Case {
+    nlohmann::json spec;
+    const char* key;
+    const char* problem;
   };
-  for (const auto& spec : bad) EXPECT_THROW(make_token_encoding(spec), Error) << spec.dump();
+  const Case bad[] = {
+      {{{"name", "remi"}, {"positions_per_quarter", 7}}, "'positions_per_quarter' = 7", "must divide 480"},
+      {{{"name", "remi"}, {"positions_per_quarter", 0}}, "'positions_per_quarter' = 0", "outside 1..48"},
+      {{{"name", "remi"}, {"lowest_pitch", 90}, {"highest_pitch", 80}}, "lowest_pitch 90", "above highest_pitch 80"},
+      {{{"name", "remi"}, {"highest_pitch", 128}}, "'highest_pitch' = 128", "outside 0..127"},
+      {{{"name", "remi"}, {"num_velocity_bins", 0}}, "'num_velocity_bins' = 0", "outside 1..127"},
+      {{{"name", "remi"}, {"num_velocity_bins", 200}}, "'num_velocity_bins' = 200", "outside 1..127"},
+      {{{"name", "remi"}, {"max_duration_quarters", 0}}, "'max_duration_quarters' = 0", "outside 1..32"},
+      {{{"name", "remi"}, {"min_tempo", 200}, {"max_tempo", 100}}, "min_tempo 200", "below max_tempo 100"},
+      {{{"name", "remi"}, {"num_tempo_bins", 256}, {"min_tempo", 100}, {"max_tempo", 100.5}},  // names collide
+       "256 tempo bins",
+       "too close to tell apart"},
+      {{{"name", "remi"}, {"use_programs", "yes"}}, "'use_programs'", "true or false, got \"yes\""},
+      {{{"name", "remi"}, {"positions_per_quarter", 4.5}}, "'positions_per_quarter'", "integer, got 4.5"},
+      {{{"name", "remi"}, {"positions_per_quarter", 1e12}}, "'positions_per_quarter'", "must be an integer"},
+      {{{"name", "remi"}, {"unknown_option", 1}}, "'unknown_option'", "unknown option"},
+  };
+  for (const auto& c : bad)
+    EXPECT_THROW_WITH(make_token_encoding(c.spec), Error, {"remi encoding", c.key, c.problem}) << c.spec.dump();
   RemiSpec direct;
   direct.num_tempo_bins = 0;
-  EXPECT_THROW(RemiEncoding{direct}, Error);
+  EXPECT_THROW_WITH(RemiEncoding{direct}, Error, {"remi encoding", "'num_tempo_bins' = 0", "outside 1..256"});
 }
 
 TEST(EncodingRemi, VelocityAndTempoBinsAreNearestValues) {
@@ -433,7 +443,7 @@ TEST(EncodingRemi, EmptyScoresEncodeToNothingAndDecodeToAnEmptyTrack) {
 TEST(EncodingRemi, AbsurdlyLongScoresAreErrorsNotHugeAllocations) {
   RemiEncoding remi;
   Score score = score_with(480, {piano({{60, 80, int64_t{1} << 40, (int64_t{1} << 40) + 480}})});
-  EXPECT_THROW(remi.encode(score), Error);
+  EXPECT_THROW_WITH(remi.encode(score), Error, {"remi encoding", "more than 1048576 bars", "quarters in"});
 }
 
 // ---- round trip --------------------------------------------------------------------------------------------
@@ -490,7 +500,7 @@ TEST(EncodingRemi, GrammarRefusesUngrammaticalOrders) {
   auto grammar = remi.grammar();
   EXPECT_FALSE(grammar->can_end());
   EXPECT_FALSE(grammar->is_allowed(v.id("Pitch_60")));  // a sequence starts with Bar
-  EXPECT_THROW(grammar->push(v.id("Position_0")), Error);
+  EXPECT_THROW_WITH(grammar->push(v.id("Position_0")), Error, {"token Position_0", "not allowed at the start"});
   grammar->push(v.id("Bar"));
   EXPECT_TRUE(grammar->can_end());
   grammar->push(v.id("TimeSig_3/4"));

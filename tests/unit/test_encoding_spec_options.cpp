@@ -3,6 +3,7 @@
 #include "common/error.h"
 #include "encoding/pianoroll.h"
 #include "encoding/spec_options.h"
+#include "support/test_support.h"
 
 namespace cadenza {
 namespace {
@@ -36,11 +37,13 @@ TEST(SpecOptions, LowerBoundAppliesToNonNegativeLiterals) {
 }
 
 TEST(SpecOptions, RejectsUnknownOptionsWrongTypesAndWrongName) {
-  EXPECT_NE(error_of([] { SpecOptions(nlohmann::json::parse(R"({"z": 1})"), "x encoding", "x", {"a"}); })
-                .find("x encoding: unknown option 'z'"),
+  EXPECT_NE(error_of([] {
+              SpecOptions(nlohmann::json::parse(R"({"z": 1})"), "x encoding", "x", {"a"});
+            }).find("x encoding: unknown option 'z'"),
             std::string::npos);
-  EXPECT_NE(error_of([] { SpecOptions(nlohmann::json::parse(R"({"name": "y"})"), "x encoding", "x", {}); })
-                .find("spec names encoding \"y\""),
+  EXPECT_NE(error_of([] {
+              SpecOptions(nlohmann::json::parse(R"({"name": "y"})"), "x encoding", "x", {});
+            }).find("spec names encoding \"y\""),
             std::string::npos);
   EXPECT_NE(error_of([] { SpecOptions(nlohmann::json::parse("[1]"), "x encoding", "x", {}); }).find("JSON object"),
             std::string::npos);
@@ -52,7 +55,8 @@ TEST(SpecOptions, RejectsUnknownOptionsWrongTypesAndWrongName) {
 }
 
 TEST(SpecOptions, PianoRollRejectsZeroStepsPerQuarter) {
-  EXPECT_THROW(PianoRollSpec::from_json(nlohmann::json::parse(R"({"steps_per_quarter": 0})")), Error);
+  EXPECT_THROW_WITH(PianoRollSpec::from_json(nlohmann::json::parse(R"({"steps_per_quarter": 0})")), Error,
+                    {"piano roll", "'steps_per_quarter' = 0", "outside 1..480"});
 }
 
 }  // namespace

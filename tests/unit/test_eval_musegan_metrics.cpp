@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "eval/musegan_metrics.h"
+#include "support/test_support.h"
 
 namespace cadenza::eval {
 namespace {
@@ -196,26 +197,29 @@ TEST(EvalMuseganMetrics, JsonCarriesTheNumbers) {
 TEST(EvalMuseganMetrics, MalformedRollsAreErrors) {
   const PianoRoll good = two_track_roll();
   PianoRoll other_shape = empty_roll(3, 16, 12, {0, 8});
-  EXPECT_THROW(musegan_metrics({good, other_shape}, from_c4()), Error);
+  EXPECT_THROW_WITH(musegan_metrics({good, other_shape}, from_c4()), Error,
+                    {"piano roll 1", "3 tracks x 12 pitches", "roll 0 has 2 x 12"});
   PianoRoll short_cells = good;
   short_cells.cells.pop_back();
-  EXPECT_THROW(musegan_metrics(short_cells, from_c4()), Error);
+  EXPECT_THROW_WITH(musegan_metrics(short_cells, from_c4()), Error, {"piano roll 0", "383 cells", "says 384"});
   PianoRoll no_bars = good;
   no_bars.bar_starts.clear();
-  EXPECT_THROW(musegan_metrics(no_bars, from_c4()), Error);
+  EXPECT_THROW_WITH(musegan_metrics(no_bars, from_c4()), Error, {"piano roll 0", "no bar_starts"});
   PianoRoll bad_bars = good;
   bad_bars.bar_starts = {0, 8, 8};
-  EXPECT_THROW(musegan_metrics(bad_bars, from_c4()), Error);
+  EXPECT_THROW_WITH(musegan_metrics(bad_bars, from_c4()), Error,
+                    {"piano roll 0", "bar_starts[2] = 8", "rise strictly"});
   bad_bars.bar_starts = {2, 8};
-  EXPECT_THROW(musegan_metrics(bad_bars, from_c4()), Error);
+  EXPECT_THROW_WITH(musegan_metrics(bad_bars, from_c4()), Error, {"piano roll 0", "bar_starts[0] = 2", "start at 0"});
   bad_bars.bar_starts = {0, 16};
-  EXPECT_THROW(musegan_metrics(bad_bars, from_c4()), Error);
+  EXPECT_THROW_WITH(musegan_metrics(bad_bars, from_c4()), Error,
+                    {"piano roll 0", "bar_starts[1] = 16", "below num_steps 16"});
   MuseganOptions too_high = from_c4();
   too_high.lowest_pitch = 120;  // 120 + 12 pitches > 128
-  EXPECT_THROW(musegan_metrics(good, too_high), Error);
+  EXPECT_THROW_WITH(musegan_metrics(good, too_high), Error, {"pitches 120..131", "lowest_pitch 120"});
   MuseganOptions zero_length = from_c4();
   zero_length.min_qualified_steps = 0;
-  EXPECT_THROW(musegan_metrics(good, zero_length), Error);
+  EXPECT_THROW_WITH(musegan_metrics(good, zero_length), Error, {"min_qualified_steps 0", "below 1"});
   try {
     musegan_metrics({good, short_cells}, from_c4());
     FAIL();

@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "eval/musical_metrics.h"
+#include "support/test_support.h"
 
 namespace cadenza::eval {
 namespace {
@@ -147,7 +148,7 @@ TEST(EvalMusicalMetrics, GrooveConsistencyComparesNeighbouringBars) {
   EXPECT_DOUBLE_EQ(groove_consistency(score, 4), 1.0 - 2.0 / 8.0);
   // 1 position per bar: every bar has an onset at position 0, so all agree.
   EXPECT_DOUBLE_EQ(groove_consistency(score, 1), 1.0);
-  EXPECT_THROW(groove_consistency(score, 0), Error);
+  EXPECT_THROW_WITH(groove_consistency(score, 0), Error, {"groove_consistency", "measure resolution 0", "below 1"});
 }
 
 TEST(EvalMusicalMetrics, DrumPatternsInsideAQuarter) {
@@ -181,7 +182,7 @@ TEST(EvalMusicalMetrics, ScalesAndKeys) {
   // C minor (C D Eb F G Ab Bb): only D.
   EXPECT_DOUBLE_EQ(pitch_in_scale_rate(score, 0, ScaleMode::kMinor), 1.0 / 3.0);
   EXPECT_DOUBLE_EQ(scale_consistency(score), 1.0);
-  EXPECT_THROW(pitch_in_scale_rate(score, 12, ScaleMode::kMajor), Error);
+  EXPECT_THROW_WITH(pitch_in_scale_rate(score, 12, ScaleMode::kMajor), Error, {"root 12", "not in 0..11"});
 
   // Key signatures: 2 sharps minor = B minor, 3 flats major = Eb major, none minor = A minor, 1 sharp = G major.
   EXPECT_EQ(first_key(score), std::nullopt);
@@ -195,7 +196,7 @@ TEST(EvalMusicalMetrics, ScalesAndKeys) {
   EXPECT_EQ(first_key(score), (Key{7, ScaleMode::kMajor}));
   EXPECT_EQ(parse_scale_mode("minor"), ScaleMode::kMinor);
   EXPECT_STREQ(scale_mode_name(ScaleMode::kMajor), "major");
-  EXPECT_THROW(parse_scale_mode("dorian"), Error);
+  EXPECT_THROW_WITH(parse_scale_mode("dorian"), Error, {"scale mode 'dorian'", "'major'", "'minor'"});
 }
 
 TEST(EvalMusicalMetrics, EntropyOfUniformAndSingleValues) {
@@ -281,7 +282,7 @@ TEST(EvalMusicalMetrics, MalformedScoresAreErrorsNamingTheSource) {
   Score no_resolution = make_empty_score();
   no_resolution.ticks_per_quarter = 0;
   no_resolution.tracks.push_back(pitched({note(60, 0, 10)}));
-  EXPECT_THROW(empty_beat_rate(no_resolution), Error);
+  EXPECT_THROW_WITH(empty_beat_rate(no_resolution), Error, {"ticks_per_quarter is 0"});
 }
 
 TEST(EvalMusicalMetrics, AbsurdlyLongScoreIsRefusedQuickly) {
@@ -291,8 +292,8 @@ TEST(EvalMusicalMetrics, AbsurdlyLongScoreIsRefusedQuickly) {
   score.source = "long.mid";
   score.tracks.push_back(pitched({note(60, 0, int64_t{1} << 40)}));
   const auto started = std::chrono::steady_clock::now();
-  EXPECT_THROW(empty_measure_rate(score), Error);
-  EXPECT_THROW(compute_all(score), Error);
+  EXPECT_THROW_WITH(empty_measure_rate(score), Error, {"long.mid", "bars", "last note ends at tick 1099511627776"});
+  EXPECT_THROW_WITH(compute_all(score), Error, {"long.mid", "bars", "last note ends at tick 1099511627776"});
   EXPECT_EQ(empty_beat_rate(score), 0.0);  // the note fills every beat
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
 }
@@ -301,7 +302,7 @@ TEST(EvalMusicalMetrics, MetricSetKeepsOrderAndNames) {
   const MetricSet all = compute_all(fur_elise());
   ASSERT_EQ(all.size(), metric_names().size());
   for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all.entries()[i].first, metric_names()[i]);
-  EXPECT_THROW(all.at("no_such_metric"), Error);
+  EXPECT_THROW_WITH(all.at("no_such_metric"), Error, {"no metric named 'no_such_metric'"});
   const nlohmann::json json = all.to_json();
   EXPECT_EQ(json["pitch_range"], 7.0);
   EXPECT_TRUE(json["drum_pattern_consistency"].is_null());  // NaN -> null
@@ -324,7 +325,7 @@ TEST(EvalMusicalMetrics, MeanSkipsNaN) {
   MetricSet other;
   other.set("z", 1.0);
   other.set("w", 1.0);
-  EXPECT_THROW(mean_ignoring_nan({a, other}), Error);
+  EXPECT_THROW_WITH(mean_ignoring_nan({a, other}), Error, {"not all have the same metrics", "'x'"});
 }
 
 }  // namespace

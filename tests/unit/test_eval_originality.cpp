@@ -128,7 +128,7 @@ TEST(EvalOriginality, MelodyLineIsTheQuantizedSkylineOfPitchedTracks) {
   ASSERT_EQ(again.size(), 2u);
   EXPECT_EQ(same[1].onset, again[1].onset);
   EXPECT_EQ(same[1].duration, again[1].duration);
-  EXPECT_THROW(melody_line(score, 0), Error);
+  EXPECT_THROW_WITH(melody_line(score, 0), Error, {"melody_line", "at least 1 step per quarter, not 0"});
 }
 
 TEST(EvalOriginality, TransposedCopyAtAnotherTempoAndResolutionIsFullyCopied) {
@@ -315,7 +315,7 @@ TEST(EvalOriginality, EmptyOneNoteAndShortPieces) {
   OriginalityIndex nothing;
   EXPECT_EQ(nothing.check(to_score(tune)).longest.notes, 0u);
   EXPECT_EQ(nothing.check(to_score(tune)).ngrams[0].found, 0u);
-  EXPECT_THROW(nothing.source(0), Error);
+  EXPECT_THROW_WITH(nothing.source(0), Error, {"training piece 0 out of range", "0 pieces"});
 }
 
 // The index against brute force on small alphabets, where matches of every length abound.
@@ -388,9 +388,9 @@ TEST(EvalOriginality, AgreesWithBruteForceOnRepetitiveMelodies) {
 }
 
 TEST(EvalOriginality, RejectsBadOptions) {
-  EXPECT_THROW(OriginalityIndex({0, {8}}), Error);
-  EXPECT_THROW(OriginalityIndex({12, {1}}), Error);
-  EXPECT_THROW(OriginalityIndex({961, {8}}), Error);
+  EXPECT_THROW_WITH(OriginalityIndex({0, {8}}), Error, {"grid must be 1..960 steps per quarter", "not 0"});
+  EXPECT_THROW_WITH(OriginalityIndex({12, {1}}), Error, {"n-gram sizes must be 2..", "not 1"});
+  EXPECT_THROW_WITH(OriginalityIndex({961, {8}}), Error, {"grid must be 1..960 steps per quarter", "not 961"});
   OriginalityIndex custom({4, {2, 3}});
   const auto tune = random_line(41, 12);
   std::vector<GridNote> on_quarter_grid;  // times 3: every note on the 4-steps-per-quarter grid
@@ -547,7 +547,8 @@ TEST(EvalOriginality, GridFollowsTheCoarsestShardAndErrorsNameTheShard) {
     EXPECT_EQ(std::string(error.what()).rfind(dir.file("unknown.cdz"), 0), 0u) << error.what();
   }
   OriginalityIndex untouched;
-  EXPECT_THROW(add_training_pieces(untouched, strange), Error);
+  EXPECT_THROW_WITH(add_training_pieces(untouched, strange), Error,
+                    {dir.file("unknown.cdz"), "unknown encoding 'no-such-encoding'"});
   EXPECT_EQ(untouched.num_pieces(), 0u);
 }
 

@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "eval/relative_evaluation.h"
+#include "support/test_support.h"
 
 namespace cadenza::eval {
 namespace {
@@ -33,10 +34,12 @@ TEST(EvalRelativeEvaluation, DegenerateSamples) {
   EXPECT_EQ(scott_bandwidth({}), 0.0);
   EXPECT_EQ(scott_bandwidth({4.0}), 0.0);
   EXPECT_EQ(scott_bandwidth({4.0, 4.0, 4.0}), 0.0);
-  EXPECT_THROW(GaussianKde::with_scott_bandwidth({4.0, 4.0}), Error);
-  EXPECT_THROW(GaussianKde({}, 1.0), Error);
-  EXPECT_THROW(GaussianKde({1.0}, 0.0), Error);
-  EXPECT_THROW(GaussianKde({std::numeric_limits<double>::infinity()}, 1.0), Error);
+  EXPECT_THROW_WITH(GaussianKde::with_scott_bandwidth({4.0, 4.0}), Error,
+                    {"Scott's bandwidth is 0", "fewer than two distinct samples"});
+  EXPECT_THROW_WITH(GaussianKde({}, 1.0), Error, {"kernel density estimate", "no samples"});
+  EXPECT_THROW_WITH(GaussianKde({1.0}, 0.0), Error, {"bandwidth 0", "not positive"});
+  EXPECT_THROW_WITH(GaussianKde({std::numeric_limits<double>::infinity()}, 1.0), Error,
+                    {"kernel density estimate", "sample inf is not finite"});
   // A KDE with a given bandwidth integrates to 1 (Riemann sum over +-10 bandwidths).
   const GaussianKde one({0.0}, 0.5);
   double mass = 0.0;
@@ -59,8 +62,10 @@ TEST(EvalRelativeEvaluation, IntraAndInterSetDistances) {
   EXPECT_DOUBLE_EQ(vector_intra[0], 5.0);
   EXPECT_DOUBLE_EQ(vector_intra[1], 1.0);
   EXPECT_DOUBLE_EQ(vector_intra[2], std::sqrt(18.0));
-  EXPECT_THROW(intra_set_distances(std::vector<FeatureVector>{{0, 0}, {1, 2, 3}}), Error);
-  EXPECT_THROW(inter_set_distances(std::vector<FeatureVector>{{0, 0}}, std::vector<FeatureVector>{{1}}), Error);
+  EXPECT_THROW_WITH(intra_set_distances(std::vector<FeatureVector>{{0, 0}, {1, 2, 3}}), Error,
+                    {"dimension 3 and 2", "cannot be compared"});
+  EXPECT_THROW_WITH(inter_set_distances(std::vector<FeatureVector>{{0, 0}}, std::vector<FeatureVector>{{1}}), Error,
+                    {"dimension 1 and 2", "cannot be compared"});
 }
 
 TEST(EvalRelativeEvaluation, SameSamplesOverlapFullyWithNoDivergence) {
@@ -75,8 +80,8 @@ TEST(EvalRelativeEvaluation, SameSamplesOverlapFullyWithNoDivergence) {
   const DensityComparison apart = compare_densities({0.0, 0.0}, {1.0, 1.0});
   EXPECT_LT(apart.overlap_area, 1e-3);
   EXPECT_GT(apart.kl_divergence, 5.0);
-  EXPECT_THROW(compare_densities({}, {1.0}), Error);
-  EXPECT_THROW(compare_densities({1.0}, {std::nan("")}), Error);
+  EXPECT_THROW_WITH(compare_densities({}, {1.0}), Error, {"first set", "no samples"});
+  EXPECT_THROW_WITH(compare_densities({1.0}, {std::nan("")}), Error, {"second set", "sample nan is not finite"});
 }
 
 TEST(EvalRelativeEvaluation, OverlapOfTwoShiftedGaussiansMatchesTheClosedForm) {
@@ -160,11 +165,13 @@ TEST(EvalRelativeEvaluation, VectorFeaturesAndNaNPieces) {
 }
 
 TEST(EvalRelativeEvaluation, TooFewPiecesIsAnError) {
-  EXPECT_THROW(relative_evaluation(std::vector<double>{1.0}, std::vector<double>{1.0, 2.0}), Error);
-  EXPECT_THROW(relative_evaluation(std::vector<double>{1.0, std::nan("")}, std::vector<double>{1.0, 2.0}), Error);
-  EXPECT_THROW(relative_evaluation(std::vector<double>{1.0, std::numeric_limits<double>::infinity()},
-                                   std::vector<double>{1.0, 2.0}),
-               Error);
+  EXPECT_THROW_WITH(relative_evaluation(std::vector<double>{1.0}, std::vector<double>{1.0, 2.0}), Error,
+                    {"at least two pieces", "set A has 1, set B 2"});
+  EXPECT_THROW_WITH(relative_evaluation(std::vector<double>{1.0, std::nan("")}, std::vector<double>{1.0, 2.0}), Error,
+                    {"at least two pieces", "set A has 1, set B 2"});
+  EXPECT_THROW_WITH(relative_evaluation(std::vector<double>{1.0, std::numeric_limits<double>::infinity()},
+                                        std::vector<double>{1.0, 2.0}),
+                    Error, {"a distance is not finite"});
   const DistanceSummary empty = summarize({});
   EXPECT_EQ(empty.count, 0u);
   EXPECT_TRUE(std::isnan(empty.mean));

@@ -13,6 +13,7 @@
 
 #include "common/error.h"
 #include "encoding/encoding.h"
+#include "families/registry.h"
 #include "generate/beam_search.h"
 #include "generate/generator.h"
 #include "models/sequence_model.h"
@@ -33,7 +34,7 @@ std::shared_ptr<models::SequenceModelImpl> tiny_model(const std::string& family,
   config.num_layers = 2;
   config.num_heads = 2;
   config.max_sequence_length = 256;
-  return models::make_sequence_model(config);
+  return families::make_sequence_model(config);
 }
 
 // ---- a four-token toy encoding, small enough to enumerate every continuation ------------------------------------

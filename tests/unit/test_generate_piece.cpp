@@ -1,11 +1,12 @@
-// PieceGenerator: checkpoints -> pieces of a requested length, for token and piano-roll models.
+// The autoregressive families' sampler: checkpoints -> pieces of a requested length, for token and piano-roll models.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include "common/error.h"
 #include "encoding/melody.h"
 #include "encoding/pianoroll.h"
-#include "generate/piece_generator.h"
+#include "families/registry.h"
+#include "generate/sampler.h"
 #include "models/checkpoint.h"
 #include "support/test_support.h"
 
@@ -21,7 +22,7 @@ std::string save_token_model(const testing::TempDir& dir, const std::string& fam
   config.num_layers = 1;
   config.num_heads = 2;
   torch::manual_seed(11);
-  auto model = models::make_sequence_model(config);
+  auto model = families::make_sequence_model(config);
   const std::string path = dir.file(family + ".safetensors");
   models::save_checkpoint(path, *model, encoding.spec(), encoding.vocabulary().names(), nlohmann::json::object());
   return path;
@@ -39,22 +40,22 @@ std::string save_frame_model(const testing::TempDir& dir) {
   config.hidden_size = 8;
   config.num_layers = 1;
   torch::manual_seed(12);
-  auto model = models::make_sequence_model(config);
+  auto model = families::make_sequence_model(config);
   const std::string path = dir.file("frames.safetensors");
   models::save_checkpoint(path, *model, spec.to_json(), {}, nlohmann::json::object());
   return path;
 }
 
-TEST(PieceGenerator, TokenModelStopsAtTheRequestedBarsAndIsDeterministic) {
+TEST(SequenceSampler, TokenModelStopsAtTheRequestedBarsAndIsDeterministic) {
   testing::TempDir dir;
   for (const std::string family : {"lstm", "transformer"}) {
-    PieceGenerator generator(save_token_model(dir, family));
-    EXPECT_FALSE(generator.frames());
-    PieceRequest request;
+    auto generator = families::open_sampler(save_token_model(dir, family));
+    EXPECT_EQ(generator->capabilities().input, "tokens");
+    SampleRequest request;
     request.bars = 2;
     request.seed = 5;
-    const GeneratedPiece a = generator.generate(request);
-    const GeneratedPiece b = generator.generate(request);
+    const SampledPiece a = generator->sample(request);
+    const SampledPiece b = generator->sample(request);
     EXPECT_EQ(a.tokens, b.tokens) << family;
     EXPECT_GT(a.score.note_count(), 0u) << family;
     const int64_t two_bars = 2 * 4 * a.score.ticks_per_quarter;
@@ -64,31 +65,31 @@ TEST(PieceGenerator, TokenModelStopsAtTheRequestedBarsAndIsDeterministic) {
     // safety cap (256 tokens per quarter).
     EXPECT_LE(a.generated_elements, 160) << family << ": generation ran on past the requested length";
     request.seed = 6;
-    EXPECT_NE(generator.generate(request).tokens, a.tokens) << family;
+    EXPECT_NE(generator->sample(request).tokens, a.tokens) << family;
   }
 }
 
-TEST(PieceGenerator, PrimerTokensComeFirstAndStepsCountGeneratedTokens) {
+TEST(SequenceSampler, PrimerTokensComeFirstAndStepsCountGeneratedTokens) {
   testing::TempDir dir;
-  PieceGenerator generator(save_token_model(dir, "gru"));
-  PieceRequest request;
+  auto generator = families::open_sampler(save_token_model(dir, "gru"));
+  SampleRequest request;
   request.steps = 10;
-  request.primer_tokens = generator.encoding()->from_text("NOTE_ON_60 NO_EVENT NOTE_ON_62");
-  const GeneratedPiece piece = generator.generate(request);
+  request.primer_tokens = generator->encoding()->from_text("NOTE_ON_60 NO_EVENT NOTE_ON_62");
+  const SampledPiece piece = generator->sample(request);
   ASSERT_GE(piece.tokens.size(), 13u);
   EXPECT_EQ(std::vector<Token>(piece.tokens.begin(), piece.tokens.begin() + 3), request.primer_tokens);
   EXPECT_EQ(piece.primer_elements, 3);
   EXPECT_GE(piece.generated_elements, 10);
 }
 
-TEST(PieceGenerator, FrameModelGeneratesExactlyTheFramesAsked) {
+TEST(SequenceSampler, FrameModelGeneratesExactlyTheFramesAsked) {
   testing::TempDir dir;
-  PieceGenerator generator(save_frame_model(dir));
-  EXPECT_TRUE(generator.frames());
-  PieceRequest request;
+  auto generator = families::open_sampler(save_frame_model(dir));
+  EXPECT_EQ(generator->capabilities().input, "frames");
+  SampleRequest request;
   request.bars = 3;  // 12 quarter-note frames
   request.seed = 1;
-  const GeneratedPiece piece = generator.generate(request);
+  const SampledPiece piece = generator->sample(request);
   EXPECT_EQ(piece.generated_elements, 12);
   EXPECT_NEAR(piece.music_seconds, 6.0, 1e-9);
   EXPECT_LE(piece.score.end_tick(), 12 * piece.score.ticks_per_quarter);
@@ -97,38 +98,38 @@ TEST(PieceGenerator, FrameModelGeneratesExactlyTheFramesAsked) {
       EXPECT_GE(note.pitch, 48);
       EXPECT_LE(note.pitch, 59);
     }
-  EXPECT_EQ(generator.generate(request).score, piece.score);
+  EXPECT_EQ(generator->sample(request).score, piece.score);
   // Greedy frames are a function of the model alone.
   request.sampling.temperature = 0;
   request.seed = 2;
-  const Score greedy = generator.generate(request).score;
+  const Score greedy = generator->sample(request).score;
   request.seed = 3;
-  EXPECT_EQ(generator.generate(request).score, greedy);
+  EXPECT_EQ(generator->sample(request).score, greedy);
 }
 
-TEST(PieceGenerator, InvalidRequestsAreErrors) {
+TEST(SequenceSampler, InvalidRequestsAreErrors) {
   testing::TempDir dir;
-  PieceGenerator tokens(save_token_model(dir, "rnn"));
-  PieceGenerator frames(save_frame_model(dir));
-  PieceRequest none;
-  EXPECT_THROW(tokens.generate(none), Error);  // no length
-  PieceRequest two;
+  auto tokens = families::open_sampler(save_token_model(dir, "rnn"));
+  auto frames = families::open_sampler(save_frame_model(dir));
+  SampleRequest none;  // no length: the default, 16 bars
+  EXPECT_NEAR(tokens->sample(none).music_seconds, 32.0, 1e-9);
+  SampleRequest two;
   two.bars = 1;
   two.steps = 4;
-  EXPECT_THROW(tokens.generate(two), Error);
-  PieceRequest top_k;
+  EXPECT_THROW(tokens->sample(two), Error);
+  SampleRequest top_k;
   top_k.bars = 1;
   top_k.sampling.top_k = 3;
-  EXPECT_THROW(frames.generate(top_k), Error);
-  PieceRequest beam;
+  EXPECT_THROW(frames->sample(top_k), Error);
+  SampleRequest beam;
   beam.bars = 1;
   beam.beam_size = 2;
-  EXPECT_THROW(frames.generate(beam), Error);
-  PieceRequest token_primer_for_frames;
+  EXPECT_THROW(frames->sample(beam), Error);
+  SampleRequest token_primer_for_frames;
   token_primer_for_frames.bars = 1;
   token_primer_for_frames.primer_tokens = {1};
-  EXPECT_THROW(frames.generate(token_primer_for_frames), Error);
-  EXPECT_THROW(PieceGenerator(dir.file("missing.safetensors")), Error);
+  EXPECT_THROW(frames->sample(token_primer_for_frames), Error);
+  EXPECT_THROW(families::open_sampler(dir.file("missing.safetensors")), Error);
 }
 
 }  // namespace

@@ -384,7 +384,7 @@ TEST(MidiReaderFile, RefusesFilesOverTheSizeLimit) {
     EXPECT_NE(std::string(e.what()).find("huge.mid"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("limit"), std::string::npos) << e.what();
   }
-  EXPECT_THROW(read_midi_file(dir.file("missing.mid")), IoError);
+  EXPECT_THROW_WITH(read_midi_file(dir.file("missing.mid")), IoError, {dir.file("missing.mid"), "cannot open"});
 }
 
 }  // namespace

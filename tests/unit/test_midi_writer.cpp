@@ -234,7 +234,8 @@ TEST(MidiWriterFile, WritesAtomicallyAndReadsBack) {
     ++entries;
   }
   EXPECT_EQ(entries, 1);  // no temporary file left behind
-  EXPECT_THROW(write_midi_file(score, dir.file("no-such-dir/x.mid")), IoError);
+  EXPECT_THROW_WITH(write_midi_file(score, dir.file("no-such-dir/x.mid")), IoError,
+                    {dir.file("no-such-dir/x.mid"), "cannot create"});
 }
 
 }  // namespace

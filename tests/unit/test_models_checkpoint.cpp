@@ -14,6 +14,7 @@
 #include "common/safetensors.h"
 #include "encoding/encoding.h"
 #include "encoding/pianoroll.h"
+#include "support/sequence_models.h"
 #include "models/checkpoint.h"
 #include "support/test_support.h"
 
@@ -39,7 +40,7 @@ ModelConfig tiny_config(const std::string& family) {
 
 std::shared_ptr<SequenceModelImpl> seeded_model(const ModelConfig& config, uint64_t seed) {
   torch::manual_seed(seed);
-  auto model = make_sequence_model(config);
+  auto model = cadenza::testing::test_sequence_model(config);
   model->eval();
   return model;
 }
@@ -87,7 +88,7 @@ TEST(ModelsCheckpoint, LstmRoundTripGivesIdenticalLogits) {
   testing::TempDir dir;
   const std::string path = dir.file("lstm.safetensors");
   auto model = save_tiny(path, "lstm");
-  auto loaded = load_checkpoint(path);
+  auto loaded = load_checkpoint(path, cadenza::testing::test_sequence_model);
   EXPECT_EQ(loaded.model->config().to_json(), model->config().to_json());
   expect_same_logits(*model, *loaded.model);
 }
@@ -96,7 +97,7 @@ TEST(ModelsCheckpoint, TransformerRoundTripGivesIdenticalLogits) {
   testing::TempDir dir;
   const std::string path = dir.file("transformer.safetensors");
   auto model = save_tiny(path, "transformer");
-  auto loaded = load_checkpoint(path);
+  auto loaded = load_checkpoint(path, cadenza::testing::test_sequence_model);
   EXPECT_EQ(loaded.model->config().family, "transformer");
   expect_same_logits(*model, *loaded.model);
 }
@@ -112,7 +113,7 @@ TEST(ModelsCheckpoint, PianoRollModelRoundTrip) {
   config.vocab_size = spec.num_pitches();
   auto model = seeded_model(config, 3);
   save_checkpoint(path, *model, spec.to_json(), {}, kTraining);
-  auto loaded = load_checkpoint(path);
+  auto loaded = load_checkpoint(path, cadenza::testing::test_sequence_model);
   EXPECT_EQ(loaded.info.encoding["name"], "pianoroll");
   EXPECT_TRUE(loaded.info.vocabulary.empty());
   torch::NoGradGuard no_grad;
@@ -128,7 +129,7 @@ TEST(ModelsCheckpoint, InfoIsReadWithoutBuildingTheModel) {
   EXPECT_EQ(info.path, path);
   EXPECT_EQ(info.format_version, 1);
   EXPECT_EQ(info.created_by, "cadenza 0.1.0");
-  EXPECT_EQ(info.model_config.to_json(), model->config().to_json());
+  EXPECT_EQ(ModelConfig::from_json(info.model_config_json).to_json(), model->config().to_json());
   EXPECT_EQ(info.encoding, melody()->spec());
   EXPECT_EQ(info.vocabulary, melody()->vocabulary().names());
   EXPECT_EQ(info.training, kTraining);
@@ -137,7 +138,7 @@ TEST(ModelsCheckpoint, InfoIsReadWithoutBuildingTheModel) {
   // Metadata-only: an info read succeeds even when the weights would not load.
   rewrite(path, [](safetensors::TensorFile& file) { file.tensors.erase(file.tensors.begin()); });
   EXPECT_NO_THROW(read_checkpoint_info(path));
-  expect_error([&] { load_checkpoint(path); }, path, "");
+  expect_error([&] { load_checkpoint(path, cadenza::testing::test_sequence_model); }, path, "");
 }
 
 TEST(ModelsCheckpoint, TruncatedAndCorruptFilesNameTheFile) {
@@ -148,7 +149,7 @@ TEST(ModelsCheckpoint, TruncatedAndCorruptFilesNameTheFile) {
 
   const std::string truncated = dir.file("truncated.safetensors");
   write_file_atomic(truncated, std::span<const uint8_t>(bytes.data(), bytes.size() - 10));
-  expect_error([&] { load_checkpoint(truncated); }, truncated, "");
+  expect_error([&] { load_checkpoint(truncated, cadenza::testing::test_sequence_model); }, truncated, "");
   expect_error([&] { read_checkpoint_info(truncated); }, truncated, "");
 
   const std::string tiny = dir.file("tiny.safetensors");
@@ -159,7 +160,7 @@ TEST(ModelsCheckpoint, TruncatedAndCorruptFilesNameTheFile) {
   auto corrupt = bytes;
   corrupt[8] ^= 0xFF;  // the header's opening '{'
   write_file_atomic(flipped, corrupt);
-  expect_error([&] { load_checkpoint(flipped); }, flipped, "");
+  expect_error([&] { load_checkpoint(flipped, cadenza::testing::test_sequence_model); }, flipped, "");
 
   const std::string text = dir.file("notes.txt");
   write_file_atomic(text, std::string_view("this is not a checkpoint at all"));
@@ -175,7 +176,7 @@ TEST(ModelsCheckpoint, PlainSafetensorsFileIsNotACheckpoint) {
   rewrite(path, [](safetensors::TensorFile& file) { file.metadata.erase("cadenza_format"); });
   expect_error([&] { read_checkpoint_info(path); }, path, "not a cadenza checkpoint");
   rewrite(path, [](safetensors::TensorFile& file) { file.metadata["cadenza_format"] = "something-else"; });
-  expect_error([&] { load_checkpoint(path); }, path, "not a cadenza checkpoint");
+  expect_error([&] { load_checkpoint(path, cadenza::testing::test_sequence_model); }, path, "not a cadenza checkpoint");
 }
 
 TEST(ModelsCheckpoint, NewerOrBadFormatVersionIsRejected) {
@@ -201,7 +202,8 @@ TEST(ModelsCheckpoint, BadModelConfigIsRejected) {
     config["input_kind"] = "pixels";
     file.metadata["model_config"] = config.dump();
   });
-  expect_error([&] { read_checkpoint_info(path); }, path, "model_config");
+  // The family's config is checked where the family is known: when the model is built (and by the registry).
+  expect_error([&] { load_checkpoint(path, cadenza::testing::test_sequence_model); }, path, "model_config");
 }
 
 TEST(ModelsCheckpoint, RejectedEncodingSpecIsReported) {
@@ -251,19 +253,19 @@ TEST(ModelsCheckpoint, MissingExtraAndMisShapedWeightsAreReported) {
   const std::string victim = original.tensors.begin()->first;
 
   rewrite(path, [&](safetensors::TensorFile& file) { file.tensors.erase(victim); });
-  expect_error([&] { load_checkpoint(path); }, path, victim);
+  expect_error([&] { load_checkpoint(path, cadenza::testing::test_sequence_model); }, path, victim);
 
   safetensors::write(path, original);
   rewrite(path, [](safetensors::TensorFile& file) {
     file.tensors["unexpected.weight"] = safetensors::Tensor::from_f32({1}, std::vector<float>{1.0f});
   });
-  expect_error([&] { load_checkpoint(path); }, path, "unexpected.weight");
+  expect_error([&] { load_checkpoint(path, cadenza::testing::test_sequence_model); }, path, "unexpected.weight");
 
   safetensors::write(path, original);
   rewrite(path, [&](safetensors::TensorFile& file) {
     file.tensors[victim] = safetensors::Tensor::from_f32({2}, std::vector<float>{1.0f, 2.0f});
   });
-  expect_error([&] { load_checkpoint(path); }, path, victim);
+  expect_error([&] { load_checkpoint(path, cadenza::testing::test_sequence_model); }, path, victim);
 }
 
 TEST(ModelsCheckpoint, ResolvesFilesAndRunFolders) {
@@ -312,7 +314,7 @@ TEST(ModelsCheckpoint, OptimizerStateResumesExactly) {
   train_step(*straight, straight_optimizer, batch);
   train_step(*straight, straight_optimizer, batch);
 
-  auto resumed = load_checkpoint(path);
+  auto resumed = load_checkpoint(path, cadenza::testing::test_sequence_model);
   resumed.model->train();
   torch::optim::AdamW resumed_optimizer(resumed.model->parameters(), options);
   restore_optimizer_state(path, resumed_optimizer, *resumed.model);
@@ -326,7 +328,7 @@ TEST(ModelsCheckpoint, OptimizerStateResumesExactly) {
   }
 
   // Without the restored state (fresh moments, step 0) the result differs: the test can fail.
-  auto fresh = load_checkpoint(path);
+  auto fresh = load_checkpoint(path, cadenza::testing::test_sequence_model);
   fresh.model->train();
   torch::optim::AdamW fresh_optimizer(fresh.model->parameters(), options);
   train_step(*fresh.model, fresh_optimizer, batch);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "support/sequence_models.h"
 #include "models/recurrent.h"
 #include "models/sequence_model.h"
 #include "models/transformer.h"
@@ -34,7 +35,7 @@ std::shared_ptr<SequenceModelImpl> make_model(const Case& c) {
   config.residual = c.residual;
   config.relative_attention = c.relative_attention;
   config.max_sequence_length = 128;
-  auto model = make_sequence_model(config);
+  auto model = cadenza::testing::test_sequence_model(config);
   model->eval();
   return model;
 }

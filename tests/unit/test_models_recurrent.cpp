@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "common/safetensors.h"
+#include "support/sequence_models.h"
 #include "models/factories.h"
 #include "models/losses.h"
 #include "models/recurrent.h"
@@ -158,7 +159,7 @@ TEST(ModelsRecurrent, BadConfigsAndInputsAreClearErrors) {
   EXPECT_THROW(make_recurrent_model(bad([](ModelConfig& c) { c.hidden_size = -3; })), Error);
   EXPECT_THROW(make_recurrent_model(bad([](ModelConfig& c) { c.num_layers = 0; })), Error);
   EXPECT_THROW(make_recurrent_model(bad([](ModelConfig& c) { c.dropout = 1.0; })), Error);
-  EXPECT_THROW(make_sequence_model(bad([](ModelConfig& c) { c.family = "mamba"; })), Error);
+  EXPECT_THROW(cadenza::testing::test_sequence_model(bad([](ModelConfig& c) { c.family = "mamba"; })), Error);
 
   auto model = make_recurrent_model(small_config("gru", InputKind::kTokens, false));
   try {
@@ -240,7 +241,7 @@ TEST(ModelsConfig, FromJsonRejectsBadValuesWithTheKeyInTheMessage) {
 TEST(ModelsConfig, MakeSequenceModelDispatchesOnFamily) {
   for (const char* family : {"rnn", "lstm", "gru"}) {
     ModelConfig config = small_config(family, InputKind::kTokens, false);
-    auto model = make_sequence_model(config);
+    auto model = cadenza::testing::test_sequence_model(config);
     auto* recurrent = dynamic_cast<RecurrentModelImpl*>(model.get());
     ASSERT_NE(recurrent, nullptr) << family;
     EXPECT_EQ(recurrent->family(), parse_recurrent_family(family));
@@ -250,7 +251,7 @@ TEST(ModelsConfig, MakeSequenceModelDispatchesOnFamily) {
   transformer.embedding_size = 0;
   transformer.hidden_size = 8;
   transformer.num_heads = 2;
-  auto model = make_sequence_model(transformer);
+  auto model = cadenza::testing::test_sequence_model(transformer);
   EXPECT_EQ(dynamic_cast<RecurrentModelImpl*>(model.get()), nullptr);
   EXPECT_EQ(model->forward(torch::zeros({1, 3}, torch::kLong)).sizes(), torch::IntArrayRef({1, 3, 13}));
 }
@@ -296,7 +297,7 @@ TEST(ModelsLosses, FrameNllSumsKeysAndAveragesRealFrames) {
 class RecurrentMatchesPyTorch : public testing::PyTorchFixtureTest {};
 
 TEST_P(RecurrentMatchesPyTorch, LogitsLossGradientsAndAdamWSteps) {
-  auto model = make_sequence_model(config_);
+  auto model = cadenza::testing::test_sequence_model(config_);
   load_module_tensors(*model, file_, path_, "model.");
   model->train();  // dropout is 0 in the fixtures
   auto input = get("input");

@@ -11,6 +11,7 @@
 #include "common/error.h"
 #include "common/file_io.h"
 #include "common/safetensors.h"
+#include "support/sequence_models.h"
 #include "models/factories.h"
 #include "models/tensor_io.h"
 #include "support/test_support.h"
@@ -31,7 +32,7 @@ ModelConfig lstm_config() {
 
 std::shared_ptr<SequenceModelImpl> seeded_model(const ModelConfig& config, uint64_t seed) {
   torch::manual_seed(seed);
-  return make_sequence_model(config);
+  return cadenza::testing::test_sequence_model(config);
 }
 
 bool same_parameters(torch::nn::Module& a, torch::nn::Module& b) {

@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "common/safetensors.h"
+#include "support/sequence_models.h"
 #include "models/factories.h"
 #include "models/losses.h"
 #include "models/relative_attention.h"
@@ -288,7 +289,7 @@ class TransformerMatchesPyTorch : public testing::PyTorchFixtureTest {};
 
 TEST_P(TransformerMatchesPyTorch, LogitsLossGradientsAndAdamWSteps) {
   ASSERT_EQ(config_.family, "transformer");
-  auto model = make_sequence_model(config_);
+  auto model = cadenza::testing::test_sequence_model(config_);
   load_module_tensors(*model, file_, path_, "model.");  // every parameter present, by name, with its shape
   model->train();                                       // dropout is 0 in the fixtures
   auto input = get("input");

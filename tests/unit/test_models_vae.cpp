@@ -190,10 +190,8 @@ TEST(ModelsVae, GreedySamplingFollowsTheArgmaxOfItsOwnTeacherForcedLogits) {
   for (auto kind : {VaeDecoderKind::kFlat, VaeDecoderKind::kHierarchical}) {
     torch::manual_seed(23);
     auto model = std::make_shared<MusicVaeImpl>(small_config(kind));
-    std::mt19937_64 rng(5);
-    auto z = model->sample_prior(3, rng);
-    EXPECT_EQ(z.sizes(), torch::IntArrayRef({3, 5}));
-    auto tokens = model->sample_tokens(z, 12, 0.0, rng);
+    auto z = torch::randn({3, 5});
+    auto tokens = model->decode_greedy(z, 12);
     ASSERT_EQ(tokens.sizes(), torch::IntArrayRef({3, 12}));
     EXPECT_EQ(tokens.scalar_type(), torch::kLong);
     torch::NoGradGuard no_grad;
@@ -203,26 +201,25 @@ TEST(ModelsVae, GreedySamplingFollowsTheArgmaxOfItsOwnTeacherForcedLogits) {
   }
 }
 
-TEST(ModelsVae, SamplingIsSeededAndTemperatureSpreadsIt) {
+TEST(ModelsVae, DecodeFeedsEachChoiceBackAndChecksIt) {
   torch::manual_seed(24);
   auto model = std::make_shared<MusicVaeImpl>(small_config(VaeDecoderKind::kFlat));
   auto z = torch::randn({4, 5});
-  auto draw = [&](uint64_t seed, double temperature) {
-    std::mt19937_64 rng(seed);
-    return model->sample_tokens(z, 16, temperature, rng);
-  };
-  EXPECT_TRUE(torch::equal(draw(1, 1.0), draw(1, 1.0)));
-  EXPECT_FALSE(torch::equal(draw(1, 1.0), draw(2, 1.0)));
-  auto hot = draw(3, 50.0);
-  EXPECT_GE(hot.min().item<int64_t>(), 0);
-  EXPECT_LT(hot.max().item<int64_t>(), 9);
-  // At a very high temperature the draws are close to uniform: most of the 9 tokens appear among 64.
-  EXPECT_GE(std::get<0>(torch::_unique(hot)).numel(), 7);
-  std::mt19937_64 rng(1);
-  EXPECT_THROW(model->sample_tokens(z, 16, -1.0, rng), Error);
-  EXPECT_THROW(model->sample_tokens(z, 16, NAN, rng), Error);
-  EXPECT_THROW(model->sample_tokens(z, 0, 1.0, rng), Error);
-  EXPECT_THROW(model->sample_prior(0, rng), Error);
+  // A chooser that picks token (step mod 9) for every row: the output is exactly those choices, and the logits it
+  // sees are those teacher forcing gives for the same inputs.
+  std::vector<torch::Tensor> seen;
+  auto tokens = model->decode(z, 16, [&](const torch::Tensor& logits, int64_t step) {
+    seen.push_back(logits.clone());
+    return torch::full({4}, step % 9, torch::kLong);
+  });
+  ASSERT_EQ(tokens.sizes(), torch::IntArrayRef({4, 16}));
+  for (int64_t t = 0; t < 16; ++t) EXPECT_EQ(tokens[0][t].item<int64_t>(), t % 9);
+  torch::NoGradGuard no_grad;
+  auto forced = model->decode_teacher_forced(z, tokens).to(torch::kFloat64);  // (4, 16, 9)
+  for (int64_t t = 0; t < 16; ++t) EXPECT_LT(max_abs_diff(forced.select(1, t), seen[t]), 1e-5) << "step " << t;
+  // A chooser returning the wrong kind of step, or a length of 0, are errors that say what is wrong.
+  EXPECT_THROW(model->decode(z, 16, [](const torch::Tensor&, int64_t) { return torch::zeros({4, 9}); }), Error);
+  EXPECT_THROW(model->decode_greedy(z, 0), Error);
 }
 
 // ---- the loss ---------------------------------------------------------------------------------------------------
@@ -508,13 +505,12 @@ TEST(ModelsVaeFrames, LogitsDependOnlyOnEarlierFrames) {
   EXPECT_GT(max_abs_diff(model->encode(frames).first, model->encode(changed).first), 1e-6);
 }
 
-TEST(ModelsVaeFrames, ThresholdSamplingFollowsItsOwnTeacherForcedLogitsAndDrawsAreSeeded) {
+TEST(ModelsVaeFrames, ThresholdDecodingFollowsItsOwnTeacherForcedLogits) {
   for (auto kind : {VaeDecoderKind::kFlat, VaeDecoderKind::kHierarchical}) {
     torch::manual_seed(33);
     auto model = std::make_shared<MusicVaeImpl>(frames_config(kind));
-    std::mt19937_64 rng(5);
-    auto z = model->sample_prior(3, rng);
-    auto frames = model->sample(z, 12, 0.0, rng);
+    auto z = torch::randn({3, 5});
+    auto frames = model->decode_greedy(z, 12);
     ASSERT_EQ(frames.sizes(), torch::IntArrayRef({3, 12, 9}));
     EXPECT_EQ(frames.scalar_type(), torch::kFloat);
     torch::NoGradGuard no_grad;
@@ -525,20 +521,9 @@ TEST(ModelsVaeFrames, ThresholdSamplingFollowsItsOwnTeacherForcedLogitsAndDrawsA
   torch::manual_seed(34);
   auto model = std::make_shared<MusicVaeImpl>(frames_config(VaeDecoderKind::kFlat));
   auto z = torch::randn({4, 5});
-  auto draw = [&](uint64_t seed, double temperature) {
-    std::mt19937_64 rng(seed);
-    return model->sample_frames(z, 16, temperature, rng);
-  };
-  EXPECT_TRUE(torch::equal(draw(1, 1.0), draw(1, 1.0)));
-  EXPECT_FALSE(torch::equal(draw(1, 1.0), draw(2, 1.0)));
-  // A very high temperature makes every key a fair coin: about half of 4 x 16 x 9 cells are on.
-  const double on = draw(3, 1000.0).mean().item<double>();
-  EXPECT_NEAR(on, 0.5, 0.08);
-  std::mt19937_64 rng(1);
-  EXPECT_THROW(model->sample_tokens(z, 16, 1.0, rng), Error);  // a frames model has no tokens
-  EXPECT_THROW(model->sample_frames(z, 16, -1.0, rng), Error);
-  auto tokens_model = std::make_shared<MusicVaeImpl>(small_config(VaeDecoderKind::kFlat));
-  EXPECT_THROW(tokens_model->sample_frames(z, 16, 1.0, rng), Error);
+  // A frames model's chooser must return (B, V) frames; tokens are refused.
+  EXPECT_THROW(model->decode(z, 16, [](const torch::Tensor&, int64_t) { return torch::zeros({4}, torch::kLong); }),
+               Error);
 }
 
 TEST(ModelsVaeFrames, LossIsTheBernoulliNllSummedOverKeysAndSteps) {

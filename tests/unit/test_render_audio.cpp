@@ -330,17 +330,18 @@ TEST(RenderAudio, SoundfontResolutionPrefersOptionThenEnvironmentThenDefault) {
 
 TEST(RenderAudio, InvalidOptionsAndOverlongScoresAreErrors) {
   const Score score = make_score({{0, {note(60, 0, 480)}}});
-  EXPECT_THROW(render_pcm(score, options_at(1000)), Error);
-  EXPECT_THROW(render_pcm(score, options_at(kRate, -1.0)), Error);
+  EXPECT_THROW_WITH(render_pcm(score, options_at(1000)), Error, {"sample rate 1000 Hz", "outside 8000..96000"});
+  EXPECT_THROW_WITH(render_pcm(score, options_at(kRate, -1.0)), Error, {"tail of -1.000 s", ">= 0"});
   RenderOptions loud = options_at(kRate);
   loud.gain = 50.0;
-  EXPECT_THROW(render_pcm(score, loud), Error);
+  EXPECT_THROW_WITH(render_pcm(score, loud), Error, {"gain 50", "outside 0..10"});
   // A note ending at 2 hours: refused before any sample is allocated (the default limit is one hour).
   Score long_score = make_score({{0, {note(60, 0, 480LL * 2 * 7200)}}});
-  EXPECT_THROW(render_pcm(long_score, options_at(kRate)), Error);
+  EXPECT_THROW_WITH(render_pcm(long_score, options_at(kRate)), Error,
+                    {"a note ends at 7200.000 s", "render limit of 3600.000 s"});
   Score broken = score;
   broken.tracks[0].notes[0].start_sec = std::nan("");
-  EXPECT_THROW(render_pcm(broken, options_at(kRate)), Error);
+  EXPECT_THROW_WITH(render_pcm(broken, options_at(kRate)), Error, {"track 0", "invalid times", "nan s"});
 }
 
 }  // namespace

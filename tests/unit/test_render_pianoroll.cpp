@@ -239,15 +239,18 @@ TEST(RenderPianoRoll, FixedPitchRangeIsHonouredAndNotesOutsideItAreLeftOut) {
 
 TEST(RenderPianoRoll, InvalidOptionsAreErrors) {
   const Score score = two_track_score();
-  EXPECT_THROW(piano_roll_png(score, options(0, 4)), Error);
-  EXPECT_THROW(piano_roll_png(score, options(24, 0)), Error);
+  EXPECT_THROW_WITH(piano_roll_png(score, options(0, 4)), Error, {"pixels per quarter note", "(0, 10000]", "not 0"});
+  EXPECT_THROW_WITH(piano_roll_png(score, options(24, 0)), Error, {"pixels per pitch", "1..64", "not 0"});
   ImageOptions reversed = options(24, 4);
   reversed.fixed_lowest_pitch = 70;
   reversed.fixed_highest_pitch = 60;
-  EXPECT_THROW(piano_roll_svg(score, reversed), Error);
+  EXPECT_THROW_WITH(piano_roll_svg(score, reversed), Error, {"fixed pitch range", "not 70..60"});
   Score no_resolution = score;
   no_resolution.ticks_per_quarter = 0;
-  EXPECT_THROW(piano_roll_svg(no_resolution, {}), Error);
+  EXPECT_THROW_WITH(piano_roll_svg(no_resolution, {}), Error, {"score has 0 ticks per quarter"});
+  ImageOptions narrow = options(24, 4);
+  narrow.max_width = 10;
+  EXPECT_THROW_WITH(piano_roll_svg(score, narrow), Error, {"maximum width", "at least 64 pixels, not 10"});
 }
 
 // ---- SVG --------------------------------------------------------------------------------------------------
@@ -298,8 +301,9 @@ TEST(RenderPng, EncodesRgbaPixelsExactly) {
   EXPECT_EQ(png.scanlines[13], 0) << "second row's filter byte";
   EXPECT_EQ(png.scanlines[14], 13);
   EXPECT_EQ(png.scanlines.back(), 24);
-  EXPECT_THROW(encode_png(3, 2, 3, pixels), Error) << "size mismatch";
-  EXPECT_THROW(encode_png(0, 2, 3, {}), Error);
+  EXPECT_THROW_WITH(encode_png(3, 2, 3, pixels), Error, {"24 bytes of pixels", "3x2 image"}) << "size mismatch";
+  EXPECT_THROW_WITH(encode_png(0, 2, 3, {}), Error, {"image of 0x2 pixels", "no area"});
+  EXPECT_THROW_WITH(encode_png(3, 2, 2, pixels), Error, {"not 2 channels"});
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "report/svg_chart.h"
+#include "support/test_support.h"
 
 namespace cadenza::report {
 namespace {
@@ -98,7 +99,8 @@ TEST(ReportSvgChart, BarChartDrawsOneBarPerFiniteValue) {
   // Order: C model, C training, D model, E model, E training.
   EXPECT_NEAR(heights[0] / heights[2], 2.0, 0.02);
   EXPECT_GT(heights[4], heights[3]);
-  EXPECT_THROW(bar_chart_svg(categories, {{"short", {1.0}, "#000000"}}, {}), Error);
+  EXPECT_THROW_WITH(bar_chart_svg(categories, {{"short", {1.0}, "#000000"}}, {}), Error,
+                    {"series \"short\"", "1 values for 3 categories"});
 }
 
 TEST(ReportSvgChart, XmlEscapeAndPalette) {

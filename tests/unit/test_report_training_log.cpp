@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "report/training_log.h"
+#include "support/test_support.h"
 
 namespace cadenza::report {
 namespace {
@@ -73,13 +74,16 @@ TEST(ReportTrainingLog, CorruptLineNamesFileAndOffset) {
     EXPECT_EQ(error.file(), "runs/lstm/metrics.jsonl");
     EXPECT_EQ(error.offset(), 35) << "the byte offset of the bad line";
   }
-  EXPECT_THROW(parse_training_log("[1, 2]\n", "x"), FormatError) << "a line must be an object";
+  EXPECT_THROW_WITH(parse_training_log("[1, 2]\n", "runs/x.jsonl"), FormatError,
+                    {"runs/x.jsonl: byte 0", "not a JSON object"})
+      << "a line must be an object";
   // Ill-typed fields are ignored rather than crashing.
   const TrainingSummary odd =
       parse_training_log(R"({"kind":"end","step":5,"stop_reason":7,"parameters":"many","elapsed_seconds":"x"})", "x");
   EXPECT_EQ(odd.stop_reason, "");
   EXPECT_EQ(odd.parameters, -1);
-  EXPECT_THROW(read_training_log("/nonexistent/metrics.jsonl"), IoError);
+  EXPECT_THROW_WITH(read_training_log("/nonexistent/metrics.jsonl"), IoError,
+                    {"/nonexistent/metrics.jsonl", "cannot open"});
 }
 
 }  // namespace

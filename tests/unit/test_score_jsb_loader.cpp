@@ -61,7 +61,7 @@ TEST(ScoreJsb, CombinedStepsBecomeHeldNotes) {
   EXPECT_EQ(notes[0], (Note{60, 70, 0, 480}));  // held over steps 0-1
   EXPECT_EQ(notes[1], (Note{64, 70, 0, 240}));
   EXPECT_EQ(notes[2], (Note{67, 70, 240, 480}));
-  EXPECT_EQ(notes[3], (Note{60, 70, 720, 960}));  // after the rest
+  EXPECT_EQ(notes[3], (Note{60, 70, 720, 960}));                       // after the rest
   EXPECT_NEAR(notes[3].start_sec, 720.0 / 480.0 * 60.0 / 90.0, 1e-5);  // tempo stored in whole microseconds
 }
 
@@ -114,7 +114,8 @@ TEST(ScoreJsb, SilenceMarksSeparatedLayoutWhateverTheName) {
   // Forced combined, -1 is just an invalid pitch.
   JsbOptions combined;
   combined.layout = JsbLayout::kCombined;
-  EXPECT_THROW(load_jsb_json(path, combined), FormatError);
+  EXPECT_THROW_WITH(load_jsb_json(path, combined), FormatError,
+                    {path, "split 'train' piece 0 step 0", "pitch -1 outside 0..127"});
 }
 
 TEST(ScoreJsb, ParseErrorNamesFileAndByte) {
@@ -163,7 +164,7 @@ TEST(ScoreJsb, SeparatedLayoutNeedsFourVoices) {
 
 TEST(ScoreJsb, MissingFileIsAnIoError) {
   testing::TempDir dir;
-  EXPECT_THROW(load_jsb_json(dir.file("absent.json")), IoError);
+  EXPECT_THROW_WITH(load_jsb_json(dir.file("absent.json")), IoError, {dir.file("absent.json"), "cannot open"});
 }
 
 TEST(ScoreJsb, BadOptionsAreErrors) {
@@ -171,13 +172,13 @@ TEST(ScoreJsb, BadOptionsAreErrors) {
   std::string path = write_json(dir, "ok.json", R"({"train": [[[60]]]})");
   JsbOptions options;
   options.steps_per_quarter = 7;  // 480 / 7 is not a whole number of ticks
-  EXPECT_THROW(load_jsb_json(path, options), Error);
+  EXPECT_THROW_WITH(load_jsb_json(path, options), Error, {"steps per quarter", "divide 480", "got 7"});
   options = {};
   options.qpm = 0;
-  EXPECT_THROW(load_jsb_json(path, options), Error);
+  EXPECT_THROW_WITH(load_jsb_json(path, options), Error, {"tempo", "4..1000", "got 0"});
   options = {};
   options.velocity = 128;
-  EXPECT_THROW(load_jsb_json(path, options), Error);
+  EXPECT_THROW_WITH(load_jsb_json(path, options), Error, {"velocity", "1..127", "got 128"});
 }
 
 TEST(ScoreJsb, EmptyPieceIsAnEmptyScore) {

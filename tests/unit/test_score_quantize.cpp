@@ -5,6 +5,7 @@
 #include "common/error.h"
 #include "score/operations.h"
 #include "score/score.h"
+#include "support/test_support.h"
 
 namespace cadenza {
 namespace {
@@ -127,8 +128,8 @@ TEST(ScoreQuantize, FinerGridThanResolutionStillKeepsNotesNonEmpty) {
 
 TEST(ScoreQuantize, RejectsNonPositiveSteps) {
   Score score = one_track(480, {{60, 80, 0, 480}});
-  EXPECT_THROW(quantize(score, 0), Error);
-  EXPECT_THROW(quantize(score, -4), Error);
+  EXPECT_THROW_WITH(quantize(score, 0), Error, {"steps per quarter must be positive", "got 0"});
+  EXPECT_THROW_WITH(quantize(score, -4), Error, {"steps per quarter must be positive", "got -4"});
 }
 
 }  // namespace

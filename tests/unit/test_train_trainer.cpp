@@ -11,7 +11,8 @@
 #include "models/checkpoint.h"
 #include "models/losses.h"
 #include "support/test_support.h"
-#include "train/batches.h"
+#include "codec/batches.h"
+#include "families/registry.h"
 #include "train/evaluate.h"
 #include "train/schedule.h"
 #include "train/train_config.h"
@@ -22,6 +23,25 @@ namespace cadenza::train {
 namespace {
 
 using nlohmann::json;
+
+// The registry's entry points under the names these tests use (the registry sits above train in the build).
+json preset_config(const std::string& preset, const std::string& family, bool frames) {
+  return families::preset_config(preset, family, frames);
+}
+TrainResult run_training(const TrainRequest& request, const ProgressCallback& progress,
+                         const std::atomic<bool>* stop_requested = nullptr) {
+  return train::run_training(request, families::find_family, progress, stop_requested);
+}
+json resolve_config(const json& config, const std::string& data_path) {
+  return train::resolve_config(config, data_path, families::find_family);
+}
+void apply_setting(json& config, const std::string& setting) {
+  train::apply_setting(config, setting, families::model_keys(families::find_family(config["model"].value("family", "lstm"))),
+                       families::data_keys());
+}
+EvaluationResult evaluate_checkpoint(const std::string& run, const Shard& shard, Split split) {
+  return evaluate_model(*families::load_sequence_checkpoint(run).model, shard, split);
+}
 using testing::TempDir;
 
 // A melody shard: 12 train pieces, 3 valid, 3 test.
@@ -115,8 +135,8 @@ TEST_P(ResumeTest, HalfThenResumeEqualsStraightRun) {
   EXPECT_NEAR(*full.best_valid_score, *second.best_valid_score, 1e-6);
 
   // And the final weights agree.
-  auto x = models::load_checkpoint(full.last_checkpoint).model->named_parameters();
-  auto y = models::load_checkpoint(second.last_checkpoint).model->named_parameters();
+  auto x = families::load_sequence_checkpoint(full.last_checkpoint).model->named_parameters();
+  auto y = families::load_sequence_checkpoint(second.last_checkpoint).model->named_parameters();
   for (const auto& item : x) EXPECT_TRUE(torch::allclose(item.value(), y[item.key()], 0, 1e-6)) << item.key();
 }
 
@@ -169,7 +189,7 @@ TEST(Trainer, NonFiniteLossStopsNamingTheStep) {
     EXPECT_NE(message.find("last good checkpoint"), std::string::npos) << message;
   }
   // The last checkpoint on disk is readable and holds finite weights of a step before the failure.
-  const auto loaded = models::load_checkpoint(dir.file("run/checkpoints/last.safetensors"));
+  const auto loaded = families::load_sequence_checkpoint(dir.file("run/checkpoints/last.safetensors"));
   for (const auto& parameter : loaded.model->parameters()) EXPECT_TRUE(torch::isfinite(parameter).all().item<bool>());
 
   // Without checkpoints in between, the loss itself turns non-finite and the message says nothing was saved.
@@ -246,7 +266,7 @@ TEST(Evaluate, TokenNllMatchesADirectComputationAndWindowsCoverEveryToken) {
   config.hidden_size = 8;
   config.num_layers = 1;
   torch::manual_seed(3);
-  auto model = models::make_sequence_model(config);
+  auto model = families::make_sequence_model(config);
   model->eval();
   double nll = 0, correct = 0;
   int64_t count = 0;
@@ -286,7 +306,7 @@ TEST(Evaluate, FrameNllMatchesTheLossFunctionAndTheBaselineIsHandComputed) {
   config.hidden_size = 8;
   config.num_layers = 1;
   torch::manual_seed(5);
-  auto model = models::make_sequence_model(config);
+  auto model = families::make_sequence_model(config);
   model->eval();
   double nll_sum = 0;
   int64_t frames = 0;
@@ -335,7 +355,7 @@ TEST(Evaluate, RejectsAModelThatDoesNotFitTheShard) {
   config.vocab_size = shard.vocabulary_size() + 1;
   config.hidden_size = 4;
   config.num_layers = 1;
-  auto model = models::make_sequence_model(config);
+  auto model = families::make_sequence_model(config);
   EXPECT_THROW(evaluate_model(*model, shard, Split::kTest), Error);
 }
 

@@ -32,9 +32,14 @@ void add_threads_option(CLI::App* command, int& threads) {
 }
 
 int resolve_threads(int threads) {
-  if (threads > 0) return threads;
-  unsigned hardware = std::thread::hardware_concurrency();
-  return hardware == 0 ? 1 : static_cast<int>(hardware);
+  const unsigned hardware = std::max(1u, std::thread::hardware_concurrency());
+  if (threads <= 0) return static_cast<int>(hardware);
+  // More threads than cores only slow OpenBLAS down, and thousands exhaust memory.
+  const int limit = static_cast<int>(std::max(16u, 4 * hardware));
+  if (threads > limit)
+    throw cadenza::Error("--threads " + std::to_string(threads) + ": at most " + std::to_string(limit) +
+                         " on this machine (4 x its " + std::to_string(hardware) + " cores, or 16)");
+  return threads;
 }
 
 bool stderr_is_terminal() {

@@ -6,15 +6,16 @@
 #include <memory>
 
 #include "command.h"
+#include "eval/melody_features.h"
 #include "common/error.h"
-#include "latent_output.h"
+#include "sampler_options.h"
 #include "midi/midi.h"
 
 namespace cadenza::cli {
 namespace {
 
 struct AttributeCommandOptions {
-  LatentCommonOptions common;
+  SamplerCommandOptions common;
   std::string input;
   std::string attribute = "note_density";
   std::vector<double> amounts = {1.0};
@@ -22,40 +23,39 @@ struct AttributeCommandOptions {
   int64_t max_windows = 4096;
 };
 
-void run_attribute(const AttributeCommandOptions& cli) {
-  LatentGenerator generator(latent_checkpoint(cli.common, "attribute"));
-  std::printf("model: %s (%s)\n", generator.checkpoint_path().c_str(), generator.describe().c_str());
+void run_attribute(AttributeCommandOptions& cli) {
+  std::unique_ptr<Sampler> sampler = open_command_sampler(cli.common, "attribute", 0.0);
+  PieceWriter writer(cli.common.out, cli.common.wav);
   std::string data = cli.data;
   if (data.empty()) {
-    const auto& training = generator.training_metadata();
+    const auto& training = sampler->training_metadata();
     if (training.contains("config") && training["config"].contains("data"))
       data = training["config"]["data"].value("path", "");
     if (data.empty() || !std::filesystem::exists(data))
       throw Error("attribute: give --data SHARD (the shard the model was trained on" +
                   (data.empty() ? std::string(")") : ": " + data + " is not there)"));
   }
-  const Score input = read_latent_input(cli.common, cli.input);
-  const double bars = static_cast<double>(generator.window_bars());
-  const std::string stem = std::filesystem::path(cli.input).stem().string();
+  const Score input = read_input_midi(cli.common, cli.input);
+  const double bars = static_cast<double>(sampler->capabilities().window_bars);
+  const std::string stem = file_stem_name(cli.input);
   // The baseline is the reconstruction (amount 0): the segment the model reads, as the model decodes it.
   const double baseline =
-      melody_attribute(generator.reconstruct(input, cli.common.sampling).output, cli.attribute, bars);
+      melody_attribute(sampler->reconstruct(input, cli.common.request).output, cli.attribute, bars);
   for (double amount : cli.amounts) {
-    const LatentPiece piece =
-        generator.apply_attribute(input, cli.attribute, amount, data, cli.common.sampling, cli.max_windows);
+    const SampledPiece piece =
+        sampler->apply_attribute(input, cli.attribute, amount, data, cli.common.request, cli.max_windows);
     char name[96], detail[160];
     std::snprintf(name, sizeof name, "%s_%s_%+.2f", stem.c_str(), cli.attribute.c_str(), amount);
     std::snprintf(detail, sizeof detail, "%s %.2f (reconstruction without the vector: %.2f)", cli.attribute.c_str(),
                   melody_attribute(piece.score, cli.attribute, bars), baseline);
-    write_latent_piece(cli.common, piece.score, name, detail);
+    writer.write(piece.score, name, detail);
   }
 }
 
 void setup_attribute(CLI::App& parent) {
   auto options = std::make_shared<AttributeCommandOptions>();
   auto* command = parent.add_subcommand("attribute", "Change a melody along a vae attribute vector");
-  options->common.sampling.temperature = 0;
-  add_latent_options(command, options->common);
+  add_sampler_options(command, options->common, /*latent=*/false);
   add_input_track_option(command, options->common);
   command->add_option("input", options->input, "MIDI file")->required();
   command->add_option("--attribute", options->attribute, "note_density, mean_pitch, pitch_range or rest_rate")

@@ -9,7 +9,6 @@
 #include <atomic>
 #include <cctype>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -30,6 +29,8 @@
 #include "models/threading.h"
 #include "render/audio.h"
 #include "report/report_writer.h"
+#include "families/registry.h"
+#include "run_control.h"
 #include "train/train_config.h"
 #include "train_progress.h"
 
@@ -55,50 +56,6 @@ struct CompareCliOptions {
   bool retrain = false;
 };
 
-std::atomic<bool> g_stop_requested{false};
-
-extern "C" void on_compare_interrupt(int) {
-  g_stop_requested.store(true);
-  // A second Ctrl-C kills the process the usual way.
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
-}
-
-// Ctrl-C asks the run in progress to save and stop; the handlers are restored however the command ends.
-struct InterruptGuard {
-  InterruptGuard() {
-    g_stop_requested.store(false);
-    std::signal(SIGINT, on_compare_interrupt);
-    std::signal(SIGTERM, on_compare_interrupt);
-  }
-  ~InterruptGuard() {
-    std::signal(SIGINT, SIG_DFL);
-    std::signal(SIGTERM, SIG_DFL);
-  }
-};
-
-// "600", "600s", "10m", "1.5h" -> seconds; "none" -> 0.
-double parse_budget(const std::string& text) {
-  if (text == "none" || text == "0") return 0;
-  size_t used = 0;
-  double value = 0;
-  try {
-    value = std::stod(text, &used);
-  } catch (const std::exception&) {
-    throw Error("--budget " + text + ": expected a duration like 600, 600s, 10m or 1.5h (or none)");
-  }
-  const std::string unit = text.substr(used);
-  double scale = 1;
-  if (unit == "m" || unit == "min")
-    scale = 60;
-  else if (unit == "h")
-    scale = 3600;
-  else if (!unit.empty() && unit != "s")
-    throw Error("--budget " + text + ": unknown unit \"" + unit + "\" (use s, m or h)");
-  if (!(value > 0)) throw Error("--budget " + text + ": must be positive");
-  return value * scale;
-}
-
 // "lstm, gru,vae" -> {"lstm", "gru", "vae"}; unknown and repeated names are errors naming them.
 std::vector<std::string> parse_model_list(const std::string& list) {
   std::vector<std::string> names;
@@ -112,7 +69,7 @@ std::vector<std::string> parse_model_list(const std::string& list) {
     start = end + 1;
     if (name.empty()) continue;
     try {
-      (void)train::family_of_model_name(name);
+      (void)families::find_family(name);
     } catch (const Error& error) {
       throw Error(std::string("--models: ") + error.what());
     }
@@ -183,7 +140,7 @@ void run_compare(const CompareCliOptions& cli, bool budget_given) {
   if (cli.bars < 1) throw Error("--bars must be at least 1");
   const std::vector<std::string> model_names = parse_model_list(cli.models);
   // With --steps alone the runs are bounded by steps; a --budget given with it bounds them too (whichever first).
-  const double budget_seconds = (cli.steps > 0 && !budget_given) ? 0.0 : parse_budget(cli.budget);
+  const double budget_seconds = (cli.steps > 0 && !budget_given) ? 0.0 : parse_duration(cli.budget, "--budget", /*allow_none=*/true);
   if (!cli.checkpoints.empty() && !fs::is_directory(cli.checkpoints))
     throw Error("--checkpoints " + cli.checkpoints + ": no such folder");
   if (cli.audio) {
@@ -208,7 +165,7 @@ void run_compare(const CompareCliOptions& cli, bool budget_given) {
   setup.audio = cli.audio;
   setup.checkpoints = cli.checkpoints;
   setup.retrain = cli.retrain;
-  setup.stop_requested = &g_stop_requested;
+  setup.stop_requested = &stop_requested();
   std::vector<ModelPlan> plans = plan_models(model_names, shards, setup);
 
   std::error_code error;
@@ -273,7 +230,7 @@ void run_compare(const CompareCliOptions& cli, bool budget_given) {
       failures.push_back(plan.name + ": evaluation failed: " + error.what());
       progress.message("[" + std::to_string(i + 1) + "/" + std::to_string(plans.size()) + "] " + failures.back());
     }
-    if (g_stop_requested.load()) exit_interrupted(cli);
+    if (stop_requested().load()) exit_interrupted(cli);
   }
 
   // 3. The report.
@@ -334,7 +291,7 @@ void setup_compare(CLI::App& parent) {
                    "roll, vae and rgan a melody-encoded token shard, the autoregressive models any")
       ->required()
       ->allow_extra_args(false);
-  command->add_option("--models", options->models, "Comma-separated: rnn, lstm, gru, transformer, vae, gan, rgan")
+  command->add_option("--models", options->models, "Comma-separated, of: " + families::model_names_text())
       ->capture_default_str();
   auto* budget = command
                      ->add_option("--budget", options->budget,

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "command.h"
+#include "families/registry.h"
 #include "common/error.h"
 #include "common/file_io.h"
 #include "data/prepare.h"
@@ -98,8 +99,9 @@ void run_jsb_table(const JsbTableOptions& cli) {
                             {"key_rate_baseline_test_nll", baseline.nll},
                             {"models", nlohmann::json::array()}};
   for (const std::string& family : split_list(cli.families)) {
-    nlohmann::json config = train::preset_config(cli.preset, family, /*frames=*/true);
-    for (const auto& setting : cli.settings) train::apply_setting(config, setting);
+    nlohmann::json config = families::preset_config(cli.preset, family, /*frames=*/true);
+    for (const auto& setting : cli.settings)
+      train::apply_setting(config, setting, families::model_keys(families::find_family(family)), families::data_keys());
     if (cli.steps > 0) config["train"]["steps"] = cli.steps;
     config["train"]["seed"] = cli.seed;
     train::TrainRequest request;
@@ -108,16 +110,18 @@ void run_jsb_table(const JsbTableOptions& cli) {
     const bool finished = fs::exists(fs::path(request.run_dir) / "checkpoints" / "best.safetensors") &&
                           fs::exists(fs::path(request.run_dir) / "metrics.jsonl") && cli.resume;
     if (!finished) {
-      request.config = train::resolve_config(config, shard_path);
+      request.config = train::resolve_config(config, shard_path, families::find_family);
       request.overwrite = true;
       TrainProgressDisplay display(family, stderr_is_terminal());
-      const auto trained = train::run_training(request, [&](const train::TrainProgress& p) { display(p); });
+      const auto trained =
+          train::run_training(request, families::find_family, [&](const train::TrainProgress& p) { display(p); });
       display.finish();
       std::printf("%s: %lld steps in %s\n", family.c_str(), static_cast<long long>(trained.steps),
                   format_duration(trained.seconds).c_str());
     }
-    const train::EvaluationResult test = train::evaluate_checkpoint(request.run_dir, shard, Split::kTest);
-    const train::EvaluationResult valid = train::evaluate_checkpoint(request.run_dir, shard, Split::kValid);
+    const models::LoadedCheckpoint loaded = families::load_sequence_checkpoint(request.run_dir);
+    const train::EvaluationResult test = train::evaluate_model(*loaded.model, shard, Split::kTest);
+    const train::EvaluationResult valid = train::evaluate_model(*loaded.model, shard, Split::kValid);
     results["models"].push_back({{"family", family},
                                  {"run", request.run_dir},
                                  {"test_nll", test.nll},

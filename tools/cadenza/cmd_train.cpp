@@ -1,7 +1,6 @@
 // `cadenza train --model FAMILY --data SHARD --out RUN_DIR ...`: train any model family on a prepared shard.
 // The loop is src/train/trainer.h; presets and --set are src/train/train_config.h.
 #include <atomic>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
@@ -13,6 +12,8 @@
 #include "common/file_io.h"
 #include "data/shard.h"
 #include "models/threading.h"
+#include "families/registry.h"
+#include "run_control.h"
 #include "train/train_config.h"
 #include "train/trainer.h"
 #include "train_progress.h"
@@ -29,6 +30,7 @@ struct TrainCommandOptions {
   std::string config_file;
   std::vector<std::string> settings;
   int64_t steps = 0;
+  bool steps_given = false;
   int64_t bars = 0;
   std::string time_budget;
   bool resume = false;
@@ -38,87 +40,43 @@ struct TrainCommandOptions {
   bool print_config = false;
 };
 
-std::atomic<bool> g_stop_requested{false};
-
-extern "C" void on_interrupt(int) {
-  g_stop_requested.store(true);
-  // A second Ctrl-C kills the process the usual way.
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
-}
-
-// "90", "90s", "10m", "1.5h" -> seconds.
-double parse_duration(const std::string& text) {
-  size_t used = 0;
-  double value = 0;
-  try {
-    value = std::stod(text, &used);
-  } catch (const std::exception&) {
-    throw Error("--time-budget " + text + ": expected a duration like 600, 600s, 10m or 1.5h");
-  }
-  const std::string unit = text.substr(used);
-  double scale = 1;
-  if (unit == "m" || unit == "min") {
-    scale = 60;
-  } else if (unit == "h") {
-    scale = 3600;
-  } else if (!unit.empty() && unit != "s") {
-    throw Error("--time-budget " + text + ": unknown unit \"" + unit + "\" (use s, m or h)");
-  }
-  if (!(value > 0)) throw Error("--time-budget " + text + ": must be positive");
-  return value * scale;
-}
-
-// --bars N: the segment length of the latent families in bars. The VAE's sequence_length becomes N bars of the
-// shard's steps (and from 4 bars on its decoder is MusicVAE's hierarchical one, one conductor step per bar); the
-// GAN's num_bars becomes N.
-void apply_bars(nlohmann::json& config, const std::string& family, int64_t bars, const Shard& shard) {
-  if (bars <= 0) return;
-  if (family == "vae") {
-    // Melody and piano-roll specs both name their grid "steps_per_quarter"; other encodings fail in the learner.
-    const int64_t steps_per_bar = 4 * shard.metadata().encoding.value("steps_per_quarter", 4);
-    config["model"]["sequence_length"] = bars * steps_per_bar;
-    // Applied before --config and --set, which may still choose another decoder.
-    config["model"]["decoder"] = bars >= 4 ? "hierarchical" : "flat";
-    config["model"]["num_segments"] = bars >= 4 ? bars : 2;
-    if (bars >= 4) config["model"]["free_bits"] = 16.0 * static_cast<double>(bars);  // MusicVAE: 256 for 16 bars
-  } else if (family == "musegan") {
-    config["model"]["num_bars"] = bars;
-  } else {
-    throw Error("--bars applies to the vae and gan models only");
-  }
-}
-
 nlohmann::json build_config(const TrainCommandOptions& cli, const Shard& shard) {
-  const std::string family = train::family_of_model_name(cli.model);
-  nlohmann::json config = train::preset_config(cli.preset, family, shard.is_piano_roll());
-  // A VAE on a piano-roll shard is the multi-track model: 4-bar segments unless --bars says otherwise (MusicVAE's
-  // multi-track models are hierarchical, one conductor step per bar).
-  const int64_t bars = cli.bars == 0 && family == "vae" && shard.is_piano_roll() ? 4 : cli.bars;
-  apply_bars(config, family, bars, shard);
+  const models::Family& family = families::find_family(cli.model);
+  nlohmann::json config = families::preset_config(cli.preset, family.name, shard.is_piano_roll());
+  // --bars sets the segment length of the families that have one; some default to a length of their own on piano
+  // rolls (the multi-track VAE: 4 bars, as MusicVAE's). Applied before --config and --set, which may refine it.
+  if (cli.bars != 0) {
+    if (!family.has_bars) throw Error("--bars applies to models with a segment length in bars, not to " + cli.model);
+    if (cli.bars < 1 || cli.bars > 1024) throw Error("--bars must be in [1, 1024], got " + std::to_string(cli.bars));
+    family.apply_bars(config, cli.bars, shard);
+  } else if (family.frames_default_bars > 0 && shard.is_piano_roll()) {
+    family.apply_bars(config, family.frames_default_bars, shard);
+  }
   if (!cli.config_file.empty()) {
     const auto bytes = read_file_bytes(cli.config_file);
     const auto parsed = nlohmann::json::parse(bytes.begin(), bytes.end(), nullptr, false);
     if (parsed.is_discarded()) throw FormatError(cli.config_file, -1, "is not valid JSON");
     train::merge_config(config, parsed, cli.config_file);
   }
-  for (const auto& setting : cli.settings) train::apply_setting(config, setting);
-  if (cli.steps > 0) config["train"]["steps"] = cli.steps;
+  for (const auto& setting : cli.settings)
+    train::apply_setting(config, setting, families::model_keys(family), families::data_keys());
+  if (cli.steps_given) {
+    if (cli.steps < 1) throw Error("--steps must be a positive number of steps, got " + std::to_string(cli.steps));
+    config["train"]["steps"] = cli.steps;
+  }
   if (!cli.time_budget.empty()) {
-    config["train"]["time_budget_seconds"] = parse_duration(cli.time_budget);
+    config["train"]["time_budget_seconds"] = parse_duration(cli.time_budget, "--time-budget");
     // A time budget alone means "as many steps as fit": lift the preset's step count.
-    if (cli.steps <= 0) config["train"]["steps"] = 1000000000;
+    if (!cli.steps_given) config["train"]["steps"] = 1000000000;
   }
   if (cli.seed >= 0) config["train"]["seed"] = cli.seed;
-  config["model"]["family"] = family;
+  config["model"]["family"] = family.name;
   return config;
 }
 
 void run_train(const TrainCommandOptions& cli) {
   // From the start: a Ctrl-C while the data and model load still ends the run cleanly at its first step.
-  g_stop_requested.store(false);
-  std::signal(SIGINT, on_interrupt);
-  std::signal(SIGTERM, on_interrupt);
+  InterruptGuard interrupt_guard;
   const std::string threads = models::configure_tensor_threads(resolve_threads(cli.threads));
   train::TrainRequest request;
   request.data_path = cli.data;
@@ -127,12 +85,12 @@ void run_train(const TrainCommandOptions& cli) {
   request.overwrite = cli.overwrite;
   if (!cli.resume) {
     const Shard shard(cli.data, /*verify_payload=*/false);
-    request.config = train::resolve_config(build_config(cli, shard), cli.data);
+    request.config = train::resolve_config(build_config(cli, shard), cli.data, families::find_family);
     if (cli.print_config) {
       std::printf("%s\n", request.config.dump(2).c_str());
       return;
     }
-  } else if (!cli.settings.empty() || !cli.config_file.empty() || cli.steps > 0 || !cli.time_budget.empty()) {
+  } else if (!cli.settings.empty() || !cli.config_file.empty() || cli.steps_given || !cli.time_budget.empty()) {
     throw Error(
         "--resume continues the run exactly as configured; --set, --config, --steps and --time-budget "
         "cannot be combined with it");
@@ -144,16 +102,12 @@ void run_train(const TrainCommandOptions& cli) {
   train::TrainResult result;
   try {
     result = train::run_training(
-        request, [&](const train::TrainProgress& p) { display(p); }, &g_stop_requested);
+        request, families::find_family, [&](const train::TrainProgress& p) { display(p); }, &stop_requested());
   } catch (...) {
     display.finish();
-    std::signal(SIGINT, SIG_DFL);
-    std::signal(SIGTERM, SIG_DFL);
     throw;
   }
   display.finish();
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
   std::printf("stopped after step %lld (%s) in %s; %lld parameters\n", static_cast<long long>(result.steps),
               result.stop_reason.c_str(), format_duration(result.seconds).c_str(),
               static_cast<long long>(result.parameters));
@@ -175,10 +129,8 @@ void setup_train(CLI::App& parent) {
   auto options = std::make_shared<TrainCommandOptions>();
   auto* command = parent.add_subcommand("train", "Train a model on a prepared shard (`cadenza dataset prepare`)");
   command
-      ->add_option("--model", options->model,
-                   "Model family: rnn, lstm, gru, transformer (autoregressive), vae (MusicVAE), gan (MuseGAN) or rgan "
-                   "(C-RNN-GAN)")
-      ->check(CLI::IsMember(train::model_names()))
+      ->add_option("--model", options->model, "Model family: " + families::model_names_text())
+      ->check(CLI::IsMember(families::model_names()))
       ->capture_default_str();
   command
       ->add_option("--data", options->data,
@@ -194,7 +146,7 @@ void setup_train(CLI::App& parent) {
   command->add_option("--set", options->settings,
                       "key=value applied last, e.g. --set hidden_size=512 --set learning_rate=3e-4 (see --print-config "
                       "for every key)");
-  command->add_option("--steps", options->steps, "Training steps (overrides the preset)");
+  auto* steps = command->add_option("--steps", options->steps, "Training steps (overrides the preset)");
   command->add_option(
       "--bars", options->bars,
       "vae / gan: segment length in bars (vae: 2 = flat decoder, 4 or more = hierarchical; vae default: 2 on a "
@@ -206,7 +158,10 @@ void setup_train(CLI::App& parent) {
   command->add_flag("--overwrite", options->overwrite, "Start again even if --out holds a run");
   command->add_flag("--print-config", options->print_config, "Print the resolved configuration and exit");
   add_threads_option(command, options->threads);
-  command->callback([options] { run_train(*options); });
+  command->callback([options, steps] {
+    options->steps_given = steps->count() > 0;
+    run_train(*options);
+  });
 }
 
 }  // namespace

@@ -8,8 +8,7 @@
 #include <system_error>
 
 #include "common/error.h"
-#include "generate/latent_generator.h"
-#include "generate/piece_generator.h"
+#include "families/registry.h"
 #include "midi/midi.h"
 #include "models/checkpoint.h"
 #include "render/audio.h"
@@ -17,7 +16,6 @@
 #include "report/set_evaluation.h"
 #include "report/training_log.h"
 #include "train/evaluate.h"
-#include "train/evaluate_latent.h"
 #include "train/train_config.h"
 #include "train/trainer.h"
 
@@ -27,21 +25,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool is_autoregressive(const std::string& family) {
-  return family == "rnn" || family == "lstm" || family == "gru" || family == "transformer";
-}
-
-bool shard_fits(const std::string& family, const Shard& shard) {
-  if (family == "musegan") return shard.is_piano_roll();
-  if (family == "vae" || family == "crnngan")
-    return !shard.is_piano_roll() && shard.metadata().encoding_name() == "melody";
-  return true;
-}
-
-std::string shard_need(const std::string& family) {
-  if (family == "musegan")
-    return "a multi-track piano-roll shard (`cadenza dataset prepare --encoding pianoroll --set num_tracks=2 ...`)";
-  return "a melody-encoded token shard (`cadenza dataset prepare --encoding melody ...`)";
+bool shard_fits(const models::Family& family, const Shard& shard) {
+  return family.fits(shard.is_piano_roll(), shard.is_piano_roll() ? "pianoroll" : shard.metadata().encoding_name(),
+                     shard.is_piano_roll() ? shard.roll_spec().num_tracks : 0, nullptr);
 }
 
 std::string describe_shard(const Shard& shard) {
@@ -64,8 +50,9 @@ bool run_finished(const fs::path& run) {
 
 // An existing checkpoint must hold the model it stands for, made for its shard's encoding.
 void check_checkpoint(const ModelPlan& plan, const Shard& shard) {
-  const std::string file = models::resolve_checkpoint_path(plan.run);
-  const models::CheckpointInfo info = models::read_checkpoint_info(file);
+  const families::Checkpoint checkpoint = families::read_checkpoint(plan.run);
+  const models::CheckpointInfo& info = checkpoint.info;
+  const std::string& file = info.path;
   if (info.family_name != plan.family)
     throw Error(file + ": holds a " + info.family_name + " model, not " + plan.name +
                 (plan.name == plan.family ? "" : " (" + plan.family + ")"));
@@ -91,24 +78,15 @@ struct Generated {
 
 std::vector<Generated> generate_pieces(const ModelPlan& plan, const CompareSetup& setup) {
   std::vector<Generated> pieces;
-  if (plan.autoregressive) {
-    PieceGenerator generator(plan.run);
-    for (int i = 0; i < setup.samples; ++i) {
-      if (setup.stop_requested != nullptr && setup.stop_requested->load()) break;
-      PieceRequest request;
-      request.bars = setup.bars;
-      request.seed = setup.seed + static_cast<uint64_t>(i);
-      GeneratedPiece piece = generator.generate(request);
-      pieces.push_back({std::move(piece.score), piece.generation_seconds, piece.music_seconds});
-    }
-    return pieces;
-  }
-  LatentGenerator generator(plan.run);
-  LatentSampleOptions options;
-  options.bars = setup.bars;
-  options.seed = setup.seed;
-  for (LatentPiece& piece : generator.sample(setup.samples, options))
+  const std::unique_ptr<Sampler> sampler = families::open_sampler(plan.run);
+  SampleRequest request;
+  request.bars = setup.bars;
+  for (int i = 0; i < setup.samples; ++i) {
+    if (setup.stop_requested != nullptr && setup.stop_requested->load()) break;
+    request.seed = setup.seed + static_cast<uint64_t>(i);
+    SampledPiece piece = sampler->sample(request);
     pieces.push_back({std::move(piece.score), piece.generation_seconds, piece.music_seconds});
+  }
   return pieces;
 }
 
@@ -128,29 +106,28 @@ report::Likelihood measure_likelihood(const ModelPlan& plan, const Shard& shard,
   }
   likelihood.split = split_name(*split);
   likelihood.unit = shard.is_piano_roll() ? "frame" : "token";
-  if (plan.autoregressive) {
-    const train::EvaluationResult result = train::evaluate_checkpoint(plan.run, shard, *split);
-    const train::EvaluationResult baseline = train::evaluate_unigram_baseline(shard, *split);
+  const families::Checkpoint checkpoint = families::read_checkpoint(plan.run);
+  train::EvaluationRequest request;
+  request.shard = &shard;
+  request.split = *split;
+  request.split_name = likelihood.split;
+  // The latent families, smaller: the VAE's ELBO bound and its reconstruction; the GANs' sample statistics.
+  request.latent.max_windows = 512;
+  request.latent.interpolation_pairs = 8;
+  request.latent.samples = 64;
+  request.latent.seed = setup.seed;
+  const train::EvaluationReport report = families::evaluate(checkpoint, request);
+  details["evaluation"] = report.result;
+  if (report.score && report.score_name == "nll") {
     likelihood.kind = report::LikelihoodKind::kNll;
-    likelihood.value = result.nll;
-    likelihood.baseline = baseline.nll;
-    details["evaluation"] = {{"nll", result.nll},           {"perplexity", result.perplexity},
-                             {"accuracy", result.accuracy}, {"elements", result.elements},
-                             {"pieces", result.pieces},     {"seconds", result.seconds},
-                             {"unigram_nll", baseline.nll}};
-    return likelihood;
-  }
-  // The latent families: the VAE's ELBO bound and its reconstruction; the GANs' sample statistics (mode collapse).
-  train::LatentEvaluationOptions options;
-  options.max_windows = 512;
-  options.interpolation_pairs = 8;
-  options.samples = 64;
-  options.seed = setup.seed;
-  const nlohmann::json result = train::evaluate_latent_checkpoint(plan.run, shard, *split, options);
-  details["evaluation"] = result;
-  if (plan.family == "vae" && result.contains("elbo_per_step") && result["elbo_per_step"].is_number()) {
+    likelihood.value = *report.score;
+    if (report.result.contains("unigram_baseline")) {
+      likelihood.baseline = report.result["unigram_baseline"]["nll"].get<double>();
+      details["evaluation"]["unigram_nll"] = likelihood.baseline;
+    }
+  } else if (report.score && report.score_name == "elbo") {
     likelihood.kind = report::LikelihoodKind::kElboBound;
-    likelihood.value = result["elbo_per_step"].get<double>();
+    likelihood.value = *report.score;
   }
   return likelihood;
 }
@@ -179,15 +156,16 @@ std::vector<ModelPlan> plan_models(const std::vector<std::string>& names,
   for (const auto& name : names) {
     ModelPlan plan;
     plan.name = name;
-    plan.family = train::family_of_model_name(name);
-    plan.autoregressive = is_autoregressive(plan.family);
+    const models::Family& family = families::find_family(name);
+    plan.family = family.name;
+    plan.autoregressive = family.autoregressive();
     bool found = false;
     for (size_t i = 0; i < shards.size() && !found; ++i)
-      if (shard_fits(plan.family, *shards[i])) plan.shard = i, found = true;
+      if (shard_fits(family, *shards[i])) plan.shard = i, found = true;
     if (!found) {
       std::string given;
       for (const auto& shard : shards) given += (given.empty() ? "" : ", ") + describe_shard(*shard);
-      throw Error("model " + name + " needs " + shard_need(plan.family) + "; none of the --data shards fits: " + given);
+      throw Error("model " + name + " needs " + family.data.needs + "; none of the --data shards fits: " + given);
     }
 
     std::error_code error;
@@ -222,7 +200,7 @@ bool train_model(const ModelPlan& plan, const Shard& shard, const CompareSetup& 
   request.resume = plan.resume;
   request.overwrite = !plan.resume;
   if (!plan.resume) {
-    nlohmann::json config = train::preset_config(setup.preset, plan.family, shard.is_piano_roll());
+    nlohmann::json config = families::preset_config(setup.preset, plan.family, shard.is_piano_roll());
     if (setup.budget_seconds > 0) {
       config["train"]["time_budget_seconds"] = setup.budget_seconds;
       // A time budget alone means "as many steps as fit": lift the preset's step count.
@@ -232,12 +210,13 @@ bool train_model(const ModelPlan& plan, const Shard& shard, const CompareSetup& 
     }
     config["train"]["seed"] = setup.seed;
     config["model"]["family"] = plan.family;
-    request.config = train::resolve_config(config, shard.path());
+    request.config = train::resolve_config(config, shard.path(), families::find_family);
   }
   progress.phase(index, plan.name, "training",
                  (plan.resume ? "resuming " : "") + plan.family + " on " + shard.path() + " -> " + plan.run);
   const train::TrainResult result = train::run_training(
-      request, [&](const train::TrainProgress& p) { progress.training(p); }, setup.stop_requested);
+      request, families::find_family, [&](const train::TrainProgress& p) { progress.training(p); },
+      setup.stop_requested);
   return result.stop_reason == "interrupted";
 }
 
@@ -284,6 +263,10 @@ report::ModelReport evaluate_model(const ModelPlan& plan, const Shard& shard, co
   model.name = plan.name;
   model.family = plan.family;
   model.autoregressive = plan.autoregressive;
+  const models::Family& family = families::find_family(plan.family);
+  model.score_name = family.validation_score;
+  model.loss_description = family.loss_description;
+  model.speed_unit = family.speed_unit;
   model.run = plan.run;
   model.origin = plan.origin;
   const models::CheckpointInfo info = models::read_checkpoint_info(models::resolve_checkpoint_path(plan.run));
@@ -294,9 +277,9 @@ report::ModelReport evaluate_model(const ModelPlan& plan, const Shard& shard, co
     model.parameters = info.training["parameters"].get<int64_t>();
 
   progress.phase(index, plan.name, "evaluating",
-                 plan.autoregressive    ? "held-out NLL"
-                 : plan.family == "vae" ? "ELBO bound"
-                                        : "sample statistics");
+                 family.validation_score == "nll"    ? "held-out NLL"
+                 : family.validation_score == "elbo" ? "ELBO bound"
+                                                     : "sample statistics");
   model.likelihood = measure_likelihood(plan, shard, setup, model.details);
 
   progress.phase(index, plan.name, "generating",

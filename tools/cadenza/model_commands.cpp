@@ -29,7 +29,7 @@ constexpr std::array kModelCommands = {
     ModelCommand{"jsb-table",
                  "Train and evaluate each family on JSB Chorales and print the table beside published NLLs"},
     ModelCommand{"reconstruct", "Encode melodies with a vae and decode them again"},
-    ModelCommand{"sample", "Sample new pieces from a vae, gan or rgan model"},
+    ModelCommand{"sample", "Sample new pieces from a model (vae, gan and rgan options)"},
     ModelCommand{"train", "Train a model on a prepared shard (`cadenza dataset prepare`)"},
 };
 

@@ -14,7 +14,7 @@
 #include "data/batch.h"
 #include "data/shard.h"
 
-namespace cadenza::train {
+namespace cadenza::codec {
 
 struct TensorBatch {
   torch::Tensor input;        // (B, T) int64 or (B, T, V) float: what the model reads
@@ -46,4 +46,4 @@ torch::Tensor piece_tensor(const Shard& shard, size_t piece);
 // Replaces padding ids by 0 so that an embedding can read the batch (the loss masks those positions).
 torch::Tensor model_input(const torch::Tensor& tokens, int64_t pad_id);
 
-}  // namespace cadenza::train
+}  // namespace cadenza::codec

@@ -1,11 +1,13 @@
-#include "generate/vae_segments.h"
+#include "codec/vae_segments.h"
 
 #include <algorithm>
 #include <span>
 #include <string>
 
 #include "common/error.h"
+#include "codec/roll_windows.h"
 #include "encoding/melody.h"
+#include "score/operations.h"
 
 namespace cadenza {
 
@@ -21,12 +23,12 @@ VaeCodec::VaeCodec(const models::VaeConfig& config, const nlohmann::json& encodi
       throw Error("vae: the model reads frames of " + std::to_string(config.vocab_size) + " keys, the piano roll has " +
                   std::to_string(roll_spec_.num_tracks) + " tracks x " + std::to_string(roll_spec_.num_pitches()) +
                   " pitches");
-    steps_per_bar_ = 4 * roll_spec_.steps_per_quarter;
+    steps_per_bar_ = cadenza::steps_per_bar(4, 4, roll_spec_.steps_per_quarter);  // MusicVAE segments are 4/4 bars
   } else {
     if (name != "melody")
       throw Error("vae: a tokens model needs a melody encoding, the model's data has \"" + name + "\"");
     melody_ = make_token_encoding(encoding);
-    steps_per_bar_ = 4 * MelodySpec::from_json(encoding).steps_per_quarter;
+    steps_per_bar_ = cadenza::steps_per_bar(4, 4, MelodySpec::from_json(encoding).steps_per_quarter);
   }
   if (length_ % steps_per_bar_ != 0)
     throw Error("vae: sequence_length " + std::to_string(length_) + " is not a whole number of bars (" +
@@ -76,22 +78,6 @@ Score VaeCodec::score_of(const torch::Tensor& steps, double qpm) const {
   roll.cells.assign(cells.data_ptr<uint8_t>(), cells.data_ptr<uint8_t>() + cells.numel());
   for (int64_t start = 0; start < T; start += steps_per_bar_) roll.bar_starts.push_back(static_cast<int>(start));
   return PianoRollEncoding(roll_spec_).decode(roll, qpm);
-}
-
-torch::Tensor roll_window_cells(const Shard& shard, const std::vector<Window>& windows, size_t first, size_t count,
-                                int64_t num_steps, std::unordered_map<size_t, PianoRoll>& cache) {
-  const PianoRollSpec spec = shard.roll_spec();
-  const int64_t N = spec.num_tracks, P = spec.num_pitches();
-  torch::Tensor cells = torch::empty({static_cast<int64_t>(count), N, num_steps, P}, torch::kUInt8);
-  uint8_t* data = cells.data_ptr<uint8_t>();
-  const size_t per_window = static_cast<size_t>(N * num_steps * P);
-  for (size_t row = 0; row < count; ++row) {
-    const Window& window = windows[first + row];
-    auto cached = cache.find(window.piece);
-    if (cached == cache.end()) cached = cache.emplace(window.piece, shard.roll(window.piece)).first;
-    copy_roll_window(cached->second, window.start, num_steps, std::span<uint8_t>(data + row * per_window, per_window));
-  }
-  return cells;  // (count, N, num_steps, P)
 }
 
 VaeSegments::VaeSegments(const Shard& shard, const models::VaeConfig& config)

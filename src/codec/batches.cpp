@@ -1,8 +1,8 @@
-#include "train/batches.h"
+#include "codec/batches.h"
 
 #include "common/error.h"
 
-namespace cadenza::train {
+namespace cadenza::codec {
 
 int64_t shard_input_size(const Shard& shard) {
   if (!shard.is_piano_roll()) return shard.vocabulary_size();
@@ -67,4 +67,4 @@ torch::Tensor model_input(const torch::Tensor& tokens, int64_t pad_id) {
   return tokens.masked_fill(tokens == pad_id, 0);
 }
 
-}  // namespace cadenza::train
+}  // namespace cadenza::codec

@@ -7,8 +7,8 @@
 //            with step moved first); a MIDI file becomes its first T roll steps under the shard's roll spec (score
 //            track i -> roll track min(i, N - 1); see encoding/pianoroll.h), padded with silence.
 //
-// Both kinds cut a 4/4 bar at 4 x steps_per_quarter steps. Used by the VAE learner, `cadenza evaluate` and the latent
-// generator, so the three read a segment the same way.
+// Segments are 4/4 bars (MusicVAE's), steps_per_bar(4, 4, steps_per_quarter) steps each. Used by the VAE learner,
+// its evaluation and its sampler, so the three read a segment the same way.
 #pragma once
 
 #include <torch/torch.h>
@@ -23,7 +23,7 @@
 #include "data/windows.h"
 #include "encoding/encoding.h"
 #include "encoding/pianoroll.h"
-#include "models/vae.h"
+#include "models/vae_config.h"
 #include "score/score.h"
 
 namespace cadenza {
@@ -54,12 +54,6 @@ class VaeCodec {
   std::unique_ptr<TokenEncoding> melody_;
   PianoRollSpec roll_spec_;
 };
-
-// The cells of `num_steps` steps from each window's start, windows[first, first + count) of a piano-roll shard:
-// (count, tracks, num_steps, pitches) uint8 {0, 1}, the roll's own [track][step][pitch] layout. Decoded pieces are
-// kept in `cache`. The multi-track VAE's frames and MuseGAN's (bars x steps) blocks are both views of it.
-torch::Tensor roll_window_cells(const Shard& shard, const std::vector<Window>& windows, size_t first, size_t count,
-                                int64_t num_steps, std::unordered_map<size_t, PianoRoll>& cache);
 
 // The bar-aligned segments of one shard for one VAE model.
 class VaeSegments {

@@ -1,0 +1,136 @@
+// Generation's counterpart of the Learner (src/train/learner.h): one Sampler per model family owns everything that
+// family does at generation time. `cadenza generate | sample | interpolate | reconstruct | attribute` and the studio
+// call only this interface; the family registry (src/families/registry.h: open_sampler) picks the implementation
+// from the checkpoint.
+//
+//   sampler_sequence.cpp   autoregressive families: grammar-masked token sampling (temperature, top-k, top-p), beam
+//                          search, primers, lengths in steps / bars / seconds; piano-roll frames key by key
+//   sampler_vae.cpp        MusicVAE: prior or truncated latents decoded step by step; pieces longer than a window
+//                          stitched along a smooth latent path; interpolate, reconstruct, attribute vectors
+//   sampler_musegan.cpp    MuseGAN: noise -> multi-track piano roll, thresholded or Bernoulli-drawn; stitched
+//   sampler_crnngan.cpp    C-RNN-GAN: noise -> note events
+//
+// Every draw goes through src/generate/sampling.h on a std::mt19937_64 seeded from the request (latent noise comes
+// from torch's generator seeded the same way), so a seed gives the same piece. An option a model cannot honour is an
+// error naming the option, never silently ignored: capabilities() tells a caller (the CLI, the studio) in advance.
+//
+// This header is libtorch-free.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "encoding/encoding.h"
+#include "generate/sampling.h"
+#include "score/score.h"
+
+namespace cadenza {
+
+// Bounds on what one request may ask for, checked before any work (issue: absurd sizes must not exhaust memory).
+inline constexpr double kMaxBars = 4096;          // ~2.3 hours of 4/4 at 120 qpm
+inline constexpr double kMaxSeconds = 4 * 3600.0;
+inline constexpr int64_t kMaxSteps = 1 << 20;     // generated tokens / frames
+inline constexpr int kMaxBeamSize = 256;
+inline constexpr int kMaxBranchFactor = 256;
+
+struct SampleRequest {
+  SamplingOptions sampling;  // temperature (models with capabilities().temperature), top_k / top_p (token models)
+  // The length after the primer: at most one of steps / bars / seconds (none: the model's default, 16 bars or one
+  // window). Bars follow the meter of the primer (4/4 without one).
+  int64_t steps = 0;
+  double bars = 0;
+  double seconds = 0;
+  std::optional<Score> primer;       // continue this score (models with capabilities().primer)
+  std::vector<Token> primer_tokens;  // token models: continue these tokens
+  int beam_size = 0;                 // > 0: beam search (token models)
+  int branch_factor = 4;
+  // Latent families
+  double truncation = 0;               // latents / noise from N(0, 1) truncated to +-truncation (0 = none)
+  std::string binarize = "threshold";  // musegan: threshold | bernoulli
+  double threshold = 0.5;              // musegan: a cell is on above this probability
+  int windows_per_anchor = 4;          // stitched pieces: windows between the anchors of the latent path
+  int64_t events = 0;                  // crnngan: note events (0 = 64, or enough for `bars`)
+  double qpm = 120.0;                  // tempo of the output (and the unit of `seconds`)
+  uint64_t seed = 1;
+};
+
+struct SampledPiece {
+  Score score;
+  std::vector<Token> tokens;       // token models: primer + generated (+ closing) tokens
+  int64_t primer_elements = 0;     // primer tokens / frames
+  int64_t generated_elements = 0;  // tokens / frames / events generated after the primer
+  std::string unit = "steps";      // what the elements are: "tokens", "frames", "windows", "events"
+  bool ended_cleanly = true;       // token models: the grammar could end where generation stopped
+  double generation_seconds = 0;   // wall time of this piece
+  double music_seconds = 0;        // length of the generated part at the output tempo
+};
+
+// How a MIDI file came back through an encoder-decoder model.
+struct Reconstruction {
+  Score input;               // the segment the encoder read (after encoding: quantized, in range, padded)
+  Score output;              // decoded from the posterior mean
+  double step_accuracy = 0;  // fraction of the segment's steps (tokens, or whole frames) the output reproduces
+  int64_t steps = 0;
+};
+
+// What a model can be asked; the CLI refuses options outside it and the studio builds its controls from it.
+struct SamplerCapabilities {
+  std::string family;
+  std::string input;            // "tokens" | "frames" | "events"
+  bool temperature = false;     // sampling.temperature changes the draws
+  bool top_k_top_p = false;     // token models
+  bool primer = false;          // continue a score / tokens
+  bool beam_search = false;
+  bool lengths_in_steps = false;  // `steps` and `seconds` (else bars only)
+  bool truncation = false;
+  bool binarize = false;
+  bool events = false;
+  bool interpolate = false;       // between two scores (encoder) or two noise draws
+  bool interpolate_scores = false;  // interpolate() takes two scores
+  bool reconstruct = false;
+  bool attribute = false;
+  int64_t window_bars = 0;        // latent families: bars one latent decodes to (0: not windowed)
+  double default_temperature = 1.0;
+  nlohmann::json to_json() const;
+};
+
+class Sampler {
+ public:
+  virtual ~Sampler() = default;
+
+  virtual const std::string& checkpoint_path() const = 0;
+  virtual std::string describe() const = 0;  // "lstm, 1.10M parameters, melody encoding"
+  virtual SamplerCapabilities capabilities() const = 0;
+  virtual nlohmann::json training_metadata() const = 0;
+  // The token encoding of a token model (primer tokens, vocabulary); null otherwise.
+  virtual const TokenEncoding* encoding() const { return nullptr; }
+
+  // One new piece (continuing request.primer / primer_tokens when given). Throws cadenza::Error naming an option the
+  // model cannot honour, a length out of bounds, or a primer it rejects.
+  virtual SampledPiece sample(const SampleRequest& request) = 0;
+  // `steps` pieces along the latent path from a to b, both included (slerp when spherical, else lerp): the
+  // encodings of two scores (interpolate_scores) or two noise draws from seeds request.seed and seed + 1.
+  virtual std::vector<SampledPiece> interpolate(const Score* a, const Score* b, int steps, bool spherical,
+                                                const SampleRequest& request);
+  // Encodes the score (posterior mean) and decodes it at request.sampling.temperature.
+  virtual Reconstruction reconstruct(const Score& input, const SampleRequest& request);
+  // The attributes apply_attribute() knows (note_density, mean_pitch, ...).
+  virtual std::vector<std::string> attribute_names() const { return {}; }
+  // Adds amount x the attribute vector (from the training split of `shard_path`, at most max_windows windows) to
+  // the score's latent and decodes.
+  virtual SampledPiece apply_attribute(const Score& input, const std::string& attribute, double amount,
+                                       const std::string& shard_path, const SampleRequest& request,
+                                       int64_t max_windows = 4096);
+};
+
+// The checks every sampler makes first: bounds (kMax*), finite values, options the capabilities do not include
+// (each refusal names the option and says why). `who` prefixes messages ("generate").
+void check_sample_request(const SampleRequest& request, const SamplerCapabilities& capabilities,
+                          const std::string& who);
+
+}  // namespace cadenza

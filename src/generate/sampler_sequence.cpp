@@ -1,0 +1,248 @@
+// Generation with an autoregressive model: from a checkpoint to finished pieces of a requested length.
+//
+// Token models go through generate_tokens() (grammar-masked sampling, generator.h) or beam_search_tokens(); piano-roll
+// (frame) models draw every key of each frame from its own Bernoulli (sample_keys), frame by frame through step(). A
+// frame model's first input, without a primer, is a silent frame: the first generated frame is what the model
+// predicts after silence.
+//
+// Lengths: `steps` counts generated tokens / frames. `bars` and `seconds` count music after the primer's end: a token
+// model samples until the decoded piece reaches that length, and the piece is then cut exactly there (notes sounding
+// across the cut end at it); a frame model generates exactly that many frames. Bars are bars of the primer's meter at
+// its end (4/4 without a primer); seconds use `qpm`, the output tempo.
+//
+// Whether the length is reached is known only by decoding; decoding after every token would make generation
+// quadratic in the length. The decoded end is checked at positions chosen from the tokens-per-tick rate seen so far:
+// each check jumps half of the predicted remaining distance, so a piece of n tokens costs O(n log n) of decoding.
+#include "generate/sampler_sequence.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <random>
+
+#include "common/error.h"
+#include "encoding/pianoroll.h"
+#include "generate/beam_search.h"
+#include "generate/generator.h"
+#include "models/checkpoint.h"
+#include "score/operations.h"
+
+namespace cadenza {
+namespace {
+
+// Safety cap for sampling towards a length in bars/seconds: a model that only emits time-less tokens (e.g.
+// velocity changes) must still stop.
+constexpr int64_t kMaxTokensPerQuarter = 256;
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+class SequenceSampler final : public Sampler {
+ public:
+  SequenceSampler(const models::Family& family, const models::CheckpointInfo& info) : family_(family) {
+    loaded_ = models::load_checkpoint(info.path, family.make_sequence_model);
+    if (loaded_.model_config.input_kind == models::InputKind::kFrames) {
+      roll_encoding_.emplace(PianoRollSpec::from_json(info.encoding));
+    } else {
+      encoding_ = make_token_encoding(info.encoding);
+    }
+  }
+
+  const std::string& checkpoint_path() const override { return loaded_.info.path; }
+  nlohmann::json training_metadata() const override { return loaded_.info.training; }
+  const TokenEncoding* encoding() const override { return encoding_.get(); }
+  bool frames() const { return roll_encoding_.has_value(); }
+
+  std::string describe() const override {
+    char parameters[32];
+    std::snprintf(parameters, sizeof parameters, "%.2fM", models::count_parameters(*loaded_.model) / 1e6);
+    return family_.name + ", " + parameters + " parameters, " +
+           (frames() ? std::string("piano-roll frames") : encoding_->name() + " encoding");
+  }
+
+  SamplerCapabilities capabilities() const override {
+    SamplerCapabilities caps;
+    caps.family = family_.name;
+    caps.input = frames() ? "frames" : "tokens";
+    caps.temperature = true;
+    caps.top_k_top_p = !frames();
+    caps.primer = true;
+    caps.beam_search = !frames();
+    caps.lengths_in_steps = true;
+    return caps;
+  }
+
+  SampledPiece sample(const SampleRequest& request) override {
+    check_sample_request(request, capabilities(), "generate");
+    if (frames() && !request.primer_tokens.empty())
+      throw Error("generate: a piano-roll model takes a MIDI primer, not tokens");
+    const auto started = std::chrono::steady_clock::now();
+    SampledPiece piece = frames() ? sample_frames(request) : sample_tokens(request);
+    piece.generation_seconds = seconds_since(started);
+    return piece;
+  }
+
+ private:
+  // Ticks of music the request asks for after `primer_end` (0: a length in steps).
+  int64_t target_end_tick(const SampleRequest& request, const Score& primer_score, int64_t primer_end) const {
+    if (request.steps > 0) return -1;
+    const double bars = request.bars > 0 ? request.bars : (request.seconds > 0 ? 0 : 16);
+    if (bars > 0) return tick_after_bars(primer_score, primer_end, bars);
+    return primer_end +
+           std::llround(request.seconds * request.qpm / 60.0 * static_cast<double>(primer_score.ticks_per_quarter));
+  }
+
+  SampledPiece sample_tokens(const SampleRequest& request) {
+    std::vector<Token> primer = request.primer_tokens;
+    if (request.primer) {
+      if (!primer.empty()) throw Error("generate: give a primer as tokens or as a score, not both");
+      primer = encoding_->encode(*request.primer);
+    }
+    const Score primer_score = encoding_->decode(primer);
+    const int ticks_per_quarter = primer_score.ticks_per_quarter;
+    const int64_t primer_end = primer.empty() ? 0 : primer_score.end_tick();
+    const int64_t target_end = target_end_tick(request, primer_score, primer_end);
+
+    GenerationOptions options;
+    options.sampling = request.sampling;
+    options.seed = request.seed;
+    if (target_end < 0) {
+      options.max_tokens = request.steps;
+    } else {
+      const int64_t length = target_end - primer_end;
+      options.max_tokens = std::max<int64_t>(16, kMaxTokensPerQuarter * length / std::max(1, ticks_per_quarter));
+      // Checked at positions that halve the predicted remaining distance (see the header comment).
+      auto next_check = std::make_shared<size_t>(primer.size() + 1);
+      options.stop_after = [this, target_end, primer_end, next_check,
+                            primer_size = primer.size()](std::span<const Token> tokens) {
+        if (tokens.size() < *next_check) return false;
+        const int64_t end = encoding_->decode(tokens).end_tick();
+        if (end >= target_end) return true;
+        const double generated = static_cast<double>(tokens.size() - primer_size);
+        const double per_tick = generated / static_cast<double>(std::max<int64_t>(1, end - primer_end));
+        const double remaining = per_tick * static_cast<double>(target_end - end);
+        *next_check = tokens.size() + static_cast<size_t>(std::max(1.0, std::floor(remaining / 2)));
+        return false;
+      };
+    }
+    SampledPiece piece;
+    piece.unit = "tokens";
+    if (request.beam_size > 0) {
+      BeamSearchOptions beam;
+      beam.beam_size = request.beam_size;
+      beam.branch_factor = request.branch_factor;
+      beam.sampling = request.sampling;
+      beam.seed = request.seed;
+      beam.stochastic = request.sampling.temperature > 0;
+      BeamSearchStats stats;
+      if (target_end < 0) {
+        beam.max_tokens = request.steps;
+        piece.tokens = beam_search_tokens(*loaded_.model, *encoding_, primer, beam, &stats);
+      } else {
+        // Beam search cannot stop on a decoded length mid-search: search a token budget, and double it until the
+        // piece is long enough (a few tries at most: melody needs about one token per grid step).
+        const int64_t quarters = std::max<int64_t>(1, (target_end - primer_end + ticks_per_quarter - 1) / ticks_per_quarter);
+        beam.max_tokens = 8 * quarters;
+        for (int attempt = 0; attempt < 6; ++attempt) {
+          piece.tokens = beam_search_tokens(*loaded_.model, *encoding_, primer, beam, &stats);
+          if (encoding_->decode(piece.tokens).end_tick() >= target_end) break;
+          beam.max_tokens *= 2;
+        }
+      }
+      piece.generated_elements = stats.generated_tokens + stats.closing_tokens;
+      piece.ended_cleanly = stats.ended_cleanly;
+    } else {
+      GenerationStats stats;
+      piece.tokens = generate_tokens(*loaded_.model, *encoding_, primer, options, &stats);
+      piece.generated_elements = stats.generated_tokens + stats.closing_tokens;
+      piece.ended_cleanly = stats.ended_cleanly;
+    }
+    piece.primer_elements = static_cast<int64_t>(primer.size());
+    piece.score = encoding_->decode(piece.tokens);
+    if (target_end >= 0) piece.score = clip(piece.score, 0, target_end);
+    set_tempo(piece.score, request.qpm);
+    const int64_t end = target_end >= 0 ? target_end : piece.score.end_tick();
+    piece.music_seconds = piece.score.tick_to_seconds(end) - piece.score.tick_to_seconds(primer_end);
+    return piece;
+  }
+
+  SampledPiece sample_frames(const SampleRequest& request) {
+    const PianoRollSpec& spec = roll_encoding_->spec();
+    const int64_t K = spec.num_tracks, P = spec.num_pitches(), V = K * P;
+    // Primer frames, (T0, V) track-major like the training data.
+    std::vector<std::vector<float>> frames;
+    Score meter_source = make_empty_score();
+    if (request.primer) {
+      meter_source = *request.primer;
+      const PianoRoll roll = roll_encoding_->encode(*request.primer);
+      for (int t = 0; t < roll.num_steps; ++t) {
+        std::vector<float> frame(static_cast<size_t>(V));
+        for (int k = 0; k < K; ++k)
+          for (int p = 0; p < P; ++p) frame[static_cast<size_t>(k * P + p)] = roll.at(k, t, p);
+        frames.push_back(std::move(frame));
+      }
+    }
+    const TimeSignature meter = meter_at(meter_source, meter_source.end_tick());
+    int64_t steps = request.steps;
+    if (steps <= 0) {
+      const double quarters = request.seconds > 0 ? request.seconds * request.qpm / 60.0
+                                                  : (request.bars > 0 ? request.bars : 16) *
+                                                        quarters_per_bar(meter.numerator, meter.denominator);
+      steps = static_cast<int64_t>(std::llround(quarters * spec.steps_per_quarter));
+    }
+    if (steps <= 0) throw Error("generate: the requested length is shorter than one frame");
+    SampledPiece piece;
+    piece.unit = "frames";
+    piece.primer_elements = static_cast<int64_t>(frames.size());
+
+    auto& model = *loaded_.model;
+    model.eval();
+    torch::NoGradGuard no_grad;
+    std::mt19937_64 rng(request.seed);
+    auto state = model.initial_state(1);
+    torch::Tensor logits;  // (1, V)
+    auto feed = [&](const std::vector<float>& frame) {
+      auto input = torch::from_blob(const_cast<float*>(frame.data()), {1, V}, torch::kFloat).clone();  // (1, V)
+      logits = model.step(input, *state).to(torch::kFloat).contiguous();
+    };
+    feed(frames.empty() ? std::vector<float>(static_cast<size_t>(V), 0.0f) : frames.front());
+    for (size_t t = 1; t < frames.size(); ++t) feed(frames[t]);
+    for (int64_t t = 0; t < steps; ++t) {
+      std::vector<float> frame(static_cast<size_t>(V));
+      sample_keys(logits.data_ptr<float>(), V, request.sampling.temperature, rng, frame.data());
+      frames.push_back(frame);
+      if (t + 1 < steps) feed(frames.back());
+    }
+    piece.generated_elements = steps;
+
+    PianoRoll roll;
+    roll.num_tracks = static_cast<int>(K);
+    roll.num_steps = static_cast<int>(frames.size());
+    roll.num_pitches = static_cast<int>(P);
+    roll.cells.assign(static_cast<size_t>(K) * roll.num_steps * P, 0);
+    for (int t = 0; t < roll.num_steps; ++t)
+      for (int k = 0; k < K; ++k)
+        for (int p = 0; p < P; ++p)
+          roll.at(k, t, p) = frames[static_cast<size_t>(t)][static_cast<size_t>(k * P + p)] > 0.5f;
+    const int64_t bar_steps = steps_per_bar(meter.numerator, meter.denominator, spec.steps_per_quarter);
+    for (int64_t start = 0; start < roll.num_steps; start += bar_steps) roll.bar_starts.push_back(static_cast<int>(start));
+    piece.score = roll_encoding_->decode(roll, request.qpm);
+    piece.music_seconds = static_cast<double>(steps) / spec.steps_per_quarter * 60.0 / request.qpm;
+    return piece;
+  }
+
+  const models::Family& family_;
+  models::LoadedCheckpoint loaded_;
+  std::unique_ptr<TokenEncoding> encoding_;       // token models
+  std::optional<PianoRollEncoding> roll_encoding_;  // frame models
+};
+
+}  // namespace
+
+std::unique_ptr<Sampler> open_sequence_sampler(const models::Family& family, const models::CheckpointInfo& checkpoint) {
+  return std::make_unique<SequenceSampler>(family, checkpoint);
+}
+
+}  // namespace cadenza

@@ -1,0 +1,47 @@
+// The configuration of an autoregressive model (rnn | lstm | gru | transformer, and any family registered with the
+// autoregressive kind): everything needed to rebuild it, stored in checkpoints as JSON. libtorch-free.
+//
+// The keys, their types and ranges are one field list (model_config_fields()), which reads and writes the JSON and
+// tells `cadenza train --set` and `--print-config` what exists. "family" names the registered family
+// (src/families/registry.cpp); which families exist is the registry's business, not this file's.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "common/options.h"
+
+namespace cadenza::models {
+
+enum class InputKind { kTokens, kFrames };
+std::string input_kind_name(InputKind kind);  // "tokens" | "frames"
+
+struct ModelConfig {
+  std::string family = "lstm";
+  InputKind input_kind = InputKind::kTokens;
+  int64_t vocab_size = 0;       // V: tokens (kTokens) or keys per frame (kFrames)
+  int64_t embedding_size = 0;   // token embedding width (0 = same as hidden_size)
+  int64_t hidden_size = 256;    // C
+  int64_t num_layers = 2;       // L
+  double dropout = 0.0;
+  bool residual = false;        // recurrent: add each layer's input to its output when shapes allow
+  // Transformer only
+  int64_t num_heads = 4;        // H
+  int64_t feedforward_size = 0; // 0 = 4 * hidden_size
+  int64_t max_sequence_length = 2048;
+  bool relative_attention = true;  // Music Transformer relative positions (skewing); false = learned absolute
+  int64_t max_relative_distance = 0;  // 0 = max_sequence_length
+
+  nlohmann::json to_json() const;
+  // Absent keys take the defaults; throws cadenza::Error naming the key on an unknown key, a wrong type, a value out
+  // of range, or a model too large for this machine's memory.
+  static ModelConfig from_json(const nlohmann::json& json);
+  void validate() const;  // the checks from_json makes beyond each key's range (vocab_size set, memory)
+  // An upper estimate of the parameter count of any autoregressive backbone with these sizes (for the memory check).
+  double approximate_parameters() const;
+};
+
+const OptionFields<ModelConfig>& model_config_fields();
+
+}  // namespace cadenza::models

@@ -1,0 +1,60 @@
+// What `cadenza generate | sample | interpolate | reconstruct | attribute` share: the model to open (a checkpoint,
+// a run folder or a bundled model), the sampling options every family understands (src/generate/sampler.h), reading
+// input MIDI files, and the one piece writer that names, checks and writes every output file.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
+
+#include "generate/sampler.h"
+
+namespace cadenza::cli {
+
+struct SamplerCommandOptions {
+  std::string checkpoint;
+  std::string model;  // a bundled model by name
+  std::string out;
+  bool wav = false;
+  int threads = 1;  // batch-1 decoding is matrix-vector work (docs/threading.md)
+  SampleRequest request;
+  int track_index = -1;  // encode only this track of each input MIDI file
+  CLI::Option* temperature = nullptr;
+};
+
+// --checkpoint / --model, --out, --temperature, --qpm, --seed, --wav, --threads (and, with latent = true,
+// --truncation, --binarize, --threshold).
+void add_sampler_options(CLI::App* command, SamplerCommandOptions& options, bool latent);
+// --track-index, for the commands that encode MIDI files.
+void add_input_track_option(CLI::App* command, SamplerCommandOptions& options);
+// Sets the thread count, resolves --model, opens the sampler and prints "model: PATH (description)". Without
+// --temperature the request takes `default_temperature` when the model samples with one (else the model's neutral
+// value). Checks that --out is given.
+std::unique_ptr<Sampler> open_command_sampler(SamplerCommandOptions& options, const std::string& command,
+                                              double default_temperature);
+// Reads an input MIDI file, keeping only track options.track_index when it is >= 0 (an Error naming the file when it
+// has no such track).
+Score read_input_midi(const SamplerCommandOptions& options, const std::string& path);
+
+// Writes pieces into one output folder: OUT/NAME.mid (and NAME.wav), NAME made only of letters, digits and ._-+
+// (a name that would leave the folder or is too long is an Error naming it), one printed line per file.
+class PieceWriter {
+ public:
+  PieceWriter(std::string folder, bool wav);
+  // Returns the MIDI path.
+  std::string write(const Score& score, const std::string& name, const std::string& detail);
+  // Throws cadenza::Error when `prefix` cannot start a file name ("--prefix ../x").
+  static void check_name(const std::string& name, const std::string& option);
+
+ private:
+  std::string folder_;
+  bool wav_;
+};
+
+// An input file's stem as an output name: characters PieceWriter does not allow become '_'.
+std::string file_stem_name(const std::string& path);
+
+// "generated in 0.123 s (456x real time)"
+std::string timing_text(const SampledPiece& piece);
+
+}  // namespace cadenza::cli
