@@ -339,11 +339,50 @@ double groove_consistency(const Score& score, int measure_resolution) {
   return 1.0 - static_cast<double>(hamming) / comparisons;
 }
 
-double note_density(const Score& score) {
+double note_density(const Score& score, double bars) {
   check_score(score);
+  if (!(bars >= 0) || !std::isfinite(bars))
+    throw Error(score_name(score) + ": note density over " + std::to_string(bars) + " bars");
+  if (bars > 0) return static_cast<double>(score.note_count()) / bars;
   const std::vector<Bar> bar_list = measured_bars(score);
   if (bar_list.empty()) return kNaN;
   return static_cast<double>(score.note_count()) / static_cast<double>(bar_list.size());
+}
+
+int64_t bar_count(const Score& score) {
+  check_score(score);
+  return static_cast<int64_t>(measured_bars(score).size());
+}
+
+int64_t length_of_bars(const Score& score, double bar_count) {
+  check_score(score);
+  if (!(bar_count >= 0) || bar_count > static_cast<double>(kMaxMeasuredBars))
+    throw Error(score_name(score) + ": the length of " + std::to_string(bar_count) + " bars (expected 0.." +
+                std::to_string(kMaxMeasuredBars) + ")");
+  const auto whole = static_cast<int64_t>(std::floor(bar_count));
+  const double fraction = bar_count - static_cast<double>(whole);
+  // The bars of score/operations.cpp bars(), walked without stopping at the last note: bar k of a signature region
+  // starts at tick + floor(k * numerator * 4 * tpq / denominator); a change mid-bar ends the bar early.
+  std::vector<TimeSignature> signatures = score.time_signatures;
+  if (signatures.empty() || signatures.front().tick > 0) signatures.insert(signatures.begin(), TimeSignature{});
+  int64_t counted = 0;
+  for (size_t s = 0; s < signatures.size(); ++s) {
+    const TimeSignature& signature = signatures[s];
+    const int64_t region_end = s + 1 < signatures.size() ? signatures[s + 1].tick : std::numeric_limits<int64_t>::max();
+    if (region_end <= signature.tick) continue;
+    const int numerator = signature.numerator > 0 ? signature.numerator : 4;
+    const int denominator = signature.denominator > 0 ? signature.denominator : 4;
+    const __int128 length = static_cast<__int128>(numerator) * 4 * score.ticks_per_quarter;
+    for (int64_t k = 0;; ++k) {
+      const int64_t start = signature.tick + static_cast<int64_t>(length * k / denominator);
+      if (start >= region_end) break;
+      int64_t end = signature.tick + static_cast<int64_t>(length * (k + 1) / denominator);
+      end = std::min(std::max(end, start + 1), region_end);
+      if (counted == whole) return start + std::llround(fraction * static_cast<double>(end - start));
+      ++counted;
+    }
+  }
+  throw Error(score_name(score) + ": the meter ends before " + std::to_string(bar_count) + " bars");  // unreachable
 }
 
 std::optional<Key> first_key(const Score& score) {

@@ -71,8 +71,15 @@ double drum_pattern_consistency(const Score& score);
 // denominator ticks); an onset at tick t of a bar starting at s sets position floor((t - s) * resolution /
 // length). NaN for fewer than two bars. Throws Error if measure_resolution < 1.
 double groove_consistency(const Score& score, int measure_resolution = kDefaultGrooveResolution);
-// Notes (all tracks) per bar of the score's meter; NaN for a score without notes.
-double note_density(const Score& score);
+// Notes (all tracks) per bar: over the bars of the score's meter (bars(); NaN for a score without notes), or over
+// `bars` bars when bars > 0 (the length a window or a generated piece stands for; 0 for a score without notes).
+double note_density(const Score& score, double bars = 0);
+// The number of bars of the score's meter up to its last note (bars().size(), after the kMaxMeasuredBars check).
+int64_t bar_count(const Score& score);
+// Ticks from 0 to the end of the first `bars` bars of the score's meter (bars() extended past the last note when
+// needed; a fractional bar counts that fraction of the following bar). Throws Error if bars < 0 or it would exceed
+// kMaxMeasuredBars bars.
+int64_t length_of_bars(const Score& score, double bars);
 
 // ---- keys ----
 struct Key {
