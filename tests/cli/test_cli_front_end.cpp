@@ -59,7 +59,8 @@ TEST(CliFrontEnd, ModelCommandTableMatchesTheEngine) {
     auto it = front_end.find(name);
     if (it == front_end.end()) {
       ADD_FAILURE() << "the engine has `" << name << "` but tools/cadenza/model_commands.cpp does not list it, so "
-                    << "`cadenza " << name << "` would not reach it";
+                    << "`cadenza " << name << "` would not reach it. A command that needs libtorch goes in that "
+                    << "table; one that does not goes in the front end (CADENZA_FRONT_END_SOURCES in CMakeLists.txt)";
       continue;
     }
     EXPECT_EQ(it->second, description) << "description of `" << name << "` in model_commands.cpp differs from "
@@ -72,7 +73,7 @@ TEST(CliFrontEnd, ModelCommandTableMatchesTheEngine) {
 TEST(CliFrontEnd, HelpListsEveryCommand) {
   const auto help = run_cadenza("--help");
   ASSERT_EQ(help.exit_code, 0) << help.output;
-  for (const char* name : {"dataset", "metrics", "midi", "originality", "render"})
+  for (const char* name : {"baseline", "dataset", "metrics", "midi", "originality", "render"})
     EXPECT_TRUE(contains(help.output, std::string("  ") + name + " ")) << name << " missing:\n" << help.output;
   for (const auto& command : cli::model_commands()) {
     EXPECT_TRUE(contains(help.output, std::string("  ") + command.name + " ")) << command.name << " missing:\n"

@@ -1,7 +1,8 @@
 // The commands that need libtorch, and how the front end hands them to the engine.
 //
-// `cadenza` itself links no libtorch, so that `--help`, `--version`, `midi`, `dataset`, `render`, `metrics` and
-// `originality` start in milliseconds. The model commands live in `cadenza-engine` (built beside `cadenza`,
+// `cadenza` itself links no libtorch, so that `--help`, `--version` and the torch-free commands (`midi`,
+// `dataset`, `render`, `metrics`, `originality`, `baseline`: CADENZA_FRONT_END_SOURCES in CMakeLists.txt) start in
+// milliseconds. The model commands live in `cadenza-engine` (built beside `cadenza`,
 // installed as PREFIX/libexec/cadenza/cadenza-engine); the front end knows only their names and one-line
 // descriptions (for --help) and execs the engine with the same arguments when asked for one of them.
 // tests/cli/test_cli_front_end.cpp fails when this table and the engine's commands disagree.
