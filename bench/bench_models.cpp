@@ -40,6 +40,7 @@
 namespace {
 
 namespace models = cadenza::models;
+namespace families = cadenza::families;
 
 constexpr int64_t kVocabSize = 90;  // the Nottingham melody encoding's vocabulary
 constexpr int64_t kBatchSize = 32;

@@ -125,18 +125,14 @@ std::map<int64_t, json> train_records(const std::string& run_dir) {
 std::map<std::string, torch::Tensor> checkpoint_tensors(const std::string& path) {
   const models::CheckpointInfo info = models::read_checkpoint_info(path);
   std::shared_ptr<torch::nn::Module> module;
-  switch (info.family) {
-    case models::ModelFamily::kVae:
-      module = models::MusicVae(models::VaeConfig::from_json(info.model_config_json)).ptr();
-      break;
-    case models::ModelFamily::kMuseGan:
-      module = models::MuseGan(models::MuseGanConfig::from_json(info.model_config_json)).ptr();
-      break;
-    case models::ModelFamily::kCrnnGan:
-      module = models::CrnnGan(models::CrnnGanConfig::from_json(info.model_config_json)).ptr();
-      break;
-    default:
-      ADD_FAILURE() << "unexpected family " << info.family_name;
+  if (info.family_name == "vae") {
+    module = models::MusicVae(models::VaeConfig::from_json(info.model_config_json)).ptr();
+  } else if (info.family_name == "musegan") {
+    module = models::MuseGan(models::MuseGanConfig::from_json(info.model_config_json)).ptr();
+  } else if (info.family_name == "crnngan") {
+    module = models::CrnnGan(models::CrnnGanConfig::from_json(info.model_config_json)).ptr();
+  } else {
+    ADD_FAILURE() << "unexpected family " << info.family_name;
   }
   models::load_checkpoint_weights(path, *module);
   std::map<std::string, torch::Tensor> tensors;

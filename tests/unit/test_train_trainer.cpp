@@ -273,7 +273,7 @@ TEST(Evaluate, TokenNllMatchesADirectComputationAndWindowsCoverEveryToken) {
   {
     torch::NoGradGuard no_grad;
     for (size_t piece : shard.pieces_in_split(Split::kTest)) {
-      auto tokens = piece_tensor(shard, piece);                                         // (T)
+      auto tokens = codec::piece_tensor(shard, piece);                                         // (T)
       auto log_probs = torch::log_softmax(model->forward(tokens.unsqueeze(0))[0], -1);  // (T, V)
       for (int64_t t = 0; t + 1 < tokens.size(0); ++t) {
         nll -= log_probs[t][tokens[t + 1].item<int64_t>()].item<double>();
@@ -313,7 +313,7 @@ TEST(Evaluate, FrameNllMatchesTheLossFunctionAndTheBaselineIsHandComputed) {
   {
     torch::NoGradGuard no_grad;
     for (size_t piece : shard.pieces_in_split(Split::kValid)) {
-      auto roll = piece_tensor(shard, piece).unsqueeze(0);  // (1, T, V)
+      auto roll = codec::piece_tensor(shard, piece).unsqueeze(0);  // (1, T, V)
       const int64_t predicted = roll.size(1) - 1;
       nll_sum += models::frame_nll(model->forward(roll), roll).item<double>() * predicted;
       frames += predicted;
