@@ -5,14 +5,18 @@
 #include "common/error.h"
 #include "generate/sampler_crnngan.h"
 #include "generate/sampler_musegan.h"
+#include "generate/sampler_nade.h"
 #include "generate/sampler_sequence.h"
 #include "generate/sampler_vae.h"
 #include "models/crnngan_config.h"
 #include "models/factories.h"
 #include "models/musegan_config.h"
+#include "models/rnn_nade.h"
+#include "models/transformer_nade.h"
 #include "models/vae_config.h"
 #include "train/learner_crnngan.h"
 #include "train/learner_musegan.h"
+#include "train/learner_nade.h"
 #include "train/learner_sequence.h"
 #include "train/learner_vae.h"
 
@@ -43,6 +47,28 @@ Family autoregressive(std::string name, std::string summary,
   f.make_learner = train::make_sequence_learner;
   f.evaluate = train::evaluate_sequence;
   f.open_sampler = open_sequence_sampler;
+  return f;
+}
+
+// The NADE hybrids (models/nade.h): autoregressive over piano-roll frames, an exact likelihood per frame.
+template <class Impl>
+Family nade_family(std::string name, std::string summary) {
+  using Config = std::decay_t<decltype(std::declval<const Impl&>().config())>;
+  Family f;
+  f.name = std::move(name);
+  f.kind = FamilyKind::kAutoregressive;
+  f.summary = std::move(summary);
+  f.data = {.tokens = false, .melody_only = false, .frames = true, .min_tracks = 1, .needs = "a piano-roll shard"};
+  f.validation_score = "nll";
+  f.loss_description = "training loss (nats per frame)";
+  f.speed_unit = "frames/s";
+  f.check_model_config = [](const json& model) { Config::from_json(model); };
+  f.default_model_config = train::nade_default_config<Impl>;
+  f.preset = train::nade_preset<Impl>;
+  f.resolve_model_config = train::resolve_nade_config<Impl>;
+  f.make_learner = train::make_nade_learner<Impl>;
+  f.evaluate = train::evaluate_nade<Impl>;
+  f.open_sampler = open_nade_sampler<Impl>;
   return f;
 }
 
@@ -117,6 +143,10 @@ std::vector<Family> make_families() {
     f.open_sampler = open_crnngan_sampler;
     families.push_back(f);
   }
+  families.push_back(nade_family<models::RnnNadeImpl>(
+      "rnn_nade", "RNN-NADE: a recurrent network over piano-roll frames with a NADE over each frame's keys"));
+  families.push_back(nade_family<models::TransformerNadeImpl>(
+      "transformer_nade", "Transformer-NADE: a Transformer over piano-roll frames with a NADE over each frame's keys"));
   return families;
 }
 
@@ -159,7 +189,8 @@ json preset_config(const std::string& preset, const std::string& family_name, bo
 
 std::vector<std::string> model_keys(const Family& family) {
   std::vector<std::string> keys;
-  for (const auto& [key, unused] : family.default_model_config().items())
+  const json defaults = family.default_model_config();
+  for (const auto& [key, unused] : defaults.items())
     if (key != "family") keys.push_back(key);
   return keys;
 }

@@ -223,54 +223,5 @@ torch::Tensor NadeSequenceModelImpl::frame_log_prob(const torch::Tensor& conditi
 
 // ---- config reader ------------------------------------------------------------------------------------------
 
-namespace nade_detail {
-
-ConfigReader::ConfigReader(const nlohmann::json& json, std::string family) : json_(json), family_(std::move(family)) {
-  if (!json_.is_object()) fail("expected a JSON object, got " + std::string(json_.type_name()));
-  std::string found = family_;
-  read_string("family", found);
-  if (found != family_) fail("\"family\" must be \"" + family_ + "\", got \"" + found + "\"");
-}
-
-void ConfigReader::fail(const std::string& problem) const {
-  throw Error(family_ + " config: " + problem);
-}
-
-void ConfigReader::read_int(const char* key, int64_t& field) {
-  known_.insert(key);
-  if (!json_.contains(key)) return;
-  if (!json_[key].is_number_integer())
-    fail(std::string("\"") + key + "\" must be an integer, got " + json_[key].dump());
-  field = json_[key].get<int64_t>();
-}
-
-void ConfigReader::read_number(const char* key, double& field) {
-  known_.insert(key);
-  if (!json_.contains(key)) return;
-  if (!json_[key].is_number()) fail(std::string("\"") + key + "\" must be a number, got " + json_[key].dump());
-  field = json_[key].get<double>();
-}
-
-void ConfigReader::read_bool(const char* key, bool& field) {
-  known_.insert(key);
-  if (!json_.contains(key)) return;
-  if (!json_[key].is_boolean()) fail(std::string("\"") + key + "\" must be true or false, got " + json_[key].dump());
-  field = json_[key].get<bool>();
-}
-
-void ConfigReader::read_string(const char* key, std::string& field) {
-  known_.insert(key);
-  if (!json_.contains(key)) return;
-  if (!json_[key].is_string()) fail(std::string("\"") + key + "\" must be a string, got " + json_[key].dump());
-  field = json_[key].get<std::string>();
-}
-
-void ConfigReader::finish() const {
-  for (const auto& [key, unused] : json_.items()) {
-    if (!known_.count(key)) fail("unknown key \"" + key + "\"");
-  }
-}
-
-}  // namespace nade_detail
 
 }  // namespace cadenza::models

@@ -128,27 +128,5 @@ class NadeSequenceModelImpl : public torch::nn::Module {
   void check_frames(const torch::Tensor& frames, bool one_step, const std::string& who) const;
 };
 
-namespace nade_detail {
-
-// Reads a config JSON object field by field, the way VaeConfig::from_json does: an absent key keeps the default, a
-// present key of the wrong type throws cadenza::Error naming it ("WHO config: \"KEY\" must be ..."), and finish()
-// rejects keys nobody read and a "family" other than `family`.
-class ConfigReader {
- public:
-  ConfigReader(const nlohmann::json& json, std::string family);
-  void read_int(const char* key, int64_t& field);
-  void read_number(const char* key, double& field);
-  void read_bool(const char* key, bool& field);
-  void read_string(const char* key, std::string& field);
-  void finish() const;
-  [[noreturn]] void fail(const std::string& problem) const;
-
- private:
-  const nlohmann::json& json_;
-  std::string family_;
-  std::set<std::string> known_;
-};
-
-}  // namespace nade_detail
 
 }  // namespace cadenza::models

@@ -5,64 +5,45 @@
 #include <string>
 
 #include "common/error.h"
+#include "common/options.h"
 
 namespace cadenza::models {
-namespace {
-
-const char* cell_name(RecurrentFamily cell) {
-  switch (cell) {
-    case RecurrentFamily::kRnn:
-      return "rnn";
-    case RecurrentFamily::kLstm:
-      return "lstm";
-    case RecurrentFamily::kGru:
-      return "gru";
-  }
-  return "?";
-}
-
-}  // namespace
 
 // ---- config -------------------------------------------------------------------------------------------------
 
+const OptionFields<RnnNadeConfig>& rnn_nade_config_fields() {
+  using C = RnnNadeConfig;
+  static const OptionFields<RnnNadeConfig> fields =
+      OptionFields<RnnNadeConfig>("rnn_nade config")
+          .tag("family", "rnn_nade")
+          .choice("cell", &C::cell,
+                  {{"lstm", RecurrentFamily::kLstm}, {"gru", RecurrentFamily::kGru}, {"rnn", RecurrentFamily::kRnn}})
+          .integer("vocab_size", &C::vocab_size, 1, 4096)
+          .integer("embedding_size", &C::embedding_size, 0, 16384)
+          .integer("hidden_size", &C::hidden_size, 1, 16384)
+          .integer("num_layers", &C::num_layers, 1, 64)
+          .integer("nade_hidden", &C::nade_hidden, 1, 16384)
+          .number("dropout", &C::dropout, 0.0, 0.99);
+  return fields;
+}
+
 void RnnNadeConfig::validate() const {
-  auto fail = [](const std::string& problem) { throw Error("rnn_nade config: " + problem); };
-  auto positive = [&](const char* key, int64_t value) {
-    if (value <= 0) fail(std::string("\"") + key + "\" must be positive, got " + std::to_string(value));
-  };
-  positive("vocab_size", vocab_size);
-  positive("hidden_size", hidden_size);
-  positive("num_layers", num_layers);
-  positive("nade_hidden", nade_hidden);
-  if (embedding_size < 0)
-    fail("\"embedding_size\" must be positive, or 0 for hidden_size; got " + std::to_string(embedding_size));
-  if (!(dropout >= 0.0 && dropout < 1.0)) fail("\"dropout\" must be in [0, 1), got " + std::to_string(dropout));
+  rnn_nade_config_fields().check(*this);
+  const double K = static_cast<double>(vocab_size), C = static_cast<double>(hidden_size),
+               E = static_cast<double>(embedding_size > 0 ? embedding_size : hidden_size),
+               U = static_cast<double>(nade_hidden);
+  check_memory_estimate(4.0 * (K * E + static_cast<double>(num_layers) * 4 * C * (std::max(E, C) + C + 2) +
+                               2 * K * U + C * (U + K)),
+                        "rnn_nade config: hidden_size " + std::to_string(hidden_size) + ", num_layers " +
+                            std::to_string(num_layers) + " and nade_hidden " + std::to_string(nade_hidden));
 }
 
 nlohmann::json RnnNadeConfig::to_json() const {
-  return {{"family", "rnn_nade"},       {"cell", cell_name(cell)},
-          {"vocab_size", vocab_size},   {"embedding_size", embedding_size},
-          {"hidden_size", hidden_size}, {"num_layers", num_layers},
-          {"nade_hidden", nade_hidden}, {"dropout", dropout}};
+  return rnn_nade_config_fields().to_json(*this);
 }
 
 RnnNadeConfig RnnNadeConfig::from_json(const nlohmann::json& json) {
-  nade_detail::ConfigReader reader(json, "rnn_nade");
-  RnnNadeConfig config;
-  std::string cell = cell_name(config.cell);
-  reader.read_string("cell", cell);
-  if (cell == "lstm" || cell == "gru" || cell == "rnn") {
-    config.cell = parse_recurrent_family(cell);
-  } else {
-    reader.fail("\"cell\" must be \"lstm\", \"gru\" or \"rnn\", got \"" + cell + "\"");
-  }
-  reader.read_int("vocab_size", config.vocab_size);
-  reader.read_int("embedding_size", config.embedding_size);
-  reader.read_int("hidden_size", config.hidden_size);
-  reader.read_int("num_layers", config.num_layers);
-  reader.read_int("nade_hidden", config.nade_hidden);
-  reader.read_number("dropout", config.dropout);
-  reader.finish();
+  RnnNadeConfig config = rnn_nade_config_fields().from_json(json);
   config.validate();
   return config;
 }

@@ -25,6 +25,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "common/options.h"
 #include "models/nade.h"
 #include "models/recurrent.h"  // RecurrentFamily, RecurrentDecodeState
 
@@ -47,6 +48,8 @@ struct RnnNadeConfig {
   // Throws cadenza::Error naming the field and the value.
   void validate() const;
 };
+
+const OptionFields<RnnNadeConfig>& rnn_nade_config_fields();
 
 class RnnNadeImpl : public NadeSequenceModelImpl {
  public:

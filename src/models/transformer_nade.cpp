@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "common/options.h"
 
 namespace cadenza::models {
 namespace {
@@ -17,26 +18,30 @@ constexpr int64_t kInitialCacheCapacity = 64;
 
 // ---- config -------------------------------------------------------------------------------------------------
 
+const OptionFields<TransformerNadeConfig>& transformer_nade_config_fields() {
+  using C = TransformerNadeConfig;
+  static const OptionFields<TransformerNadeConfig> fields =
+      OptionFields<TransformerNadeConfig>("transformer_nade config")
+          .tag("family", "transformer_nade")
+          .integer("vocab_size", &C::vocab_size, 1, 4096)
+          .integer("hidden_size", &C::hidden_size, 1, 16384)
+          .integer("num_layers", &C::num_layers, 1, 128)
+          .integer("num_heads", &C::num_heads, 1, 256)
+          .integer("feedforward_size", &C::feedforward_size, 0, 65536)
+          .integer("max_sequence_length", &C::max_sequence_length, 1, int64_t{1} << 20)
+          .boolean("relative_attention", &C::relative_attention)
+          .integer("max_relative_distance", &C::max_relative_distance, 0, int64_t{1} << 20)
+          .integer("nade_hidden", &C::nade_hidden, 1, 16384)
+          .number("dropout", &C::dropout, 0.0, 0.99);
+  return fields;
+}
+
 void TransformerNadeConfig::validate() const {
-  auto fail = [](const std::string& problem) { throw Error("transformer_nade config: " + problem); };
-  auto positive = [&](const char* key, int64_t value) {
-    if (value <= 0) fail(std::string("\"") + key + "\" must be positive, got " + std::to_string(value));
-  };
-  auto not_negative = [&](const char* key, int64_t value) {
-    if (value < 0) fail(std::string("\"") + key + "\" must be >= 0, got " + std::to_string(value));
-  };
-  positive("vocab_size", vocab_size);
-  positive("hidden_size", hidden_size);
-  positive("num_layers", num_layers);
-  positive("num_heads", num_heads);
+  transformer_nade_config_fields().check(*this);
   if (hidden_size % num_heads != 0)
-    fail("\"num_heads\" (" + std::to_string(num_heads) + ") must divide \"hidden_size\" (" +
-         std::to_string(hidden_size) + ")");
-  not_negative("feedforward_size", feedforward_size);
-  positive("max_sequence_length", max_sequence_length);
-  not_negative("max_relative_distance", max_relative_distance);
-  positive("nade_hidden", nade_hidden);
-  if (!(dropout >= 0.0 && dropout < 1.0)) fail("\"dropout\" must be in [0, 1), got " + std::to_string(dropout));
+    throw Error("transformer_nade config: \"num_heads\" (" + std::to_string(num_heads) + ") must divide \"hidden_size\" (" +
+                std::to_string(hidden_size) + ")");
+  backbone_config().validate();  // the backbone's memory estimate
 }
 
 ModelConfig TransformerNadeConfig::backbone_config() const {
@@ -57,33 +62,11 @@ ModelConfig TransformerNadeConfig::backbone_config() const {
 }
 
 nlohmann::json TransformerNadeConfig::to_json() const {
-  return {{"family", "transformer_nade"},
-          {"vocab_size", vocab_size},
-          {"hidden_size", hidden_size},
-          {"num_layers", num_layers},
-          {"num_heads", num_heads},
-          {"feedforward_size", feedforward_size},
-          {"max_sequence_length", max_sequence_length},
-          {"relative_attention", relative_attention},
-          {"max_relative_distance", max_relative_distance},
-          {"nade_hidden", nade_hidden},
-          {"dropout", dropout}};
+  return transformer_nade_config_fields().to_json(*this);
 }
 
 TransformerNadeConfig TransformerNadeConfig::from_json(const nlohmann::json& json) {
-  nade_detail::ConfigReader reader(json, "transformer_nade");
-  TransformerNadeConfig config;
-  reader.read_int("vocab_size", config.vocab_size);
-  reader.read_int("hidden_size", config.hidden_size);
-  reader.read_int("num_layers", config.num_layers);
-  reader.read_int("num_heads", config.num_heads);
-  reader.read_int("feedforward_size", config.feedforward_size);
-  reader.read_int("max_sequence_length", config.max_sequence_length);
-  reader.read_bool("relative_attention", config.relative_attention);
-  reader.read_int("max_relative_distance", config.max_relative_distance);
-  reader.read_int("nade_hidden", config.nade_hidden);
-  reader.read_number("dropout", config.dropout);
-  reader.finish();
+  TransformerNadeConfig config = transformer_nade_config_fields().from_json(json);
   config.validate();
   return config;
 }

@@ -32,6 +32,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "common/options.h"
 #include "models/nade.h"
 #include "models/transformer.h"
 
@@ -59,6 +60,8 @@ struct TransformerNadeConfig {
   // The frames Transformer (family "transformer", input_kind frames) whose backbone this model adopts.
   ModelConfig backbone_config() const;
 };
+
+const OptionFields<TransformerNadeConfig>& transformer_nade_config_fields();
 
 class TransformerNadeImpl : public NadeSequenceModelImpl {
  public:

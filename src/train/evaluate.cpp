@@ -46,6 +46,35 @@ std::vector<Window> make_windows(const Shard& shard, const std::vector<size_t>& 
   return windows;
 }
 
+// Windows [first, last) of equal or decreasing length as one zero-padded batch: (B, T) tokens or (B, T, V) frames,
+// and (B, T) true where real. The last piece read is kept: windows of one piece are usually in one batch.
+class WindowReader {
+ public:
+  WindowReader(const Shard& shard, const std::vector<Window>& windows, int64_t keys)
+      : shard_(shard), windows_(windows), keys_(keys), frames_(shard.is_piano_roll()) {}
+  std::pair<torch::Tensor, torch::Tensor> read(size_t first, size_t last) {
+    const int64_t T = windows_[first].length, B = static_cast<int64_t>(last - first);
+    torch::Tensor batch = frames_ ? torch::zeros({B, T, keys_}) : torch::zeros({B, T}, torch::kLong);
+    torch::Tensor real = torch::zeros({B, T}, torch::kBool);
+    for (size_t i = first; i < last; ++i) {
+      const Window& w = windows_[i];
+      if (w.piece != cached_piece_) cached_ = piece_tensor(shard_, w.piece), cached_piece_ = w.piece;
+      const int64_t row = static_cast<int64_t>(i - first);
+      batch[row].narrow(0, 0, w.length).copy_(cached_.narrow(0, w.start, w.length));
+      real[row].narrow(0, 0, w.length).fill_(true);
+    }
+    return {batch, real};
+  }
+
+ private:
+  const Shard& shard_;
+  const std::vector<Window>& windows_;
+  int64_t keys_;
+  bool frames_;
+  size_t cached_piece_ = static_cast<size_t>(-1);
+  torch::Tensor cached_;
+};
+
 void finish(EvaluationResult& result, double nll_sum, double correct, double accuracy_denominator, int64_t keys) {
   result.nll = result.elements > 0 ? nll_sum / static_cast<double>(result.elements) : 0.0;
   result.perplexity = std::exp(result.frames ? result.nll / static_cast<double>(keys) : result.nll);
@@ -81,22 +110,12 @@ EvaluationResult evaluate_model(models::SequenceModelImpl& model, const Shard& s
   result.pieces = static_cast<int64_t>(pieces.size());
   result.windows = static_cast<int64_t>(windows.size());
   double nll_sum = 0, correct = 0, accuracy_denominator = 0;
-  size_t cached_piece = static_cast<size_t>(-1);
-  torch::Tensor cached;  // the last piece read: windows of one piece are usually in one batch
+  WindowReader reader(shard, windows, V);
   for (size_t first = 0; first < windows.size();) {
     const int64_t T = windows[first].length;
     const int64_t rows = std::max<int64_t>(1, options.max_batch_elements / T);
     const size_t last = std::min(windows.size(), first + static_cast<size_t>(rows));
-    const int64_t B = static_cast<int64_t>(last - first);
-    torch::Tensor batch = frames ? torch::zeros({B, T, V}) : torch::zeros({B, T}, torch::kLong);  // (B, T[, V])
-    torch::Tensor real = torch::zeros({B, T}, torch::kBool);                                      // (B, T)
-    for (size_t i = first; i < last; ++i) {
-      const Window& w = windows[i];
-      if (w.piece != cached_piece) cached = piece_tensor(shard, w.piece), cached_piece = w.piece;
-      const int64_t row = static_cast<int64_t>(i - first);
-      batch[row].narrow(0, 0, w.length).copy_(cached.narrow(0, w.start, w.length));
-      real[row].narrow(0, 0, w.length).fill_(true);
-    }
+    auto [batch, real] = reader.read(first, last);  // (B, T[, V]), (B, T)
     batch = batch.to(device);
     real = real.to(device);
     auto logits = model.forward(batch).to(torch::kFloat);  // (B, T, V)
@@ -127,6 +146,36 @@ EvaluationResult evaluate_model(models::SequenceModelImpl& model, const Shard& s
   }
   if (was_training) model.train();
   finish(result, nll_sum, correct, accuracy_denominator, V);
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return result;
+}
+
+EvaluationResult evaluate_frame_scorer(const FrameScorer& log_prob, const Shard& shard, Split split,
+                                       const EvaluationOptions& options) {
+  const auto started = std::chrono::steady_clock::now();
+  if (!shard.is_piano_roll()) throw Error(shard.path() + ": a frame model is scored on a piano-roll shard");
+  const int64_t V = shard_input_size(shard);
+  const std::vector<size_t> pieces = split_pieces(shard, split, options);
+  const std::vector<Window> windows = make_windows(shard, pieces, options.window);
+  torch::NoGradGuard no_grad;
+  EvaluationResult result;
+  result.frames = true;
+  result.pieces = static_cast<int64_t>(pieces.size());
+  result.windows = static_cast<int64_t>(windows.size());
+  double nll_sum = 0;
+  WindowReader reader(shard, windows, V);
+  for (size_t first = 0; first < windows.size();) {
+    const int64_t T = windows[first].length;
+    const size_t last = std::min(windows.size(), first + static_cast<size_t>(std::max<int64_t>(
+                                                             1, options.max_batch_elements / T)));
+    auto [batch, real] = reader.read(first, last);                      // (B, T, V), (B, T)
+    const torch::Tensor scored = real.narrow(1, 1, T - 1);               // (B, T-1)
+    const torch::Tensor per_frame = log_prob(batch).to(torch::kDouble);  // (B, T-1)
+    nll_sum -= per_frame.masked_select(scored).sum().item<double>();
+    result.elements += scored.sum().item<int64_t>();
+    first = last;
+  }
+  finish(result, nll_sum, 0, 0, V);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return result;
 }

@@ -10,12 +10,16 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
 #include "data/shard.h"
 
+namespace at {
+class Tensor;
+}
 namespace cadenza::models {
 class SequenceModelImpl;
 struct CheckpointInfo;
@@ -45,6 +49,13 @@ struct EvaluationResult {
 // has no scorable piece or the model does not fit the shard (input kind or width).
 EvaluationResult evaluate_model(models::SequenceModelImpl& model, const Shard& shard, Split split,
                                 const EvaluationOptions& options = {});
+
+// A frame model that scores whole windows: frames (B, T, V) -> (B, T-1) log p(frame t | frames < t), t = 1..T-1.
+// Scored like evaluate_model (same windows and protocol; padded frames are never counted). Accuracy is not
+// measured (0).
+using FrameScorer = std::function<at::Tensor(const at::Tensor& frames)>;
+EvaluationResult evaluate_frame_scorer(const FrameScorer& log_prob, const Shard& shard, Split split,
+                                       const EvaluationOptions& options = {});
 
 // The NLL of predicting each training-split element from its frequency alone (tokens: unigram distribution;
 // frames: independent per-key Bernoulli rates), scored on `split` with the protocol above: the floor a model

@@ -191,7 +191,9 @@ json transformer_preset(const std::string& preset, bool frames) {
 }
 
 json sequence_default_config() {
-  return models::ModelConfig().to_json();
+  json config = models::ModelConfig().to_json();
+  config.erase("family");  // the row's name, set by resolve_sequence_config
+  return config;
 }
 
 json resolve_sequence_config(const models::Family& family, const json& model, const Shard& shard) {

@@ -15,7 +15,7 @@ const OptionFields<TrainOptions>& train_options_fields() {
   using T = TrainOptions;
   static const OptionFields<TrainOptions> fields =
       OptionFields<TrainOptions>("training config")
-          .number("learning_rate", &T::learning_rate, 1e-12, 100.0)
+          .number("learning_rate", &T::learning_rate, 1e-12, 1e30)
           .number("min_learning_rate", &T::min_learning_rate, 0.0, 100.0)
           .text("schedule", &T::schedule, {"cosine", "inverse_sqrt", "constant"})
           .integer("warmup_steps", &T::warmup_steps, 0, int64_t{1} << 40)

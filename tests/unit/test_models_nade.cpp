@@ -597,9 +597,9 @@ TEST(ModelsNade, ConfigsRoundTripAndBadKeysAreNamed) {
   EXPECT_ERROR_MENTIONS(RnnNadeConfig::from_json(with(json, "hiden_size", 3)), "unknown key \"hiden_size\"");
   EXPECT_ERROR_MENTIONS(RnnNadeConfig::from_json(with(json, "hidden_size", "big")),
                         "\"hidden_size\" must be an integer");
-  EXPECT_ERROR_MENTIONS(RnnNadeConfig::from_json(with(json, "nade_hidden", 0)), "\"nade_hidden\" must be positive");
+  EXPECT_ERROR_MENTIONS(RnnNadeConfig::from_json(with(json, "nade_hidden", 0)), "\"nade_hidden\" must be an integer in [1,");
   EXPECT_ERROR_MENTIONS(RnnNadeConfig::from_json(with(json, "cell", "mamba")), "\"cell\" must be");
-  EXPECT_ERROR_MENTIONS(RnnNadeConfig::from_json(with(json, "dropout", 1.0)), "\"dropout\" must be in [0, 1)");
+  EXPECT_ERROR_MENTIONS(RnnNadeConfig::from_json(with(json, "dropout", 1.0)), "\"dropout\" must be a number in [0, 0.99]");
   EXPECT_ERROR_MENTIONS(RnnNadeConfig::from_json(with(json, "family", "lstm")), "\"family\" must be \"rnn_nade\"");
   EXPECT_ERROR_MENTIONS(RnnNadeConfig::from_json(nlohmann::json::array()), "expected a JSON object");
   EXPECT_ERROR_MENTIONS(TransformerNadeConfig::from_json(with(transformer_json, "num_heads", 5)),
@@ -607,7 +607,7 @@ TEST(ModelsNade, ConfigsRoundTripAndBadKeysAreNamed) {
   EXPECT_ERROR_MENTIONS(TransformerNadeConfig::from_json(with(transformer_json, "relative_attention", 1)),
                         "\"relative_attention\" must be true or false");
   EXPECT_ERROR_MENTIONS(TransformerNadeConfig::from_json(with(transformer_json, "max_relative_distance", -1)),
-                        "\"max_relative_distance\" must be >= 0");
+                        "\"max_relative_distance\" must be an integer in [0,");
   EXPECT_ERROR_MENTIONS(TransformerNadeConfig::from_json(with(transformer_json, "residual", true)),
                         "unknown key \"residual\"");
 }
