@@ -124,33 +124,34 @@ void JobQueue::run_worker() {
       announce_positions();
     }
     Job& job = *entry.job;
-    std::string outcome = "done";
+    // The last event is sent after the counts are updated, so that a client that has read it sees them.
+    std::string type = "done";
+    nlohmann::json data;
     try {
       if (job.cancelled()) throw GenerationCancelled();
-      nlohmann::json result = entry.work(job);
+      data = entry.work(job);
       if (job.cancelled()) throw GenerationCancelled();
-      job.finish("done", std::move(result));
     } catch (const GenerationCancelled&) {
-      outcome = "cancelled";
-      job.finish("cancelled", {{"message", "cancelled (the client left or the studio is stopping)"}});
+      type = "cancelled";
+      data = {{"message", "cancelled (the client left or the studio is stopping)"}};
     } catch (const HttpError& error) {
-      outcome = "failed";
-      job.finish("error", {{"status", error.status()}, {"message", error.what()}});
+      type = "error";
+      data = {{"status", error.status()}, {"message", error.what()}};
     } catch (const Error& error) {
-      outcome = "failed";
-      job.finish("error", {{"status", 422}, {"message", error.what()}});
+      type = "error";
+      data = {{"status", 422}, {"message", error.what()}};
     } catch (const std::exception& error) {
-      outcome = "failed";
-      job.finish("error", {{"status", 500}, {"message", std::string("internal error: ") + error.what()}});
+      type = "error";
+      data = {{"status", 500}, {"message", std::string("internal error: ") + error.what()}};
     }
-    std::lock_guard lock(mutex_);
-    running_.reset();
-    if (outcome == "done")
-      ++counts_.done;
-    else if (outcome == "cancelled")
-      ++counts_.cancelled;
-    else
-      ++counts_.failed;
+    {
+      std::lock_guard lock(mutex_);
+      running_.reset();
+      if (type == "done") ++counts_.done;
+      else if (type == "cancelled") ++counts_.cancelled;
+      else ++counts_.failed;
+    }
+    job.finish(type, std::move(data));
   }
 }
 

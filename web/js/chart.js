@@ -25,8 +25,9 @@ export function drawChart(canvas, series, { title = '' } = {}) {
     for (const s of series) canvas.dataset[`${s.key}Points`] = '0';
     return;
   }
-  let minX = Math.min(...all.map((p) => p.x));
-  let maxX = Math.max(...all.map((p) => p.x));
+  let minX = Infinity;
+  let maxX = -Infinity;
+  for (const p of all) (minX = Math.min(minX, p.x)), (maxX = Math.max(maxX, p.x));
   if (minX === maxX) (minX -= 1), (maxX += 1);
   const x = (value) => margin.left + ((value - minX) / (maxX - minX)) * plotWidth;
   // Axes and x ticks.
@@ -36,14 +37,15 @@ export function drawChart(canvas, series, { title = '' } = {}) {
     const value = minX + ((maxX - minX) * i) / 4;
     g.fillText(String(Math.round(value)), x(value) - 10, height - margin.bottom + 16);
   }
-  g.fillText('step', width - margin.right + 6, height - margin.bottom + 16);
+  g.fillText('step', width - margin.right + 14, height - margin.bottom + 16);
   let drawn = 0;
   series.forEach((s, index) => {
     const points = s.points;
     canvas.dataset[`${s.key}Points`] = String(points.length);
     if (!points.length) return;
-    let minY = Math.min(...points.map((p) => p.y));
-    let maxY = Math.max(...points.map((p) => p.y));
+    let minY = Infinity;
+    let maxY = -Infinity;
+    for (const p of points) (minY = Math.min(minY, p.y)), (maxY = Math.max(maxY, p.y));
     if (minY === maxY) (minY -= 0.5), (maxY += 0.5);
     const y = (value) => margin.top + (1 - (value - minY) / (maxY - minY)) * plotHeight;
     g.strokeStyle = s.colour;

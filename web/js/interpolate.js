@@ -58,7 +58,9 @@ export function setupInterpolate(studio) {
     ends.hidden = !caps.interpolate_scores;
     steps.max = String(studio.info.limits.max_interpolation_steps);
     // Interpolation shows the latent path itself: the most likely decoding by default.
-    controls = model ? buildControls(form, model, { exclude: ['variations'], defaults: { temperature: 0 } }) : null;
+    // Between two melodies each step decodes one latent (one window): no length to choose.
+    const exclude = caps.interpolate_scores ? ['variations', 'bars'] : ['variations'];
+    controls = model ? buildControls(form, model, { exclude, defaults: { temperature: 0 } }) : null;
     if (!model) form.replaceChildren();
     run.disabled = !model || abort != null;
     buildSliders();

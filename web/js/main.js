@@ -21,6 +21,8 @@ class Studio extends EventTarget {
     this.player = new Player();
     this.tab = 'create';
     this.errors = [];
+    // What streamed in (the browser tests check that notes arrive while a take is generated).
+    this.stats = { notesEvents: 0, streamedNotes: 0 };
   }
 
   model(id) {
@@ -128,6 +130,9 @@ async function watchHealth(studio) {
 async function main() {
   const studio = new Studio();
   window.studio = studio;
+  document.addEventListener('securitypolicyviolation', (event) =>
+    studio.errors.push(`content security policy: ${event.violatedDirective} refused ${event.blockedURI}`),
+  );
   studio.createTab = setupCreate(studio);
   studio.continueTab = setupContinue(studio);
   studio.duetTab = setupDuet(studio);

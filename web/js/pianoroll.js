@@ -82,9 +82,13 @@ export class PianoRoll {
     let high = 72;
     let end = Math.max(this.minBeats, this.lengthBeats, this.marker || 0);
     if (notes.length) {
-      low = Math.min(...notes.map((n) => n.pitch));
-      high = Math.max(...notes.map((n) => n.pitch));
-      end = Math.max(end, ...notes.map((n) => n.end));
+      low = 127;
+      high = 0;
+      for (const note of notes) {
+        low = Math.min(low, note.pitch);
+        high = Math.max(high, note.pitch);
+        end = Math.max(end, note.end);
+      }
     }
     // At least an octave and a half, centred on the notes.
     const span = Math.max(18, high - low + 4);

@@ -52,6 +52,8 @@ export class TakeCard {
 
   // Notes streamed while the take is generated.
   addNotes(notes, role = 'model') {
+    this.studio.stats.notesEvents++;
+    this.studio.stats.streamedNotes += notes.length;
     this.roll.addNotes(notes, role);
     this.meta.textContent = `generating… ${this.roll.notes.length} notes`;
   }
