@@ -68,14 +68,17 @@ int main(int argc, char** argv) {
     for (int i = 0; i < repeats; ++i) {
       const double ms = first_note_ms(client, "/api/jobs/duet",
                                       {{"model", model}, {"phrase", phrase}, {"bars", 2}, {"seed", 1000 + i}});
-      if (ms < 0) ++silent;
-      else latencies.push_back(ms);
+      if (ms < 0)
+        ++silent;
+      else
+        latencies.push_back(ms);
     }
     std::printf("%-24s %10.1f %10.1f %10.1f %10d\n", model, percentile(latencies, 50), percentile(latencies, 99),
                 percentile(latencies, 100), silent);
   }
 
-  // ---- first streamed note of a 16-bar generation --------------------------------------------------------------------
+  // ---- first streamed note of a 16-bar generation
+  // --------------------------------------------------------------------
   const int generations = std::max(5, repeats / 5);
   std::printf("\nfirst streamed note of a 16-bar generation (%d runs per model)\n", generations);
   std::printf("%-24s %10s %10s %12s\n", "model", "p50 ms", "max ms", "whole p50 ms");
@@ -98,7 +101,8 @@ int main(int argc, char** argv) {
   }
 
   // ---- requests per second under the load test's mix ---------------------------------------------------------------
-  const auto [made_status, made] = client.post_json("/api/takes", {{"notes", {{{"pitch", 60}, {"start", 0}, {"end", 1}}}}});
+  const auto [made_status, made] =
+      client.post_json("/api/takes", {{"notes", {{{"pitch", 60}, {"start", 0}, {"end", 1}}}}});
   const std::string take_id = made.value("id", "");
   const int clients = 8, per_client = 50;
   std::atomic<int> errors{0};
@@ -116,18 +120,34 @@ int main(int argc, char** argv) {
             status = result.last() && result.last()->type == "done" ? 200 : result.status;
             break;
           }
-          case 1: status = http.get_json("/api/health").first; break;
-          case 2: status = http.get_json("/api/models").first; break;
-          case 3: status = http.get("/") ? 200 : -1; break;
-          case 4: status = http.get("/js/main.js") ? 200 : -1; break;
+          case 1:
+            status = http.get_json("/api/health").first;
+            break;
+          case 2:
+            status = http.get_json("/api/models").first;
+            break;
+          case 3:
+            status = http.get("/") ? 200 : -1;
+            break;
+          case 4:
+            status = http.get("/js/main.js") ? 200 : -1;
+            break;
           case 5:
             status = http.post_json("/api/takes", {{"notes", {{{"pitch", 62}, {"start", 0}, {"end", 0.5}}}}}).first;
             if (status == 201) status = 200;
             break;
-          case 6: status = http.get("/api/takes/" + take_id + ".mid") ? 200 : -1; break;
-          case 7: status = http.get_json("/api/takes").first; break;
-          case 8: status = http.get_json("/api/info").first; break;
-          default: status = http.get_json("/api/takes/" + take_id + ".json").first; break;
+          case 6:
+            status = http.get("/api/takes/" + take_id + ".mid") ? 200 : -1;
+            break;
+          case 7:
+            status = http.get_json("/api/takes").first;
+            break;
+          case 8:
+            status = http.get_json("/api/info").first;
+            break;
+          default:
+            status = http.get_json("/api/takes/" + take_id + ".json").first;
+            break;
         }
         if (status != 200) ++errors;
       }

@@ -147,9 +147,12 @@ void JobQueue::run_worker() {
     {
       std::lock_guard lock(mutex_);
       running_.reset();
-      if (type == "done") ++counts_.done;
-      else if (type == "cancelled") ++counts_.cancelled;
-      else ++counts_.failed;
+      if (type == "done")
+        ++counts_.done;
+      else if (type == "cancelled")
+        ++counts_.cancelled;
+      else
+        ++counts_.failed;
     }
     job.finish(type, std::move(data));
   }

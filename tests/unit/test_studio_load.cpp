@@ -32,8 +32,8 @@ double resident_mib() {
 TEST(StudioLoad, EightClientsFiftyRequestsEachWithoutAnErrorAndWithFlatMemory) {
   StudioConfig config;
   config.port = 0;
-  config.models = {{"nottingham-lstm", std::string(CADENZA_SOURCE_DIR) + "/models/nottingham-lstm/model.safetensors",
-                    "bundled"}};
+  config.models = {
+      {"nottingham-lstm", std::string(CADENZA_SOURCE_DIR) + "/models/nottingham-lstm/model.safetensors", "bundled"}};
   config.web_dir = std::string(CADENZA_SOURCE_DIR) + "/web";
   config.max_takes = 64;  // the store forgets old takes: memory must not grow with the number of requests
   StudioServer server(config);
@@ -70,8 +70,12 @@ TEST(StudioLoad, EightClientsFiftyRequestsEachWithoutAnErrorAndWithFlatMemory) {
       std::pair<int, json> answer;
       int expected = 200;
       switch (kind) {
-        case 1: answer = http.get_json("/api/health"); break;
-        case 2: answer = http.get_json("/api/models"); break;
+        case 1:
+          answer = http.get_json("/api/health");
+          break;
+        case 2:
+          answer = http.get_json("/api/models");
+          break;
         case 3: {
           const auto page = http.get("/");
           answer = {page ? page->status : -1, json()};
@@ -92,13 +96,20 @@ TEST(StudioLoad, EightClientsFiftyRequestsEachWithoutAnErrorAndWithFlatMemory) {
           answer = {valid ? midi->status : -1, json()};
           break;
         }
-        case 7: answer = http.get_json("/api/takes"); break;
-        case 8: answer = http.get_json("/api/info"); break;
-        default: answer = http.get_json("/api/takes/" + take_id + ".json"); break;
+        case 7:
+          answer = http.get_json("/api/takes");
+          break;
+        case 8:
+          answer = http.get_json("/api/info");
+          break;
+        default:
+          answer = http.get_json("/api/takes/" + take_id + ".json");
+          break;
       }
       // The first take may be forgotten once 64 newer ones exist: that is a 404 by design, not a failure.
       if ((kind == 6 || kind == 9) && answer.first == 404) continue;
-      if (answer.first != expected) fail(what + ": status " + std::to_string(answer.first) + " " + answer.second.dump());
+      if (answer.first != expected)
+        fail(what + ": status " + std::to_string(answer.first) + " " + answer.second.dump());
     }
   };
   auto run_round = [&](int first, int last) {

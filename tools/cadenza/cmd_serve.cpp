@@ -1,8 +1,8 @@
 // `cadenza serve`: Cadenza Studio, a local web studio on the bundled models, the checkpoints given with --checkpoint
 // and the training runs under --runs (src/studio/studio.h; the API is docs/studio-api.md). Runs until Ctrl-C.
-#include <pthread.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -59,14 +59,23 @@ std::string model_id_for(const std::string& path) {
   return id.empty() ? "model" : id;
 }
 
+// Ctrl-C and SIGTERM: a handler (whichever thread runs it: libtorch and OpenBLAS may have started threads before
+// this command did) writes the signal's number to a pipe that run_serve() waits on.
+int stop_pipe[2] = {-1, -1};
+
+extern "C" void on_stop_signal(int signal_number) {
+  const unsigned char byte = static_cast<unsigned char>(signal_number);
+  [[maybe_unused]] const ssize_t written = ::write(stop_pipe[1], &byte, 1);
+}
+
 void run_serve(ServeCommandOptions& cli) {
-  // Ctrl-C and SIGTERM are taken by sigwait below: blocked here, before any thread starts, so that every thread
-  // inherits the mask and none is interrupted mid-request.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  if (::pipe(stop_pipe) != 0) throw Error("serve: cannot create a pipe for the stop signals");
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
 
   models::configure_tensor_threads(resolve_threads(cli.threads));
   studio::StudioConfig config;
@@ -123,8 +132,9 @@ void run_serve(ServeCommandOptions& cli) {
               config.web_dir.empty() ? "none" : config.web_dir.c_str());
   std::fflush(stdout);
 
-  int received = 0;
-  sigwait(&stop_signals, &received);
+  unsigned char received = 0;
+  while (::read(stop_pipe[0], &received, 1) < 0 && errno == EINTR) {
+  }
   std::printf("stopping (signal %d)\n", received);
   std::fflush(stdout);
   server.stop();
