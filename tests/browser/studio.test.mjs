@@ -1,9 +1,10 @@
 // Cadenza Studio in a real browser: `cadenza serve` on loopback, Debian's Chromium driven by playwright-core
 // (node --test, registered in CTest with the label "browser"). Every bullet of "What a user does" in issue 16:
 // the page loads with no request leaving the server; Create streams notes onto piano rolls; a take downloads as a
-// valid MIDI file and plays (an AnalyserNode on the master output shows signal); Continue keeps an uploaded file's
-// notes and adds the model's after them; Duet answers a phrase played through a Web MIDI test shim (and one typed on
-// the computer keyboard); Interpolate gives the steps asked for and the attribute sliders vary a melody; Runs draws one
+// valid MIDI file (and as WAV) and plays (an AnalyserNode on the master output shows signal), stops and loops;
+// Continue takes a dropped or chosen file, keeps its notes and adds the model's after them; Duet answers a phrase
+// played through a Web MIDI test shim, one typed on the computer keyboard and one clicked on the on-screen piano;
+// Interpolate gives the steps asked for and the attribute sliders vary a melody; Runs draws one
 // point per metrics record, follows a run that is still training, and opens its model in Create. Screenshots of each
 // tab go to $STUDIO_TEST_OUTPUT (build/test-output/studio-browser).
 //
@@ -338,7 +339,7 @@ test('a take downloads as a valid MIDI file (and as WAV)', { skip }, async () =>
   assert.ok(bytes.length > 44 + 44100 * 4, 'at least a second of stereo 16-bit audio');
 });
 
-test('audio really plays: the master output carries signal after Play, and Stop silences it', { skip }, async () => {
+test('audio really plays: the master output carries signal after Play, Stop silences it, Loop repeats', { skip }, async () => {
   const id = await page.$eval('#create-takes .take[data-take-id]', (e) => e.dataset.takeId);
   await page.click(`.take[data-take-id="${id}"] button.play`);
   await page.waitForFunction(() => window.studio.player.level() > 0.001, null, { polling: 20 });
@@ -346,12 +347,41 @@ test('audio really plays: the master output carries signal after Play, and Stop 
   await page.waitForFunction(() => window.studio.player.playing && window.studio.player.playing.next > 0);
   await page.click(`.take[data-take-id="${id}"] button.stop`);
   await page.waitForFunction(() => window.studio.player.playing === null && window.studio.player.level() < 0.0005, null, { polling: 50 });
+  // Loop: a one-bar take (2 s at 120 qpm) starts over at its end and goes on until Stop.
+  await page.fill('#create-controls input[name="bars"]', '1');
+  await page.fill('#create-controls input[name="variations"]', '1');
+  await page.click('#create-generate');
+  await page.waitForFunction(() => document.querySelectorAll('#create-takes .take[data-take-id]').length === 3);
+  const short = await page.$eval('#create-takes .take[data-take-id]', (e) => e.dataset.takeId);
+  await page.check(`.take[data-take-id="${short}"] .actions input[type="checkbox"]`);
+  await page.click(`.take[data-take-id="${short}"] button.play`);
+  await page.waitForFunction(() => window.studio.player.playing && window.studio.player.playing.cycle >= 2, null, { polling: 50 });
+  assert.ok(await page.evaluate(() => window.studio.player.level() > 0.0005 || window.studio.player.playing.next > 0));
+  await page.click(`.take[data-take-id="${short}"] button.stop`);
+  await page.waitForFunction(() => window.studio.player.playing === null);
 });
 
 test('Continue keeps the uploaded notes and adds notes after them', { skip }, async () => {
   await selectTab('continue');
   await page.waitForFunction(() => !!document.querySelector('#continue-model option'));
+  // A file dragged onto the drop zone becomes the primer...
+  const dropped = await page.evaluateHandle((bytes) => {
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([new Uint8Array(bytes)], 'dropped.mid', { type: 'audio/midi' }));
+    return transfer;
+  }, [...fs.readFileSync(path.join(scratch, 'b.mid'))]);
+  await page.dispatchEvent('#continue-drop', 'drop', { dataTransfer: dropped });
+  await page.waitForFunction(() => {
+    const select = document.getElementById('continue-take');
+    return select.selectedOptions[0] && select.selectedOptions[0].textContent.startsWith('dropped');
+  });
+  assert.equal(await page.$eval('#continue-roll', (c) => c.dataset.userNotes), '8');
+  // ... and so does one chosen with the file input.
   await page.setInputFiles('#continue-file', path.join(scratch, 'tune.mid'));
+  await page.waitForFunction(() => {
+    const select = document.getElementById('continue-take');
+    return select.selectedOptions[0] && select.selectedOptions[0].textContent.startsWith('tune');
+  });
   await page.waitForFunction(() => document.getElementById('continue-roll').dataset.userNotes === '8');
   await page.fill('#continue-end', '8');
   await page.fill('#continue-controls input[name="bars"]', '2');
@@ -373,7 +403,7 @@ test('Continue keeps the uploaded notes and adds notes after them', { skip }, as
   await screenshot('continue');
 });
 
-test('Duet: a phrase played on a Web MIDI keyboard (test shim) gets an answer, and so does one typed', { skip }, async () => {
+test('Duet: a phrase on a Web MIDI keyboard (test shim) gets an answer, and so do one typed and one clicked', { skip }, async () => {
   await selectTab('duet');
   await page.waitForFunction(() => document.getElementById('duet-midi').textContent.includes('Test keyboard'));
   await page.fill('#duet-silence', '400');
@@ -403,6 +433,18 @@ test('Duet: a phrase played on a Web MIDI keyboard (test shim) gets an answer, a
   await page.waitForFunction(() => window.studio.duet.exchanges.length === 2);
   const typed = await page.evaluate(() => window.studio.duet.exchanges[1]);
   assert.deepEqual(typed.notes.filter((n) => n.track === 0).map((n) => n.pitch), [60, 62, 64, 65]);
+  // The on-screen piano, with the pointer.
+  for (const pitch of [72, 71, 69]) {
+    const key = await page.$(`#duet-piano .key[data-pitch="${pitch}"]`);
+    const box = await key.boundingBox();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height - 10);
+    await page.mouse.down();
+    await page.waitForTimeout(100);
+    await page.mouse.up();
+  }
+  await page.waitForFunction(() => window.studio.duet.exchanges.length === 3);
+  const clicked = await page.evaluate(() => window.studio.duet.exchanges[2]);
+  assert.deepEqual(clicked.notes.filter((n) => n.track === 0).map((n) => n.pitch), [72, 71, 69]);
   await screenshot('duet');
 });
 
