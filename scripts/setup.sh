@@ -16,7 +16,12 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev python3 python3-torch
   # the Debian package (cpack -G DEB: dpkg-shlibdeps, and `file` to find the executables) and its test
   dpkg-dev file
+  # Cadenza Studio: the General MIDI SoundFont the page plays with (6 MB), and Chromium for its browser tests
+  timgm6mb-soundfont chromium
 )
+# Node.js and npm install the studio's npm packages and run its browser tests; any Node.js from 18 on will do, so a
+# machine that already has one (e.g. from NodeSource, which bundles npm) keeps it.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then packages+=(nodejs npm); fi
 
 missing=()
 for package in "${packages[@]}"; do
@@ -63,3 +68,14 @@ case "$blas" in
     "${sudo_cmd[@]}" update-alternatives --set "libblas.so.3-$multiarch" \
       "/usr/lib/$multiarch/openblas-pthread/libblas.so.3" ;;
 esac
+
+# Cadenza Studio's npm packages (spessasynth_lib, the SoundFont synthesizer the page plays with, and playwright-core,
+# which drives Chromium in the browser tests), exactly as web/package-lock.json pins them. No browser is downloaded.
+root=$(cd "$(dirname "$0")/.." && pwd)
+if [ ! -f "$root/web/node_modules/.package-lock.json" ] || \
+   [ "$root/web/package-lock.json" -nt "$root/web/node_modules/.package-lock.json" ]; then
+  echo "setup: installing the studio's npm packages (npm ci in web/)"
+  (cd "$root/web" && npm ci --no-audit --no-fund --loglevel=error)
+else
+  echo "setup: the studio's npm packages are installed"
+fi
