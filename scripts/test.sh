@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs the whole test suite: the bounded fuzzing run first, then every CTest test
-# (labels: fast, data, cli, install; one CTest test per test binary). Usage: scripts/test.sh [extra ctest args],
+# (labels: fast, data, cli, install, browser; one CTest test per test binary). Usage: scripts/test.sh [extra ctest args],
 # e.g. scripts/test.sh -L fast. CADENZA_SKIP_FUZZ=1 skips the fuzzing, CADENZA_FUZZ_SECONDS sets its time per
 # target (default 60).
 set -euo pipefail

@@ -167,6 +167,11 @@ inline bool progress_due(int64_t generated, int64_t& next) {
 }
 }  // namespace sampler_detail
 
+// How many frames a frame sampler generates for `request`: request.steps when set, else its seconds (at
+// request.qpm) or bars (16 when neither is given) in `meter`, at steps_per_quarter. Throws Error when that is
+// less than one frame.
+int64_t requested_frames(const SampleRequest& request, const TimeSignature& meter, int steps_per_quarter);
+
 // The checks every sampler makes first: bounds (kMax*), finite values, options the capabilities do not include
 // (each refusal names the option and says why). `who` prefixes messages ("generate").
 void check_sample_request(const SampleRequest& request, const SamplerCapabilities& capabilities,

@@ -204,14 +204,7 @@ class SequenceSampler final : public Sampler {
       }
     }
     const TimeSignature meter = meter_at(meter_source, meter_source.end_tick());
-    int64_t steps = request.steps;
-    if (steps <= 0) {
-      const double quarters = request.seconds > 0 ? request.seconds * request.qpm / 60.0
-                                                  : (request.bars > 0 ? request.bars : 16) *
-                                                        quarters_per_bar(meter.numerator, meter.denominator);
-      steps = static_cast<int64_t>(std::llround(quarters * spec.steps_per_quarter));
-    }
-    if (steps <= 0) throw Error("generate: the requested length is shorter than one frame");
+    const int64_t steps = requested_frames(request, meter, spec.steps_per_quarter);
     SampledPiece piece;
     piece.unit = "frames";
     piece.primer_elements = static_cast<int64_t>(frames.size());

@@ -60,6 +60,10 @@ TEST_F(InstallPrefix, HasTheLayoutTheExecutablesExpect) {
   EXPECT_TRUE(fs::exists(prefix() + "/share/cadenza/models/nottingham-lstm/model.safetensors"));
   EXPECT_TRUE(fs::exists(prefix() + "/share/cadenza/models/nottingham-lstm/README.md"));
   EXPECT_FALSE(fs::exists(prefix() + "/bin/cadenza-engine")) << "the engine is not a user command";
+  // The studio's page (cadenza serve finds it relative to the engine), without the browser tests' npm package.
+  EXPECT_TRUE(fs::exists(prefix() + "/share/cadenza/web/index.html"));
+  EXPECT_TRUE(fs::exists(prefix() + "/share/cadenza/web/js/main.js"));
+  EXPECT_FALSE(fs::exists(prefix() + "/share/cadenza/web/node_modules/playwright-core"));
 }
 
 TEST_F(InstallPrefix, VersionAndHelpWork) {
