@@ -75,7 +75,8 @@ class VaeSampler final : public Sampler {
   std::vector<SampledPiece> interpolate(const Score* a, const Score* b, int steps, bool spherical,
                                         const SampleRequest& request) override {
     check_sample_request(request, capabilities(), "interpolate");
-    if (steps < 2) throw Error("interpolate: --steps must be >= 2 (the two ends included)");
+    if (steps < 2)
+      throw Error("interpolate: --steps must be >= 2 (the two ends included), got " + std::to_string(steps));
     if (a == nullptr || b == nullptr) throw Error("interpolate: a vae interpolates between two MIDI files");
     torch::NoGradGuard no_grad;
     const torch::Tensor z = encode({codec_->input_of(*a), codec_->input_of(*b)});  // (2, Z)

@@ -193,7 +193,7 @@ TEST(SampleProgress, VaeReportsEachWindowAndCanBeStopped) {
   Recorder stopper;
   stopper.stop_at_call = 1;
   request.on_progress = stopper.hook();
-  EXPECT_THROW(vae->sample(request), GenerationCancelled);
+  EXPECT_THROW_WITH(vae->sample(request), GenerationCancelled, {"generation cancelled"});
   EXPECT_EQ(stopper.calls, 2u);
 }
 
