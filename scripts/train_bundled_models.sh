@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 budget=${1:-6m}
 work=${2:-build/bundled}
 threads=${3:-1}
-cadenza=${CADENZA:-build/cadenza}
+cadenza=${CADENZA:-${CADENZA_BUILD_DIR:-build}/cadenza}
 data=${NOTTINGHAM_DIR:-../shared/data/nottingham/MIDI}
 mkdir -p "$work"
 "$cadenza" dataset prepare --input "$data" --no-recursive --encoding melody --track-index 0 \

@@ -42,7 +42,11 @@ std::unique_ptr<Grammar> primed_grammar(const TokenEncoding& encoding, std::span
   auto grammar = encoding.grammar();
   for (size_t i = 0; i < primer.size(); ++i) {
     const Token token = primer[i];
-    if (token < 0 || token >= vocab || !grammar->is_allowed(token)) {
+    if (token < 0 || token >= vocab) {
+      throw Error(who + ": primer token " + std::to_string(i) + " is id " + std::to_string(token) + ", outside the '" +
+                  encoding.name() + "' vocabulary [0, " + std::to_string(vocab) + ")");
+    }
+    if (!grammar->is_allowed(token)) {
       throw Error(who + ": primer token " + std::to_string(i) + " (" + encoding.vocabulary().name(token) +
                   ") is not allowed there by the '" + encoding.name() + "' grammar");
     }

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "score/operations.h"
 
 namespace cadenza {
 
@@ -38,6 +39,18 @@ std::string number(double value) {
 }
 
 }  // namespace
+
+int64_t requested_frames(const SampleRequest& request, const TimeSignature& meter, int steps_per_quarter) {
+  int64_t steps = request.steps;
+  if (steps <= 0) {
+    const double quarters = request.seconds > 0 ? request.seconds * request.qpm / 60.0
+                                                : (request.bars > 0 ? request.bars : 16) *
+                                                      quarters_per_bar(meter.numerator, meter.denominator);
+    steps = static_cast<int64_t>(std::llround(quarters * steps_per_quarter));
+  }
+  if (steps <= 0) throw Error("generate: the requested length is shorter than one frame");
+  return steps;
+}
 
 void check_sample_request(const SampleRequest& request, const SamplerCapabilities& caps, const std::string& who) {
   auto fail = [&](const std::string& problem) { throw Error(who + ": " + problem); };

@@ -17,6 +17,7 @@
 // This header is libtorch-free.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -25,16 +26,32 @@
 #include <string>
 #include <vector>
 
+#include "common/error.h"
 #include "encoding/encoding.h"
 #include "generate/sampling.h"
 #include "score/score.h"
 
 namespace cadenza {
 
+// What sample() reports while it works (SampleRequest::on_progress), so that a caller can show a piece as it grows
+// (the studio streams its notes) and stop it.
+struct SampleProgress {
+  const Score& score;              // the piece so far, primer included, in the ticks of the finished piece; its
+                                   // last notes may still be sounding (they end where decoding stopped)
+  int64_t primer_end_tick = 0;     // where the generated music starts
+  int64_t generated_elements = 0;  // tokens / frames / windows generated so far
+};
+
+// Thrown by sample() when on_progress returned false.
+class GenerationCancelled : public Error {
+ public:
+  GenerationCancelled() : Error("generation cancelled") {}
+};
+
 // Bounds on what one request may ask for, checked before any work (issue: absurd sizes must not exhaust memory).
-inline constexpr double kMaxBars = 4096;          // ~2.3 hours of 4/4 at 120 qpm
+inline constexpr double kMaxBars = 4096;  // ~2.3 hours of 4/4 at 120 qpm
 inline constexpr double kMaxSeconds = 4 * 3600.0;
-inline constexpr int64_t kMaxSteps = 1 << 20;     // generated tokens / frames
+inline constexpr int64_t kMaxSteps = 1 << 20;  // generated tokens / frames
 inline constexpr int kMaxBeamSize = 256;
 inline constexpr int kMaxBranchFactor = 256;
 
@@ -60,6 +77,13 @@ struct SampleRequest {
   int64_t events = 0;                  // crnngan: note events (0 = 64, or enough for `bars`)
   double qpm = 120.0;                  // tempo of the output (and the unit of `seconds`)
   uint64_t seed = 1;
+  // Optional. Called by sample() on the generating thread with the piece decoded so far: token and frame models
+  // after each generated element at first, then after a number of elements that grows with the piece (a fixed
+  // fraction of it, so decoding stays linear in the length overall); the VAE after each window; the GANs, which
+  // decode a piece in one pass, never. Returning false stops generation: sample() throws GenerationCancelled.
+  // interpolate(), reconstruct() and apply_attribute() do not call it. It does not change the piece: with or without
+  // it, a seed gives the same music.
+  std::function<bool(const SampleProgress&)> on_progress;
 };
 
 struct SampledPiece {
@@ -67,6 +91,7 @@ struct SampledPiece {
   std::vector<Token> tokens;       // token models: primer + generated (+ closing) tokens
   int64_t primer_elements = 0;     // primer tokens / frames
   int64_t generated_elements = 0;  // tokens / frames / events generated after the primer
+  int64_t primer_end_tick = 0;     // where the generated music starts in `score` (0 without a primer)
   std::string unit = "steps";      // what the elements are: "tokens", "frames", "windows", "events"
   bool ended_cleanly = true;       // token models: the grammar could end where generation stopped
   double generation_seconds = 0;   // wall time of this piece
@@ -84,21 +109,21 @@ struct Reconstruction {
 // What a model can be asked; the CLI refuses options outside it and the studio builds its controls from it.
 struct SamplerCapabilities {
   std::string family;
-  std::string input;            // "tokens" | "frames" | "events"
-  bool temperature = false;     // sampling.temperature changes the draws
-  bool top_k_top_p = false;     // token models
-  bool primer = false;          // continue a score / tokens
+  std::string input;         // "tokens" | "frames" | "events"
+  bool temperature = false;  // sampling.temperature changes the draws
+  bool top_k_top_p = false;  // token models
+  bool primer = false;       // continue a score / tokens
   bool beam_search = false;
   bool until_end = false;           // the encoding has an end token the model can choose
   bool lengths_in_steps = false;  // `steps` and `seconds` (else bars only)
   bool truncation = false;
   bool binarize = false;
   bool events = false;
-  bool interpolate = false;       // between two scores (encoder) or two noise draws
+  bool interpolate = false;         // between two scores (encoder) or two noise draws
   bool interpolate_scores = false;  // interpolate() takes two scores
   bool reconstruct = false;
   bool attribute = false;
-  int64_t window_bars = 0;        // latent families: bars one latent decodes to (0: not windowed)
+  int64_t window_bars = 0;  // latent families: bars one latent decodes to (0: not windowed)
   double default_temperature = 1.0;
   nlohmann::json to_json() const;
 };
@@ -125,12 +150,31 @@ class Sampler {
   virtual Reconstruction reconstruct(const Score& input, const SampleRequest& request);
   // The attributes apply_attribute() knows (note_density, mean_pitch, ...).
   virtual std::vector<std::string> attribute_names() const { return {}; }
-  // Adds amount x the attribute vector (from the training split of `shard_path`, at most max_windows windows) to
-  // the score's latent and decodes.
+  // Adds amount x the attribute vector to the score's latent and decodes. The vector is the mean latent of the
+  // windows in the attribute's top quartile minus that of its bottom quartile, over at most max_windows windows: of
+  // the training split of `shard_path`, or, with an empty shard_path, of windows the model decodes greedily from
+  // latents drawn from its prior (for a model whose training data is not at hand). Vectors are computed once per
+  // (attribute, shard_path, max_windows) and cached by the sampler.
   virtual SampledPiece apply_attribute(const Score& input, const std::string& attribute, double amount,
                                        const std::string& shard_path, const SampleRequest& request,
                                        int64_t max_windows = 4096);
 };
+
+namespace sampler_detail {
+// When a sampler calls on_progress: after every one of the first 16 generated elements (a streamed piece shows its
+// first notes at once), then each time the generated part has grown by a sixteenth since the previous call (so
+// that decoding the piece so far costs O(length) in all). `next` starts at 1.
+inline bool progress_due(int64_t generated, int64_t& next) {
+  if (generated < next) return false;
+  next = generated + std::max<int64_t>(1, generated / 16);
+  return true;
+}
+}  // namespace sampler_detail
+
+// How many frames a frame sampler generates for `request`: request.steps when set, else its seconds (at
+// request.qpm) or bars (16 when neither is given) in `meter`, at steps_per_quarter. Throws Error when that is
+// less than one frame.
+int64_t requested_frames(const SampleRequest& request, const TimeSignature& meter, int steps_per_quarter);
 
 // The checks every sampler makes first: bounds (kMax*), finite values, options the capabilities do not include
 // (each refusal names the option and says why). `who` prefixes messages ("generate").

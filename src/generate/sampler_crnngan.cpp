@@ -56,7 +56,8 @@ class CrnnGanSampler final : public Sampler {
   std::vector<SampledPiece> interpolate(const Score* a, const Score* b, int steps, bool spherical,
                                         const SampleRequest& request) override {
     check_sample_request(request, capabilities(), "interpolate");
-    if (steps < 2) throw Error("interpolate: --steps must be >= 2 (the two ends included)");
+    if (steps < 2)
+      throw Error("interpolate: --steps must be >= 2 (the two ends included), got " + std::to_string(steps));
     if (a != nullptr || b != nullptr)
       throw Error("interpolate: a " + family_.name +
                   " model interpolates between two noise draws (--seed and --seed + 1), not MIDI files");

@@ -69,14 +69,7 @@ class NadeSampler final : public Sampler {
       for (int64_t t = 0; t < cells.size(0); ++t) frames.push_back(cells[t]);
     }
     const TimeSignature meter = meter_at(meter_source, meter_source.end_tick());
-    int64_t steps = request.steps;
-    if (steps <= 0) {
-      const double quarters = request.seconds > 0 ? request.seconds * request.qpm / 60.0
-                                                  : (request.bars > 0 ? request.bars : 16) *
-                                                        quarters_per_bar(meter.numerator, meter.denominator);
-      steps = static_cast<int64_t>(std::llround(quarters * roll_spec_.steps_per_quarter));
-    }
-    if (steps <= 0) throw Error("generate: the requested length is shorter than one frame");
+    const int64_t steps = requested_frames(request, meter, roll_spec_.steps_per_quarter);
     SampledPiece piece;
     piece.unit = "frames";
     piece.primer_elements = static_cast<int64_t>(frames.size());

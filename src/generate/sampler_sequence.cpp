@@ -109,26 +109,23 @@ class SequenceSampler final : public Sampler {
     GenerationOptions options;
     options.sampling = request.sampling;
     options.seed = request.seed;
+    // The piece so far for request.on_progress (on a schedule that keeps decoding linear overall).
+    auto progress_next = std::make_shared<int64_t>(1);
+    auto report_progress = [this, &request, primer_end, progress_next, primer_size = primer.size()](
+                               std::span<const Token> tokens, bool final_call) {
+      const int64_t generated = static_cast<int64_t>(tokens.size() - primer_size);
+      if (!final_call && !sampler_detail::progress_due(generated, *progress_next)) return;
+      const Score partial = encoding_->decode(tokens);
+      if (!request.on_progress(SampleProgress{partial, primer_end, generated})) throw GenerationCancelled();
+    };
     if (request.until_end) {
-      // The model ends the tune (END); the length, 64 bars unless given, only caps it.
-      // A cap of 16 tokens per quarter note (the melody encoding needs 4 at 16ths).
+      // The model ends the tune (END); the length, 64 bars unless given, only caps it: 16 tokens per quarter note
+      // (the melody encoding needs 4 at 16ths).
       const int64_t cap_ticks =
           tick_after_bars(primer_score, primer_end, request.bars > 0 ? request.bars : 64) - primer_end;
       const int64_t cap = request.steps > 0 ? request.steps : 16 * cap_ticks / std::max(1, ticks_per_quarter);
       options.max_tokens = std::max<int64_t>(16, cap);
-      GenerationStats stats;
-      SampledPiece piece;
-      piece.unit = "tokens";
-      piece.tokens = generate_tokens(*loaded_.model, *encoding_, primer, options, &stats);
-      piece.generated_elements = stats.generated_tokens + stats.closing_tokens;
-      piece.ended_cleanly = stats.ended_cleanly;
-      piece.primer_elements = static_cast<int64_t>(primer.size());
-      piece.score = encoding_->decode(piece.tokens);
-      set_tempo(piece.score, request.qpm);
-      piece.music_seconds = piece.score.end_seconds() - piece.score.tick_to_seconds(primer_end);
-      return piece;
-    }
-    if (target_end < 0) {
+    } else if (target_end < 0) {
       options.max_tokens = request.steps;
     } else {
       const int64_t length = target_end - primer_end;
@@ -147,6 +144,12 @@ class SequenceSampler final : public Sampler {
         return false;
       };
     }
+    if (request.on_progress) {
+      options.stop_after = [length_reached = options.stop_after, report_progress](std::span<const Token> tokens) {
+        report_progress(tokens, false);
+        return length_reached && length_reached(tokens);
+      };
+    }
     SampledPiece piece;
     piece.unit = "tokens";
     if (request.beam_size > 0) {
@@ -163,7 +166,8 @@ class SequenceSampler final : public Sampler {
       } else {
         // Beam search cannot stop on a decoded length mid-search: search a token budget, and double it until the
         // piece is long enough (a few tries at most: melody needs about one token per grid step).
-        const int64_t quarters = std::max<int64_t>(1, (target_end - primer_end + ticks_per_quarter - 1) / ticks_per_quarter);
+        const int64_t quarters =
+            std::max<int64_t>(1, (target_end - primer_end + ticks_per_quarter - 1) / ticks_per_quarter);
         beam.max_tokens = 8 * quarters;
         for (int attempt = 0; attempt < 6; ++attempt) {
           piece.tokens = beam_search_tokens(*loaded_.model, *encoding_, primer, beam, &stats);
@@ -173,6 +177,8 @@ class SequenceSampler final : public Sampler {
       }
       piece.generated_elements = stats.generated_tokens + stats.closing_tokens;
       piece.ended_cleanly = stats.ended_cleanly;
+      // Beam search cannot show a partial piece (any beam may still win): one report at the end.
+      if (request.on_progress) report_progress(piece.tokens, true);
     } else {
       GenerationStats stats;
       piece.tokens = generate_tokens(*loaded_.model, *encoding_, primer, options, &stats);
@@ -180,6 +186,7 @@ class SequenceSampler final : public Sampler {
       piece.ended_cleanly = stats.ended_cleanly;
     }
     piece.primer_elements = static_cast<int64_t>(primer.size());
+    piece.primer_end_tick = primer_end;
     piece.score = encoding_->decode(piece.tokens);
     if (target_end >= 0) piece.score = clip(piece.score, 0, target_end);
     set_tempo(piece.score, request.qpm);
@@ -205,17 +212,32 @@ class SequenceSampler final : public Sampler {
       }
     }
     const TimeSignature meter = meter_at(meter_source, meter_source.end_tick());
-    int64_t steps = request.steps;
-    if (steps <= 0) {
-      const double quarters = request.seconds > 0 ? request.seconds * request.qpm / 60.0
-                                                  : (request.bars > 0 ? request.bars : 16) *
-                                                        quarters_per_bar(meter.numerator, meter.denominator);
-      steps = static_cast<int64_t>(std::llround(quarters * spec.steps_per_quarter));
-    }
-    if (steps <= 0) throw Error("generate: the requested length is shorter than one frame");
+    const int64_t steps = requested_frames(request, meter, spec.steps_per_quarter);
     SampledPiece piece;
     piece.unit = "frames";
     piece.primer_elements = static_cast<int64_t>(frames.size());
+
+    // Frames -> Score: on (> 0.5) cells become notes, bars in the meter of the primer.
+    auto decode_frames = [&](const std::vector<std::vector<float>>& rows) {
+      PianoRoll roll;
+      roll.num_tracks = static_cast<int>(K);
+      roll.num_steps = static_cast<int>(rows.size());
+      roll.num_pitches = static_cast<int>(P);
+      roll.cells.assign(static_cast<size_t>(K) * roll.num_steps * P, 0);
+      for (int t = 0; t < roll.num_steps; ++t)
+        for (int k = 0; k < K; ++k)
+          for (int p = 0; p < P; ++p)
+            roll.at(k, t, p) = rows[static_cast<size_t>(t)][static_cast<size_t>(k * P + p)] > 0.5f;
+      const int64_t bar_steps = steps_per_bar(meter.numerator, meter.denominator, spec.steps_per_quarter);
+      for (int64_t start = 0; start < roll.num_steps; start += bar_steps)
+        roll.bar_starts.push_back(static_cast<int>(start));
+      return roll_encoding_->decode(roll, request.qpm);
+    };
+    const size_t primer_frames = frames.size();
+    auto primer_end_tick = [&](const Score& score) {
+      return static_cast<int64_t>(primer_frames) * score.ticks_per_quarter / spec.steps_per_quarter;
+    };
+    int64_t progress_next = 1;
 
     auto& model = *loaded_.model;
     model.eval();
@@ -233,29 +255,22 @@ class SequenceSampler final : public Sampler {
       std::vector<float> frame(static_cast<size_t>(V));
       sample_keys(logits.data_ptr<float>(), V, request.sampling.temperature, rng, frame.data());
       frames.push_back(frame);
+      if (request.on_progress && sampler_detail::progress_due(t + 1, progress_next)) {
+        const Score partial = decode_frames(frames);
+        if (!request.on_progress(SampleProgress{partial, primer_end_tick(partial), t + 1})) throw GenerationCancelled();
+      }
       if (t + 1 < steps) feed(frames.back());
     }
     piece.generated_elements = steps;
-
-    PianoRoll roll;
-    roll.num_tracks = static_cast<int>(K);
-    roll.num_steps = static_cast<int>(frames.size());
-    roll.num_pitches = static_cast<int>(P);
-    roll.cells.assign(static_cast<size_t>(K) * roll.num_steps * P, 0);
-    for (int t = 0; t < roll.num_steps; ++t)
-      for (int k = 0; k < K; ++k)
-        for (int p = 0; p < P; ++p)
-          roll.at(k, t, p) = frames[static_cast<size_t>(t)][static_cast<size_t>(k * P + p)] > 0.5f;
-    const int64_t bar_steps = steps_per_bar(meter.numerator, meter.denominator, spec.steps_per_quarter);
-    for (int64_t start = 0; start < roll.num_steps; start += bar_steps) roll.bar_starts.push_back(static_cast<int>(start));
-    piece.score = roll_encoding_->decode(roll, request.qpm);
+    piece.score = decode_frames(frames);
+    piece.primer_end_tick = primer_end_tick(piece.score);
     piece.music_seconds = static_cast<double>(steps) / spec.steps_per_quarter * 60.0 / request.qpm;
     return piece;
   }
 
   const models::Family& family_;
   models::LoadedCheckpoint loaded_;
-  std::unique_ptr<TokenEncoding> encoding_;       // token models
+  std::unique_ptr<TokenEncoding> encoding_;         // token models
   std::optional<PianoRollEncoding> roll_encoding_;  // frame models
 };
 

@@ -1,9 +1,19 @@
 #include "models/losses.h"
 
+#include <sstream>
+#include <string>
+
 #include "common/error.h"
 
 namespace cadenza::models {
 namespace {
+
+std::string shape_of(const torch::Tensor& t) {
+  if (!t.defined()) return "undefined";
+  std::ostringstream out;
+  out << t.sizes();
+  return out.str();
+}
 
 void check_logits(const torch::Tensor& logits, const torch::Tensor& targets, const char* what) {
   if (!logits.defined() || logits.dim() != 3 || !targets.defined() || targets.dim() < 2 ||
@@ -40,7 +50,8 @@ torch::Tensor token_cross_entropy(const torch::Tensor& logits, const torch::Tens
 torch::Tensor frame_nll(const torch::Tensor& logits, const torch::Tensor& frames, const torch::Tensor& frame_mask) {
   check_logits(logits, frames, "frame_nll");
   if (frames.dim() != 3 || frames.size(2) != logits.size(2))
-    throw Error("frame_nll: frames must be (B, T, V) like the logits");
+    throw Error("frame_nll: frames must be (B, T, V) like the logits, got logits " + shape_of(logits) + " and frames " +
+                shape_of(frames));
   const int64_t B = logits.size(0), T = logits.size(1);
   if (frame_mask.defined() && (frame_mask.dim() != 2 || frame_mask.size(0) != B || frame_mask.size(1) != T))
     throw Error("frame_nll: frame_mask must be (B, T)");

@@ -23,6 +23,14 @@ std::string describe(const torch::Tensor& t) {
   return out.str();
 }
 
+// Why `state` cannot carry a batch of `batch_size` through `num_layers` layers (what it holds against what is needed).
+[[noreturn]] void state_mismatch(const RecurrentDecodeState& state, int64_t num_layers, int64_t batch_size) {
+  const int64_t held = state.h.empty() ? 0 : state.h[0].size(0);
+  throw Error("recurrent model: state does not match this model and a batch of " + std::to_string(batch_size) +
+              ": it holds " + std::to_string(held) + " sequences in " + std::to_string(state.h.size()) +
+              " layers, the model has " + std::to_string(num_layers) + " layers");
+}
+
 }  // namespace
 
 RecurrentFamily parse_recurrent_family(const std::string& family) {
@@ -201,7 +209,7 @@ torch::Tensor RecurrentModelImpl::forward_checked(const torch::Tensor& input, co
   const bool lstm = family_ == RecurrentFamily::kLstm;
   if (static_cast<int64_t>(state.h.size()) != L || (lstm && static_cast<int64_t>(state.c.size()) != L) ||
       state.h[0].size(0) != B)
-    throw Error("recurrent model: state does not match this model and a batch of " + std::to_string(B));
+    state_mismatch(state, L, B);
   const double p = config_.dropout;
 
   auto x = embed(input, false);  // (B, T, E)
@@ -239,7 +247,7 @@ torch::Tensor RecurrentModelImpl::step(const torch::Tensor& input_t, DecodeState
   const bool lstm = family_ == RecurrentFamily::kLstm;
   if (static_cast<int64_t>(state->h.size()) != config_.num_layers ||
       (lstm && static_cast<int64_t>(state->c.size()) != config_.num_layers) || state->h[0].size(0) != B)
-    throw Error("recurrent model: state does not match this model and a batch of " + std::to_string(B));
+    state_mismatch(*state, config_.num_layers, B);
   torch::NoGradGuard no_grad;
 
   auto x = embed(input_t, true);  // (B, E)

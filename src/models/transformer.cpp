@@ -245,7 +245,8 @@ torch::Tensor TransformerModelImpl::forward(const torch::Tensor& input, const to
 }
 
 std::unique_ptr<DecodeState> TransformerModelImpl::initial_state(int64_t batch_size) {
-  if (batch_size <= 0) throw Error("transformer initial_state(): batch size must be positive");
+  if (batch_size <= 0)
+    throw Error("transformer initial_state(): batch size must be positive, got " + std::to_string(batch_size));
   auto state = std::make_unique<TransformerDecodeState>();
   state->batch_size = batch_size;
   return state;

@@ -65,7 +65,8 @@ VaeLoss elbo_loss(const torch::Tensor& logits, const torch::Tensor& targets, con
     if (targets.numel() > 0) {
       auto [low, high] = torch::aminmax(targets);
       if (low.item<int64_t>() < 0 || high.item<int64_t>() >= V)
-        fail("token ids must be in [0, " + std::to_string(V) + ")");
+        fail("token ids must be in [0, " + std::to_string(V) + "), found " + std::to_string(low.item<int64_t>()) +
+             ".." + std::to_string(high.item<int64_t>()));
     }
     reconstruction =
         torch::nn::functional::cross_entropy(logits.reshape({B * T, V}), targets.reshape({B * T}),
@@ -338,7 +339,8 @@ torch::Tensor MusicVaeImpl::decode_step(const torch::Tensor& previous, VaeDecode
                   describe(previous));
     auto [low, high] = torch::aminmax(previous);
     if (low.item<int64_t>() < 0 || high.item<int64_t>() >= c.vocab_size)
-      throw Error("music vae decode_step: token ids must be in [0, " + std::to_string(c.vocab_size) + ")");
+      throw Error("music vae decode_step: token ids must be in [0, " + std::to_string(c.vocab_size) + "), found " +
+                  std::to_string(low.item<int64_t>()) + ".." + std::to_string(high.item<int64_t>()));
     token_input = embedding->weight.index_select(0, previous.to(embedding->weight.device()));  // (B, E)
   }
 

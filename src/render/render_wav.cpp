@@ -1,4 +1,9 @@
 // Score -> PCM with libfluidsynth, offline; PCM -> WAV bytes.
+//
+// libfluidsynth is opened with dlopen() on the first render, not linked: it pulls in GLib, libsndfile, PulseAudio,
+// JACK, ... (about 60 shared libraries), whose loading would otherwise be paid by every `cadenza` command at
+// start-up. fluidsynth.h still gives the types, constants and function signatures.
+#include <dlfcn.h>
 #include <fluidsynth.h>
 
 #include <algorithm>
@@ -12,6 +17,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "common/error.h"
@@ -27,6 +33,71 @@ constexpr int kChannels = 16;
 constexpr int kFramesPerChunk = 4096;
 constexpr const char* kSoundfontPackage = "fluid-soundfont-gm";
 
+#ifndef CADENZA_FLUIDSYNTH_LIBRARY
+#define CADENZA_FLUIDSYNTH_LIBRARY "libfluidsynth.so.3"
+#endif
+
+// The fluidsynth functions we call, resolved from the library at run time.
+struct FluidSynthLibrary {
+  decltype(&::fluid_set_log_function) fluid_set_log_function = nullptr;
+  decltype(&::new_fluid_settings) new_fluid_settings = nullptr;
+  decltype(&::delete_fluid_settings) delete_fluid_settings = nullptr;
+  decltype(&::fluid_settings_setnum) fluid_settings_setnum = nullptr;
+  decltype(&::fluid_settings_setint) fluid_settings_setint = nullptr;
+  decltype(&::new_fluid_synth) new_fluid_synth = nullptr;
+  decltype(&::delete_fluid_synth) delete_fluid_synth = nullptr;
+  decltype(&::fluid_synth_sfload) fluid_synth_sfload = nullptr;
+  decltype(&::fluid_synth_write_float) fluid_synth_write_float = nullptr;
+  decltype(&::fluid_synth_program_change) fluid_synth_program_change = nullptr;
+  decltype(&::fluid_synth_noteon) fluid_synth_noteon = nullptr;
+  decltype(&::fluid_synth_noteoff) fluid_synth_noteoff = nullptr;
+};
+
+// $CADENZA_FLUIDSYNTH_LIBRARY if set (another build of the library, or a test of the message below), else the
+// soname the build found.
+std::string fluidsynth_library_name() {
+  if (const char* name = std::getenv("CADENZA_FLUIDSYNTH_LIBRARY"); name != nullptr && *name != '\0') return name;
+  return CADENZA_FLUIDSYNTH_LIBRARY;
+}
+
+FluidSynthLibrary load_fluidsynth() {
+  const std::string name = fluidsynth_library_name();
+  // Never closed: the library lives as long as the process, like a linked one.
+  void* handle = ::dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    const char* why = ::dlerror();
+    throw Error("render: cannot load FluidSynth, which WAV rendering needs (" + std::string(why ? why : name) +
+                "): install the Debian package libfluidsynth3");
+  }
+  FluidSynthLibrary library;
+  const auto resolve = [&](auto& function, const char* symbol) {
+    ::dlerror();
+    void* address = ::dlsym(handle, symbol);
+    if (address == nullptr)
+      throw Error("render: " + name + " has no function " + symbol + ": it is not a FluidSynth 2 library");
+    function = reinterpret_cast<std::remove_reference_t<decltype(function)>>(address);
+  };
+  resolve(library.fluid_set_log_function, "fluid_set_log_function");
+  resolve(library.new_fluid_settings, "new_fluid_settings");
+  resolve(library.delete_fluid_settings, "delete_fluid_settings");
+  resolve(library.fluid_settings_setnum, "fluid_settings_setnum");
+  resolve(library.fluid_settings_setint, "fluid_settings_setint");
+  resolve(library.new_fluid_synth, "new_fluid_synth");
+  resolve(library.delete_fluid_synth, "delete_fluid_synth");
+  resolve(library.fluid_synth_sfload, "fluid_synth_sfload");
+  resolve(library.fluid_synth_write_float, "fluid_synth_write_float");
+  resolve(library.fluid_synth_program_change, "fluid_synth_program_change");
+  resolve(library.fluid_synth_noteon, "fluid_synth_noteon");
+  resolve(library.fluid_synth_noteoff, "fluid_synth_noteoff");
+  return library;
+}
+
+// Loaded on first use; throws Error (again on each call) when the library is missing.
+const FluidSynthLibrary& fluidsynth() {
+  static const FluidSynthLibrary library = load_fluidsynth();
+  return library;
+}
+
 // fluidsynth logs to stderr by default, which would interleave with our own output. Messages at warning level
 // and above are kept (per thread, since each render runs its synth on the calling thread) so that a failure
 // can be reported in our own error text.
@@ -40,15 +111,16 @@ void quiet_log(int level, const char* message, void* /*data*/) {
 void install_quiet_logging() {
   static std::once_flag once;
   std::call_once(once, [] {
-    for (int level = FLUID_PANIC; level <= FLUID_DBG; ++level) fluid_set_log_function(level, quiet_log, nullptr);
+    for (int level = FLUID_PANIC; level <= FLUID_DBG; ++level)
+      fluidsynth().fluid_set_log_function(level, quiet_log, nullptr);
   });
 }
 
 struct SettingsDeleter {
-  void operator()(fluid_settings_t* settings) const { delete_fluid_settings(settings); }
+  void operator()(fluid_settings_t* settings) const { fluidsynth().delete_fluid_settings(settings); }
 };
 struct SynthDeleter {
-  void operator()(fluid_synth_t* synth) const { delete_fluid_synth(synth); }
+  void operator()(fluid_synth_t* synth) const { fluidsynth().delete_fluid_synth(synth); }
 };
 using SettingsPtr = std::unique_ptr<fluid_settings_t, SettingsDeleter>;
 using SynthPtr = std::unique_ptr<fluid_synth_t, SynthDeleter>;
@@ -152,20 +224,20 @@ void check_soundfont_file(const std::string& soundfont) {
 SynthPtr make_synth(const std::string& soundfont, const RenderOptions& options, SettingsPtr& settings) {
   install_quiet_logging();
   check_soundfont_file(soundfont);
-  settings.reset(new_fluid_settings());
+  settings.reset(fluidsynth().new_fluid_settings());
   if (!settings) throw Error("render: fluidsynth could not allocate its settings");
-  fluid_settings_setnum(settings.get(), "synth.sample-rate", options.sample_rate);
-  fluid_settings_setnum(settings.get(), "synth.gain", options.gain);
-  fluid_settings_setint(settings.get(), "synth.reverb.active", options.reverb ? 1 : 0);
-  fluid_settings_setint(settings.get(), "synth.chorus.active", options.chorus ? 1 : 0);
+  fluidsynth().fluid_settings_setnum(settings.get(), "synth.sample-rate", options.sample_rate);
+  fluidsynth().fluid_settings_setnum(settings.get(), "synth.gain", options.gain);
+  fluidsynth().fluid_settings_setint(settings.get(), "synth.reverb.active", options.reverb ? 1 : 0);
+  fluidsynth().fluid_settings_setint(settings.get(), "synth.chorus.active", options.chorus ? 1 : 0);
   // mlock()ing a 140 MB SoundFont fails in containers and is pointless offline.
-  fluid_settings_setint(settings.get(), "synth.lock-memory", 0);
-  fluid_settings_setint(settings.get(), "synth.threadsafe-api", 0);
+  fluidsynth().fluid_settings_setint(settings.get(), "synth.lock-memory", 0);
+  fluidsynth().fluid_settings_setint(settings.get(), "synth.threadsafe-api", 0);
   last_fluid_message.clear();
-  SynthPtr synth(new_fluid_synth(settings.get()));
+  SynthPtr synth(fluidsynth().new_fluid_synth(settings.get()));
   if (!synth) throw Error("render: fluidsynth could not create a synthesizer: " + last_fluid_message);
   last_fluid_message.clear();
-  if (fluid_synth_sfload(synth.get(), soundfont.c_str(), 1) == FLUID_FAILED) {
+  if (fluidsynth().fluid_synth_sfload(synth.get(), soundfont.c_str(), 1) == FLUID_FAILED) {
     std::string why = last_fluid_message.empty() ? "not a valid SoundFont 2 file" : last_fluid_message;
     throw Error(soundfont + ": cannot load SoundFont: " + why + " (the default General MIDI SoundFont comes from " +
                 "the Debian package " + kSoundfontPackage + ")");
@@ -241,7 +313,7 @@ PcmAudio render_pcm(const Score& score, const RenderOptions& options) {
     frame = std::min(frame, total_frames);
     while (rendered < frame) {
       const int count = static_cast<int>(std::min<int64_t>(kFramesPerChunk, frame - rendered));
-      fluid_synth_write_float(synth.get(), count, chunk.data(), 0, 2, chunk.data(), 1, 2);
+      fluidsynth().fluid_synth_write_float(synth.get(), count, chunk.data(), 0, 2, chunk.data(), 1, 2);
       int16_t* out = audio.samples.data() + rendered * 2;
       for (int i = 0; i < count * 2; ++i) {
         // Convert ourselves rather than with fluid_synth_write_s16, whose dither makes silence non-zero.
@@ -260,15 +332,15 @@ PcmAudio render_pcm(const Score& score, const RenderOptions& options) {
     int& held = sounding[static_cast<size_t>(event.channel) * 128 + static_cast<size_t>(event.key)];
     if (event.on) {
       if (current_program[event.channel] != event.program) {
-        fluid_synth_program_change(synth.get(), event.channel, event.program);
+        fluidsynth().fluid_synth_program_change(synth.get(), event.channel, event.program);
         current_program[event.channel] = event.program;
       }
-      fluid_synth_noteon(synth.get(), event.channel, event.key, event.velocity);
+      fluidsynth().fluid_synth_noteon(synth.get(), event.channel, event.key, event.velocity);
       ++held;
     } else if (held > 0 && --held == 0) {
       // Overlapping notes of one key on one channel: only the last one to end releases the key, so that an
       // early-ending note does not cut off a later, longer one.
-      fluid_synth_noteoff(synth.get(), event.channel, event.key);
+      fluidsynth().fluid_synth_noteoff(synth.get(), event.channel, event.key);
     }
   }
   render_until(total_frames);

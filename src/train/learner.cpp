@@ -14,6 +14,17 @@ void check_finite_loss(double value, const std::string& what) {
   if (!std::isfinite(value)) throw NonFiniteLoss(value, what);
 }
 
+double apply_update(const torch::Tensor& loss, const std::string& what, torch::nn::Module& module,
+                    torch::optim::Optimizer& optimizer, double clip_norm) {
+  const double value = loss.item<double>();  // CPU: no sync cost; needed to stop before a bad update
+  check_finite_loss(value, what);
+  optimizer.zero_grad();
+  loss.backward();
+  if (clip_norm > 0) torch::nn::utils::clip_grad_norm_(module.parameters(), clip_norm);
+  optimizer.step();
+  return value;
+}
+
 std::unique_ptr<torch::optim::AdamW> make_adam(torch::nn::Module& module, const TrainOptions& options) {
   return std::make_unique<torch::optim::AdamW>(module.parameters(), torch::optim::AdamWOptions(options.learning_rate)
                                                                         .betas({options.beta1, options.beta2})

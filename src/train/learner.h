@@ -80,6 +80,12 @@ nlohmann::json resolve_model_config(const nlohmann::json& model, const Shard& sh
 // Throws NonFiniteLoss when `value` is not finite.
 void check_finite_loss(double value, const std::string& what);
 
+// One optimizer update from `loss` (a scalar): checks its value is finite (NonFiniteLoss naming `what` before any
+// weight changes), back-propagates, clips the gradient norm of `module`'s parameters to `clip_norm` (0 = no
+// clipping) and steps. Returns the loss's value.
+double apply_update(const torch::Tensor& loss, const std::string& what, torch::nn::Module& module,
+                    torch::optim::Optimizer& optimizer, double clip_norm);
+
 void set_learning_rate(torch::optim::AdamW& optimizer, double learning_rate);
 // AdamW over `module`'s parameters with the run's rate, betas and weight decay (0 = Adam).
 std::unique_ptr<torch::optim::AdamW> make_adam(torch::nn::Module& module, const TrainOptions& options);

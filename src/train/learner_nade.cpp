@@ -63,12 +63,7 @@ class NadeLearner final : public Learner {
     const codec::TensorBatch batch = source_->next(batch_seed);                // (B, T, K) frames, (B, T) mask
     const torch::Tensor log_probs = model_->log_prob(batch.input);             // (B, T-1)
     const torch::Tensor loss = models::mean_frame_nll(log_probs, batch.frame_mask);  // nats per scored frame
-    const double value = loss.item<double>();
-    check_finite_loss(value, "the frame NLL");
-    optimizer_->zero_grad();
-    loss.backward();
-    if (options_.clip_norm > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.clip_norm);
-    optimizer_->step();
+    const double value = apply_update(loss, "the frame NLL", *model_, *optimizer_, options_.clip_norm);
     return {value, batch.real_elements, json::object()};
   }
 

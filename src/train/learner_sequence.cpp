@@ -70,12 +70,7 @@ class SequenceLearner final : public Learner {
     const torch::Tensor loss = source_->frames()
                                    ? models::frame_nll(logits, batch.targets, batch.frame_mask)
                                    : models::token_cross_entropy(logits, batch.targets, source_->pad_id());
-    const double value = loss.item<double>();  // CPU: no sync cost; needed to stop before a bad update
-    check_finite_loss(value, "the loss");
-    optimizer_->zero_grad();
-    loss.backward();
-    if (options_.clip_norm > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.clip_norm);
-    optimizer_->step();
+    const double value = apply_update(loss, "the loss", *model_, *optimizer_, options_.clip_norm);
     return {value, batch.real_elements, json::object()};
   }
 

@@ -8,6 +8,8 @@
 #include <random>
 #include <vector>
 
+#include "support/shell_quote.h"
+
 namespace cadenza::testing {
 
 std::string data_dir() {
@@ -51,7 +53,7 @@ CommandResult run_command(const std::string& command_line) {
 }
 
 CommandResult run_cadenza(const std::string& arguments) {
-  return run_command(std::string(CADENZA_BINARY) + " " + arguments);
+  return run_command(shell_quote(CADENZA_BINARY) + " " + arguments);
 }
 
 namespace {

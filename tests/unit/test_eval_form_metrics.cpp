@@ -211,16 +211,7 @@ TEST(EvalFormMetrics, MelodyIsOneTrackAndCanBeClipped) {
   chords.track = 2;
   EXPECT_EQ(compute_form_metrics(score, chords).at("pitch_range"), 0.0);
   chords.track = 3;
-  EXPECT_THROW(
-      {
-        try {
-          melody_line(score, chords);
-        } catch (const Error& error) {
-          EXPECT_STREQ(error.what(), "three_tracks.mid: no track 3 (the score has 3)");
-          throw;
-        }
-      },
-      Error);
+  EXPECT_THROW_WITH(melody_line(score, chords), Error, {"three_tracks.mid: no track 3 (the score has 3)"});
   chords.track = 0;
   try {
     melody_line(score, chords);

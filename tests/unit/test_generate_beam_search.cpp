@@ -17,6 +17,7 @@
 #include "generate/beam_search.h"
 #include "generate/generator.h"
 #include "models/sequence_model.h"
+#include "support/test_support.h"
 
 namespace cadenza {
 namespace {
@@ -374,7 +375,8 @@ TEST(GenerateBeamSearchChecks, BadOptionsModelsAndPrimersAreErrors) {
   expect_error_mentioning(search(BeamSearchOptions{}, bad_primer), "primer token 1 (NOTE_OFF)");
 
   auto other_vocabulary = tiny_model("lstm", encoding->vocabulary().size() + 1);
-  EXPECT_THROW(beam_search_tokens(*other_vocabulary, *encoding, {}, BeamSearchOptions{}), Error);
+  EXPECT_THROW_WITH(beam_search_tokens(*other_vocabulary, *encoding, {}, BeamSearchOptions{}), Error,
+                    {"beam search", "model vocabulary size 40", "'melody' encoding's 39"});
 }
 
 TEST(GenerateBeamSearchChecks, ZeroTokensReturnsThePrimerOrClosesIt) {

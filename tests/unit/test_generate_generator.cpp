@@ -14,6 +14,7 @@
 #include "families/registry.h"
 #include "generate/generator.h"
 #include "models/sequence_model.h"
+#include "support/test_support.h"
 
 namespace cadenza {
 namespace {
@@ -160,7 +161,8 @@ TEST_P(GenerateGenerator, InvalidPrimerIsAnErrorNamingThePosition) {
     EXPECT_NE(std::string(error.what()).find("primer token 1 (NOTE_OFF)"), std::string::npos) << error.what();
   }
   const std::vector<Token> out_of_range = {5000};
-  EXPECT_THROW(generate_tokens(*model, *encoding, out_of_range, GenerationOptions{}), Error);
+  EXPECT_THROW_WITH(generate_tokens(*model, *encoding, out_of_range, GenerationOptions{}), Error,
+                    {"primer token 0 is id 5000", "outside the 'melody' vocabulary [0, 39)"});
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, GenerateGenerator, ::testing::Values("lstm", "transformer"));
@@ -168,14 +170,15 @@ INSTANTIATE_TEST_SUITE_P(Families, GenerateGenerator, ::testing::Values("lstm", 
 TEST(GenerateGeneratorChecks, MismatchedVocabularyAndBadOptionsAreErrors) {
   auto encoding = melody();
   auto model = tiny_model("lstm", encoding->vocabulary().size() + 1);
-  EXPECT_THROW(generate_tokens(*model, *encoding, {}, GenerationOptions{}), Error);
+  EXPECT_THROW_WITH(generate_tokens(*model, *encoding, {}, GenerationOptions{}), Error,
+                    {"model vocabulary size 40", "'melody' encoding's 39"});
   auto good = tiny_model("lstm", encoding->vocabulary().size());
   GenerationOptions negative;
   negative.max_tokens = -1;
-  EXPECT_THROW(generate_tokens(*good, *encoding, {}, negative), Error);
+  EXPECT_THROW_WITH(generate_tokens(*good, *encoding, {}, negative), Error, {"max_tokens must be >= 0", "got -1"});
   GenerationOptions bad_p;
   bad_p.sampling.top_p = 0.0;
-  EXPECT_THROW(generate_tokens(*good, *encoding, {}, bad_p), Error);
+  EXPECT_THROW_WITH(generate_tokens(*good, *encoding, {}, bad_p), Error, {"top_p must be in (0, 1]", "got 0"});
 }
 
 TEST(GenerateGeneratorChecks, ZeroTokensReturnsThePrimer) {

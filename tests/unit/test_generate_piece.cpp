@@ -116,20 +116,23 @@ TEST(SequenceSampler, InvalidRequestsAreErrors) {
   SampleRequest two;
   two.bars = 1;
   two.steps = 4;
-  EXPECT_THROW(tokens->sample(two), Error);
+  EXPECT_THROW_WITH(tokens->sample(two), Error, {"give at most one length", "--steps, --bars or --seconds"});
   SampleRequest top_k;
   top_k.bars = 1;
   top_k.sampling.top_k = 3;
-  EXPECT_THROW(frames->sample(top_k), Error);
+  EXPECT_THROW_WITH(frames->sample(top_k), Error,
+                    {"--top-k and --top-p", "a gru model does not sample tokens", "--temperature"});
   SampleRequest beam;
   beam.bars = 1;
   beam.beam_size = 2;
-  EXPECT_THROW(frames->sample(beam), Error);
+  EXPECT_THROW_WITH(frames->sample(beam), Error, {"beam search applies to token models", "a gru model has none"});
   SampleRequest token_primer_for_frames;
   token_primer_for_frames.bars = 1;
   token_primer_for_frames.primer_tokens = {1};
-  EXPECT_THROW(frames->sample(token_primer_for_frames), Error);
-  EXPECT_THROW(families::open_sampler(dir.file("missing.safetensors")), Error);
+  EXPECT_THROW_WITH(frames->sample(token_primer_for_frames), Error,
+                    {"a piano-roll model takes a MIDI primer, not tokens"});
+  EXPECT_THROW_WITH(families::open_sampler(dir.file("missing.safetensors")), Error,
+                    {dir.file("missing.safetensors"), "no such checkpoint file or run folder"});
 }
 
 }  // namespace

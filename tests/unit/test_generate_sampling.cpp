@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "generate/sampling.h"
+#include "support/test_support.h"
 
 namespace cadenza {
 namespace {
@@ -161,14 +162,14 @@ TEST(GenerateSampling, InvalidOptionsAndEmptyMaskAreErrors) {
   auto draw = [&](SamplingOptions options, const uint8_t* mask = nullptr, int vocab = 2) {
     return sample_token(logits.data(), vocab, mask, options, rng);
   };
-  EXPECT_THROW(draw({.temperature = -1.0}), Error);
-  EXPECT_THROW(draw({.temperature = NAN}), Error);
-  EXPECT_THROW(draw({.top_k = -1}), Error);
-  EXPECT_THROW(draw({.top_p = 0.0}), Error);
-  EXPECT_THROW(draw({.top_p = 1.5}), Error);
-  EXPECT_THROW(draw({}, nullptr, 0), Error);
+  EXPECT_THROW_WITH(draw({.temperature = -1.0}), Error, {"temperature must be a finite number >= 0", "got -1"});
+  EXPECT_THROW_WITH(draw({.temperature = NAN}), Error, {"temperature must be a finite number >= 0", "got nan"});
+  EXPECT_THROW_WITH(draw({.top_k = -1}), Error, {"top_k must be >= 0", "got -1"});
+  EXPECT_THROW_WITH(draw({.top_p = 0.0}), Error, {"top_p must be in (0, 1]", "got 0"});
+  EXPECT_THROW_WITH(draw({.top_p = 1.5}), Error, {"top_p must be in (0, 1]", "got 1.5"});
+  EXPECT_THROW_WITH(draw({}, nullptr, 0), Error, {"vocabulary size must be positive", "got 0"});
   const std::vector<uint8_t> none = {0, 0};
-  EXPECT_THROW(draw({}, none.data()), Error);
+  EXPECT_THROW_WITH(draw({}, none.data()), Error, {"no token is allowed", "empty mask"});
   EXPECT_NO_THROW(draw({.top_k = 5}));  // k larger than the vocabulary keeps everything
 }
 

@@ -12,6 +12,7 @@
 #include "common/safetensors.h"
 #include "encoding/encoding.h"
 #include "models/checkpoint.h"
+#include "support/sequence_models.h"
 #include "support/test_support.h"
 
 namespace cadenza::models {
@@ -28,7 +29,7 @@ std::string save_tiny_lstm(const testing::TempDir& dir) {
   config.hidden_size = 8;
   config.num_layers = 1;
   torch::manual_seed(3);
-  auto model = make_sequence_model(config);
+  auto model = testing::test_sequence_model(config);
   const std::string path = dir.file("model.safetensors");
   save_checkpoint(path, *model, encoding->spec(), encoding->vocabulary().names(), {{"step", 1}});
   return path;
@@ -46,7 +47,7 @@ void poison(const std::string& path, const std::string& name, size_t index, floa
 
 std::string load_error(const std::string& path) {
   try {
-    load_checkpoint(path);
+    load_checkpoint(path, testing::test_sequence_model);
   } catch (const FormatError& error) {
     return error.what();
   }
@@ -83,7 +84,7 @@ TEST(ModelsCheckpointFinite, NanOrInfinityInAWeightIsRefusedNamingFileAndTensor)
 
   // The same check guards the path that loads into a module the caller built (latent families, --resume).
   const auto info = read_checkpoint_info(path);
-  auto module = make_sequence_model(info.model_config);
+  auto module = testing::test_sequence_model(ModelConfig::from_json(info.model_config_json));
   EXPECT_EQ(weights_error(path, *module), load_error(path));
   poison(path, "head.weight", 0, std::numeric_limits<float>::max());  // large but finite: fine
   EXPECT_EQ(weights_error(path, *module), "(loaded)");

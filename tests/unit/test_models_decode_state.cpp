@@ -7,10 +7,11 @@
 #include <vector>
 
 #include "common/error.h"
-#include "support/sequence_models.h"
 #include "models/recurrent.h"
 #include "models/sequence_model.h"
 #include "models/transformer.h"
+#include "support/sequence_models.h"
+#include "support/test_support.h"
 
 namespace cadenza::models {
 namespace {
@@ -107,18 +108,24 @@ TEST_P(DecodeStateSelectRows, SelectingBeforeTheFirstStepChangesTheBatchSize) {
     const auto alone = decode_alone(*model, {tokens[row].item<int64_t>()});
     EXPECT_LT(max_abs_diff(logits[row], alone[0]), 1e-5) << "row " << row;
   }
-  EXPECT_THROW(model->step(torch::tensor({3, 4}, torch::kLong), *state), Error);  // the state now holds 4
+  EXPECT_THROW_WITH(model->step(torch::tensor({3, 4}, torch::kLong), *state), Error,
+                    {"batch of 2", "4 sequences"});  // the state now holds 4
 }
 
 TEST_P(DecodeStateSelectRows, BadRowsAreErrorsAndLeaveTheStateUsable) {
   auto model = make_model(GetParam());
   auto state = model->initial_state(3);
   model->step(torch::tensor({1, 2, 3}, torch::kLong), *state);
-  EXPECT_THROW(state->select_rows(torch::tensor({0, 3}, torch::kLong)), Error);  // 3 is past the batch
-  EXPECT_THROW(state->select_rows(torch::tensor({-1}, torch::kLong)), Error);    // negative
-  EXPECT_THROW(state->select_rows(torch::tensor({0, 1}, torch::kInt)), Error);   // not int64
-  EXPECT_THROW(state->select_rows(torch::zeros({0}, torch::kLong)), Error);      // empty
-  EXPECT_THROW(state->select_rows(torch::zeros({1, 1}, torch::kLong)), Error);   // not 1-D
+  EXPECT_THROW_WITH(state->select_rows(torch::tensor({0, 3}, torch::kLong)), Error,
+                    {"select_rows()", "rows must be in [0, 3)", "found 0..3"});  // 3 is past the batch
+  EXPECT_THROW_WITH(state->select_rows(torch::tensor({-1}, torch::kLong)), Error,
+                    {"select_rows()", "rows must be in [0, 3)", "found -1..-1"});  // negative
+  EXPECT_THROW_WITH(state->select_rows(torch::tensor({0, 1}, torch::kInt)), Error,
+                    {"select_rows()", "rows must be a 1-D int64 tensor"});  // not int64
+  EXPECT_THROW_WITH(state->select_rows(torch::zeros({0}, torch::kLong)), Error,
+                    {"select_rows()", "rows must not be empty"});  // empty
+  EXPECT_THROW_WITH(state->select_rows(torch::zeros({1, 1}, torch::kLong)), Error,
+                    {"select_rows()", "rows must be a 1-D int64 tensor"});  // not 1-D
   try {
     state->select_rows(torch::tensor({5}, torch::kLong));
     FAIL() << "expected an Error";
@@ -174,7 +181,8 @@ TEST(DecodeStateSelectRowsRecurrent, SelectsEveryLayerOfHAndC) {
 
 TEST(DecodeStateSelectRowsBase, AStateWithoutSupportSaysSo) {
   DecodeState plain;
-  EXPECT_THROW(plain.select_rows(torch::tensor({0}, torch::kLong)), Error);
+  EXPECT_THROW_WITH(plain.select_rows(torch::tensor({0}, torch::kLong)), Error,
+                    {"this decode state does not support select_rows()"});
 }
 
 }  // namespace

@@ -8,12 +8,12 @@
 
 #include "common/error.h"
 #include "common/safetensors.h"
-#include "support/sequence_models.h"
 #include "models/factories.h"
 #include "models/losses.h"
 #include "models/recurrent.h"
 #include "models/tensor_io.h"
 #include "support/pytorch_fixture.h"
+#include "support/sequence_models.h"
 #include "support/test_support.h"
 
 namespace cadenza::models {
@@ -154,12 +154,18 @@ TEST(ModelsRecurrent, BadConfigsAndInputsAreClearErrors) {
     change(config);
     return config;
   };
-  EXPECT_THROW(make_recurrent_model(bad([](ModelConfig& c) { c.family = "transformer"; })), Error);
-  EXPECT_THROW(make_recurrent_model(bad([](ModelConfig& c) { c.vocab_size = 0; })), Error);
-  EXPECT_THROW(make_recurrent_model(bad([](ModelConfig& c) { c.hidden_size = -3; })), Error);
-  EXPECT_THROW(make_recurrent_model(bad([](ModelConfig& c) { c.num_layers = 0; })), Error);
-  EXPECT_THROW(make_recurrent_model(bad([](ModelConfig& c) { c.dropout = 1.0; })), Error);
-  EXPECT_THROW(cadenza::testing::test_sequence_model(bad([](ModelConfig& c) { c.family = "mamba"; })), Error);
+  EXPECT_THROW_WITH(make_recurrent_model(bad([](ModelConfig& c) { c.family = "transformer"; })), Error,
+                    {"unknown recurrent family \"transformer\"", "rnn, lstm or gru"});
+  EXPECT_THROW_WITH(make_recurrent_model(bad([](ModelConfig& c) { c.vocab_size = 0; })), Error,
+                    {"\"vocab_size\" must be set", "got 0"});
+  EXPECT_THROW_WITH(make_recurrent_model(bad([](ModelConfig& c) { c.hidden_size = -3; })), Error,
+                    {"\"hidden_size\"", "[1, 16384]", "got -3"});
+  EXPECT_THROW_WITH(make_recurrent_model(bad([](ModelConfig& c) { c.num_layers = 0; })), Error,
+                    {"\"num_layers\"", "[1, 128]", "got 0"});
+  EXPECT_THROW_WITH(make_recurrent_model(bad([](ModelConfig& c) { c.dropout = 1.0; })), Error,
+                    {"\"dropout\"", "[0, 0.99]", "got 1.0"});
+  EXPECT_THROW_WITH(cadenza::testing::test_sequence_model(bad([](ModelConfig& c) { c.family = "mamba"; })), Error,
+                    {"unknown recurrent family \"mamba\"", "rnn, lstm or gru"});
 
   auto model = make_recurrent_model(small_config("gru", InputKind::kTokens, false));
   try {
@@ -168,16 +174,22 @@ TEST(ModelsRecurrent, BadConfigsAndInputsAreClearErrors) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("[0, 13)"), std::string::npos) << e.what();
   }
-  EXPECT_THROW(model->forward(torch::zeros({1, 4}, torch::kFloat)), Error);  // tokens must be int64
-  EXPECT_THROW(model->forward(torch::zeros({4}, torch::kLong)), Error);      // (B, T) needed
-  EXPECT_THROW(model->forward(torch::zeros({1, 0}, torch::kLong)), Error);   // empty
+  EXPECT_THROW_WITH(model->forward(torch::zeros({1, 4}, torch::kFloat)), Error,
+                    {"tokens must be int64", "[1, 4] float"});  // tokens must be int64
+  EXPECT_THROW_WITH(model->forward(torch::zeros({4}, torch::kLong)), Error,
+                    {"expects tokens of shape (B, T)", "[4] long"});  // (B, T) needed
+  EXPECT_THROW_WITH(model->forward(torch::zeros({1, 0}, torch::kLong)), Error, {"empty input", "[1, 0]"});  // empty
   auto state = model->initial_state(2);
-  EXPECT_THROW(model->step(torch::zeros({3}, torch::kLong), *state), Error);  // batch differs from the state
+  EXPECT_THROW_WITH(
+      model->step(torch::zeros({3}, torch::kLong), *state), Error,
+      {"state does not match this model and a batch of 3", "it holds 2 sequences"});  // batch differs from the state
   DecodeState foreign;
-  EXPECT_THROW(model->step(torch::zeros({2}, torch::kLong), foreign), Error);  // not a recurrent state
+  EXPECT_THROW_WITH(model->step(torch::zeros({2}, torch::kLong), foreign), Error,
+                    {"step() needs the state made by this model's initial_state()"});  // not a recurrent state
 
   auto frames = make_recurrent_model(small_config("rnn", InputKind::kFrames, false));
-  EXPECT_THROW(frames->forward(torch::zeros({1, 4, 12})), Error);  // V is 13
+  EXPECT_THROW_WITH(frames->forward(torch::zeros({1, 4, 12})), Error,
+                    {"expects frames of shape (B, T, 13)", "[1, 4, 12] float"});  // V is 13
   EXPECT_NO_THROW(frames->forward(torch::zeros({1, 4, 13}, torch::kBool)));
 }
 
@@ -289,7 +301,8 @@ TEST(ModelsLosses, FrameNllSumsKeysAndAveragesRealFrames) {
   }
   EXPECT_NEAR(frame_nll(logits, frames, mask).item<double>(), expected, 1e-5);
   EXPECT_GT(frame_nll(logits, frames).item<double>(), 0.0);
-  EXPECT_THROW(frame_nll(logits, frames.narrow(2, 0, 3)), Error);
+  EXPECT_THROW_WITH(frame_nll(logits, frames.narrow(2, 0, 3)), Error,
+                    {"frame_nll", "(B, T, V) like the logits", "logits [1, 3, 4]", "frames [1, 3, 3]"});
 }
 
 // ---- the PyTorch reference fixtures -----------------------------------------------------------------------------

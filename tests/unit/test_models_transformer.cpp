@@ -8,13 +8,13 @@
 
 #include "common/error.h"
 #include "common/safetensors.h"
-#include "support/sequence_models.h"
 #include "models/factories.h"
 #include "models/losses.h"
 #include "models/relative_attention.h"
 #include "models/tensor_io.h"
 #include "models/transformer.h"
 #include "support/pytorch_fixture.h"
+#include "support/sequence_models.h"
 #include "support/test_support.h"
 
 namespace cadenza::models {
@@ -159,10 +159,12 @@ TEST(TransformerStep, AbsolutePositionsStopAtMaxSequenceLength) {
   config.max_sequence_length = 4;
   TransformerModelImpl model(config);
   model.eval();
-  EXPECT_THROW(model.forward(torch::zeros({1, 5}, torch::kLong)), Error);
+  EXPECT_THROW_WITH(model.forward(torch::zeros({1, 5}, torch::kLong)), Error,
+                    {"forward()", "5 steps exceed max_sequence_length 4"});
   auto state = model.initial_state(1);
   for (int t = 0; t < 4; ++t) model.step(torch::zeros({1}, torch::kLong), *state);
-  EXPECT_THROW(model.step(torch::zeros({1}, torch::kLong), *state), Error);
+  EXPECT_THROW_WITH(model.step(torch::zeros({1}, torch::kLong), *state), Error,
+                    {"step()", "position 4 is past max_sequence_length 4"});
 }
 
 // ---- causality ----------------------------------------------------------------------------------------------
@@ -246,12 +248,18 @@ TEST(Transformer, RejectsBadConfigs) {
     change(config);
     return config;
   };
-  EXPECT_THROW(make_transformer_model(bad([](ModelConfig& c) { c.num_heads = 5; })), Error);  // 24 % 5 != 0
-  EXPECT_THROW(make_transformer_model(bad([](ModelConfig& c) { c.vocab_size = 0; })), Error);
-  EXPECT_THROW(make_transformer_model(bad([](ModelConfig& c) { c.num_layers = 0; })), Error);
-  EXPECT_THROW(make_transformer_model(bad([](ModelConfig& c) { c.embedding_size = 16; })), Error);
-  EXPECT_THROW(make_transformer_model(bad([](ModelConfig& c) { c.dropout = 1.0; })), Error);
-  EXPECT_THROW(make_transformer_model(bad([](ModelConfig& c) { c.max_relative_distance = -1; })), Error);
+  EXPECT_THROW_WITH(make_transformer_model(bad([](ModelConfig& c) { c.num_heads = 5; })), Error,
+                    {"num_heads (5)", "divide hidden_size (24)"});  // 24 % 5 != 0
+  EXPECT_THROW_WITH(make_transformer_model(bad([](ModelConfig& c) { c.vocab_size = 0; })), Error,
+                    {"\"vocab_size\" must be set", "got 0"});
+  EXPECT_THROW_WITH(make_transformer_model(bad([](ModelConfig& c) { c.num_layers = 0; })), Error,
+                    {"\"num_layers\"", "[1, 128]", "got 0"});
+  EXPECT_THROW_WITH(make_transformer_model(bad([](ModelConfig& c) { c.embedding_size = 16; })), Error,
+                    {"embedding_size must be 0 or equal hidden_size", "got 16"});
+  EXPECT_THROW_WITH(make_transformer_model(bad([](ModelConfig& c) { c.dropout = 1.0; })), Error,
+                    {"\"dropout\"", "[0, 0.99]", "got 1.0"});
+  EXPECT_THROW_WITH(make_transformer_model(bad([](ModelConfig& c) { c.max_relative_distance = -1; })), Error,
+                    {"\"max_relative_distance\"", "[0, 1048576]", "got -1"});
   try {
     make_transformer_model(bad([](ModelConfig& c) { c.num_heads = 5; }));
   } catch (const Error& e) {
@@ -264,23 +272,34 @@ struct OtherState : DecodeState {};
 TEST(Transformer, RejectsBadInputsWithoutCorruptingTheCache) {
   auto tokens = make_transformer_model(small_config(InputKind::kTokens, true));
   tokens->eval();
-  EXPECT_THROW(tokens->forward(torch::zeros({2, 5}, torch::kInt)), Error);       // not int64
-  EXPECT_THROW(tokens->forward(torch::zeros({2, 5, 11}, torch::kLong)), Error);  // wrong rank
-  EXPECT_THROW(tokens->forward(torch::full({2, 5}, 11, torch::kLong)), Error);   // id == V
-  EXPECT_THROW(tokens->forward(torch::full({2, 5}, -1, torch::kLong)), Error);   // negative id
+  EXPECT_THROW_WITH(tokens->forward(torch::zeros({2, 5}, torch::kInt)), Error,
+                    {"expected (B, T) int64 token ids", "got [2, 5] int"});  // not int64
+  EXPECT_THROW_WITH(tokens->forward(torch::zeros({2, 5, 11}, torch::kLong)), Error,
+                    {"expected (B, T) int64 token ids", "got [2, 5, 11] long"});  // wrong rank
+  EXPECT_THROW_WITH(tokens->forward(torch::full({2, 5}, 11, torch::kLong)), Error,
+                    {"token id 11 outside the vocabulary [0, 11)"});  // id == V
+  EXPECT_THROW_WITH(tokens->forward(torch::full({2, 5}, -1, torch::kLong)), Error,
+                    {"token id -1 outside the vocabulary [0, 11)"});  // negative id
   auto state = tokens->initial_state(2);
-  EXPECT_THROW(tokens->step(torch::zeros({3}, torch::kLong), *state), Error);     // batch mismatch
-  EXPECT_THROW(tokens->step(torch::full({2}, 99, torch::kLong), *state), Error);  // id out of range
+  EXPECT_THROW_WITH(tokens->step(torch::zeros({3}, torch::kLong), *state), Error,
+                    {"step()", "batch of 3 but the state holds 2 sequences"});  // batch mismatch
+  EXPECT_THROW_WITH(tokens->step(torch::full({2}, 99, torch::kLong), *state), Error,
+                    {"step()", "token id 99 outside the vocabulary [0, 11)"});  // id out of range
   OtherState other;
-  EXPECT_THROW(tokens->step(torch::zeros({2}, torch::kLong), other), Error);  // foreign state
-  EXPECT_EQ(dynamic_cast<TransformerDecodeState&>(*state).length, 0);         // nothing advanced
-  EXPECT_THROW(tokens->initial_state(0), Error);
+  EXPECT_THROW_WITH(tokens->step(torch::zeros({2}, torch::kLong), other), Error,
+                    {"step()", "not made by a transformer's initial_state()"});  // foreign state
+  EXPECT_EQ(dynamic_cast<TransformerDecodeState&>(*state).length, 0);            // nothing advanced
+  EXPECT_THROW_WITH(tokens->initial_state(0), Error, {"initial_state()", "batch size must be positive", "got 0"});
 
   auto frames = make_transformer_model(small_config(InputKind::kFrames, false));
-  EXPECT_THROW(frames->forward(torch::zeros({2, 5, 10})), Error);                // 10 keys, V = 11
-  EXPECT_THROW(frames->forward(torch::zeros({2, 5, 11}, torch::kLong)), Error);  // not floating point
+  EXPECT_THROW_WITH(frames->forward(torch::zeros({2, 5, 10})), Error,
+                    {"expected (B, T, 11) floating-point frames", "got [2, 5, 10] float"});  // 10 keys, V = 11
+  EXPECT_THROW_WITH(frames->forward(torch::zeros({2, 5, 11}, torch::kLong)), Error,
+                    {"expected (B, T, 11) floating-point frames", "got [2, 5, 11] long"});  // not floating point
   auto frame_state = frames->initial_state(1);
-  EXPECT_THROW(frames->step(torch::zeros({1, 5, 11}), *frame_state), Error);  // a sequence, not a step
+  EXPECT_THROW_WITH(
+      frames->step(torch::zeros({1, 5, 11}), *frame_state), Error,
+      {"step()", "expected (B, 11) floating-point frames", "got [1, 5, 11] float"});  // a sequence, not a step
 }
 
 // ---- the PyTorch reference (tests/fixtures/make_transformer_fixtures.py) -------------------------------------

@@ -14,6 +14,7 @@
 #include "common/safetensors.h"
 #include "models/tensor_io.h"
 #include "models/vae.h"
+#include "support/test_support.h"
 
 namespace cadenza::models {
 namespace {
@@ -218,8 +219,12 @@ TEST(ModelsVae, DecodeFeedsEachChoiceBackAndChecksIt) {
   auto forced = model->decode_teacher_forced(z, tokens).to(torch::kFloat64);  // (4, 16, 9)
   for (int64_t t = 0; t < 16; ++t) EXPECT_LT(max_abs_diff(forced.select(1, t), seen[t]), 1e-5) << "step " << t;
   // A chooser returning the wrong kind of step, or a length of 0, are errors that say what is wrong.
-  EXPECT_THROW(model->decode(z, 16, [](const torch::Tensor&, int64_t) { return torch::zeros({4, 9}); }), Error);
-  EXPECT_THROW(model->decode_greedy(z, 0), Error);
+  EXPECT_THROW_WITH(model->decode(z, 16,
+                                  [](const torch::Tensor&, int64_t) {
+                                    return torch::zeros({4, 9});
+                                  }),
+                    Error, {"step chooser returned [4, 9] float", "tokens model"});
+  EXPECT_THROW_WITH(model->decode_greedy(z, 0), Error, {"decode", "length must be positive", "got 0"});
 }
 
 // ---- the loss ---------------------------------------------------------------------------------------------------
@@ -260,11 +265,14 @@ TEST(ModelsVaeLoss, TermsByHandAndTheFreeBitsHinge) {
   off.loss.backward();
   EXPECT_EQ(mu_leaf.grad().abs().max().item<double>(), 0.0);
 
-  EXPECT_THROW(at(-1.0, 0.0), Error);
-  EXPECT_THROW(at(1.0, -0.5), Error);
-  EXPECT_THROW(elbo_loss(logits, tokens.narrow(1, 0, 2), mu, logvar, 1.0, 0.0), Error);
-  EXPECT_THROW(elbo_loss(logits, tokens, mu, logvar.narrow(1, 0, 1), 1.0, 0.0), Error);
-  EXPECT_THROW(elbo_loss(logits, tokens + 4, mu, logvar, 1.0, 0.0), Error);
+  EXPECT_THROW_WITH(at(-1.0, 0.0), Error, {"beta must be finite and >= 0", "got -1"});
+  EXPECT_THROW_WITH(at(1.0, -0.5), Error, {"free_bits must be finite and >= 0", "got -0.5"});
+  EXPECT_THROW_WITH(elbo_loss(logits, tokens.narrow(1, 0, 2), mu, logvar, 1.0, 0.0), Error,
+                    {"targets and logits differ in shape", "targets [2, 2]"});
+  EXPECT_THROW_WITH(elbo_loss(logits, tokens, mu, logvar.narrow(1, 0, 1), 1.0, 0.0), Error,
+                    {"mu and logvar must both be (B, Z)", "logvar [2, 1]"});
+  EXPECT_THROW_WITH(elbo_loss(logits, tokens + 4, mu, logvar, 1.0, 0.0), Error,
+                    {"token ids must be in [0, 4)", "found 4..7"});
 }
 
 TEST(ModelsVaeLoss, TokenAccuracyCountsArgmaxHits) {
@@ -275,7 +283,8 @@ TEST(ModelsVaeLoss, TokenAccuracyCountsArgmaxHits) {
   logits[0][3][0] = 1;
   auto tokens = torch::tensor({{1, 2, 1, 1}}, torch::kLong);
   EXPECT_DOUBLE_EQ(step_accuracy(logits, tokens).item<double>(), 0.5);
-  EXPECT_THROW(step_accuracy(logits, tokens.narrow(1, 0, 3)), Error);
+  EXPECT_THROW_WITH(step_accuracy(logits, tokens.narrow(1, 0, 3)), Error,
+                    {"step_accuracy", "[1, 4, 3] float", "[1, 3] long"});
 }
 
 TEST(ModelsVaeLoss, BetaScheduleRisesToMaxBeta) {
@@ -287,7 +296,7 @@ TEST(ModelsVaeLoss, BetaScheduleRisesToMaxBeta) {
   EXPECT_NEAR(kl_beta(config, 100), 0.2 * (1 - std::pow(0.99, 100)), 1e-12);
   EXPECT_LT(kl_beta(config, 100), kl_beta(config, 200));
   EXPECT_NEAR(kl_beta(config, 100000), 0.2, 1e-9);
-  EXPECT_THROW(kl_beta(config, -1), Error);
+  EXPECT_THROW_WITH(kl_beta(config, -1), Error, {"kl_beta", "step must be >= 0", "got -1"});
 }
 
 TEST(ModelsVae, AFewAdamStepsLearnToReconstructATinyBatch) {
@@ -353,9 +362,10 @@ TEST(ModelsVaeInterpolation, SlerpFallsBackToLerpWhenParallel) {
       EXPECT_LT(max_abs_diff(p, lerp(a, b, t)), 1e-6) << b << " t=" << t;
     }
   }
-  EXPECT_THROW(slerp(a, torch::zeros({4}), 0.5), Error);
-  EXPECT_THROW(lerp(torch::zeros({2, 3, 4}), torch::zeros({2, 3, 4}), 0.5), Error);
-  EXPECT_THROW(latent_path(a, a, 1, true), Error);
+  EXPECT_THROW_WITH(slerp(a, torch::zeros({4}), 0.5), Error, {"slerp", "same shape", "[3] float and [4] float"});
+  EXPECT_THROW_WITH(lerp(torch::zeros({2, 3, 4}), torch::zeros({2, 3, 4}), 0.5), Error,
+                    {"lerp", "(Z) or (B, Z)", "[2, 3, 4] float"});
+  EXPECT_THROW_WITH(latent_path(a, a, 1, true), Error, {"latent_path", "steps must be at least 2", "got 1"});
 }
 
 // ---- config and errors -----------------------------------------------------------------------------------------
@@ -402,16 +412,19 @@ TEST(ModelsVaeConfig, BadConfigsAreErrorsNamingTheKey) {
   rejects("free_bits", "many", "free_bits");
   rejects("beta_rate", 1.5, "beta_rate");
   rejects("dropout", 1.0, "dropout");
-  EXPECT_THROW(VaeConfig::from_json(nlohmann::json::array()), Error);
-  EXPECT_THROW(VaeConfig::from_json({{"embedding_size", 3}}), Error);  // vocab_size is required
+  EXPECT_THROW_WITH(VaeConfig::from_json(nlohmann::json::array()), Error,
+                    {"vae config", "expected a JSON object", "got []"});
+  EXPECT_THROW_WITH(VaeConfig::from_json({{"embedding_size", 3}}), Error,
+                    {"\"vocab_size\" must be set", "got 0"});  // vocab_size is required
 
   VaeConfig flat = small_config(VaeDecoderKind::kFlat);
   flat.num_segments = 5;  // unused by the flat decoder: fine
   EXPECT_NO_THROW(MusicVaeImpl{flat});
   VaeConfig bad = small_config(VaeDecoderKind::kHierarchical);
   bad.conductor_hidden = 0;
-  EXPECT_THROW(MusicVaeImpl{bad}, Error);
-  EXPECT_THROW(parse_vae_decoder("conductor"), Error);
+  EXPECT_THROW_WITH(MusicVaeImpl{bad}, Error, {"\"conductor_hidden\"", "[1, 16384]", "got 0"});
+  EXPECT_THROW_WITH(parse_vae_decoder("conductor"), Error,
+                    {"\"decoder\"", "\"flat\" or \"hierarchical\"", "got \"conductor\""});
 }
 
 TEST(ModelsVae, BadInputsAreClearErrors) {
@@ -423,27 +436,39 @@ TEST(ModelsVae, BadInputsAreClearErrors) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("[0, 9)"), std::string::npos) << e.what();
   }
-  EXPECT_THROW(model->encode(torch::zeros({1, 4}, torch::kFloat)), Error);
-  EXPECT_THROW(model->encode(torch::zeros({4}, torch::kLong)), Error);
-  EXPECT_THROW(model->encode(torch::zeros({1, 0}, torch::kLong)), Error);
+  EXPECT_THROW_WITH(model->encode(torch::zeros({1, 4}, torch::kFloat)), Error,
+                    {"encode", "tokens must be int64", "[1, 4] float"});
+  EXPECT_THROW_WITH(model->encode(torch::zeros({4}, torch::kLong)), Error,
+                    {"expects tokens of shape (B, T)", "[4] long"});
+  EXPECT_THROW_WITH(model->encode(torch::zeros({1, 0}, torch::kLong)), Error, {"empty input", "[1, 0]"});
   auto z = torch::randn({2, 5});
   auto tokens = torch::zeros({2, 12}, torch::kLong);
-  EXPECT_THROW(model->decode_teacher_forced(z, torch::zeros({2, 10}, torch::kLong)), Error);  // 10 % 4 != 0
-  EXPECT_THROW(model->decode_teacher_forced(torch::randn({2, 4}), tokens), Error);            // Z is 5
-  EXPECT_THROW(model->decode_teacher_forced(torch::randn({3, 5}), tokens), Error);            // B differs
-  EXPECT_THROW(model->forward(tokens, torch::randn({2, 4})), Error);                          // epsilon shape
-  EXPECT_THROW(model->initial_decode_state(z, 10), Error);
+  EXPECT_THROW_WITH(model->decode_teacher_forced(z, torch::zeros({2, 10}, torch::kLong)), Error,
+                    {"multiple of num_segments 4", "T = 10"});  // 10 % 4 != 0
+  EXPECT_THROW_WITH(model->decode_teacher_forced(torch::randn({2, 4}), tokens), Error,
+                    {"latents of shape (B, 5)", "got [2, 4]"});  // Z is 5
+  EXPECT_THROW_WITH(model->decode_teacher_forced(torch::randn({3, 5}), tokens), Error,
+                    {"3 latents for 2 sequences"});  // B differs
+  EXPECT_THROW_WITH(model->forward(tokens, torch::randn({2, 4})), Error,
+                    {"epsilon must be shaped like mu [2, 5]", "got [2, 4]"});  // epsilon shape
+  EXPECT_THROW_WITH(model->initial_decode_state(z, 10), Error,
+                    {"initial_decode_state", "multiple of num_segments 4", "got 10"});
 
   auto state = model->initial_decode_state(z, 4);
-  EXPECT_THROW(model->decode_step(torch::zeros({2}, torch::kLong), state), Error);  // nothing precedes step 0
+  EXPECT_THROW_WITH(model->decode_step(torch::zeros({2}, torch::kLong), state), Error,
+                    {"step 0 has no previous step", "undefined tensor"});  // nothing precedes step 0
   model->decode_step(torch::Tensor(), state);
-  EXPECT_THROW(model->decode_step(torch::Tensor(), state), Error);                  // step 1 needs a token
-  EXPECT_THROW(model->decode_step(torch::zeros({3}, torch::kLong), state), Error);  // batch of 2
-  EXPECT_THROW(model->decode_step(torch::full({2}, 9, torch::kLong), state), Error);
+  EXPECT_THROW_WITH(model->decode_step(torch::Tensor(), state), Error,
+                    {"previous must be (2) int64", "got undefined"});  // step 1 needs a token
+  EXPECT_THROW_WITH(model->decode_step(torch::zeros({3}, torch::kLong), state), Error,
+                    {"previous must be (2) int64", "got [3]"});  // batch of 2
+  EXPECT_THROW_WITH(model->decode_step(torch::full({2}, 9, torch::kLong), state), Error,
+                    {"token ids must be in [0, 9)", "found 9..9"});
   for (int i = 1; i < 4; ++i) model->decode_step(torch::zeros({2}, torch::kLong), state);
-  EXPECT_THROW(model->decode_step(torch::zeros({2}, torch::kLong), state), Error);  // all 4 steps decoded
+  EXPECT_THROW_WITH(model->decode_step(torch::zeros({2}, torch::kLong), state), Error,
+                    {"all 4 steps", "decoded"});  // all 4 steps decoded
   VaeDecodeState blank;
-  EXPECT_THROW(model->decode_step(torch::Tensor(), blank), Error);
+  EXPECT_THROW_WITH(model->decode_step(torch::Tensor(), blank), Error, {"not made by initial_decode_state()"});
 }
 
 TEST(ModelsVae, ParameterNamesAreThePyTorchAttributeNames) {
@@ -522,8 +547,8 @@ TEST(ModelsVaeFrames, ThresholdDecodingFollowsItsOwnTeacherForcedLogits) {
   auto model = std::make_shared<MusicVaeImpl>(frames_config(VaeDecoderKind::kFlat));
   auto z = torch::randn({4, 5});
   // A frames model's chooser must return (B, V) frames; tokens are refused.
-  EXPECT_THROW(model->decode(z, 16, [](const torch::Tensor&, int64_t) { return torch::zeros({4}, torch::kLong); }),
-               Error);
+  EXPECT_THROW_WITH(model->decode(z, 16, [](const torch::Tensor&, int64_t) { return torch::zeros({4}, torch::kLong); }),
+                    Error, {"step chooser returned [4] long", "frames model"});
 }
 
 TEST(ModelsVaeFrames, LossIsTheBernoulliNllSummedOverKeysAndSteps) {
@@ -546,9 +571,12 @@ TEST(ModelsVaeFrames, LossIsTheBernoulliNllSummedOverKeysAndSteps) {
   EXPECT_NEAR(loss.reconstruction.item<double>(), reconstruction, 1e-5);
   EXPECT_NEAR(loss.kl.item<double>(), 0.0, 1e-7);
   EXPECT_NEAR(loss.loss.item<double>(), reconstruction, 1e-5);
-  EXPECT_THROW(elbo_loss(logits, frames * 0.5, mu, logvar, 1.0, 0.0), Error);            // not 0/1
-  EXPECT_THROW(elbo_loss(logits, frames.narrow(2, 0, 3), mu, logvar, 1.0, 0.0), Error);  // 3 keys, not 4
-  EXPECT_THROW(elbo_loss(logits, frames.to(torch::kLong), mu, logvar, 1.0, 0.0), Error);
+  EXPECT_THROW_WITH(elbo_loss(logits, frames * 0.5, mu, logvar, 1.0, 0.0), Error,
+                    {"frames must be 0 or 1"});  // not 0/1
+  EXPECT_THROW_WITH(elbo_loss(logits, frames.narrow(2, 0, 3), mu, logvar, 1.0, 0.0), Error,
+                    {"targets and logits differ in shape", "targets [2, 3, 3]"});  // 3 keys, not 4
+  EXPECT_THROW_WITH(elbo_loss(logits, frames.to(torch::kLong), mu, logvar, 1.0, 0.0), Error,
+                    {"(B, T) int64 tokens or (B, T, V) float frames", "targets [2, 3, 4] long"});
 }
 
 TEST(ModelsVaeFrames, StepAccuracyCountsWholeFrames) {
@@ -558,7 +586,7 @@ TEST(ModelsVaeFrames, StepAccuracyCountsWholeFrames) {
   auto frames = torch::tensor({1.f, 0.f, 1.f, 1.f, 0.f, 0.f}).reshape({1, 3, 2});
   // Frame 0 right, frame 1 misses key 0 (one of two keys right is still a wrong frame), frame 2 right (silence).
   EXPECT_DOUBLE_EQ(step_accuracy(logits, frames).item<double>(), 2.0 / 3.0);
-  EXPECT_THROW(step_accuracy(logits, frames.narrow(2, 0, 1)), Error);
+  EXPECT_THROW_WITH(step_accuracy(logits, frames.narrow(2, 0, 1)), Error, {"step_accuracy", "[1, 3, 1] float"});
 }
 
 TEST(ModelsVaeFrames, AFewAdamStepsLearnToReconstructATinyBatch) {
@@ -601,13 +629,18 @@ TEST(ModelsVaeFrames, BadFramesAndTheInputLayerNames) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("0 or 1"), std::string::npos) << e.what();
   }
-  EXPECT_THROW(model->encode(torch::zeros({1, 4, 8})), Error);             // 8 keys, not 9
-  EXPECT_THROW(model->encode(torch::zeros({1, 4}, torch::kLong)), Error);  // tokens into a frames model
-  EXPECT_THROW(model->encode(torch::zeros({1, 4, 9}, torch::kLong)), Error);
+  EXPECT_THROW_WITH(model->encode(torch::zeros({1, 4, 8})), Error,
+                    {"frames of shape (B, T, 9)", "[1, 4, 8]"});  // 8 keys, not 9
+  EXPECT_THROW_WITH(model->encode(torch::zeros({1, 4}, torch::kLong)), Error,
+                    {"frames of shape (B, T, 9)", "[1, 4] long"});  // tokens into a frames model
+  EXPECT_THROW_WITH(model->encode(torch::zeros({1, 4, 9}, torch::kLong)), Error,
+                    {"frames must be floating point", "[1, 4, 9] long"});
   auto state = model->initial_decode_state(torch::randn({2, 5}), 4);
   model->decode_step(torch::Tensor(), state);
-  EXPECT_THROW(model->decode_step(torch::zeros({2}, torch::kLong), state), Error);  // a token, not a frame
-  EXPECT_THROW(model->decode_step(torch::zeros({2, 8}), state), Error);
+  EXPECT_THROW_WITH(model->decode_step(torch::zeros({2}, torch::kLong), state), Error,
+                    {"previous must be (2, 9) float frames", "got [2] long"});  // a token, not a frame
+  EXPECT_THROW_WITH(model->decode_step(torch::zeros({2, 8}), state), Error,
+                    {"previous must be (2, 9) float frames", "got [2, 8] float"});
   EXPECT_NO_THROW(model->decode_step(torch::zeros({2, 9}), state));
 
   auto params = model->named_parameters();
@@ -618,7 +651,7 @@ TEST(ModelsVaeFrames, BadFramesAndTheInputLayerNames) {
   EXPECT_EQ(json["input_kind"], "frames");
   EXPECT_EQ(VaeConfig::from_json(json).input_kind, InputKind::kFrames);
   json["input_kind"] = "rolls";
-  EXPECT_THROW(VaeConfig::from_json(json), Error);
+  EXPECT_THROW_WITH(VaeConfig::from_json(json), Error, {"\"input_kind\"", "\"tokens\" or \"frames\"", "got \"rolls\""});
 }
 
 }  // namespace

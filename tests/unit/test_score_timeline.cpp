@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "score/timeline.h"
+#include "support/test_support.h"
 
 namespace cadenza {
 namespace {
@@ -89,7 +90,8 @@ TEST(ScoreTimeline, RefusesTicksOutOfOrder) {
   } catch (const Error& error) {
     EXPECT_EQ(std::string(error.what()), "seconds_at: ticks must be ascending, but tick 5 follows 10");
   }
-  EXPECT_THROW(bar_positions(score, ticks), Error);
+  EXPECT_THROW_WITH(bar_positions(score, ticks), Error,
+                    {"bar_positions", "ticks must be ascending", "tick 5 follows 10"});
 }
 
 // 200,000 tempo and meter changes, every entry asked for: the per-entry walk does 2 * 10^10 steps (over a minute);

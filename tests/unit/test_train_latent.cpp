@@ -8,13 +8,13 @@
 #include <map>
 #include <random>
 
+#include "codec/vae_segments.h"
 #include "common/error.h"
 #include "data/windows.h"
 #include "encoding/melody.h"
 #include "eval/melody_features.h"
 #include "families/registry.h"
 #include "generate/sampler.h"
-#include "codec/vae_segments.h"
 #include "models/checkpoint.h"
 #include "models/crnngan.h"
 #include "models/musegan.h"
@@ -42,7 +42,8 @@ json resolve_config(const json& config, const std::string& data_path) {
   return train::resolve_config(config, data_path, families::find_family);
 }
 void apply_setting(json& config, const std::string& setting) {
-  train::apply_setting(config, setting, families::model_keys(families::find_family(config["model"].value("family", "lstm"))),
+  train::apply_setting(config, setting,
+                       families::model_keys(families::find_family(config["model"].value("family", "lstm"))),
                        families::data_keys());
 }
 using testing::TempDir;
@@ -183,7 +184,8 @@ TEST_P(LatentResumeTest, HalfThenResumeEqualsStraightRun) {
   const models::CheckpointInfo info = models::read_checkpoint_info(second.last_checkpoint);
   EXPECT_EQ(info.family_name, family);
   EXPECT_TRUE(info.has_optimizer_state);
-  EXPECT_THROW(families::load_sequence_checkpoint(second.last_checkpoint), FormatError)
+  EXPECT_THROW_WITH(families::load_sequence_checkpoint(second.last_checkpoint), FormatError,
+                    {second.last_checkpoint, "not an autoregressive one"})
       << "an autoregressive loader must refuse a " << family << " checkpoint";
 }
 
@@ -259,10 +261,12 @@ TEST(LatentTraining, WrongShardKindIsAClearError) {
     EXPECT_NE(std::string(error.what()).find("whole number of bars"), std::string::npos) << error.what();
   }
   json config = tiny_config("vae", 2);
-  EXPECT_THROW(apply_setting(config, "num_heads=2"), Error) << "a transformer key is not a vae key";
+  EXPECT_THROW_WITH(apply_setting(config, "num_heads=2"), Error, {"--set num_heads=2", "unknown key \"num_heads\""})
+      << "a transformer key is not a vae key";
   apply_setting(config, "latent_size=8");
   EXPECT_EQ(config["model"]["latent_size"], 8);
-  EXPECT_THROW(apply_setting(config, "vocab_size=3"), Error);
+  EXPECT_THROW_WITH(apply_setting(config, "vocab_size=3"), Error,
+                    {"--set vocab_size=3", "\"vocab_size\" comes from the data", "cannot be set"});
 }
 
 // ---- the samplers of the trained tiny models ----
@@ -318,7 +322,8 @@ TEST_F(LatentSamplerTest, VaeDrawsAreSeededAndTemperatureSpreadsThem) {
     // A very hot decoder draws nearly uniformly: far more notes than the greedy decoding of the same latent.
     EXPECT_GT(draw(3, 1000.0).note_count(), draw(3, 0.0).note_count()) << family;
     request.sampling.temperature = -1;
-    EXPECT_THROW(sampler->sample(request), Error) << family;
+    EXPECT_THROW_WITH(sampler->sample(request), Error, {"temperature must be a finite number >= 0", "got -1"})
+        << family;
   }
 }
 
@@ -349,8 +354,10 @@ TEST_F(LatentSamplerTest, VaeInterpolationEndsAreTheReconstructions) {
   EXPECT_GE(again.step_accuracy, 0.0);
   EXPECT_LE(again.step_accuracy, 1.0);
   EXPECT_EQ(again.steps, 32);
-  EXPECT_THROW(generator->interpolate(&a, &b, 1, true, options), Error);
-  EXPECT_THROW(generator->interpolate(nullptr, nullptr, 3, true, options), Error);
+  EXPECT_THROW_WITH(generator->interpolate(&a, &b, 1, true, options), Error,
+                    {"interpolate", "--steps must be >= 2", "got 1"});
+  EXPECT_THROW_WITH(generator->interpolate(nullptr, nullptr, 3, true, options), Error,
+                    {"interpolate", "a vae interpolates between two MIDI files"});
 }
 
 TEST_F(LatentSamplerTest, AttributeVectorAndErrors) {
@@ -360,12 +367,16 @@ TEST_F(LatentSamplerTest, AttributeVectorAndErrors) {
   options.sampling.temperature = 0;
   const SampledPiece zero = vae->apply_attribute(input, "note_density", 0.0, melody_, options);
   EXPECT_EQ(zero.score.tracks, vae->reconstruct(input, options).output.tracks) << "amount 0 is the reconstruction";
-  EXPECT_THROW(vae->apply_attribute(input, "loudness", 1.0, melody_, options), Error);
-  EXPECT_THROW(vae->apply_attribute(input, "note_density", 1.0, roll_, options), Error) << "another encoding";
+  EXPECT_THROW_WITH(vae->apply_attribute(input, "loudness", 1.0, melody_, options), Error,
+                    {"unknown attribute \"loudness\"", "note_density, mean_pitch, pitch_range or rest_rate"});
+  EXPECT_THROW_WITH(vae->apply_attribute(input, "note_density", 1.0, roll_, options), Error,
+                    {roll_, "its encoding differs from the model's", dir_->file("vae")})
+      << "another encoding";
   const auto gan = families::open_sampler(dir_->file("musegan"));
   SampleRequest gan_options;
-  EXPECT_THROW(gan->reconstruct(input, gan_options), Error);
-  EXPECT_THROW(families::open_sampler(dir_->file("missing")), Error);
+  EXPECT_THROW_WITH(gan->reconstruct(input, gan_options), Error, {"reconstruct", "a musegan model has no encoder"});
+  EXPECT_THROW_WITH(families::open_sampler(dir_->file("missing")), Error,
+                    {dir_->file("missing"), "no such checkpoint file or run folder"});
 }
 
 // The multi-track VAE: a two-track score in, two tracks out, and its segments laid out as the roll.
@@ -391,7 +402,10 @@ TEST_F(LatentSamplerTest, FramesVaeReadsAndWritesTracks) {
   EXPECT_EQ(path.front().score.tracks, reconstruction.output.tracks) << "an end of the path is the reconstruction";
   const SampledPiece zero = generator->apply_attribute(input, "note_density", 0.0, roll_, options);
   EXPECT_EQ(zero.score.tracks, reconstruction.output.tracks) << "amount 0 is the reconstruction";
-  EXPECT_THROW(generator->apply_attribute(input, "note_density", 1.0, melody_, options), Error) << "another encoding";
+  EXPECT_THROW_WITH(generator->apply_attribute(input, "note_density", 1.0, melody_, options), Error,
+                    {melody_, "its encoding differs from the model's",
+                     "attribute vectors must come from the data the model was trained on"})
+      << "another encoding";
 
   // Segments: frame t of window w holds the roll's step start + t, track-major keys; and back to music intact.
   const Shard shard(roll_);
@@ -422,7 +436,8 @@ TEST(MelodyAttribute, HandComputed) {
   EXPECT_DOUBLE_EQ(melody_attribute(score, "mean_pitch", 2), 64.5);   // (60+62+64+72)/4
   EXPECT_DOUBLE_EQ(melody_attribute(score, "pitch_range", 2), 12.0);  // 72 - 60
   EXPECT_DOUBLE_EQ(melody_attribute(score, "rest_rate", 2), 0.75);    // 2 of 8 quarters sound
-  EXPECT_THROW(melody_attribute(score, "loudness", 2), Error);
+  EXPECT_THROW_WITH(melody_attribute(score, "loudness", 2), Error,
+                    {"unknown attribute \"loudness\"", "note_density, mean_pitch"});
 }
 
 }  // namespace

@@ -6,13 +6,13 @@
 #include <fstream>
 #include <map>
 
+#include "codec/batches.h"
 #include "common/error.h"
 #include "encoding/melody.h"
+#include "families/registry.h"
 #include "models/checkpoint.h"
 #include "models/losses.h"
 #include "support/test_support.h"
-#include "codec/batches.h"
-#include "families/registry.h"
 #include "train/evaluate.h"
 #include "train/schedule.h"
 #include "train/train_config.h"
@@ -36,7 +36,8 @@ json resolve_config(const json& config, const std::string& data_path) {
   return train::resolve_config(config, data_path, families::find_family);
 }
 void apply_setting(json& config, const std::string& setting) {
-  train::apply_setting(config, setting, families::model_keys(families::find_family(config["model"].value("family", "lstm"))),
+  train::apply_setting(config, setting,
+                       families::model_keys(families::find_family(config["model"].value("family", "lstm"))),
                        families::data_keys());
 }
 EvaluationResult evaluate_checkpoint(const std::string& run, const Shard& shard, Split split) {
@@ -209,17 +210,20 @@ TEST(Trainer, RefusesToOverwriteARunAndResumesOnlyWhatExists) {
   const std::string data = write_melody_shard(dir);
   const json config = tiny_config("gru", false, 2);
   run_training({data, dir.file("run"), config}, nullptr);
-  EXPECT_THROW(run_training({data, dir.file("run"), config}, nullptr), Error);
+  EXPECT_THROW_WITH(run_training({data, dir.file("run"), config}, nullptr), Error,
+                    {dir.file("run"), "already holds a run", "--resume", "--overwrite"});
   TrainRequest overwrite{data, dir.file("run"), config};
   overwrite.overwrite = true;
   EXPECT_NO_THROW(run_training(overwrite, nullptr));
   TrainRequest resume_nothing{data, dir.file("empty"), config};
   resume_nothing.resume = true;
-  EXPECT_THROW(run_training(resume_nothing, nullptr), Error);
+  EXPECT_THROW_WITH(run_training(resume_nothing, nullptr), Error,
+                    {dir.file("empty"), "nothing to resume", "last.safetensors does not exist"});
   // A roll shard cannot continue a token run.
   TrainRequest wrong_data{write_roll_shard(dir), dir.file("run"), config};
   wrong_data.resume = true;
-  EXPECT_THROW(run_training(wrong_data, nullptr), Error);
+  EXPECT_THROW_WITH(run_training(wrong_data, nullptr), Error,
+                    {"roll.cdz", "its encoding or vocabulary differs from the run's", dir.file("run")});
 }
 
 TEST(TrainConfig, PresetsSettingsAndErrors) {
@@ -231,15 +235,20 @@ TEST(TrainConfig, PresetsSettingsAndErrors) {
   EXPECT_EQ(config["model"]["hidden_size"], 128);
   EXPECT_DOUBLE_EQ(config["train"]["learning_rate"].get<double>(), 3e-4);
   EXPECT_EQ(config["train"]["schedule"], "inverse_sqrt");
-  EXPECT_THROW(apply_setting(config, "hiden_size=3"), Error);
-  EXPECT_THROW(apply_setting(config, "vocab_size=3"), Error);
-  EXPECT_THROW(apply_setting(config, "novalue"), Error);
-  EXPECT_THROW(preset_config("huge", "lstm", false), Error);
-  EXPECT_THROW(preset_config("small", "cnn", false), Error);
-  EXPECT_THROW(TrainOptions::from_json({{"batch_size", "32"}}), Error);
-  EXPECT_THROW(TrainOptions::from_json({{"learning_rate", -1}}), Error);
-  EXPECT_THROW(TrainOptions::from_json({{"schedule", "linear"}}), Error);
-  EXPECT_THROW(TrainOptions::from_json({{"unknown", 1}}), Error);
+  EXPECT_THROW_WITH(apply_setting(config, "hiden_size=3"), Error, {"--set hiden_size=3", "unknown key \"hiden_size\""});
+  EXPECT_THROW_WITH(apply_setting(config, "vocab_size=3"), Error,
+                    {"--set vocab_size=3", "\"vocab_size\" comes from the data", "cannot be set"});
+  EXPECT_THROW_WITH(apply_setting(config, "novalue"), Error, {"--set novalue", "expected key=value"});
+  EXPECT_THROW_WITH(preset_config("huge", "lstm", false), Error, {"unknown preset \"huge\"", "tiny, small or base"});
+  EXPECT_THROW_WITH(preset_config("small", "cnn", false), Error,
+                    {"unknown model \"cnn\"", "rnn, lstm, gru, transformer"});
+  EXPECT_THROW_WITH(TrainOptions::from_json({{"batch_size", "32"}}), Error,
+                    {"\"batch_size\"", "must be an integer", "got \"32\""});
+  EXPECT_THROW_WITH(TrainOptions::from_json({{"learning_rate", -1}}), Error,
+                    {"\"learning_rate\"", "[1e-12, 1e+30]", "got -1"});
+  EXPECT_THROW_WITH(TrainOptions::from_json({{"schedule", "linear"}}), Error,
+                    {"\"schedule\"", "\"cosine\", \"inverse_sqrt\" or \"constant\"", "got \"linear\""});
+  EXPECT_THROW_WITH(TrainOptions::from_json({{"unknown", 1}}), Error, {"training config", "unknown key \"unknown\""});
   const TrainOptions parsed = TrainOptions::from_json(TrainOptions().to_json());
   EXPECT_EQ(parsed.to_json(), TrainOptions().to_json());
 }
@@ -273,7 +282,7 @@ TEST(Evaluate, TokenNllMatchesADirectComputationAndWindowsCoverEveryToken) {
   {
     torch::NoGradGuard no_grad;
     for (size_t piece : shard.pieces_in_split(Split::kTest)) {
-      auto tokens = codec::piece_tensor(shard, piece);                                         // (T)
+      auto tokens = codec::piece_tensor(shard, piece);                                  // (T)
       auto log_probs = torch::log_softmax(model->forward(tokens.unsqueeze(0))[0], -1);  // (T, V)
       for (int64_t t = 0; t + 1 < tokens.size(0); ++t) {
         nll -= log_probs[t][tokens[t + 1].item<int64_t>()].item<double>();
@@ -356,7 +365,8 @@ TEST(Evaluate, RejectsAModelThatDoesNotFitTheShard) {
   config.hidden_size = 4;
   config.num_layers = 1;
   auto model = families::make_sequence_model(config);
-  EXPECT_THROW(evaluate_model(*model, shard, Split::kTest), Error);
+  EXPECT_THROW_WITH(evaluate_model(*model, shard, Split::kTest), Error,
+                    {"melody.cdz", "the model expects 40 tokens but the shard has 39"});
 }
 
 }  // namespace

@@ -1,22 +1,17 @@
 #include "bundled_models.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
 
+#include "common/assets.h"
 #include "common/error.h"
-
-#ifndef CADENZA_MODELS_DIR
-#define CADENZA_MODELS_DIR "models"
-#endif
 
 namespace cadenza::cli {
 
 namespace fs = std::filesystem;
 
 std::string bundled_models_dir() {
-  if (const char* dir = std::getenv("CADENZA_MODELS_DIR"); dir != nullptr && *dir != '\0') return dir;
-  return CADENZA_MODELS_DIR;
+  return asset_dir("models");
 }
 
 std::vector<std::string> bundled_model_names() {

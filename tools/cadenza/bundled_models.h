@@ -1,5 +1,6 @@
 // Bundled models: models/<name>/model.safetensors with a model card models/<name>/README.md.
-// Looked up in $CADENZA_MODELS_DIR, then the source tree's models/ (where the binary was built).
+// The folder is cadenza::asset_dir("models") (common/assets.h): $CADENZA_MODELS_DIR, else PREFIX/share/cadenza/models
+// of an installed cadenza, else the source tree's models/ for executables in the build tree.
 #pragma once
 
 #include <string>
