@@ -26,8 +26,8 @@ const OptionFields<ModelConfig>& model_config_fields() {
           .integer("max_sequence_length", &ModelConfig::max_sequence_length, 1, int64_t{1} << 20)
           .boolean("relative_attention", &ModelConfig::relative_attention)
           .integer("max_relative_distance", &ModelConfig::max_relative_distance, 0, int64_t{1} << 20)
-          .integer("context_positions", &ModelConfig::context_positions, 0, 4096)
-          .integer("context_lookback", &ModelConfig::context_lookback, 0, 2);
+          .integer("context_positions", &ModelConfig::context_positions, -1, 4096)
+          .integer("context_lookback", &ModelConfig::context_lookback, -1, 2);
   return fields;
 }
 

@@ -33,6 +33,7 @@ struct ModelConfig {
   bool relative_attention = true;  // Music Transformer relative positions (skewing); false = learned absolute
   int64_t max_relative_distance = 0;  // 0 = max_sequence_length
   // Step context (token models; encoding.h StepContext): what the model reads beside each token about the next.
+  // -1 (the presets' value) = as the data allows, resolved by the trainer from the shard's encoding.
   int64_t context_positions = 0;  // > 0: a bar-position embedding of this many positions (the encoding's count)
   int64_t context_lookback = 0;   // 1 or 2: embeddings of the tokens 1 (and 2) bars before the next token
 

@@ -1,0 +1,221 @@
+// The melody encoding's `structure` option: START, METER, KEY and END tokens around the steps, the grammar's phases,
+// and the step context (bar position, lookback distances) the models read.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "encoding/encoding.h"
+#include "encoding/melody.h"
+#include "score/key.h"
+#include "score/operations.h"
+#include "score/score.h"
+#include "support/test_support.h"
+
+namespace cadenza {
+namespace {
+
+constexpr int64_t kStep = 120;  // 480 ticks per quarter, 4 steps per quarter
+
+MelodySpec structured_spec() {
+  MelodySpec spec;
+  spec.structure = true;
+  return spec;
+}
+
+Score melody_in(int numerator, int denominator, std::optional<KeySignature> key, std::vector<Note> notes) {
+  Score score = make_empty_score(480, 120.0, numerator, denominator);
+  if (key) score.key_signatures = {*key};
+  score.tracks.push_back({"lead", 0, false, 0, std::move(notes)});
+  score.normalize();
+  return score;
+}
+
+Note step_note(int pitch, int64_t start_step, int64_t end_step) {
+  return {pitch, 90, start_step * kStep, end_step * kStep};
+}
+
+std::vector<std::string> names_of(const TokenEncoding& encoding, const std::vector<Token>& tokens) {
+  std::vector<std::string> names;
+  for (Token token : tokens) names.push_back(encoding.vocabulary().name(token));
+  return names;
+}
+
+TEST(MelodyStructure, AddsItsTokensAfterTheNoteOnsAndKeepsThePlainIds) {
+  const MelodyEncoding plain;
+  const MelodyEncoding structured(structured_spec());
+  ASSERT_EQ(plain.vocabulary().size(), 2 + 37);
+  // START, END, 11 meters, 24 keys after the plain vocabulary, whose ids do not move.
+  EXPECT_EQ(structured.vocabulary().size(), plain.vocabulary().size() + 2 + 11 + 24);
+  for (Token t = 0; t < plain.vocabulary().size(); ++t)
+    EXPECT_EQ(structured.vocabulary().name(t), plain.vocabulary().name(t));
+  EXPECT_EQ(structured.vocabulary().name(39), "START");
+  EXPECT_EQ(structured.end_token(), 40);
+  EXPECT_EQ(structured.vocabulary().name(structured.meter_token(6, 8)), "METER_6_8");
+  EXPECT_EQ(structured.vocabulary().name(structured.key_token(9, true)), "KEY_Am");
+  EXPECT_EQ(plain.end_token(), -1);
+  EXPECT_EQ(plain.position_count(), 0);
+  // 6/4, 3/2 and 12/8 are the longest bars: 6 quarters of 4 steps, positions 1..24, and 0 for "not a step".
+  EXPECT_EQ(structured.position_count(), 25);
+}
+
+TEST(MelodyStructure, SpecWritesTheOptionOnlyWhenSetSoOlderSpecsStayEqual) {
+  EXPECT_FALSE(MelodySpec().to_json().contains("structure"));
+  const nlohmann::json spec = structured_spec().to_json();
+  EXPECT_EQ(spec.at("structure"), true);
+  auto encoding = make_token_encoding(spec);
+  EXPECT_EQ(encoding->end_token(), 40);
+  EXPECT_THROW_WITH(make_token_encoding({{"name", "melody"}, {"structure", "yes"}}), Error, {"structure"});
+}
+
+TEST(MelodyStructure, EncodesStartMeterKeyStepsEndAndDecodesThemBack) {
+  const MelodyEncoding encoding(structured_spec());
+  // G major (one sharp), 3/4: G4 for a bar, B4 half, D5 quarter.
+  const Score score = melody_in(3, 4, KeySignature{0, 1, false},
+                                {step_note(67, 0, 12), step_note(71, 12, 20), step_note(74, 20, 24)});
+  const auto tokens = encoding.encode(score);
+  const auto names = names_of(encoding, tokens);
+  ASSERT_EQ(names.size(), 3u + 24u + 1u + 1u);  // headers, 24 steps, the closing NOTE_OFF step, END
+  EXPECT_EQ(names[0], "START");
+  EXPECT_EQ(names[1], "METER_3_4");
+  EXPECT_EQ(names[2], "KEY_G");
+  EXPECT_EQ(names[3], "NOTE_ON_67");
+  EXPECT_EQ(names[3 + 12], "NOTE_ON_71");
+  EXPECT_EQ(names[3 + 24], "NOTE_OFF");
+  EXPECT_EQ(names.back(), "END");
+
+  const Score decoded = encoding.decode(tokens);
+  ASSERT_EQ(decoded.time_signatures.size(), 1u);
+  EXPECT_EQ(decoded.time_signatures[0].numerator, 3);
+  EXPECT_EQ(decoded.time_signatures[0].denominator, 4);
+  ASSERT_EQ(decoded.key_signatures.size(), 1u);
+  EXPECT_EQ(decoded.key_signatures[0].sharps, 1);
+  EXPECT_FALSE(decoded.key_signatures[0].minor);
+  ASSERT_EQ(decoded.tracks.size(), 1u);
+  ASSERT_EQ(decoded.tracks[0].notes.size(), 3u);
+  EXPECT_EQ(decoded.tracks[0].notes[2].pitch, 74);
+  // Canonical: the decoded tune encodes to the same tokens; anything after END is not part of the tune.
+  EXPECT_EQ(encoding.encode(decoded), tokens);
+  auto with_tail = tokens;
+  with_tail.push_back(encoding.note_on(60));
+  EXPECT_EQ(encoding.decode(with_tail).tracks[0].notes.size(), 3u);
+}
+
+TEST(MelodyStructure, WithoutAKeySignatureTheKeyIsEstimatedFromTheNotes) {
+  const MelodyEncoding encoding(structured_spec());
+  // An A natural minor line that leans on A, C and E.
+  std::vector<Note> notes;
+  const int line[] = {69, 72, 76, 74, 72, 71, 69, 64, 69, 72, 71, 69};
+  for (int i = 0; i < 12; ++i) notes.push_back(step_note(line[i], 4 * i, 4 * i + 4));
+  const auto tokens = encoding.encode(melody_in(4, 4, std::nullopt, notes));
+  const Key expected = estimate_key(melody_in(4, 4, std::nullopt, notes)).value();
+  EXPECT_EQ(encoding.vocabulary().name(tokens[2]), "KEY_" + std::string(expected.mode == ScaleMode::kMinor ? "Am" : "C"));
+  EXPECT_EQ(tokens[2], encoding.key_token(expected.root, expected.mode == ScaleMode::kMinor));
+}
+
+TEST(MelodyStructure, AnEmptyTuneIsItsHeadersAndEnd) {
+  const MelodyEncoding encoding(structured_spec());
+  const auto tokens = encoding.encode(melody_in(4, 4, std::nullopt, {}));
+  EXPECT_EQ(names_of(encoding, tokens), (std::vector<std::string>{"START", "METER_4_4", "KEY_C", "END"}));
+}
+
+TEST(MelodyStructure, UnlistedMetersTakeTheListedOneOfTheSameBarLength) {
+  const MelodyEncoding encoding(structured_spec());
+  EXPECT_EQ(encoding.vocabulary().name(encoding.meter_token(4, 8)), "METER_2_4");   // 2 quarters
+  EXPECT_EQ(encoding.vocabulary().name(encoding.meter_token(7, 8)), "METER_4_4");   // 3.5 quarters: none, 4/4
+  EXPECT_EQ(encoding.vocabulary().name(encoding.meter_token(12, 8)), "METER_12_8");
+}
+
+TEST(MelodyStructure, GrammarAsksForHeadersFirstEndsBetweenNotesAndThenOnlyPads) {
+  const MelodyEncoding encoding(structured_spec());
+  const Token start = 39, end = 40, meter = encoding.meter_token(4, 4), key = encoding.key_token(0, false);
+  const Token c4 = encoding.note_on(60);
+  auto grammar = encoding.grammar();
+  std::vector<uint8_t> mask;
+  grammar->allowed(mask);
+  EXPECT_EQ(std::count(mask.begin(), mask.end(), 1), 1);
+  EXPECT_TRUE(mask[start]);
+  EXPECT_FALSE(grammar->can_end());
+  EXPECT_THROW_WITH(grammar->push(c4), Error, {"comes first", "START"});
+  grammar->push(start);
+  grammar->allowed(mask);
+  EXPECT_EQ(std::count(mask.begin(), mask.end(), 1), 11);
+  EXPECT_THROW_WITH(grammar->push(key), Error, {"follows START", "METER"});
+  grammar->push(meter);
+  grammar->allowed(mask);
+  EXPECT_EQ(std::count(mask.begin(), mask.end(), 1), 24);
+  grammar->push(key);
+  grammar->push(c4);
+  EXPECT_FALSE(grammar->is_allowed(end)) << "a tune does not end while a note sounds";
+  EXPECT_THROW_WITH(grammar->push(end), Error, {"END", "while a note sounds"});
+  EXPECT_FALSE(grammar->is_allowed(start));
+  EXPECT_FALSE(grammar->is_allowed(meter));
+  EXPECT_THROW_WITH(grammar->push(meter), Error, {"inside the melody"});
+  grammar->push(MelodyEncoding::kNoteOff);
+  EXPECT_TRUE(grammar->is_allowed(end));
+  // Every 16th-note onset and every pitch stay allowed: nothing is forbidden to shape the music.
+  for (Token t = MelodyEncoding::kFirstNoteOn; t < start; ++t) EXPECT_TRUE(grammar->is_allowed(t));
+  EXPECT_TRUE(grammar->is_allowed(MelodyEncoding::kNoEvent));
+  EXPECT_FALSE(grammar->ended());
+  grammar->push(end);
+  EXPECT_TRUE(grammar->ended());
+  EXPECT_TRUE(grammar->can_end());
+  grammar->allowed(mask);
+  EXPECT_EQ(std::count(mask.begin(), mask.end(), 1), 1);
+  EXPECT_TRUE(mask[end]);
+  EXPECT_THROW_WITH(grammar->push(c4), Error, {"follows END"});
+}
+
+TEST(MelodyStructure, ContextGivesTheBarPositionAndTheTokensOneAndTwoBarsBack) {
+  const MelodyEncoding encoding(structured_spec());
+  // 6/8: bars of 3 quarters = 12 steps. Three bars of eighth notes rising by step.
+  std::vector<Note> notes;
+  for (int i = 0; i < 18; ++i) notes.push_back(step_note(60 + i % 7, 2 * i, 2 * i + 2));
+  const auto tokens = encoding.encode(melody_in(6, 8, std::nullopt, notes));
+  ASSERT_EQ(encoding.vocabulary().name(tokens[1]), "METER_6_8");
+  const auto contexts = encoding.contexts(tokens);
+  ASSERT_EQ(contexts.size(), tokens.size());
+  // contexts[i] is about token i + 1. Before the first step (after START and METER): no position.
+  EXPECT_EQ(contexts[0].position, 0);
+  EXPECT_EQ(contexts[1].position, 0);
+  // After KEY (i = 2), the next token is step 0: position 1; step s of the melody is token 3 + s.
+  const int vocab = encoding.vocabulary().size();
+  for (int s = 0; s < 36; ++s) {
+    const size_t i = 2 + static_cast<size_t>(s);
+    EXPECT_EQ(contexts[i].position, 1 + s % 12) << "step " << s;
+    EXPECT_EQ(contexts[i].lookback_distance[0], s >= 12 ? 12 : 0) << "step " << s;
+    EXPECT_EQ(contexts[i].lookback_distance[1], s >= 24 ? 24 : 0) << "step " << s;
+    const auto values = context_values(tokens, i, contexts[i], vocab);
+    EXPECT_EQ(values[0], 1 + s % 12);
+    // The token one bar before step s is step s - 12, i.e. token 3 + s - 12; none before the second bar.
+    EXPECT_EQ(values[1], s >= 12 ? tokens[3 + s - 12] : vocab) << "step " << s;
+    EXPECT_EQ(values[2], s >= 24 ? tokens[3 + s - 24] : vocab) << "step " << s;
+  }
+  // The last step is followed by END: its context (after the closing NOTE_OFF) is still a step position; after END
+  // there is none.
+  EXPECT_EQ(contexts.back().position, 0);
+  // A plain encoding gives no context at all.
+  const MelodyEncoding plain;
+  for (const auto& context : plain.contexts(plain.encode(melody_in(6, 8, std::nullopt, notes))))
+    EXPECT_EQ(context.position, 0);
+}
+
+TEST(MelodyStructure, TransposingMovesTheKeyTokenWithTheNotes) {
+  const MelodyEncoding encoding(structured_spec());
+  const Score score = melody_in(4, 4, KeySignature{0, 1, false},
+                                {step_note(67, 0, 4), step_note(71, 4, 8), step_note(74, 8, 16)});
+  const auto tokens = encoding.encode(score);
+  for (int semitones : {-7, -1, 2, 5}) {
+    auto shifted = tokens;
+    ASSERT_TRUE(encoding.transpose(shifted, semitones)) << semitones;
+    Score moved = transpose(score, semitones);
+    // transpose() moves notes only; the key signature of the moved tune is the moved key.
+    moved.key_signatures = {key_signature_of(Key{((7 + semitones) % 12 + 12) % 12, ScaleMode::kMajor})};
+    EXPECT_EQ(names_of(encoding, shifted), names_of(encoding, encoding.encode(moved))) << semitones;
+  }
+  // The key token never limits how far a tune may move: only its notes do (48..84 around 67..74).
+  EXPECT_EQ(encoding.transposition_range(tokens), (std::pair<int, int>{48 - 67, 84 - 74}));
+}
+
+}  // namespace
+}  // namespace cadenza
