@@ -23,7 +23,7 @@ void SequenceModelImpl::register_context(int64_t width) {
 }
 
 torch::Tensor SequenceModelImpl::embed_context(const torch::Tensor& context, int64_t batch, int64_t steps,
-                                               bool one_step) const {
+                                               bool one_step) {
   const std::string who = config_.family + " model";
   if (!context.defined())
     throw Error(who + ": it reads a step context (bar position, lookback), but none was given");

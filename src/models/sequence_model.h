@@ -87,7 +87,7 @@ class SequenceModelImpl : public torch::nn::Module {
   void register_context(int64_t width);
   // context (B, T, 3) -> (B, T, E), or one step (B, 3) -> (B, E): the sum of its embeddings. Throws cadenza::Error
   // on a missing or malformed context (values out of range name the column).
-  torch::Tensor embed_context(const torch::Tensor& context, int64_t batch, int64_t steps, bool one_step) const;
+  torch::Tensor embed_context(const torch::Tensor& context, int64_t batch, int64_t steps, bool one_step);
 
   ModelConfig config_;
   std::vector<torch::nn::Embedding> lookback_list_;
