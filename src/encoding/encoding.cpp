@@ -61,7 +61,8 @@ std::array<int64_t, 3> context_values(std::span<const Token> tokens, size_t i, c
   for (int k = 0; k < 2; ++k) {
     const int64_t distance = context.lookback_distance[k];
     const int64_t at = static_cast<int64_t>(i) + 1 - distance;
-    if (distance > 0 && at >= 0 && static_cast<size_t>(at) < tokens.size()) values[1 + k] = tokens[static_cast<size_t>(at)];
+    if (distance > 0 && at >= 0 && static_cast<size_t>(at) < tokens.size())
+      values[1 + k] = tokens[static_cast<size_t>(at)];
   }
   return values;
 }

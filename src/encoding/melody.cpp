@@ -46,7 +46,9 @@ struct StructureIds {
 class MelodyGrammar : public Grammar {
  public:
   MelodyGrammar(int vocabulary_size, StructureIds ids, int steps_per_quarter)
-      : vocabulary_size_(vocabulary_size), ids_(ids), steps_per_quarter_(steps_per_quarter),
+      : vocabulary_size_(vocabulary_size),
+        ids_(ids),
+        steps_per_quarter_(steps_per_quarter),
         phase_(ids.end >= 0 ? Phase::kStart : Phase::kSteps) {}
 
   void allowed(std::vector<uint8_t>& mask) const override {
@@ -84,9 +86,8 @@ class MelodyGrammar : public Grammar {
       case Phase::kMeter:
         if (!ids_.is_meter(token))
           throw Error("melody grammar: token " + std::to_string(token) + " follows START, where a METER token must");
-        bar_steps_ = static_cast<int>(
-            steps_per_bar(kMeters[token - ids_.first_meter].numerator, kMeters[token - ids_.first_meter].denominator,
-                          steps_per_quarter_));
+        bar_steps_ = static_cast<int>(steps_per_bar(kMeters[token - ids_.first_meter].numerator,
+                                                    kMeters[token - ids_.first_meter].denominator, steps_per_quarter_));
         phase_ = Phase::kKey;
         return;
       case Phase::kKey:
@@ -151,13 +152,13 @@ struct StepNote {
 
 nlohmann::json MelodySpec::to_json() const {
   nlohmann::json json = {{"name", "melody"},
-          {"steps_per_quarter", steps_per_quarter},
-          {"min_pitch", min_pitch},
-          {"max_pitch", max_pitch},
-          {"transpose_into_range", transpose_into_range},
-          {"qpm", qpm},
-          {"velocity", velocity},
-          {"track", track}};
+                         {"steps_per_quarter", steps_per_quarter},
+                         {"min_pitch", min_pitch},
+                         {"max_pitch", max_pitch},
+                         {"transpose_into_range", transpose_into_range},
+                         {"qpm", qpm},
+                         {"velocity", velocity},
+                         {"track", track}};
   // Only when set: a spec without the key is the plain encoding, so older shards and checkpoints compare equal.
   if (structure) json["structure"] = true;
   return json;

@@ -100,11 +100,19 @@ class SequenceSampler final : public Sampler {
     if (request.primer) {
       if (!primer.empty()) throw Error("generate: give a primer as tokens or as a score, not both");
       primer = encoding_->encode(*request.primer);
+      // A tune's encoding ends with END (melody with structure): a primer is continued, so it is not over yet.
+      while (!primer.empty() && encoding_->end_token() >= 0 && primer.back() == encoding_->end_token())
+        primer.pop_back();
     }
     const Score primer_score = encoding_->decode(primer);
     const int ticks_per_quarter = primer_score.ticks_per_quarter;
     const int64_t primer_end = primer.empty() ? 0 : primer_score.end_tick();
-    const int64_t target_end = target_end_tick(request, primer_score, primer_end);
+    // --until-end: the model's END ends the piece; the length asked for (64 bars unless given) is only a cap.
+    int64_t target_end = -1;
+    if (!request.until_end || request.bars > 0 || request.seconds > 0)
+      target_end = target_end_tick(request, primer_score, primer_end);
+    else if (request.steps <= 0)
+      target_end = tick_after_bars(primer_score, primer_end, 64);
 
     GenerationOptions options;
     options.sampling = request.sampling;
@@ -118,14 +126,7 @@ class SequenceSampler final : public Sampler {
       const Score partial = encoding_->decode(tokens);
       if (!request.on_progress(SampleProgress{partial, primer_end, generated})) throw GenerationCancelled();
     };
-    if (request.until_end) {
-      // The model ends the tune (END); the length, 64 bars unless given, only caps it: 16 tokens per quarter note
-      // (the melody encoding needs 4 at 16ths).
-      const int64_t cap_ticks =
-          tick_after_bars(primer_score, primer_end, request.bars > 0 ? request.bars : 64) - primer_end;
-      const int64_t cap = request.steps > 0 ? request.steps : 16 * cap_ticks / std::max(1, ticks_per_quarter);
-      options.max_tokens = std::max<int64_t>(16, cap);
-    } else if (target_end < 0) {
+    if (target_end < 0) {
       options.max_tokens = request.steps;
     } else {
       const int64_t length = target_end - primer_end;
@@ -190,7 +191,7 @@ class SequenceSampler final : public Sampler {
     piece.score = encoding_->decode(piece.tokens);
     if (target_end >= 0) piece.score = clip(piece.score, 0, target_end);
     set_tempo(piece.score, request.qpm);
-    const int64_t end = target_end >= 0 ? target_end : piece.score.end_tick();
+    const int64_t end = target_end >= 0 && !request.until_end ? target_end : piece.score.end_tick();
     piece.music_seconds = piece.score.tick_to_seconds(end) - piece.score.tick_to_seconds(primer_end);
     return piece;
   }

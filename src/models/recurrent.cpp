@@ -212,9 +212,9 @@ torch::Tensor RecurrentModelImpl::forward_checked(const torch::Tensor& input, co
     state_mismatch(state, L, B);
   const double p = config_.dropout;
 
-  auto x = embed(input, false);  // (B, T, E)
+  auto x = embed(input, false);                                                  // (B, T, E)
   if (reads_context()) x = x + embed_context(context, B, input.size(1), false);  // + (B, T, E)
-  torch::Tensor y;                                                                 // (B, T, C)
+  torch::Tensor y;                                                               // (B, T, C)
   if (!config_.residual) {
     auto h = torch::stack(state.h);                           // (L, B, C)
     auto c = lstm ? torch::stack(state.c) : torch::Tensor();  // (L, B, C)
@@ -250,7 +250,7 @@ torch::Tensor RecurrentModelImpl::step(const torch::Tensor& input_t, DecodeState
     state_mismatch(*state, config_.num_layers, B);
   torch::NoGradGuard no_grad;
 
-  auto x = embed(input_t, true);  // (B, E)
+  auto x = embed(input_t, true);                                      // (B, E)
   if (reads_context()) x = x + embed_context(context_t, B, 1, true);  // + (B, E)
   for (size_t i = 0; i < layer_weights_.size(); ++i) {
     const LayerWeights& w = layer_weights_[i];

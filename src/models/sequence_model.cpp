@@ -25,13 +25,12 @@ void SequenceModelImpl::register_context(int64_t width) {
 torch::Tensor SequenceModelImpl::embed_context(const torch::Tensor& context, int64_t batch, int64_t steps,
                                                bool one_step) {
   const std::string who = config_.family + " model";
-  if (!context.defined())
-    throw Error(who + ": it reads a step context (bar position, lookback), but none was given");
+  if (!context.defined()) throw Error(who + ": it reads a step context (bar position, lookback), but none was given");
   const bool shape_ok = one_step ? context.dim() == 2 && context.size(0) == batch
                                  : context.dim() == 3 && context.size(0) == batch && context.size(1) == steps;
   if (!shape_ok || context.size(-1) != 3 || context.scalar_type() != torch::kLong)
-    throw Error(who + ": the step context must be int64 of shape " +
-                (one_step ? "(B, 3)" : "(B, T, 3)") + " for the input it goes with");
+    throw Error(who + ": the step context must be int64 of shape " + (one_step ? "(B, 3)" : "(B, T, 3)") +
+                " for the input it goes with");
   auto check = [&](const torch::Tensor& column, int64_t limit, const char* what) {
     if (column.numel() == 0) return;
     auto [low, high] = torch::aminmax(column);

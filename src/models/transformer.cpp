@@ -228,7 +228,8 @@ torch::Tensor TransformerModelImpl::embed(const torch::Tensor& input, int64_t fi
     x = whole_sequence ? x + position_embedding->weight.narrow(0, first_position, input.size(1))  // + (T, C)
                        : x + position_embedding->weight[first_position];                          // + (C)
   }
-  if (reads_context()) x = x + embed_context(context, input.size(0), whole_sequence ? input.size(1) : 1, !whole_sequence);
+  if (reads_context())
+    x = x + embed_context(context, input.size(0), whole_sequence ? input.size(1) : 1, !whole_sequence);
   return apply_dropout(x, config_.dropout, is_training());
 }
 
@@ -239,7 +240,7 @@ torch::Tensor TransformerModelImpl::forward(const torch::Tensor& input, const to
     throw Error("transformer forward(): " + std::to_string(T) + " steps exceed max_sequence_length " +
                 std::to_string(config_.max_sequence_length) + " (learned absolute positions)");
   }
-  auto x = embed(input, 0, false, context);                // (B, T, C)
+  auto x = embed(input, 0, false, context);               // (B, T, C)
   for (auto& block : block_list_) x = block->forward(x);  // (B, T, C)
   return head(ln_f(x));                                   // (B, T, V)
 }

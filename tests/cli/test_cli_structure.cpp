@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <regex>
 
 #include "common/file_io.h"
 #include "midi/midi.h"
@@ -40,9 +41,11 @@ struct StructuredTunes {
   StructuredTunes() {
     fs::create_directories(dir.file("tunes"));
     for (int i = 0; i < 30; ++i) write_midi_file(tune(i), dir.file("tunes/tune" + std::to_string(i) + ".mid"));
-    const auto prepared = run_cadenza("dataset prepare --input " + dir.file("tunes") +
-                                      " --encoding melody --set structure=true --split 0.6,0.2,0.2 --no-group-duplicates"
-                                      " --out " + shard);
+    const auto prepared =
+        run_cadenza("dataset prepare --input " + dir.file("tunes") +
+                    " --encoding melody --set structure=true --split 0.6,0.2,0.2 --no-group-duplicates"
+                    " --out " +
+                    shard);
     EXPECT_EQ(prepared.exit_code, 0) << prepared.output;
   }
 };
@@ -83,6 +86,19 @@ TEST(CliStructure, PrepareTrainEvaluateAndGenerateUntilTheModelsEnd) {
       EXPECT_FALSE(score.key_signatures.empty()) << name << ": the KEY token sets a key signature";
       EXPECT_LE(score.end_tick(), 8 * 6 * score.ticks_per_quarter) << name << ": past the 8-bar cap";
     }
+    // A whole tune as a primer is continued: its END is not part of the primer (else nothing could follow it).
+    const Score primer = read_midi_file(data.dir.file("tunes/tune0.mid"));
+    const std::string continued = data.dir.file("continued_" + family);
+    const auto continuation = run_cadenza("generate --checkpoint " + run + " --out " + continued + " --primer-midi " +
+                                          data.dir.file("tunes/tune0.mid") + " --steps 32 --seed 3");
+    ASSERT_EQ(continuation.exit_code, 0) << continuation.output;
+    std::smatch generated_count;
+    ASSERT_TRUE(std::regex_search(continuation.output, generated_count, std::regex("([0-9]+) tokens generated")))
+        << continuation.output;
+    EXPECT_GE(std::stoi(generated_count[1]), 32) << continuation.output;  // 32 steps, and closing tokens if any
+    EXPECT_GE(read_midi_file(continued + "/sample_001.mid").end_tick() * primer.ticks_per_quarter,
+              primer.end_tick() * read_midi_file(continued + "/sample_001.mid").ticks_per_quarter)
+        << family << ": the primer is kept";
   }
 }
 
@@ -91,19 +107,21 @@ TEST(CliStructure, UntilEndNeedsAnEncodingWithAnEndAndAContextNeedsStructuredDat
   fs::create_directories(dir.file("tunes"));
   for (int i = 0; i < 10; ++i) write_midi_file(tune(i), dir.file("tunes/t" + std::to_string(i) + ".mid"));
   const std::string shard = dir.file("plain.cdz");
-  ASSERT_EQ(run_cadenza("dataset prepare --input " + dir.file("tunes") + " --encoding melody --no-group-duplicates"
-                        " --split 0.6,0.2,0.2 --out " + shard)
+  ASSERT_EQ(run_cadenza("dataset prepare --input " + dir.file("tunes") +
+                        " --encoding melody --no-group-duplicates"
+                        " --split 0.6,0.2,0.2 --out " +
+                        shard)
                 .exit_code,
             0);
   const auto refused = run_cadenza("train --model lstm --preset tiny --data " + shard + " --out " + dir.file("run") +
                                    " --steps 2 --set context_lookback=2 --threads 1");
   EXPECT_CLI_ERROR(refused, {shard, "gives no step context", "structure=true"});
   // A plain shard still trains (the presets' context is "as the data allows": none here).
-  const auto trained = run_cadenza("train --model lstm --preset tiny --data " + shard + " --out " +
-                                   dir.file("run") + " --steps 4 --set eval_every=2 --threads 1");
+  const auto trained = run_cadenza("train --model lstm --preset tiny --data " + shard + " --out " + dir.file("run") +
+                                   " --steps 4 --set eval_every=2 --threads 1");
   ASSERT_EQ(trained.exit_code, 0) << trained.output;
-  const auto until_end = run_cadenza("generate --checkpoint " + dir.file("run") + " --out " + dir.file("out") +
-                                     " --until-end");
+  const auto until_end =
+      run_cadenza("generate --checkpoint " + dir.file("run") + " --out " + dir.file("out") + " --until-end");
   EXPECT_CLI_ERROR(until_end, {"--until-end"});
 }
 

@@ -71,8 +71,8 @@ TEST(MelodyStructure, SpecWritesTheOptionOnlyWhenSetSoOlderSpecsStayEqual) {
 TEST(MelodyStructure, EncodesStartMeterKeyStepsEndAndDecodesThemBack) {
   const MelodyEncoding encoding(structured_spec());
   // G major (one sharp), 3/4: G4 for a bar, B4 half, D5 quarter.
-  const Score score = melody_in(3, 4, KeySignature{0, 1, false},
-                                {step_note(67, 0, 12), step_note(71, 12, 20), step_note(74, 20, 24)});
+  const Score score =
+      melody_in(3, 4, KeySignature{0, 1, false}, {step_note(67, 0, 12), step_note(71, 12, 20), step_note(74, 20, 24)});
   const auto tokens = encoding.encode(score);
   const auto names = names_of(encoding, tokens);
   ASSERT_EQ(names.size(), 3u + 24u + 1u + 1u);  // headers, 24 steps, the closing NOTE_OFF step, END
@@ -109,7 +109,8 @@ TEST(MelodyStructure, WithoutAKeySignatureTheKeyIsEstimatedFromTheNotes) {
   for (int i = 0; i < 12; ++i) notes.push_back(step_note(line[i], 4 * i, 4 * i + 4));
   const auto tokens = encoding.encode(melody_in(4, 4, std::nullopt, notes));
   const Key expected = estimate_key(melody_in(4, 4, std::nullopt, notes)).value();
-  EXPECT_EQ(encoding.vocabulary().name(tokens[2]), "KEY_" + std::string(expected.mode == ScaleMode::kMinor ? "Am" : "C"));
+  EXPECT_EQ(encoding.vocabulary().name(tokens[2]),
+            "KEY_" + std::string(expected.mode == ScaleMode::kMinor ? "Am" : "C"));
   EXPECT_EQ(tokens[2], encoding.key_token(expected.root, expected.mode == ScaleMode::kMinor));
 }
 
@@ -121,8 +122,8 @@ TEST(MelodyStructure, AnEmptyTuneIsItsHeadersAndEnd) {
 
 TEST(MelodyStructure, UnlistedMetersTakeTheListedOneOfTheSameBarLength) {
   const MelodyEncoding encoding(structured_spec());
-  EXPECT_EQ(encoding.vocabulary().name(encoding.meter_token(4, 8)), "METER_2_4");   // 2 quarters
-  EXPECT_EQ(encoding.vocabulary().name(encoding.meter_token(7, 8)), "METER_4_4");   // 3.5 quarters: none, 4/4
+  EXPECT_EQ(encoding.vocabulary().name(encoding.meter_token(4, 8)), "METER_2_4");  // 2 quarters
+  EXPECT_EQ(encoding.vocabulary().name(encoding.meter_token(7, 8)), "METER_4_4");  // 3.5 quarters: none, 4/4
   EXPECT_EQ(encoding.vocabulary().name(encoding.meter_token(12, 8)), "METER_12_8");
 }
 
@@ -202,8 +203,8 @@ TEST(MelodyStructure, ContextGivesTheBarPositionAndTheTokensOneAndTwoBarsBack) {
 
 TEST(MelodyStructure, TransposingMovesTheKeyTokenWithTheNotes) {
   const MelodyEncoding encoding(structured_spec());
-  const Score score = melody_in(4, 4, KeySignature{0, 1, false},
-                                {step_note(67, 0, 4), step_note(71, 4, 8), step_note(74, 8, 16)});
+  const Score score =
+      melody_in(4, 4, KeySignature{0, 1, false}, {step_note(67, 0, 4), step_note(71, 4, 8), step_note(74, 8, 16)});
   const auto tokens = encoding.encode(score);
   for (int semitones : {-7, -1, 2, 5}) {
     auto shifted = tokens;

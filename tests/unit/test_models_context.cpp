@@ -36,9 +36,10 @@ ModelConfig context_config(const std::string& family, int64_t lookback) {
 
 // (B, T, 3): positions in [0, kPositions), lookback tokens in [0, kVocab] (kVocab = none).
 torch::Tensor random_context(int64_t B, int64_t T) {
-  return torch::stack({torch::randint(kPositions, {B, T}, torch::kLong), torch::randint(kVocab + 1, {B, T}, torch::kLong),
-                       torch::randint(kVocab + 1, {B, T}, torch::kLong)},
-                      -1);
+  return torch::stack(
+      {torch::randint(kPositions, {B, T}, torch::kLong), torch::randint(kVocab + 1, {B, T}, torch::kLong),
+       torch::randint(kVocab + 1, {B, T}, torch::kLong)},
+      -1);
 }
 
 double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {

@@ -11,9 +11,9 @@
 
 #include "bundled_models.h"
 #include "command.h"
+#include "common/assets.h"
 #include "common/error.h"
 #include "models/threading.h"
-#include "common/assets.h"
 #include "studio/assets.h"
 #include "studio/studio.h"
 

@@ -30,8 +30,7 @@ constexpr std::array kModelCommands = {
                  "Train and evaluate each family on JSB Chorales and print the table beside published NLLs"},
     ModelCommand{"reconstruct", "Encode melodies with a vae and decode them again"},
     ModelCommand{"sample", "Sample new pieces from a model (vae, gan and rgan options)"},
-    ModelCommand{"serve",
-                 "Cadenza Studio: a local web studio (generate, continue, duet, interpolate, training runs)"},
+    ModelCommand{"serve", "Cadenza Studio: a local web studio (generate, continue, duet, interpolate, training runs)"},
     ModelCommand{"train", "Train a model on a prepared shard (`cadenza dataset prepare`)"},
 };
 
