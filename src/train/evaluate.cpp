@@ -4,10 +4,11 @@
 #include <chrono>
 #include <cmath>
 
+#include "codec/batches.h"
 #include "common/error.h"
 #include "models/checkpoint.h"
 #include "models/sequence_model.h"
-#include "codec/batches.h"
+#include "train/distributed.h"
 
 namespace cadenza::train {
 using codec::piece_tensor;
@@ -68,13 +69,15 @@ class WindowReader {
       const Window& w = windows_[i];
       if (w.piece != cached_piece_) {
         cached_ = piece_tensor(shard_, w.piece), cached_piece_ = w.piece;
-        if (encoding_) cached_tokens_ = shard_.token_vector(w.piece), cached_contexts_ = encoding_->contexts(cached_tokens_);
+        if (encoding_)
+          cached_tokens_ = shard_.token_vector(w.piece), cached_contexts_ = encoding_->contexts(cached_tokens_);
       }
       const int64_t row = static_cast<int64_t>(i - first);
       out.input[row].narrow(0, 0, w.length).copy_(cached_.narrow(0, w.start, w.length));
       out.real[row].narrow(0, 0, w.length).fill_(true);
       if (encoding_)
-        out.context[row].narrow(0, 0, w.length)
+        out.context[row]
+            .narrow(0, 0, w.length)
             .copy_(codec::window_context(cached_tokens_, cached_contexts_, static_cast<size_t>(w.start),
                                          static_cast<size_t>(w.length), static_cast<int>(keys_)));
     }
@@ -92,6 +95,17 @@ class WindowReader {
   std::vector<Token> cached_tokens_;
   std::vector<StepContext> cached_contexts_;
 };
+
+// Every world_size-th window for this rank (all of them in one process). The windows are sorted longest first, so
+// each rank's share stays sorted and of about the same size.
+std::vector<Window> windows_of_this_rank(const std::vector<Window>& windows, const DataParallel* parallel) {
+  if (parallel == nullptr) return windows;
+  std::vector<Window> mine;
+  for (size_t i = static_cast<size_t>(parallel->rank()); i < windows.size();
+       i += static_cast<size_t>(parallel->world_size()))
+    mine.push_back(windows[i]);
+  return mine;
+}
 
 void finish(EvaluationResult& result, double nll_sum, double correct, double accuracy_denominator, int64_t keys) {
   result.nll = result.elements > 0 ? nll_sum / static_cast<double>(result.elements) : 0.0;
@@ -116,7 +130,8 @@ EvaluationResult evaluate_model(models::SequenceModelImpl& model, const Shard& s
                 (frames ? " keys per frame" : " tokens") + " but the shard has " + std::to_string(V));
 
   const std::vector<size_t> pieces = split_pieces(shard, split, options);
-  const std::vector<Window> windows = make_windows(shard, pieces, options.window);
+  const std::vector<Window> all_windows = make_windows(shard, pieces, options.window);
+  const std::vector<Window> windows = windows_of_this_rank(all_windows, options.parallel);
   const bool was_training = model.is_training();
   model.eval();
   torch::NoGradGuard no_grad;
@@ -126,7 +141,7 @@ EvaluationResult evaluate_model(models::SequenceModelImpl& model, const Shard& s
   EvaluationResult result;
   result.frames = frames;
   result.pieces = static_cast<int64_t>(pieces.size());
-  result.windows = static_cast<int64_t>(windows.size());
+  result.windows = static_cast<int64_t>(all_windows.size());
   double nll_sum = 0, correct = 0, accuracy_denominator = 0;
   WindowReader reader(shard, windows, V, model.reads_context());
   for (size_t first = 0; first < windows.size();) {
@@ -137,8 +152,8 @@ EvaluationResult evaluate_model(models::SequenceModelImpl& model, const Shard& s
     const torch::Tensor batch = read.input.to(device), real = read.real.to(device);
     const torch::Tensor context = read.context.defined() ? read.context.to(device) : torch::Tensor();
     auto logits = model.forward(batch, context).to(torch::kFloat);  // (B, T, V)
-    auto predicted = logits.narrow(1, 0, T - 1);           // (B, T-1, V)
-    auto scored = real.narrow(1, 1, T - 1);                // (B, T-1)
+    auto predicted = logits.narrow(1, 0, T - 1);                    // (B, T-1, V)
+    auto scored = real.narrow(1, 1, T - 1);                         // (B, T-1)
     if (frames) {
       auto targets = batch.narrow(1, 1, T - 1);  // (B, T-1, V)
       auto per_frame =
@@ -163,6 +178,12 @@ EvaluationResult evaluate_model(models::SequenceModelImpl& model, const Shard& s
     first = last;
   }
   if (was_training) model.train();
+  if (options.parallel != nullptr) {
+    std::vector<double> sums{nll_sum, correct, accuracy_denominator, static_cast<double>(result.elements)};
+    options.parallel->all_reduce_sum(sums);
+    nll_sum = sums[0], correct = sums[1], accuracy_denominator = sums[2];
+    result.elements = static_cast<int64_t>(std::llround(sums[3]));
+  }
   finish(result, nll_sum, correct, accuracy_denominator, V);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return result;
@@ -184,8 +205,8 @@ EvaluationResult evaluate_frame_scorer(const FrameScorer& log_prob, const Shard&
   WindowReader reader(shard, windows, V);
   for (size_t first = 0; first < windows.size();) {
     const int64_t T = windows[first].length;
-    const size_t last = std::min(windows.size(), first + static_cast<size_t>(std::max<int64_t>(
-                                                             1, options.max_batch_elements / T)));
+    const size_t last =
+        std::min(windows.size(), first + static_cast<size_t>(std::max<int64_t>(1, options.max_batch_elements / T)));
     const auto read = reader.read(first, last);                               // (B, T, V), (B, T)
     const torch::Tensor scored = read.real.narrow(1, 1, T - 1);               // (B, T-1)
     const torch::Tensor per_frame = log_prob(read.input).to(torch::kDouble);  // (B, T-1)

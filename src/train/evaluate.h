@@ -27,8 +27,13 @@ struct CheckpointInfo;
 
 namespace cadenza::train {
 
+class DataParallel;
+
 struct EvaluationOptions {
-  int64_t window = 1024;               // elements per window (>= 2)
+  int64_t window = 1024;  // elements per window (>= 2)
+  // Data-parallel training (distributed.h): each rank scores every world_size-th window and the sums are reduced,
+  // so every rank returns the same result, that of one process (up to the order of summation).
+  DataParallel* parallel = nullptr;
   int64_t max_pieces = 0;              // score only the first N pieces of the split (0 = all)
   int64_t max_batch_elements = 16384;  // windows are batched up to this many padded elements
 };
@@ -83,16 +88,16 @@ struct EvaluationRequest {
   const Shard* shard = nullptr;                        // prepared with the checkpoint's encoding
   Split split = Split::kTest;
   std::string split_name = "test";
-  int64_t window = 1024;   // autoregressive: longest window scored at once
-  bool baselines = true;   // autoregressive: the context-free baseline beside the model
+  int64_t window = 1024;  // autoregressive: longest window scored at once
+  bool baselines = true;  // autoregressive: the context-free baseline beside the model
   LatentEvaluationOptions latent;
 };
 
 struct EvaluationReport {
-  nlohmann::json result;            // everything measured: what `evaluate --json` prints
-  std::string text;                 // what `evaluate` prints
-  std::optional<double> score;      // the family's held-out score, lower is better (NLL, ELBO bound); none for GANs
-  std::string score_name;           // "nll" | "elbo"
+  nlohmann::json result;        // everything measured: what `evaluate --json` prints
+  std::string text;             // what `evaluate` prints
+  std::optional<double> score;  // the family's held-out score, lower is better (NLL, ELBO bound); none for GANs
+  std::string score_name;       // "nll" | "elbo"
 };
 
 // Throws cadenza::Error naming the shard when its encoding differs from the checkpoint's.

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "train/distributed.h"
 
 namespace cadenza::train {
 
@@ -15,7 +16,17 @@ void check_finite_loss(double value, const std::string& what) {
 }
 
 double apply_update(const torch::Tensor& loss, const std::string& what, torch::nn::Module& module,
-                    torch::optim::Optimizer& optimizer, double clip_norm) {
+                    torch::optim::Optimizer& optimizer, double clip_norm, DataParallel* parallel, double weight) {
+  if (parallel != nullptr) {
+    // Every rank must reach the all-reduce, so the finite check comes after it, on the global loss.
+    optimizer.zero_grad();
+    loss.backward();
+    const double value = parallel->average_gradients(module, loss.item<double>(), weight);
+    check_finite_loss(value, what);
+    if (clip_norm > 0) torch::nn::utils::clip_grad_norm_(module.parameters(), clip_norm);
+    optimizer.step();
+    return value;
+  }
   const double value = loss.item<double>();  // CPU: no sync cost; needed to stop before a bad update
   check_finite_loss(value, what);
   optimizer.zero_grad();

@@ -48,6 +48,8 @@ struct NonFiniteLoss : std::runtime_error {
   double value;
 };
 
+class DataParallel;
+
 class Learner {
  public:
   virtual ~Learner() = default;
@@ -62,6 +64,15 @@ class Learner {
   virtual std::optional<ValidationOutcome> validate(int64_t step) = 0;
   // Training elements in one epoch (for the epoch count).
   virtual double elements_per_epoch() const = 0;
+
+  // Data-parallel training (train/distributed.h). A learner that supports it trains on its rank's slice of each
+  // global batch, averages gradients through `parallel` before clipping, and shards its validation; the others are
+  // refused by the loop with a message naming the family.
+  virtual bool supports_data_parallel() const { return false; }
+  void set_data_parallel(DataParallel* parallel) { parallel_ = parallel; }
+
+ protected:
+  DataParallel* parallel_ = nullptr;  // null: one process
 };
 
 // The registry row of a family by name or alias (src/families/registry.h: find_family). The trainer takes it as a
@@ -83,8 +94,12 @@ void check_finite_loss(double value, const std::string& what);
 // One optimizer update from `loss` (a scalar): checks its value is finite (NonFiniteLoss naming `what` before any
 // weight changes), back-propagates, clips the gradient norm of `module`'s parameters to `clip_norm` (0 = no
 // clipping) and steps. Returns the loss's value.
+// With `parallel`, `loss` is this rank's mean over `weight` elements: the gradients are averaged over the ranks
+// (weighted) before the finite check, clipping and the step, and the value returned is the global mean, so every
+// rank makes the same update and the same decision.
 double apply_update(const torch::Tensor& loss, const std::string& what, torch::nn::Module& module,
-                    torch::optim::Optimizer& optimizer, double clip_norm);
+                    torch::optim::Optimizer& optimizer, double clip_norm, DataParallel* parallel = nullptr,
+                    double weight = 1);
 
 void set_learning_rate(torch::optim::AdamW& optimizer, double learning_rate);
 // AdamW over `module`'s parameters with the run's rate, betas and weight decay (0 = Adam).

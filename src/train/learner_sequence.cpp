@@ -13,19 +13,19 @@
 #include "models/family.h"
 #include "models/losses.h"
 #include "models/sequence_model.h"
+#include "train/distributed.h"
 
 namespace cadenza::train {
 namespace {
 
-using nlohmann::json;
 using codec::BatchSource;
 using codec::shard_input_size;
 using codec::TensorBatch;
+using nlohmann::json;
 
 class SequenceLearner final : public Learner {
  public:
-  SequenceLearner(const models::Family& family, const json& model_json, const Shard& shard,
-                  const TrainOptions& options)
+  SequenceLearner(const models::Family& family, const json& model_json, const Shard& shard, const TrainOptions& options)
       : shard_(shard), options_(options), config_(models::ModelConfig::from_json(model_json)) {
     const bool frames = shard.is_piano_roll();
     if (frames != (config_.input_kind == models::InputKind::kFrames))
@@ -65,18 +65,24 @@ class SequenceLearner final : public Learner {
 
   StepOutcome train_step(int64_t /*step*/, uint64_t batch_seed, double learning_rate) override {
     set_learning_rate(*optimizer_, learning_rate);
-    TensorBatch batch = source_->next(batch_seed);
-    const torch::Tensor logits = model_->forward(batch.input, batch.context);  // (B, T, V)
+    TensorBatch batch = source_->next(batch_seed);  // the global batch: every rank draws the same one
+    const int64_t global_elements = batch.real_elements;
+    if (parallel_ != nullptr) batch = rows_of_this_rank(batch);
+    const torch::Tensor logits = model_->forward(batch.input, batch.context);  // (b, T, V)
     const torch::Tensor loss = source_->frames()
                                    ? models::frame_nll(logits, batch.targets, batch.frame_mask)
                                    : models::token_cross_entropy(logits, batch.targets, source_->pad_id());
-    const double value = apply_update(loss, "the loss", *model_, *optimizer_, options_.clip_norm);
-    return {value, batch.real_elements, json::object()};
+    const double value = apply_update(loss, "the loss", *model_, *optimizer_, options_.clip_norm, parallel_,
+                                      parallel_ != nullptr ? scored_elements(batch) : 1.0);
+    return {value, global_elements, json::object()};
   }
+
+  bool supports_data_parallel() const override { return true; }
 
   std::optional<ValidationOutcome> validate(int64_t /*step*/) override {
     if (!has_validation_) return std::nullopt;
     EvaluationOptions eval_options;
+    eval_options.parallel = parallel_;
     eval_options.window = options_.eval_window;
     eval_options.max_pieces = options_.max_eval_pieces;
     const EvaluationResult valid = evaluate_model(*model_, shard_, Split::kValid, eval_options);
@@ -93,6 +99,27 @@ class SequenceLearner final : public Learner {
   }
 
  private:
+  // This rank's rows of a global batch (distributed.h: slice_of).
+  TensorBatch rows_of_this_rank(const TensorBatch& batch) const {
+    const auto [begin, end] = parallel_->slice_of(batch.input.size(0));
+    const auto rows = [&](const torch::Tensor& t) { return t.defined() ? t.narrow(0, begin, end - begin) : t; };
+    TensorBatch slice;
+    slice.input = rows(batch.input);
+    slice.targets = rows(batch.targets);
+    slice.frame_mask = rows(batch.frame_mask);
+    slice.context = rows(batch.context);
+    return slice;
+  }
+  // The elements the loss of `batch` is a mean over (models/losses.h): targets after the first step that are not
+  // padding, or real frames after the first.
+  double scored_elements(const TensorBatch& batch) const {
+    const int64_t T = batch.targets.size(1);
+    if (T < 2) return 0;
+    if (!source_->frames()) return (batch.targets.narrow(1, 1, T - 1) != source_->pad_id()).sum().item<double>();
+    if (!batch.frame_mask.defined()) return static_cast<double>(batch.targets.size(0) * (T - 1));
+    return batch.frame_mask.narrow(1, 1, T - 1).sum().item<double>();
+  }
+
   const Shard& shard_;
   TrainOptions options_;
   models::ModelConfig config_;
@@ -234,12 +261,8 @@ EvaluationReport evaluate_sequence(const models::Family& family, const Evaluatio
   EvaluationReport report;
   report.score = model.nll;
   report.score_name = "nll";
-  report.result = {{"checkpoint", info.path},
-                   {"family", family.name},
-                   {"data", shard.path()},
-                   {"split", request.split_name},
-                   {"unit", unit},
-                   {"model", result_json(model)}};
+  report.result = {{"checkpoint", info.path},     {"family", family.name}, {"data", shard.path()},
+                   {"split", request.split_name}, {"unit", unit},          {"model", result_json(model)}};
   if (unigram) report.result["unigram_baseline"] = result_json(*unigram);
 
   char line[256];

@@ -31,6 +31,7 @@
 #include <optional>
 #include <string>
 
+#include "train/distributed.h"
 #include "train/learner.h"
 
 namespace cadenza::train {
@@ -42,6 +43,9 @@ struct TrainRequest {
   bool resume = false;    // continue RUN/checkpoints/last.safetensors; config then comes from the run
   // When not resuming, an existing run folder with checkpoints is an error unless overwrite is set.
   bool overwrite = false;
+  // Several processes training one model (distributed.h): each trains on its slice of every global batch; rank 0
+  // alone writes the run folder and reports progress; every rank takes the same decisions. Null: one process.
+  DataParallel* parallel = nullptr;
 };
 
 // What the progress display shows; sent every step (the display decides how often to draw).

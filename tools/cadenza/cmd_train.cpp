@@ -1,9 +1,13 @@
 // `cadenza train --model FAMILY --data SHARD --out RUN_DIR ...`: train any model family on a prepared shard.
 // The loop is src/train/trainer.h; presets and --set are src/train/train_config.h.
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,9 +15,10 @@
 #include "common/error.h"
 #include "common/file_io.h"
 #include "data/shard.h"
-#include "models/threading.h"
 #include "families/registry.h"
+#include "models/threading.h"
 #include "run_control.h"
+#include "train/distributed.h"
 #include "train/train_config.h"
 #include "train/trainer.h"
 #include "train_progress.h"
@@ -38,6 +43,7 @@ struct TrainCommandOptions {
   int64_t seed = -1;
   int threads = 0;
   bool print_config = false;
+  double distributed_timeout_seconds = 300;
 };
 
 nlohmann::json build_config(const TrainCommandOptions& cli, const Shard& shard) {
@@ -77,7 +83,15 @@ nlohmann::json build_config(const TrainCommandOptions& cli, const Shard& shard) 
 void run_train(const TrainCommandOptions& cli) {
   // From the start: a Ctrl-C while the data and model load still ends the run cleanly at its first step.
   InterruptGuard interrupt_guard;
-  const std::string threads = models::configure_tensor_threads(resolve_threads(cli.threads));
+  // Launched by torchrun (or with RANK / WORLD_SIZE / ... set by hand): one of several processes (docs/distributed.md).
+  std::optional<train::DistributedEnvironment> environment =
+      train::distributed_environment([](const char* name) { return std::getenv(name); });
+  if (environment && cli.print_config) environment.reset();
+  // The cores are shared by the processes of this host: cores / local world size threads each, unless --threads.
+  int thread_count = resolve_threads(cli.threads);
+  if (environment && cli.threads <= 0) thread_count = std::max(1, thread_count / environment->local_world_size);
+  const std::string threads = models::configure_tensor_threads(thread_count);
+  const bool lead = !environment || environment->rank == 0;
   train::TrainRequest request;
   request.data_path = cli.data;
   request.run_dir = cli.out;
@@ -95,19 +109,39 @@ void run_train(const TrainCommandOptions& cli) {
         "--resume continues the run exactly as configured; --set, --config, --steps and --time-budget "
         "cannot be combined with it");
   }
-  std::fprintf(stderr, "%s %s on %s -> %s (%s)\n", cli.resume ? "resuming" : "training", cli.model.c_str(),
-               cli.data.c_str(), cli.out.c_str(), threads.c_str());
+  std::unique_ptr<train::DataParallel> parallel;
+  if (environment) {
+    if (!(cli.distributed_timeout_seconds >= 1 && cli.distributed_timeout_seconds <= 86400))
+      throw Error("--distributed-timeout must be in [1, 86400] seconds");
+    parallel = std::make_unique<train::DataParallel>(
+        *environment, std::chrono::milliseconds(static_cast<int64_t>(cli.distributed_timeout_seconds * 1000)));
+    request.parallel = parallel.get();
+  }
+  const std::string processes =
+      environment ? ", rank " + std::to_string(environment->rank) + " of " + std::to_string(environment->world_size)
+                  : "";
+  std::fprintf(stderr, "%s %s on %s -> %s (%s%s)\n", cli.resume ? "resuming" : "training", cli.model.c_str(),
+               cli.data.c_str(), cli.out.c_str(), threads.c_str(), processes.c_str());
 
-  TrainProgressDisplay display(cli.model, stderr_is_terminal());
+  // Rank 0 reports for all; the other ranks say only what goes wrong.
+  TrainProgressDisplay display(cli.model, lead && stderr_is_terminal());
   train::TrainResult result;
   try {
-    result = train::run_training(
-        request, families::find_family, [&](const train::TrainProgress& p) { display(p); }, &stop_requested());
+    train::ProgressCallback progress;
+    if (lead) progress = [&](const train::TrainProgress& p) { display(p); };
+    result = train::run_training(request, families::find_family, progress, &stop_requested());
   } catch (...) {
     display.finish();
     throw;
   }
   display.finish();
+  if (!lead) {
+    if (result.stop_reason == "interrupted") {
+      std::fflush(stdout);
+      std::exit(130);
+    }
+    return;
+  }
   std::printf("stopped after step %lld (%s) in %s; %lld parameters\n", static_cast<long long>(result.steps),
               result.stop_reason.c_str(), format_duration(result.seconds).c_str(),
               static_cast<long long>(result.parameters));
@@ -128,8 +162,7 @@ void run_train(const TrainCommandOptions& cli) {
 void setup_train(CLI::App& parent) {
   auto options = std::make_shared<TrainCommandOptions>();
   auto* command = parent.add_subcommand("train", "Train a model on a prepared shard (`cadenza dataset prepare`)");
-  command
-      ->add_option("--model", options->model, "Model family: " + families::model_names_text())
+  command->add_option("--model", options->model, "Model family: " + families::model_names_text())
       ->check(CLI::IsMember(families::model_names()))
       ->capture_default_str();
   command
@@ -158,6 +191,11 @@ void setup_train(CLI::App& parent) {
   command->add_flag("--overwrite", options->overwrite, "Start again even if --out holds a run");
   command->add_flag("--print-config", options->print_config, "Print the resolved configuration and exit");
   add_threads_option(command, options->threads);
+  command
+      ->add_option("--distributed-timeout", options->distributed_timeout_seconds,
+                   "With several processes (torchrun, docs/distributed.md): seconds a rank waits for the others "
+                   "before it gives up naming the ones that are gone")
+      ->capture_default_str();
   command->callback([options, steps] {
     options->steps_given = steps->count() > 0;
     run_train(*options);
