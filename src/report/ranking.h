@@ -47,6 +47,13 @@ struct Ranking {
   std::vector<Exclusion> excluded;
   double reference_value = kNotMeasured;  // the held-out ("real vs real") figure where there is one
   std::string reference_label;            // what reference_value is
+  // likelihood: further baselines on the same shard, split and tokens (the n-grams of token data), listed under
+  // the entries, not ranked.
+  struct Baseline {
+    std::string label;
+    double value = kNotMeasured;
+  };
+  std::vector<Baseline> baselines;
   std::vector<std::string> statistics;    // statistics: the metric names averaged
   std::string note;                       // caveats
 };

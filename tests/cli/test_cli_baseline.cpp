@@ -1,8 +1,11 @@
-// `cadenza baseline` end to end: the n-gram figures of a small melody shard as text and JSON, and the errors.
+// `cadenza baseline` end to end: the n-gram figures of a small melody shard as text and JSON, and the errors; and
+// `cadenza evaluate` showing the same figures beside a token model's NLL.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "cli_fixtures.h"
 #include "data/shard.h"
@@ -41,6 +44,79 @@ TEST(CliBaseline, PrintsTheChosenOrderAndBothFigures) {
   const nlohmann::json plain = nlohmann::json::parse(no_cache.output);
   EXPECT_EQ(plain["order"], 2);
   EXPECT_FALSE(plain.contains("cached"));
+}
+
+std::string four_decimals(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.4f", value);
+  return text;
+}
+
+// evaluate fits the n-grams itself (through train/evaluate_baselines.h); `cadenza baseline` is the independent path
+// whose figures it must reproduce on the same shard, split and window.
+TEST(CliBaseline, EvaluateShowsBothNgramsBesideTheModelOnTheSameTokens) {
+  testing::TwoTrackShards shards;
+  const std::string run = shards.dir.file("run");
+  const auto trained = run_cadenza("train --model lstm --preset tiny --data " + shards.melody + " --out " + run +
+                                   " --steps 10 --set crop_length=32 --threads 1");
+  ASSERT_EQ(trained.exit_code, 0) << trained.output;
+
+  for (const std::string window : {"1024", "16"}) {
+    SCOPED_TRACE("window " + window);
+    const auto expected_run =
+        run_cadenza("baseline --data " + shards.melody + " --split valid --window " + window + " --json");
+    ASSERT_EQ(expected_run.exit_code, 0) << expected_run.output;
+    const nlohmann::json expected = nlohmann::json::parse(expected_run.output);
+
+    const auto json_run = run_cadenza("evaluate --checkpoint " + run + " --data " + shards.melody +
+                                      " --split valid --window " + window + " --json --threads 1");
+    ASSERT_EQ(json_run.exit_code, 0) << json_run.output;
+    const nlohmann::json result = nlohmann::json::parse(json_run.output);
+    ASSERT_TRUE(result.contains("ngram_baseline")) << result.dump(2);
+    const nlohmann::json& ngram = result["ngram_baseline"];
+    EXPECT_EQ(result["window"], std::stoll(window));
+    EXPECT_EQ(result["training_crop_length"], 32);
+    EXPECT_EQ(ngram["split"], "valid");
+    EXPECT_EQ(ngram["order"], expected["order"]);
+    EXPECT_NEAR(ngram["nll"].get<double>(), expected["nll"].get<double>(), 1e-12);
+    ASSERT_TRUE(ngram.contains("cached"));
+    EXPECT_EQ(ngram["cached"]["order"], expected["cached"]["order"]);
+    EXPECT_NEAR(ngram["cached"]["nll"].get<double>(), expected["cached"]["nll"].get<double>(), 1e-12);
+    // The same tokens: the n-grams and the model are scored with one protocol.
+    EXPECT_EQ(ngram["elements"], expected["elements"]);
+    EXPECT_EQ(result["model"]["elements"], expected["elements"]);
+    EXPECT_EQ(ngram["same_tokens"], true);
+
+    const auto text = run_cadenza("evaluate --checkpoint " + run + " --data " + shards.melody +
+                                  " --split valid --window " + window + " --threads 1");
+    ASSERT_EQ(text.exit_code, 0) << text.output;
+    const std::string elements = std::to_string(expected["elements"].get<int64_t>());
+    EXPECT_NE(text.output.find(elements + " tokens scored in windows of " + window +
+                               " tokens; trained on crops of 32 tokens"),
+              std::string::npos)
+        << text.output;
+    const std::string plain_row = "Kneser-Ney " + std::to_string(expected["order"].get<int>()) + "-gram";
+    const size_t plain = text.output.find(plain_row + " ");
+    ASSERT_NE(plain, std::string::npos) << text.output;
+    EXPECT_NE(text.output.find(four_decimals(expected["nll"].get<double>()), plain), std::string::npos)
+        << text.output;
+    const size_t cached = text.output.find(
+        "Kneser-Ney " + std::to_string(expected["cached"]["order"].get<int>()) + "-gram + piece cache");
+    ASSERT_NE(cached, std::string::npos) << text.output;
+    EXPECT_NE(text.output.find(four_decimals(expected["cached"]["nll"].get<double>()), cached), std::string::npos)
+        << text.output;
+    EXPECT_NE(text.output.find("scored on the same " + elements + " tokens as the model"), std::string::npos)
+        << text.output;
+  }
+
+  const auto skipped = run_cadenza("evaluate --checkpoint " + run + " --data " + shards.melody + " --no-baseline");
+  ASSERT_EQ(skipped.exit_code, 0) << skipped.output;
+  EXPECT_EQ(skipped.output.find("Kneser-Ney"), std::string::npos) << skipped.output;
+  EXPECT_EQ(skipped.output.find("unigram baseline"), std::string::npos) << skipped.output;
+  const auto skipped_json =
+      run_cadenza("evaluate --checkpoint " + run + " --data " + shards.melody + " --no-baseline --json");
+  ASSERT_EQ(skipped_json.exit_code, 0) << skipped_json.output;
+  EXPECT_FALSE(nlohmann::json::parse(skipped_json.output).contains("ngram_baseline"));
 }
 
 TEST(CliBaseline, ErrorsNameTheProblem) {
