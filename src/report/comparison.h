@@ -111,13 +111,13 @@ struct ModelReport {
   std::string score_name;        // "nll" | "elbo" | "" (no likelihood)
   std::string loss_description;  // "" = "training loss (nats per <unit>)"
   std::string speed_unit;        // training throughput unit; "" = per likelihood unit
-  size_t reference = 0;  // index into Comparison::references: the shard it was trained and judged on
-  std::string run;       // the run folder or checkpoint used
-  std::string origin;    // "trained", "reused", "checkpoint"
+  size_t reference = 0;          // index into Comparison::references: the shard it was trained and judged on
+  std::string run;               // the run folder or checkpoint used
+  std::string origin;            // "trained", "reused", "checkpoint"
   int64_t parameters = -1;
   TrainingSummary training;
   Likelihood likelihood;
-  std::vector<MetricComparison> metrics;   // generated pieces vs the reference's training pieces
+  std::vector<MetricComparison> metrics;  // generated pieces vs the reference's training pieces
   // Melody data: the form metrics of the generated pieces' melody (eval/form_metrics.h) vs the training pieces';
   // empty for other data.
   std::vector<MetricComparison> form_metrics;
@@ -138,9 +138,9 @@ struct ReferenceSet {
   std::string encoding;  // "melody", "pianoroll", ...
   size_t training_pieces = 0;
   size_t heldout_pieces = 0;
-  std::vector<MetricComparison> heldout_metrics;  // held-out pieces vs training pieces
+  std::vector<MetricComparison> heldout_metrics;       // held-out pieces vs training pieces
   std::vector<MetricComparison> heldout_form_metrics;  // melody data: the form metrics, held-out vs training
-  OriginalityFigures heldout_originality;         // held-out pieces vs training pieces
+  OriginalityFigures heldout_originality;              // held-out pieces vs training pieces
   std::array<double, 12> training_pitch_classes{};
   std::array<double, 12> heldout_pitch_classes{};
 };

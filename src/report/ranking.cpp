@@ -73,7 +73,8 @@ std::vector<Ranking> likelihood_rankings(const Comparison& comparison) {
       // The n-grams are fitted once per shard: every model of the shard carries the same figures.
       if (ranking.baselines.empty() && std::isfinite(likelihood.ngram)) {
         ranking.baselines.push_back(
-            {"Kneser-Ney " + std::to_string(likelihood.ngram_order) + "-gram (order chosen on valid)", likelihood.ngram});
+            {"Kneser-Ney " + std::to_string(likelihood.ngram_order) + "-gram (order chosen on valid)",
+             likelihood.ngram});
         if (std::isfinite(likelihood.ngram_cached))
           ranking.baselines.push_back({"Kneser-Ney " + std::to_string(likelihood.ngram_cached_order) +
                                            "-gram + piece cache (the tokens already heard in the piece)",

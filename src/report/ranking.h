@@ -54,8 +54,8 @@ struct Ranking {
     double value = kNotMeasured;
   };
   std::vector<Baseline> baselines;
-  std::vector<std::string> statistics;    // statistics: the metric names averaged
-  std::string note;                       // caveats
+  std::vector<std::string> statistics;  // statistics: the metric names averaged
+  std::string note;                     // caveats
 };
 
 // Competition ranks (1, 2, 2, 4) of entries already sorted best first; equal values share a rank.

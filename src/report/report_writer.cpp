@@ -255,9 +255,8 @@ Table metrics_table(const Comparison& comparison, const ModelReport& model) {
 
 // The form of the generated melodies beside the real ones': the training pieces and the held-out pieces.
 Table form_table(const Comparison& comparison, const ModelReport& model) {
-  Table table{{"form metric", model.name, "training set", "held-out", "overlap area"},
-              {},
-              {false, true, true, true, true}};
+  Table table{
+      {"form metric", model.name, "training set", "held-out", "overlap area"}, {}, {false, true, true, true, true}};
   const ReferenceSet* reference = reference_of(comparison, model);
   for (const auto& metric : model.form_metrics) {
     const MetricComparison* held = reference ? find_metric(reference->heldout_form_metrics, metric.name) : nullptr;
@@ -509,8 +508,7 @@ std::string render_markdown(const Comparison& comparison, const std::vector<Rank
       if (const Chart* chart = find_chart(charts, chart_name(kind, model.name)))
         md += "![" + chart->title + "](charts/" + chart->file + ")\n";
     md += "\n### Musical statistics\n\n" + markdown_table(metrics_table(comparison, model));
-    if (!model.form_metrics.empty())
-      md += "### Form of the melody\n\n" + markdown_table(form_table(comparison, model));
+    if (!model.form_metrics.empty()) md += "### Form of the melody\n\n" + markdown_table(form_table(comparison, model));
     md += "### Samples\n\n";
     for (size_t i = 0; i < model.samples.size(); ++i) {
       const SampleFiles& sample = model.samples[i];

@@ -86,7 +86,7 @@ struct EvaluationRequest {
   const Shard* shard = nullptr;                        // prepared with the checkpoint's encoding
   Split split = Split::kTest;
   std::string split_name = "test";
-  int64_t window = 1024;   // autoregressive: longest window scored at once
+  int64_t window = 1024;  // autoregressive: longest window scored at once
   // Autoregressive: the baselines beside the model: the context-free one, and for token data the Kneser-Ney n-gram
   // and the n-gram with a piece cache (eval/ngram.h, same split, window and tokens as the model).
   bool baselines = true;
@@ -97,10 +97,10 @@ struct EvaluationRequest {
 };
 
 struct EvaluationReport {
-  nlohmann::json result;            // everything measured: what `evaluate --json` prints
-  std::string text;                 // what `evaluate` prints
-  std::optional<double> score;      // the family's held-out score, lower is better (NLL, ELBO bound); none for GANs
-  std::string score_name;           // "nll" | "elbo"
+  nlohmann::json result;        // everything measured: what `evaluate --json` prints
+  std::string text;             // what `evaluate` prints
+  std::optional<double> score;  // the family's held-out score, lower is better (NLL, ELBO bound); none for GANs
+  std::string score_name;       // "nll" | "elbo"
 };
 
 // Throws cadenza::Error naming the shard when its encoding differs from the checkpoint's.

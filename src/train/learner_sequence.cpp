@@ -18,15 +18,14 @@
 namespace cadenza::train {
 namespace {
 
-using nlohmann::json;
 using codec::BatchSource;
 using codec::shard_input_size;
 using codec::TensorBatch;
+using nlohmann::json;
 
 class SequenceLearner final : public Learner {
  public:
-  SequenceLearner(const models::Family& family, const json& model_json, const Shard& shard,
-                  const TrainOptions& options)
+  SequenceLearner(const models::Family& family, const json& model_json, const Shard& shard, const TrainOptions& options)
       : shard_(shard), options_(options), config_(models::ModelConfig::from_json(model_json)) {
     const bool frames = shard.is_piano_roll();
     if (frames != (config_.input_kind == models::InputKind::kFrames))
@@ -235,12 +234,8 @@ EvaluationReport evaluate_sequence(const models::Family& family, const Evaluatio
   EvaluationReport report;
   report.score = model.nll;
   report.score_name = "nll";
-  report.result = {{"checkpoint", info.path},
-                   {"family", family.name},
-                   {"data", shard.path()},
-                   {"split", request.split_name},
-                   {"unit", unit},
-                   {"model", result_json(model)}};
+  report.result = {{"checkpoint", info.path},     {"family", family.name}, {"data", shard.path()},
+                   {"split", request.split_name}, {"unit", unit},          {"model", result_json(model)}};
   if (unigram) report.result["unigram_baseline"] = result_json(*unigram);
 
   const int64_t crop_length = training_crop_length(info.training);

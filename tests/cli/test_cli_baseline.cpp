@@ -98,10 +98,9 @@ TEST(CliBaseline, EvaluateShowsBothNgramsBesideTheModelOnTheSameTokens) {
     const std::string plain_row = "Kneser-Ney " + std::to_string(expected["order"].get<int>()) + "-gram";
     const size_t plain = text.output.find(plain_row + " ");
     ASSERT_NE(plain, std::string::npos) << text.output;
-    EXPECT_NE(text.output.find(four_decimals(expected["nll"].get<double>()), plain), std::string::npos)
-        << text.output;
-    const size_t cached = text.output.find(
-        "Kneser-Ney " + std::to_string(expected["cached"]["order"].get<int>()) + "-gram + piece cache");
+    EXPECT_NE(text.output.find(four_decimals(expected["nll"].get<double>()), plain), std::string::npos) << text.output;
+    const size_t cached = text.output.find("Kneser-Ney " + std::to_string(expected["cached"]["order"].get<int>()) +
+                                           "-gram + piece cache");
     ASSERT_NE(cached, std::string::npos) << text.output;
     EXPECT_NE(text.output.find(four_decimals(expected["cached"]["nll"].get<double>()), cached), std::string::npos)
         << text.output;

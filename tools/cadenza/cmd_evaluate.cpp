@@ -66,7 +66,8 @@ void setup_evaluate(CLI::App& parent) {
   command->add_option("--window", options->window, "Longest window scored at once (longer pieces are cut)")
       ->capture_default_str();
   command->add_flag("--json", options->json, "Print JSON");
-  command->add_flag("!--no-baseline", options->baseline, "Skip the baselines (context-free, and the n-grams on token data)");
+  command->add_flag("!--no-baseline", options->baseline,
+                    "Skip the baselines (context-free, and the n-grams on token data)");
   add_threads_option(command, options->threads);
   command->callback([options] { run_evaluate(*options); });
 }

@@ -360,8 +360,7 @@ report::ModelReport evaluate_model(const ModelPlan& plan, const Shard& shard, co
   }
   progress.phase(index, plan.name, "evaluating", "statistics and originality of the samples");
   model.metrics = report::compare_metric_sets(metrics, reference.training_metrics);
-  if (!reference.training_form.empty())
-    model.form_metrics = report::compare_metric_sets(form, reference.training_form);
+  if (!reference.training_form.empty()) model.form_metrics = report::compare_metric_sets(form, reference.training_form);
   model.pitch_classes = report::pitch_class_histogram(cut);
   model.originality = report::originality_figures(originality);
   return model;
