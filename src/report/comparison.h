@@ -88,6 +88,8 @@ struct Likelihood {
   // Token data (kNll only): the interpolated Kneser-Ney n-gram and the same with a piece cache (eval/ngram.h),
   // fitted once per shard and scored on the same tokens as the model; NaN when not measured (or not on the same
   // tokens). The orders were chosen on the valid split.
+  int64_t window = 0;                // kNll: the longest window scored at once (0: not known)
+  int64_t training_crop_length = 0;  // kNll: the crops the model was trained on (0: not known)
   double ngram = kNotMeasured;
   int ngram_order = 0;
   double ngram_cached = kNotMeasured;

@@ -203,9 +203,14 @@ Table facts_table(const Comparison& comparison, const ModelReport& model) {
   table.rows.push_back(
       {"training speed", format_number(model.training.elements_per_second, 3) + " " + elements_unit(model)});
   std::string likelihood = likelihood_text(model.likelihood);
-  if (model.likelihood.kind == LikelihoodKind::kNll)
+  if (model.likelihood.kind == LikelihoodKind::kNll) {
     likelihood += " nats per " + model.likelihood.unit + ", " + model.likelihood.split + " split";
-  else if (model.likelihood.kind == LikelihoodKind::kElboBound)
+    // The context it was measured at: a model scored beyond the crops it was trained on is read with that in mind.
+    if (model.likelihood.window > 0)
+      likelihood += ", windows of " + std::to_string(model.likelihood.window) + " " + model.likelihood.unit + "s";
+    if (model.likelihood.training_crop_length > 0)
+      likelihood += " (trained on crops of " + std::to_string(model.likelihood.training_crop_length) + ")";
+  } else if (model.likelihood.kind == LikelihoodKind::kElboBound)
     likelihood = "≤ " + format_number(model.likelihood.value, 4) + " nats per " + model.likelihood.unit + ", " +
                  model.likelihood.split + " split (ELBO: an upper bound on the NLL, on bar-aligned windows)";
   table.rows.push_back({"held-out likelihood", likelihood});
@@ -627,6 +632,8 @@ nlohmann::ordered_json results_json(const Comparison& comparison, const std::vec
                            {"unit", model.likelihood.unit},
                            {"split", model.likelihood.split},
                            {"unigram_baseline", number_or_null(model.likelihood.baseline)},
+                           {"window", model.likelihood.window},
+                           {"training_crop_length", model.likelihood.training_crop_length},
                            {"ngram_baseline", number_or_null(model.likelihood.ngram)},
                            {"ngram_order", model.likelihood.ngram_order},
                            {"ngram_cached_baseline", number_or_null(model.likelihood.ngram_cached)},

@@ -141,6 +141,10 @@ TEST(CliCompare, TrainsGeneratesEvaluatesAndWritesTheReport) {
   EXPECT_NE(md.find("| - | baseline: " + plain_label + " (order chosen on valid) |"), std::string::npos) << md;
   EXPECT_NE(md.find("| - | baseline: " + cached_label), std::string::npos) << md;
   EXPECT_NE(md.find("| " + plain_label + " baseline |"), std::string::npos) << md;
+  EXPECT_EQ(likelihood["window"], 1024) << "evaluate's window";
+  EXPECT_EQ(likelihood["training_crop_length"],
+            (*lstm)["details"]["evaluation"]["training_crop_length"].get<int64_t>());
+  EXPECT_GT(likelihood["training_crop_length"].get<int64_t>(), 0);
   EXPECT_NE(html.find("baseline: " + plain_label), std::string::npos);
   EXPECT_TRUE((*gan)["likelihood"]["ngram_baseline"].is_null()) << "no n-gram beside a model without a likelihood";
 

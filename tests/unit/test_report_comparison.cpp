@@ -199,6 +199,7 @@ Comparison with_ngrams_and_form() {
     if (m.name != "lstm" && m.name != "gru") continue;
     m.likelihood.ngram = 1.06, m.likelihood.ngram_order = 7;
     m.likelihood.ngram_cached = 0.49, m.likelihood.ngram_cached_order = 8;
+    m.likelihood.window = 1024, m.likelihood.training_crop_length = 256;
   }
   comparison.models[0].form_metrics = {metric("recurring_2bar_patterns", 0.3, 0.05, 0.61),
                                        metric("notes_in_key", 0.4, 0.86, 0.97)};
@@ -226,6 +227,10 @@ TEST(ReportRanking, NgramBaselinesAreListedUnderTheLikelihoodRankingOfTheirShard
   const std::string md = render_markdown(comparison, rankings);
   EXPECT_NE(md.find("| - | baseline: Kneser-Ney 7-gram (order chosen on valid) | 1.06 |"), std::string::npos) << md;
   EXPECT_NE(md.find("| Kneser-Ney 7-gram baseline | 1.06 (same tokens) |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| held-out likelihood | 0.95 nats per token, test split, windows of 1024 tokens (trained on crops "
+                    "of 256) |"),
+            std::string::npos)
+      << md;
   EXPECT_NE(md.find("| Kneser-Ney 8-gram + piece cache baseline | 0.49 (same tokens) |"), std::string::npos) << md;
   const nlohmann::ordered_json json = results_json(comparison, rankings);
   EXPECT_DOUBLE_EQ(json["models"][0]["likelihood"]["ngram_baseline"].get<double>(), 1.06);

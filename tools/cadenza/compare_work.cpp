@@ -128,6 +128,8 @@ report::Likelihood measure_likelihood(const ModelPlan& plan, const Shard& shard,
   if (report.score && report.score_name == "nll") {
     likelihood.kind = report::LikelihoodKind::kNll;
     likelihood.value = *report.score;
+    likelihood.window = report.result.value("window", int64_t{0});
+    likelihood.training_crop_length = report.result.value("training_crop_length", int64_t{0});
     if (report.result.contains("unigram_baseline")) {
       likelihood.baseline = report.result["unigram_baseline"]["nll"].get<double>();
       details["evaluation"]["unigram_nll"] = likelihood.baseline;
