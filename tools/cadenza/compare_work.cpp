@@ -239,7 +239,7 @@ bool train_model(const ModelPlan& plan, const Shard& shard, const CompareSetup& 
   return result.stop_reason == "interrupted";
 }
 
-ReferenceData build_reference(const Shard& shard, int bars) {
+ReferenceData build_reference(const Shard& shard, int bars, bool ngram) {
   ReferenceData data;
   report::ReferenceSet& summary = data.summary;
   summary.shard = shard.path();
@@ -281,7 +281,7 @@ ReferenceData build_reference(const Shard& shard, int bars) {
   if (melody) summary.heldout_form_metrics = report::compare_metric_sets(heldout_form, data.training_form);
 
   // The n-grams on the split measure_likelihood() scores, at evaluate's default window (the request's).
-  if (shard.is_piano_roll()) return data;
+  if (!ngram || shard.is_piano_roll()) return data;
   const std::optional<Split> split = heldout_split(shard);
   if (!split) {
     data.ngram_note = "the shard has no valid or test pieces";

@@ -71,8 +71,9 @@ struct ReferenceData {
 };
 
 // Decodes the shard's train and held-out (valid + test) pieces and measures them (the form metrics too on melody
-// data), and fits the n-gram baselines on token data. Throws Error naming the shard when its train split is empty.
-ReferenceData build_reference(const Shard& shard, int bars);
+// data), and with `ngram` fits the n-gram baselines (token data only). Throws Error naming the shard when its train
+// split is empty.
+ReferenceData build_reference(const Shard& shard, int bars, bool ngram);
 
 // Measures one trained model: held-out likelihood (exact NLL, the VAE's ELBO bound, or none), `samples` generated
 // pieces written as MIDI / PNG (/ WAV) under OUT/samples, their statistics beside the training pieces', their
