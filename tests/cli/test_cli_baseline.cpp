@@ -4,10 +4,12 @@
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "cli_fixtures.h"
+#include "common/file_io.h"
 #include "data/shard.h"
 #include "eval/ngram.h"
 
@@ -106,6 +108,57 @@ TEST(CliBaseline, EvaluateShowsBothNgramsBesideTheModelOnTheSameTokens) {
         << text.output;
     EXPECT_NE(text.output.find("scored on the same " + elements + " tokens as the model"), std::string::npos)
         << text.output;
+  }
+
+  // The model card (scripts/write_model_card.py) from evaluate's JSON and `cadenza metrics` on generated pieces:
+  // the NLL beside both n-grams, the form metrics beside the real tunes'.
+  const auto test_json = run_cadenza("evaluate --checkpoint " + run + " --data " + shards.melody + " --json");
+  ASSERT_EQ(test_json.exit_code, 0) << test_json.output;
+  const nlohmann::json test = nlohmann::json::parse(test_json.output);
+  write_file_atomic(shards.dir.file("test.json"), test_json.output);
+  const std::string samples = shards.dir.file("samples");
+  const auto generated = run_cadenza("generate --checkpoint " + run + " --out " + samples + " -n 2 --bars 4 --seed 1");
+  ASSERT_EQ(generated.exit_code, 0) << generated.output;
+  const auto form_run = run_cadenza("metrics " + samples + " --bars 4 --reference-shard " + shards.melody +
+                                    " --split test --json --mean-only");
+  ASSERT_EQ(form_run.exit_code, 0) << form_run.output;
+  write_file_atomic(shards.dir.file("form.json"), form_run.output);
+  const nlohmann::json form = nlohmann::json::parse(form_run.output);
+  std::filesystem::create_directories(shards.dir.file("card"));
+  std::filesystem::copy_file(run + "/checkpoints/best.safetensors", shards.dir.file("card/model.safetensors"));
+  const auto card_run = testing::run_command(
+      "/usr/bin/python3 " + std::string(CADENZA_SOURCE_DIR) + "/scripts/write_model_card.py tiny-lstm " + run + " " +
+      shards.dir.file("test.json") + " 'cadenza train ...' " + shards.dir.file("form.json") +
+      " 'cadenza metrics ...' --out " + shards.dir.file("card/README.md"));
+  ASSERT_EQ(card_run.exit_code, 0) << card_run.output;
+  const std::string card = read_file_text(shards.dir.file("card/README.md"));
+  auto three_decimals = [](double value) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.3f", value);
+    return std::string(text);
+  };
+  const nlohmann::json& ngram = test["ngram_baseline"];
+  EXPECT_NE(card.find("| test NLL | **" + three_decimals(test["model"]["nll"].get<double>()) + " nats/token**"),
+            std::string::npos)
+      << card;
+  EXPECT_NE(card.find("scored in windows of 1,024 tokens (trained on crops of 32)"), std::string::npos) << card;
+  EXPECT_NE(
+      card.find("| Kneser-Ney " + std::to_string(ngram["order"].get<int>()) + "-gram baseline | " +
+                three_decimals(ngram["nll"].get<double>()) + " nats/token (order chosen on valid; the same tokens)"),
+      std::string::npos)
+      << card;
+  EXPECT_NE(card.find("| Kneser-Ney " + std::to_string(ngram["cached"]["order"].get<int>()) +
+                      "-gram + piece cache baseline | " + three_decimals(ngram["cached"]["nll"].get<double>()) +
+                      " nats/token"),
+            std::string::npos)
+      << card;
+  EXPECT_NE(card.find("| form metric | generated | real tunes |"), std::string::npos) << card;
+  for (const char* name : {"recurring_2bar_patterns", "notes_in_key", "offgrid_onsets", "pitch_range"}) {
+    const nlohmann::json& mine = form["form_mean"][name];
+    const nlohmann::json& real = form["reference"]["form_mean"][name];
+    const std::string row = std::string("| ") + name + " | " + (mine.is_null() ? "-" : three_decimals(mine)) + " | " +
+                            (real.is_null() ? "-" : three_decimals(real)) + " |";
+    EXPECT_NE(card.find(row), std::string::npos) << row << "\n" << card;
   }
 
   const auto skipped = run_cadenza("evaluate --checkpoint " + run + " --data " + shards.melody + " --no-baseline");
