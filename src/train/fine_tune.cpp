@@ -45,11 +45,16 @@ void check_data_matches_checkpoint(const Shard& shard, const models::CheckpointI
                                    const std::string& what) {
   const std::string where = shard.path() + " does not match " + what + " (" + checkpoint.path + "): ";
   const nlohmann::json& data_encoding = shard.metadata().encoding;
-  if (data_encoding != checkpoint.encoding)
-    throw Error(where + "encoding " + data_encoding.dump() + " vs " + checkpoint.encoding.dump() +
-                " (prepare the data with the checkpoint's encoding settings)");
-  if (shard.is_piano_roll()) return;
   const std::vector<std::string>& data_vocabulary = shard.metadata().vocabulary;
+  if (data_encoding != checkpoint.encoding) {
+    const std::string sizes = shard.is_piano_roll() && checkpoint.vocabulary.empty()
+                                  ? ""
+                                  : "; vocabulary " + std::to_string(data_vocabulary.size()) + " vs " +
+                                        std::to_string(checkpoint.vocabulary.size()) + " tokens";
+    throw Error(where + "encoding " + data_encoding.dump() + " vs " + checkpoint.encoding.dump() + sizes +
+                " (data vs checkpoint; prepare the data with the checkpoint's encoding settings)");
+  }
+  if (shard.is_piano_roll()) return;
   if (data_vocabulary.size() != checkpoint.vocabulary.size())
     throw Error(where + "vocabulary " + std::to_string(data_vocabulary.size()) + " vs " +
                 std::to_string(checkpoint.vocabulary.size()) + " tokens (data vs checkpoint)");
