@@ -47,7 +47,7 @@ void check_data_matches_checkpoint(const Shard& shard, const models::CheckpointI
   const nlohmann::json& data_encoding = shard.metadata().encoding;
   const std::vector<std::string>& data_vocabulary = shard.metadata().vocabulary;
   if (data_encoding != checkpoint.encoding) {
-    const std::string sizes = shard.is_piano_roll() && checkpoint.vocabulary.empty()
+    const std::string sizes = shard.is_piano_roll() || checkpoint.vocabulary.empty()
                                   ? ""
                                   : "; vocabulary " + std::to_string(data_vocabulary.size()) + " vs " +
                                         std::to_string(checkpoint.vocabulary.size()) + " tokens";

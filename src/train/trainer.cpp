@@ -269,6 +269,8 @@ class TrainingSession {
     const json& freeze = config_["fine_tune"].value("freeze", json::array());
     if (freeze.empty()) return;
     const auto groups = freeze.get<std::vector<std::string>>();
+    std::string freeze_text;
+    for (const auto& group : groups) freeze_text += (freeze_text.empty() ? "" : ",") + group;
     freeze_parameter_groups(learner_->module(), groups);
     int64_t frozen = 0;
     for (const auto& parameter : learner_->module().parameters())
@@ -278,7 +280,7 @@ class TrainingSession {
       for (const auto& group : optimizer->param_groups())
         for (const auto& parameter : group.params()) trains = trains || parameter.requires_grad();
       if (!trains)
-        throw Error("--freeze " + freeze.dump() +
+        throw Error("--freeze " + freeze_text +
                     " freezes every parameter one of this family's optimizers trains (e.g. a GAN's whole "
                     "generator or critic); freeze fewer groups");
     }
