@@ -144,10 +144,10 @@ void run_train(const TrainCommandOptions& cli) {
   request.run_dir = cli.out;
   request.resume = cli.resume;
   request.overwrite = cli.overwrite;
-  if (!cli.freeze.empty() && cli.init_from.empty())
-    throw Error("--freeze needs --init-from: it keeps groups of a pretrained model's weights as they are");
   std::string family_name = cli.model;
   if (!cli.resume) {
+    if (!cli.freeze.empty() && cli.init_from.empty())
+      throw Error("--freeze needs --init-from: it keeps groups of a pretrained model's weights as they are");
     const Shard shard(cli.data, /*verify_payload=*/false);
     nlohmann::json config = cli.init_from.empty() ? build_config(cli, shard) : build_fine_tune_config(cli, shard);
     request.config = train::resolve_config(config, cli.data, families::find_family);
