@@ -26,6 +26,19 @@ def fmt(value, digits=3):
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+def fine_tune_rows(config):
+    """The card's provenance row of a model fine-tuned with `cadenza train --init-from` (none for one from scratch)."""
+    fine_tune = config.get("fine_tune")
+    if not fine_tune:
+        return []
+    frozen = ", ".join(fine_tune.get("freeze") or []) or "nothing"
+    return [
+        f"| fine-tuned from | `{fine_tune['init_from']}` ({os.path.basename(os.path.dirname(fine_tune['checkpoint']))}/"
+        f"{os.path.basename(fine_tune['checkpoint'])}, sha256 {fine_tune.get('sha256', '-')}) on "
+        f"{os.path.basename(config['data']['path'])}; frozen: {frozen} |"
+    ]
+
+
 def form_lines(form, form_command):
     """The form metrics of the generated melodies beside the real tunes' (from `cadenza metrics --json`)."""
     if not form:
@@ -111,6 +124,7 @@ def latent_card(name, config, records, test, size, command, form=None, form_comm
             "| training data | Nottingham Music Database (Jukedeck's cleaned MIDI), melody track of each tune, every "
             f"{bars}-bar window with a note; Cadenza's stable hash split (80/10/10) |",
             "| data licence | GPLv3 (the Nottingham database); this model is derived from it |",
+            *fine_tune_rows(config),
             f"| training | {end['step']:,} steps of batch {t['batch_size']}, Adam lr {t['learning_rate']}; "
             f"{end['elapsed_seconds'] / 60:.1f} min on a 2-core CPU machine shared with other work; stopped by "
             f"{end['stop_reason']} |",
@@ -147,6 +161,7 @@ def latent_card(name, config, records, test, size, command, form=None, form_comm
             "| training data | Nottingham Music Database (Jukedeck's cleaned MIDI), melody and chord tracks as a 2-track "
             "piano roll (C2..B7), every 4-bar window of 4/4 bars; Cadenza's stable hash split (80/10/10) |",
             "| data licence | GPLv3 (the Nottingham database); this model is derived from it |",
+            *fine_tune_rows(config),
             f"| training | {end['step']:,} generator steps ({t['critic_steps']} critic steps each, gradient penalty "
             f"{t['gradient_penalty']}), batch {t['batch_size']}, Adam lr {t['learning_rate']} betas ({t['beta1']}, {t['beta2']}); "
             f"{end['elapsed_seconds'] / 60:.1f} min on a 2-core CPU machine shared with other work |",
@@ -225,6 +240,7 @@ def main():
         f"| training data | Nottingham Music Database (Jukedeck's cleaned MIDI), melody track of each tune; "
         f"Cadenza's stable hash split (80/10/10) |",
         f"| data licence | GPLv3 (the Nottingham database); this model is derived from it |",
+        *fine_tune_rows(config),
         f"| training | {end['step']:,} steps of batch {t['batch_size']} x {t['crop_length']} tokens, AdamW lr {t['learning_rate']}, "
         f"{t.get('schedule', 'cosine')} schedule, transposition augmentation +-{t['max_transpose']}; "
         f"{end['elapsed_seconds'] / 60:.1f} min on a 2-core CPU machine shared with other work (threads: see the command below); stopped by {end['stop_reason']} |",

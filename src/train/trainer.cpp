@@ -12,8 +12,10 @@
 #include "common/error.h"
 #include "common/file_io.h"
 #include "common/output_lock.h"
+#include "data/sha256.h"
 #include "data/shard.h"
 #include "models/checkpoint.h"
+#include "train/fine_tune.h"
 #include "train/learner.h"
 #include "train/schedule.h"
 #include "train/train_config.h"
@@ -82,8 +84,7 @@ LoopState loop_state_from(const json& training, const std::string& path) {
         state.elements_seen < 0)
       throw FormatError(path, -1,
                         "its training loop state is out of range (step " + std::to_string(state.step) +
-                            ", schedule_steps " + std::to_string(state.schedule_steps) +
-                            "); it cannot be resumed");
+                            ", schedule_steps " + std::to_string(state.schedule_steps) + "); it cannot be resumed");
     return state;
   } catch (const json::exception& error) {
     throw FormatError(path, -1,
@@ -153,6 +154,17 @@ json resolve_config(const json& config, const std::string& data_path, FamilyLook
   if (!resolved.contains("model") || !resolved.contains("train"))
     throw Error("training config: needs both \"model\" and \"train\" sections");
   Shard shard(data_path, /*verify_payload=*/false);
+  // A fine-tuning run: the data must speak the checkpoint's encoding and vocabulary (checked before the data decides
+  // vocab_size below, so that the message says what differs rather than which tensor has the wrong shape).
+  if (resolved.contains("fine_tune")) {
+    const json& fine_tune = resolved["fine_tune"];
+    if (!fine_tune.is_object() || !fine_tune.contains("checkpoint") || !fine_tune["checkpoint"].is_string())
+      throw Error("training config: \"fine_tune\" must be an object with a string \"checkpoint\"");
+    const models::CheckpointInfo source = models::read_checkpoint_info(fine_tune["checkpoint"].get<std::string>());
+    check_data_matches_checkpoint(shard, source, "the checkpoint to fine-tune");
+    if (fine_tune.contains("freeze") && !fine_tune["freeze"].is_array())
+      throw Error("training config: \"fine_tune\".\"freeze\" must be an array of parameter group names");
+  }
   // Validate both sections now, so a typo fails before any work, and spell out every default so that
   // config.json (and --print-config) lists every key there is.
   resolved["model"] = resolve_model_config(resolved["model"], shard, families);
@@ -209,15 +221,16 @@ class TrainingSession {
       if (!info.training.contains("config")) throw FormatError(last_path_, -1, "has no training config to resume");
       config_ = info.training["config"];
       loop_ = loop_state_from(info.training, last_path_);
-      if (info.encoding != shard_.metadata().encoding ||
-          (!shard_.is_piano_roll() && info.vocabulary != shard_.metadata().vocabulary))
-        throw Error(request_.data_path + ": its encoding or vocabulary differs from the run's (" + last_path_ + ")");
+      check_data_matches_checkpoint(shard_, info, "the run being resumed");
       last_saved_step_ = loop_.step;
     } else {
       if (fs::exists(last_path_) && !request_.overwrite)
         throw Error(request_.run_dir + ": already holds a run (" + last_path_ +
                     "); use --resume to continue it or --overwrite to start again");
       config_ = resolve_config(request_.config, request_.data_path, families);
+      // The source's checksum, so that the model's provenance survives a source file that is later replaced.
+      if (config_.contains("fine_tune"))
+        config_["fine_tune"]["sha256"] = sha256_file_hex(config_["fine_tune"]["checkpoint"].get<std::string>());
     }
     options_ = TrainOptions::from_json(config_["train"]);
     config_["data"] = {{"path", request_.data_path}, {"encoding", shard_.metadata().encoding_name()}};
@@ -232,17 +245,46 @@ class TrainingSession {
       for (torch::optim::AdamW* optimizer : learner_->optimizers())
         models::restore_optimizer_state(last_path_, *optimizer, model);
     } else {
+      // Fine-tuning: the source's weights replace the fresh ones (strictly: every tensor, of the same shape); the
+      // optimizers keep their fresh state and the loop starts at step 0.
+      if (config_.contains("fine_tune"))
+        models::load_checkpoint_weights(config_["fine_tune"]["checkpoint"].get<std::string>(), model);
       loop_.schedule_steps = options_.steps;
     }
     model.train();
     model_config_ = learner_->model_config();
     for (torch::optim::AdamW* optimizer : learner_->optimizers()) optimizers_.push_back(optimizer);
     result_.parameters = models::count_parameters(model);
+    if (config_.contains("fine_tune")) freeze_groups();
     result_.last_checkpoint = last_path_;
     schedule_ = {options_.schedule, options_.learning_rate, options_.min_learning_rate, options_.warmup_steps};
     elapsed_before_ = loop_.elapsed_seconds;
     first_step_ = loop_.step;
     shown_.best_valid_score = loop_.best_valid_score;
+  }
+
+  // The groups of fine_tune.freeze stop learning (again, when resumed). An optimizer left with nothing to train
+  // (e.g. a GAN's whole critic frozen) could not take its step, so that is refused.
+  void freeze_groups() {
+    const json& freeze = config_["fine_tune"].value("freeze", json::array());
+    if (freeze.empty()) return;
+    const auto groups = freeze.get<std::vector<std::string>>();
+    std::string freeze_text;
+    for (const auto& group : groups) freeze_text += (freeze_text.empty() ? "" : ",") + group;
+    freeze_parameter_groups(learner_->module(), groups);
+    int64_t frozen = 0;
+    for (const auto& parameter : learner_->module().parameters())
+      if (!parameter.requires_grad()) frozen += parameter.numel();
+    for (torch::optim::AdamW* optimizer : learner_->optimizers()) {
+      bool trains = false;
+      for (const auto& group : optimizer->param_groups())
+        for (const auto& parameter : group.params()) trains = trains || parameter.requires_grad();
+      if (!trains)
+        throw Error("--freeze " + freeze_text +
+                    " freezes every parameter one of this family's optimizers trains (e.g. a GAN's whole "
+                    "generator or critic); freeze fewer groups");
+    }
+    config_["fine_tune"]["frozen_parameters"] = frozen;
   }
 
   void write_run_files() {
@@ -439,8 +481,7 @@ class TrainingSession {
     const std::vector<std::string> vocabulary =
         shard_.is_piano_roll() ? std::vector<std::string>{} : shard_.metadata().vocabulary;
     models::save_model_checkpoint(path, learner_->module(), model_config_, shard_.metadata().encoding, vocabulary,
-                                  training,
-                                  with_optimizers ? optimizers_ : std::vector<const torch::optim::AdamW*>{});
+                                  training, with_optimizers ? optimizers_ : std::vector<const torch::optim::AdamW*>{});
   }
   void save_last() {
     check_finite_weights();

@@ -3,9 +3,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "common/file_io.h"
+#include "common/safetensors.h"
+#include "data/sha256.h"
 #include "midi/midi.h"
 #include "support/test_support.h"
 
@@ -75,8 +78,8 @@ TEST(CliTrain, TrainEvaluateGenerateEndToEnd) {
   EXPECT_TRUE(result.contains("unigram_baseline"));
 
   const std::string out = data.dir.file("samples");
-  const auto generated = run_cadenza("generate --checkpoint " + run + " --out " + out +
-                                     " -n 2 --bars 4 --seed 7 --top-p 0.95");
+  const auto generated =
+      run_cadenza("generate --checkpoint " + run + " --out " + out + " -n 2 --bars 4 --seed 7 --top-p 0.95");
   ASSERT_EQ(generated.exit_code, 0) << generated.output;
   for (const char* name : {"sample_001.mid", "sample_002.mid"}) {
     const Score score = read_midi_file(out + "/" + name);
@@ -134,12 +137,12 @@ TEST(CliTrain, InterruptSavesAndResumeContinues) {
 
 TEST(CliTrain, BadInputsGetClearErrors) {
   PreparedTunes data;
-  auto result = run_cadenza("train --model lstm --data " + data.dir.file("missing.cdz") + " --out " +
-                            data.dir.file("r"));
+  auto result =
+      run_cadenza("train --model lstm --data " + data.dir.file("missing.cdz") + " --out " + data.dir.file("r"));
   EXPECT_NE(result.exit_code, 0);
   EXPECT_NE(result.output.find("missing.cdz"), std::string::npos) << result.output;
-  result = run_cadenza("train --model lstm --data " + data.shard + " --out " + data.dir.file("r") +
-                       " --set hiden_size=3");
+  result =
+      run_cadenza("train --model lstm --data " + data.shard + " --out " + data.dir.file("r") + " --set hiden_size=3");
   EXPECT_NE(result.exit_code, 0);
   EXPECT_NE(result.output.find("hiden_size"), std::string::npos) << result.output;
   // A checkpoint that is not one.
@@ -152,5 +155,159 @@ TEST(CliTrain, BadInputsGetClearErrors) {
   EXPECT_NE(result.output.find("no-such-model"), std::string::npos) << result.output;
 }
 
+// ---- fine-tuning: train --init-from
+
+// The weights of a checkpoint by tensor name (optimizer state left out), as raw bytes for bit-exact comparison.
+std::map<std::string, std::vector<uint8_t>> weight_bytes(const std::string& path) {
+  std::map<std::string, std::vector<uint8_t>> weights;
+  for (const auto& [name, tensor] : safetensors::read(path).tensors)
+    if (name.rfind("optimizer.", 0) != 0) weights[name] = tensor.data;
+  return weights;
+}
+
+nlohmann::json evaluate_json(const std::string& arguments) {
+  const auto evaluated = run_cadenza("evaluate " + arguments + " --json --threads 1");
+  EXPECT_EQ(evaluated.exit_code, 0) << evaluated.output;
+  return nlohmann::json::parse(evaluated.output.substr(evaluated.output.find('{')));
+}
+
+TEST(CliTrain, InitFromStartsFromTheSourceWeights) {
+  PreparedTunes data;
+  const std::string source = data.dir.file("source");
+  const auto trained = run_cadenza("train --model lstm --preset tiny --data " + data.shard + " --out " + source +
+                                   " --steps 20 --threads 1");
+  ASSERT_EQ(trained.exit_code, 0) << trained.output;
+  const double source_valid =
+      evaluate_json("--checkpoint " + source + " --data " + data.shard + " --split valid --no-baseline")["model"]["nll"]
+          .get<double>();
+
+  // One step at a vanishing learning rate: the validation after it scores (to ~1e-12) the weights the run started
+  // from. They must be the source's; a run from fresh weights with the same settings scores far from them.
+  const std::string still =
+      " --steps 1 --set learning_rate=1e-12 --set min_learning_rate=0 --set weight_decay=0 "
+      "--set eval_every=1 --set log_every=1 --set max_eval_pieces=0 --set eval_window=1024 "
+      "--threads 1";
+  const std::string tuned = data.dir.file("tuned");
+  const auto fine_tuned =
+      run_cadenza("train --init-from " + source + " --data " + data.shard + " --out " + tuned + still);
+  ASSERT_EQ(fine_tuned.exit_code, 0) << fine_tuned.output;
+  EXPECT_NE(fine_tuned.output.find("fine-tuning lstm from " + source), std::string::npos) << fine_tuned.output;
+  const auto metrics = read_metrics(tuned + "/metrics.jsonl");
+  ASSERT_GE(metrics.size(), 2u);
+  EXPECT_EQ(metrics[0]["step"], 1) << "a fine-tuning run starts at step 0";
+  EXPECT_EQ(metrics[1]["kind"], "valid");
+  EXPECT_NEAR(metrics[1]["nll"].get<double>(), source_valid, 1e-6);
+  const auto fresh =
+      run_cadenza("train --model lstm --preset tiny --data " + data.shard + " --out " + data.dir.file("fresh") + still);
+  ASSERT_EQ(fresh.exit_code, 0) << fresh.output;
+  EXPECT_GT(std::abs(read_metrics(data.dir.file("fresh") + "/metrics.jsonl")[1]["nll"].get<double>() - source_valid),
+            0.05);
+
+  // Provenance: the run config (and so every checkpoint) names the source, its file and its checksum; the model is
+  // the source's; the training options are the fine-tuning preset's unless set.
+  const auto config = nlohmann::json::parse(read_file_text(tuned + "/config.json"));
+  const std::string source_file = source + "/checkpoints/best.safetensors";
+  EXPECT_EQ(config["fine_tune"]["init_from"], source);
+  EXPECT_EQ(config["fine_tune"]["checkpoint"], source_file);
+  EXPECT_EQ(config["fine_tune"]["sha256"], sha256_file_hex(source_file));
+  const auto source_config = nlohmann::json::parse(read_file_text(source + "/config.json"));
+  EXPECT_EQ(config["model"], source_config["model"]);
+  const auto stored =
+      nlohmann::json::parse(safetensors::read(tuned + "/checkpoints/best.safetensors").metadata.at("training"));
+  EXPECT_EQ(stored["config"]["fine_tune"]["sha256"], sha256_file_hex(source_file));
+  const auto preset = run_cadenza("train --init-from " + source + " --data " + data.shard + " --out " +
+                                  data.dir.file("p") + " --print-config");
+  ASSERT_EQ(preset.exit_code, 0) << preset.output;
+  const auto printed = nlohmann::json::parse(preset.output.substr(preset.output.find('{')));
+  // The default preset (small) of the lstm trains at 2e-3 with 200 warm-up steps: a tenth and a quarter of them.
+  EXPECT_DOUBLE_EQ(printed["train"]["learning_rate"].get<double>(), 2e-4);
+  EXPECT_EQ(printed["train"]["warmup_steps"], 50);
+  EXPECT_EQ(printed["fine_tune"]["freeze"], nlohmann::json::array());
+}
+
+TEST(CliTrain, FrozenGroupsKeepTheirWeights) {
+  PreparedTunes data;
+  for (const std::string family : {"lstm", "transformer"}) {
+    SCOPED_TRACE(family);
+    const std::string source = data.dir.file(family + "_source");
+    const auto trained = run_cadenza("train --model " + family + " --preset tiny --set num_layers=2 --data " +
+                                     data.shard + " --out " + source + " --steps 5 --threads 1");
+    ASSERT_EQ(trained.exit_code, 0) << trained.output;
+    const std::string tuned = data.dir.file(family + "_tuned");
+    const auto fine_tuned =
+        run_cadenza("train --init-from " + source + " --freeze embedding,layers:0 --data " + data.shard + " --out " +
+                    tuned + " --steps 5 --set learning_rate=1e-2 --set warmup_steps=0 --threads 1");
+    ASSERT_EQ(fine_tuned.exit_code, 0) << fine_tuned.output;
+    const auto before = weight_bytes(source + "/checkpoints/best.safetensors");
+    const auto after = weight_bytes(tuned + "/checkpoints/last.safetensors");
+    ASSERT_EQ(before.size(), after.size());
+    int frozen = 0, trained_tensors = 0;
+    for (const auto& [name, bytes] : before) {
+      const bool layer0 = name.find("_l0") != std::string::npos || name.rfind("blocks.0.", 0) == 0;
+      if (name.rfind("embedding.", 0) == 0 || layer0) {
+        EXPECT_EQ(after.at(name), bytes) << name << " is frozen but changed";
+        ++frozen;
+      } else if (name.find("weight") != std::string::npos) {
+        EXPECT_NE(after.at(name), bytes) << name << " is not frozen but did not train";
+        ++trained_tensors;
+      }
+    }
+    EXPECT_GE(frozen, 3);
+    EXPECT_GE(trained_tensors, 2);
+    const auto config = nlohmann::json::parse(read_file_text(tuned + "/config.json"));
+    EXPECT_EQ(config["fine_tune"]["freeze"], (nlohmann::json{"embedding", "layers:0"}));
+    EXPECT_GT(config["fine_tune"]["frozen_parameters"].get<int64_t>(), 0);
+  }
+}
+
+TEST(CliTrain, InitFromRefusesWhatDoesNotFit) {
+  PreparedTunes data;
+  const std::string source = data.dir.file("source");
+  const auto trained = run_cadenza("train --model lstm --preset tiny --data " + data.shard + " --out " + source +
+                                   " --steps 2 --threads 1");
+  ASSERT_EQ(trained.exit_code, 0) << trained.output;
+  const std::string base = "train --init-from " + source + " --data " + data.shard + " --out " + data.dir.file("r");
+  // Data in another vocabulary: both encodings and both vocabulary sizes are named.
+  const std::string wider = data.dir.file("wider.cdz");
+  const auto prepared = run_cadenza("dataset prepare --input " + data.dir.file("tunes") +
+                                    " --encoding melody --set min_pitch=36 --out " + wider);
+  ASSERT_EQ(prepared.exit_code, 0) << prepared.output;
+  const int64_t source_vocabulary =
+      nlohmann::json::parse(read_file_text(source + "/config.json"))["model"]["vocab_size"].get<int64_t>();
+  auto result = run_cadenza("train --init-from " + source + " --data " + wider + " --out " + data.dir.file("r"));
+  EXPECT_CLI_ERROR(result, {"wider.cdz", "does not match", "\"min_pitch\":36", "\"min_pitch\":48",
+                            "vocabulary " + std::to_string(source_vocabulary + 12) + " vs " +
+                                std::to_string(source_vocabulary) + " tokens"});
+  result = run_cadenza(base + " --freeze embedding,decoder --steps 1");
+  EXPECT_CLI_ERROR(result, {"unknown parameter group \"decoder\"", "(valid: embedding, head, rnn, layers, layers:0)"});
+  result = run_cadenza(base + " --freeze embedding,head,rnn --steps 1");
+  EXPECT_CLI_ERROR(result, {"freezes every parameter"});
+  result = run_cadenza(base + " --model gru");
+  EXPECT_CLI_ERROR(result, {"--model gru conflicts with --init-from", "lstm"});
+  result = run_cadenza(base + " --set hidden_size=32");
+  EXPECT_CLI_ERROR(result, {"--set hidden_size=32", "takes the model from"});
+  result = run_cadenza("train --data " + data.shard + " --out " + source + " --resume --init-from " + source);
+  EXPECT_CLI_ERROR(result, {"--resume", "--init-from"});
+  result = run_cadenza("train --data " + data.shard + " --out " + data.dir.file("r") + " --freeze embedding");
+  EXPECT_CLI_ERROR(result, {"--freeze needs --init-from"});
+  result = run_cadenza("train --init-from no-such-model --data " + data.shard + " --out " + data.dir.file("r"));
+  EXPECT_CLI_ERROR(result, {"--init-from no-such-model", "no bundled model named \"no-such-model\""});
+  result = run_cadenza("train --init-from " + data.dir.file("nothing/here") + " --data " + data.shard + " --out " +
+                       data.dir.file("r"));
+  EXPECT_CLI_ERROR(result, {"nothing/here", "no such checkpoint file or run folder"});
+}
+
+TEST(CliTrain, InitFromABundledModelByName) {
+  PreparedTunes data;
+  // The test tunes are prepared with the melody encoding's defaults, which the bundled Nottingham models use.
+  const auto printed = run_cadenza("train --init-from nottingham-lstm --data " + data.shard + " --out " +
+                                   data.dir.file("r") + " --print-config");
+  ASSERT_EQ(printed.exit_code, 0) << printed.output;
+  const auto config = nlohmann::json::parse(printed.output.substr(printed.output.find('{')));
+  EXPECT_EQ(config["model"]["family"], "lstm");
+  EXPECT_EQ(config["model"]["hidden_size"], 192);
+  EXPECT_NE(config["fine_tune"]["checkpoint"].get<std::string>().find("nottingham-lstm/model.safetensors"),
+            std::string::npos);
+}
 }  // namespace
 }  // namespace cadenza
