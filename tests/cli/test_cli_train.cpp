@@ -1,10 +1,14 @@
 // `cadenza train`, `evaluate` and `generate` end to end on a small folder of tunes written by the test.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <random>
+#include <set>
 
 #include "common/file_io.h"
 #include "common/safetensors.h"
@@ -133,6 +137,147 @@ TEST(CliTrain, InterruptSavesAndResumeContinues) {
     EXPECT_GT(record["step"].get<int64_t>(), previous);
     previous = record["step"].get<int64_t>();
   }
+}
+
+// A piano-roll JSON in the benchmark's layout under a name the command has never seen: 3 pieces per split of
+// 9..15 frames (never a whole 4/4 bar, one ending on a rest), 4-note chords and a moving voice.
+nlohmann::json etudes_json() {
+  std::mt19937 rng(7);
+  nlohmann::json root = nlohmann::json::object();
+  for (const char* split : {"train", "valid", "test"}) {
+    nlohmann::json pieces = nlohmann::json::array();
+    for (int p = 0; p < 3; ++p) {
+      nlohmann::json piece = nlohmann::json::array();
+      const int length = 9 + static_cast<int>(rng() % 7);
+      for (int t = 0; t < length; ++t) {
+        const int root_pitch = 48 + static_cast<int>(rng() % 12);
+        piece.push_back({root_pitch, root_pitch + 4, root_pitch + 7, 64 + (t * 5 + p) % 12});
+      }
+      if (p == 1) piece.push_back(nlohmann::json::array());  // a trailing rest: a real frame, scored
+      pieces.push_back(piece);
+    }
+    root[split] = pieces;
+  }
+  return root;
+}
+
+// The key-rate baseline computed here from the JSON itself: per-key rates over every training frame, clamped to
+// [1e-6, 1 - 1e-6], scored on every test frame but the first of each piece, summed over 88 keys, frame-weighted.
+double naive_key_rate_nll(const nlohmann::json& root, int64_t& scored) {
+  std::vector<double> on(88, 0.0);
+  double frames = 0;
+  for (const auto& piece : root["train"])
+    for (const auto& frame : piece) {
+      frames += 1;
+      for (int pitch : std::set<int>(frame.begin(), frame.end())) on[pitch - 21] += 1;
+    }
+  double nll = 0;
+  scored = 0;
+  for (const auto& piece : root["test"])
+    for (size_t t = 1; t < piece.size(); ++t) {
+      const std::set<int> sounding(piece[t].begin(), piece[t].end());
+      for (int k = 0; k < 88; ++k) {
+        const double p = std::clamp(on[k] / frames, 1e-6, 1 - 1e-6);
+        nll -= sounding.count(k + 21) ? std::log(p) : std::log1p(-p);
+      }
+      ++scored;
+    }
+  return nll / static_cast<double>(scored);
+}
+
+TEST(CliTrain, BenchmarkRunsOnAnUnseenPianoRollFile) {
+  testing::TempDir dir;
+  const nlohmann::json etudes = etudes_json();
+  const std::string etudes_text = etudes.dump();
+  write_file_atomic(dir.file("etudes-tiny.json"), std::vector<uint8_t>(etudes_text.begin(), etudes_text.end()));
+  const nlohmann::json published = {
+      {"data", "made-up etudes"},
+      {"results",
+       {{{"model", "LSTM (made up)"}, {"family", "lstm"}, {"nll", 3.21}, {"source", "Nobody 2026, Table 9"}},
+        {{"model", "TCN (made up)"}, {"nll", 2.5}, {"source", "Somebody 2025"}}}}};
+  const std::string published_text = published.dump();
+  write_file_atomic(dir.file("published.json"), std::vector<uint8_t>(published_text.begin(), published_text.end()));
+
+  const auto result = run_cadenza("benchmark --data " + dir.file("etudes-tiny.json") +
+                                  " --families lstm,rnn-nade --steps 20 --threads 1 --published " +
+                                  dir.file("published.json") + " --out " + dir.file("bench"));
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  std::ifstream in(dir.file("bench/results.json"));
+  const nlohmann::json results = nlohmann::json::parse(in);
+  int64_t expected_scored = 0;
+  bool partial_bar = false;  // padding to whole 4/4 bars would add frames to such a piece
+  for (const auto& piece : etudes["test"]) {
+    expected_scored += static_cast<int64_t>(piece.size()) - 1;
+    partial_bar = partial_bar || piece.size() % 4 != 0;
+  }
+  ASSERT_TRUE(partial_bar) << "the test data must be able to tell padded from real frames";
+  int64_t naive_scored = 0;
+  const double naive_baseline = naive_key_rate_nll(etudes, naive_scored);
+  ASSERT_EQ(naive_scored, expected_scored);
+
+  // Labels from the file, sizes from the file: nothing of JSB.
+  EXPECT_EQ(results["data"]["label"], "etudes-tiny.json");
+  EXPECT_EQ(results["data"]["pieces"], nlohmann::json({{"train", 3}, {"valid", 3}, {"test", 3}}));
+  EXPECT_EQ(results["preset"], "tiny");  // 3 short pieces of training data
+  // Exactly the real frames are scored: no padding to a whole bar, the trailing rest kept.
+  EXPECT_EQ(results["data"]["scored_frames"]["test"], expected_scored);
+  EXPECT_NEAR(results["key_rate_baseline"]["test_nll"].get<double>(), naive_baseline, 1e-6);
+  ASSERT_EQ(results["models"].size(), 2u);
+  EXPECT_EQ(results["models"][0]["family"], "lstm");
+  EXPECT_EQ(results["models"][1]["family"], "rnn_nade");
+  for (const auto& row : results["models"]) {
+    EXPECT_EQ(row["test_frames"], expected_scored) << row.dump();
+    EXPECT_TRUE(std::isfinite(row["test_nll"].get<double>()) && row["test_nll"].get<double>() > 0) << row.dump();
+    EXPECT_GT(row["parameters"].get<int64_t>(), 0);
+    EXPECT_EQ(row["steps"], 20);
+    EXPECT_GT(row["train_seconds"].get<double>(), 0.0);
+  }
+
+  std::ifstream md_in(dir.file("bench/results.md"));
+  const std::string markdown((std::istreambuf_iterator<char>(md_in)), std::istreambuf_iterator<char>());
+  for (const std::string& expected :
+       {std::string("# Polyphonic benchmark on etudes-tiny.json"), std::string("train 3 / valid 3 / test 3 pieces"),
+        std::to_string(expected_scored) + " test frames scored", std::string("| lstm | "), std::string("| rnn_nade | "),
+        std::string("3.21 (LSTM (made up), Nobody 2026, Table 9)"),
+        std::string("| TCN (made up) | 2.50 | Somebody 2025 |"), std::string("key-rate baseline")})
+    EXPECT_NE(markdown.find(expected), std::string::npos) << expected << "\n" << markdown;
+  EXPECT_EQ(markdown.find("chorale"), std::string::npos) << markdown;
+  EXPECT_NE(result.output.find("3.21 (LSTM (made up)"), std::string::npos) << "the table is printed too";
+
+  // `jsb-table` is the same command under its first name.
+  const auto alias = run_cadenza("jsb-table --input " + dir.file("etudes-tiny.json") +
+                                 " --families gru --steps 5 --threads 1 --out " + dir.file("alias"));
+  ASSERT_EQ(alias.exit_code, 0) << alias.output;
+  std::ifstream alias_in(dir.file("alias/results.json"));
+  const nlohmann::json alias_results = nlohmann::json::parse(alias_in);
+  ASSERT_EQ(alias_results["models"].size(), 1u);
+  EXPECT_EQ(alias_results["models"][0]["test_frames"], expected_scored);
+}
+
+TEST(CliTrain, BenchmarkRefusesBadFilesClearly) {
+  testing::TempDir dir;
+  auto write = [&](const std::string& name, const std::string& text) {
+    write_file_atomic(dir.file(name), std::vector<uint8_t>(text.begin(), text.end()));
+    return dir.file(name);
+  };
+  const std::string truncated = write("broken-set.json", R"({"train": [[[60, 64]]], "valid": [[[6)");
+  auto result = run_cadenza("benchmark --data " + truncated + " --families lstm --steps 2 --out " + dir.file("o1"));
+  EXPECT_CLI_ERROR(result, {"broken-set.json", "invalid JSON"});
+  const std::string bad_pitch =
+      write("bad-pitch.json", R"({"train": [[[60, "C4"]]], "valid": [[[60]]], "test": [[[60]]]})");
+  result = run_cadenza("benchmark --data " + bad_pitch + " --families lstm --steps 2 --out " + dir.file("o2"));
+  EXPECT_CLI_ERROR(result, {"bad-pitch.json", "split 'train' piece 0 step 0", "expected a pitch number"});
+  const std::string no_valid = write("no-valid.json", R"({"train": [[[60], [62]]], "test": [[[60], [64]]]})");
+  result = run_cadenza("benchmark --data " + no_valid + " --families lstm --steps 2 --out " + dir.file("o3"));
+  EXPECT_CLI_ERROR(result, {"no-valid.json", "valid split is empty"});
+  const std::string good =
+      write("good.json", R"({"train": [[[60], [62]]], "valid": [[[60], [64]]], "test": [[[60], [64]]]})");
+  const std::string published = write("published.json", R"({"results": [{"model": "LSTM", "source": "x"}]})");
+  result = run_cadenza("benchmark --data " + good + " --families lstm --steps 2 --published " + published + " --out " +
+                       dir.file("o4"));
+  EXPECT_CLI_ERROR(result, {"published.json", "results[0]", "nll"});
+  result = run_cadenza("benchmark --data " + good + " --families vae --steps 2 --out " + dir.file("o5"));
+  EXPECT_CLI_ERROR(result, {"vae", "exact likelihood"});
 }
 
 TEST(CliTrain, BadInputsGetClearErrors) {
