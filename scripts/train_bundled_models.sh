@@ -40,8 +40,18 @@ for family in ${FAMILIES:-rnn lstm gru transformer vae gan}; do
     --threads "$threads" --overwrite
   "$cadenza" evaluate --checkpoint "$work/$family" --data "$shard" --json \
     --threads "$threads" > "$work/$family/test.json"
+  # The form of 50 generated 16-bar pieces (default settings) beside 50 real test tunes, first 16 bars of each.
+  generator=generate
+  case $family in vae | gan) generator=sample ;; esac
+  rm -rf "$work/$family/samples"
+  "$cadenza" "$generator" --checkpoint "$work/$family" --out "$work/$family/samples" -n 50 --bars 16 --seed 1 \
+    --threads "$threads" > /dev/null
+  "$cadenza" metrics "$work/$family/samples" --bars 16 --reference-shard "$shard" --split test \
+    --reference-count 50 --json --mean-only > "$work/$family/form.json"
   mkdir -p "models/nottingham-$family"
   cp "$work/$family/checkpoints/best.safetensors" "models/nottingham-$family/model.safetensors"
   /usr/bin/python3 scripts/write_model_card.py "nottingham-$family" "$work/$family" "$work/$family/test.json" \
-    "FAMILIES=$family scripts/train_bundled_models.sh $budget $work $threads"
+    "FAMILIES=$family scripts/train_bundled_models.sh $budget $work $threads" "$work/$family/form.json" \
+    "cadenza $generator --model nottingham-$family --out samples -n 50 --bars 16 --seed 1
+cadenza metrics samples --bars 16 --reference-shard $work/$(basename "$shard") --split test --reference-count 50 --mean-only"
 done

@@ -1,10 +1,15 @@
 #!/usr/bin/env python3
 """Writes models/<name>/README.md (a model card) for a bundled model from its training run.
 
-Usage: scripts/write_model_card.py NAME RUN_DIR TEST_JSON COMMAND
-  RUN_DIR    the `cadenza train` run folder (config.json, metrics.jsonl)
-  TEST_JSON  the output of `cadenza evaluate --json` on the test split
-  COMMAND    the command line that reproduces the model
+Usage: scripts/write_model_card.py NAME RUN_DIR TEST_JSON COMMAND [FORM_JSON [FORM_COMMAND]] [--out FILE]
+  RUN_DIR       the `cadenza train` run folder (config.json, metrics.jsonl)
+  TEST_JSON     the output of `cadenza evaluate --json` on the test split (for token models it holds the
+                Kneser-Ney n-gram and cached n-gram baselines on the same tokens, shown beside the model's NLL)
+  COMMAND       the command line that reproduces the model
+  FORM_JSON     optional: the output of `cadenza metrics SAMPLES --reference-shard SHARD --split test --json
+                --mean-only ...` on pieces the model generated: the form metrics of their melody beside real tunes'
+  FORM_COMMAND  optional: the commands that produced FORM_JSON (shown in the card)
+  --out FILE    where to write the card (default models/NAME/README.md; the model file is looked up beside it)
 Everything in the card comes from those files; nothing is typed in by hand.
 """
 import json
@@ -21,7 +26,72 @@ def fmt(value, digits=3):
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def latent_card(name, config, records, test, size, command):
+def fine_tune_rows(config):
+    """The card's provenance row of a model fine-tuned with `cadenza train --init-from` (none for one from scratch)."""
+    fine_tune = config.get("fine_tune")
+    if not fine_tune:
+        return []
+    frozen = ", ".join(fine_tune.get("freeze") or []) or "nothing"
+    return [
+        f"| fine-tuned from | `{fine_tune['init_from']}` ({os.path.basename(os.path.dirname(fine_tune['checkpoint']))}/"
+        f"{os.path.basename(fine_tune['checkpoint'])}, sha256 {fine_tune.get('sha256', '-')}) on "
+        f"{os.path.basename(config['data']['path'])}; frozen: {frozen} |"
+    ]
+
+
+def form_lines(form, form_command):
+    """The form metrics of the generated melodies beside the real tunes' (from `cadenza metrics --json`)."""
+    if not form:
+        return []
+    mine, real = form["form_mean"], form["reference"]["form_mean"]
+    reference = form["reference"]
+    bars = form.get("options", {}).get("bars", 0)
+    lines = [
+        "",
+        f"Form of the melody: {form['file_count']} generated pieces beside {reference['piece_count']} real tunes "
+        f"({reference['source']}, {reference.get('split', 'files')} split)"
+        + (f", first {bars} bars of each" if bars else "") + " (docs/metrics.md has the definitions):",
+        "",
+        "| form metric | generated | real tunes |",
+        "| --- | ---: | ---: |",
+    ]
+    order = ["recurring_2bar_patterns", "self_similarity_4bar", "self_similarity_8bar", "notes_in_key",
+             "offgrid_onsets", "odd_sixteenth_onsets", "ends_on_tonic", "pitch_class_entropy", "pitch_range"]
+    for key in [k for k in order if k in mine] + [k for k in mine if k not in order]:
+        lines.append(f"| {key} | {fmt(mine[key])} | {fmt(real.get(key))} |")
+    if form_command:
+        lines += ["", "Measured with:", "", "```bash", form_command, "```"]
+    return lines
+
+
+def context_text(test, train):
+    """The context the NLL was measured at: the evaluation window beside the training crops."""
+    window = test.get("window")
+    if window is None:
+        return ""
+    crop = test.get("training_crop_length", train.get("crop_length"))
+    return f", scored in windows of {window:,} tokens" + (f" (trained on crops of {crop:,})" if crop else "")
+
+
+def ngram_lines(test):
+    """The n-gram baselines `cadenza evaluate` scored on the same tokens as the model, or why they are missing."""
+    ngram = test.get("ngram_baseline")
+    if ngram is None:
+        return ["| n-gram baselines | not in the evaluation (evaluated with --no-baseline or before they existed) |"]
+    if "error" in ngram:
+        return [f"| n-gram baselines | not measured: {ngram['error']} |"]
+    same = "the same tokens" if ngram.get("same_tokens") else "NOT the same tokens as the model (not comparable)"
+    lines = [f"| Kneser-Ney {ngram['order']}-gram baseline | {ngram['nll']:.3f} nats/token (order chosen on valid; "
+             f"{same}) |"]
+    cached = ngram.get("cached")
+    if cached:
+        lines.append(f"| Kneser-Ney {cached['order']}-gram + piece cache baseline | {cached['nll']:.3f} nats/token "
+                     f"(a cache of the tokens already heard in the tune, contexts of {cached['min_context']}.."
+                     f"{cached['max_context']} tokens; {same}) |")
+    return lines
+
+
+def latent_card(name, config, records, test, size, command, form=None, form_command="", out_path=None):
     """The card of a vae or musegan model: its held-out figures come from `cadenza evaluate --json`."""
     end = [r for r in records if r["kind"] == "end"][-1]
     valid = [r for r in records if r["kind"] == "valid"]
@@ -54,6 +124,7 @@ def latent_card(name, config, records, test, size, command):
             "| training data | Nottingham Music Database (Jukedeck's cleaned MIDI), melody track of each tune, every "
             f"{bars}-bar window with a note; Cadenza's stable hash split (80/10/10) |",
             "| data licence | GPLv3 (the Nottingham database); this model is derived from it |",
+            *fine_tune_rows(config),
             f"| training | {end['step']:,} steps of batch {t['batch_size']}, Adam lr {t['learning_rate']}; "
             f"{end['elapsed_seconds'] / 60:.1f} min on a 2-core CPU machine shared with other work; stopped by "
             f"{end['stop_reason']} |",
@@ -90,6 +161,7 @@ def latent_card(name, config, records, test, size, command):
             "| training data | Nottingham Music Database (Jukedeck's cleaned MIDI), melody and chord tracks as a 2-track "
             "piano roll (C2..B7), every 4-bar window of 4/4 bars; Cadenza's stable hash split (80/10/10) |",
             "| data licence | GPLv3 (the Nottingham database); this model is derived from it |",
+            *fine_tune_rows(config),
             f"| training | {end['step']:,} generator steps ({t['critic_steps']} critic steps each, gradient penalty "
             f"{t['gradient_penalty']}), batch {t['batch_size']}, Adam lr {t['learning_rate']} betas ({t['beta1']}, {t['beta2']}); "
             f"{end['elapsed_seconds'] / 60:.1f} min on a 2-core CPU machine shared with other work |",
@@ -100,27 +172,51 @@ def latent_card(name, config, records, test, size, command):
             f"| diversity (mean pairwise Jaccard distance) | {gen['diversity']:.3f} (training windows {train_set['diversity']:.3f}); "
             f"mode collapse flagged: {'yes' if test['mode_collapse'] else 'no'} |",
         ]
+    lines += form_lines(form, form_command)
     lines += ["", "Reproduce:", "", "```bash", command, "```", ""]
     lines += ["Limitations: trained for minutes on one CPU core where the published models trained for days on GPUs; the",
               "samples are valid MIDI; nobody has listened to them yet (the build machine has no audio output).", ""]
-    with open(os.path.join("models", name, "README.md"), "w") as out:
+    write_card(out_path or os.path.join("models", name, "README.md"), lines)
+
+
+def write_card(path, lines):
+    """Written whole or not at all: a temporary file beside it, then renamed."""
+    tmp = path + ".tmp"
+    with open(tmp, "w") as out:
         out.write("\n".join(lines))
+    os.replace(tmp, path)
 
 
 def main():
-    name, run_dir, test_json, command = sys.argv[1:5]
+    args = sys.argv[1:]
+    out_path = None
+    if "--out" in args:
+        at = args.index("--out")
+        if at + 1 >= len(args):
+            sys.exit("write_model_card.py: --out needs a file name")
+        out_path = args[at + 1]
+        del args[at:at + 2]
+    if len(args) not in (4, 5, 6):
+        sys.exit(__doc__)
+    name, run_dir, test_json, command = args[:4]
+    form = json.load(open(args[4])) if len(args) > 4 else None
+    if form is not None and "reference" not in form:
+        sys.exit(f"write_model_card.py: {args[4]}: no real tunes to compare with (run `cadenza metrics` with "
+                 "--reference-shard)")
+    form_command = args[5] if len(args) > 5 else ""
+    card_dir = os.path.dirname(out_path) if out_path else os.path.join("models", name)
     config = json.load(open(os.path.join(run_dir, "config.json")))
     if config["model"]["family"] in ("vae", "musegan"):
         records = [json.loads(line) for line in open(os.path.join(run_dir, "metrics.jsonl"))]
-        size = os.path.getsize(os.path.join("models", name, "model.safetensors"))
-        latent_card(name, config, records, json.load(open(test_json)), size, command)
+        size = os.path.getsize(os.path.join(card_dir, "model.safetensors"))
+        latent_card(name, config, records, json.load(open(test_json)), size, command, form, form_command, out_path)
         return
     records = [json.loads(line) for line in open(os.path.join(run_dir, "metrics.jsonl"))]
     test = json.load(open(test_json))
     end = [r for r in records if r["kind"] == "end"][-1]
     valid = [r for r in records if r["kind"] == "valid"]
     train = [r for r in records if r["kind"] == "train"]
-    model_path = os.path.join("models", name, "model.safetensors")
+    model_path = os.path.join(card_dir, "model.safetensors")
     size = os.path.getsize(model_path)
     m, t = config["model"], config["train"]
     best = min(valid, key=lambda r: r["nll"]) if valid else None
@@ -144,20 +240,22 @@ def main():
         f"| training data | Nottingham Music Database (Jukedeck's cleaned MIDI), melody track of each tune; "
         f"Cadenza's stable hash split (80/10/10) |",
         f"| data licence | GPLv3 (the Nottingham database); this model is derived from it |",
+        *fine_tune_rows(config),
         f"| training | {end['step']:,} steps of batch {t['batch_size']} x {t['crop_length']} tokens, AdamW lr {t['learning_rate']}, "
         f"{t.get('schedule', 'cosine')} schedule, transposition augmentation +-{t['max_transpose']}; "
         f"{end['elapsed_seconds'] / 60:.1f} min on a 2-core CPU machine shared with other work (threads: see the command below); stopped by {end['stop_reason']} |",
         f"| checkpoint | best validation NLL (step {best['step'] if best else '-'}) |",
         f"| test NLL | **{test['model']['nll']:.3f} nats/token** (perplexity {test['model']['perplexity']:.2f}, "
         f"accuracy {test['model']['accuracy']:.3f}) on {test['model']['elements']:,} tokens of "
-        f"{test['model']['pieces']} held-out tunes |",
+        f"{test['model']['pieces']} held-out tunes" + context_text(test, t) + " |",
         f"| unigram baseline | {test['unigram_baseline']['nll']:.3f} nats/token (perplexity "
         f"{test['unigram_baseline']['perplexity']:.2f}) |",
-    ]
+    ] + ngram_lines(test)
     if best:
         lines.append(f"| validation NLL | {best['nll']:.3f} |")
     if train:
         lines.append(f"| training speed | {train[-1]['elements_per_second']:.0f} tokens/s at the end of training |")
+    lines += form_lines(form, form_command)
     lines += [
         "",
         "Reproduce:",
@@ -170,8 +268,7 @@ def main():
         "than long-range form; melodies only (no chords); 4/4 bars are assumed when generating by bars.",
         "",
     ]
-    with open(os.path.join("models", name, "README.md"), "w") as out:
-        out.write("\n".join(lines))
+    write_card(out_path or os.path.join(card_dir, "README.md"), lines)
 
 
 if __name__ == "__main__":

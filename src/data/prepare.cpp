@@ -147,7 +147,10 @@ class PieceEncoder {
   }
 
   // Encodes into piece (with its fingerprint when asked); returns "" on success, else the reason it is skipped.
-  std::string encode(const Score& input, EncodedPiece& piece, bool fingerprint) const {
+  // end_tick >= 0: the piece's known end (a piano-roll JSON piece's steps); a piano roll then holds exactly the
+  // steps up to it, with no padding to a whole bar (the benchmark's protocol scores every frame of the file and
+  // no other).
+  std::string encode(const Score& input, EncodedPiece& piece, bool fingerprint, int64_t end_tick = -1) const {
     const Score* score = &input;
     Score selected;
     if (!options_.track.empty()) {
@@ -175,7 +178,7 @@ class PieceEncoder {
       length = piece.tokens.size();
       if (fingerprint) piece.fingerprint = fingerprint_tokens(*score, piece.tokens);
     } else {
-      piece.roll = roll_->encode(*score);
+      piece.roll = end_tick >= 0 ? roll_->encode(*score, end_tick) : roll_->encode(*score);
       if (std::none_of(piece.roll.cells.begin(), piece.roll.cells.end(), [](uint8_t cell) { return cell != 0; }))
         return "no notes";
       length = static_cast<uint64_t>(piece.roll.num_steps);
@@ -228,7 +231,7 @@ FileOutcome process_file(const InputFile& file, const SplitRatios& ratios, const
       for (auto& chorale : chorales) {
         EncodedPiece piece;
         piece.split = chorale.split;
-        std::string reason = encoder.encode(chorale.score, piece, /*fingerprint=*/false);
+        std::string reason = encoder.encode(chorale.score, piece, /*fingerprint=*/false, chorale.end_tick);
         if (reason.empty())
           outcome.pieces.push_back(std::move(piece));
         else

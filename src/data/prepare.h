@@ -16,7 +16,8 @@
 // pieces (data/duplicates.h) are kept together: every piece of a group takes the split of its leader, the member
 // nearest the top of its input folder (fewest '/' in the relative path), then first in byte order, so that copies
 // in sub-folders follow the original and the originals split as they would without their copies. Every piece of a JSB
-// JSON file keeps the split the file assigns it. Entries of input folders that cannot be read (broken links, link
+// JSON file keeps the split the file assigns it, and as a piano roll holds exactly the file's steps (no padding to a
+// whole bar; PianoRollEncoding::encode with an end). Entries of input folders that cannot be read (broken links, link
 // loops, FIFOs, ...) are listed as skipped files, never dropped silently.
 #pragma once
 

@@ -191,6 +191,32 @@ PianoRoll PianoRollEncoding::encode(const Score& score) const {
   return roll;
 }
 
+PianoRoll PianoRollEncoding::encode(const Score& score, int64_t end_tick) const {
+  if (end_tick < 0)
+    throw Error("piano roll: the end of the score" + in_source(score) + " is negative (" + std::to_string(end_tick) +
+                " ticks)");
+  PianoRoll padded = encode(score);
+  if (padded.num_steps == 0) return padded;  // nothing sounds: no steps, no bars
+  const int64_t steps = nearest_grid_step(end_tick, spec_.steps_per_quarter, score.ticks_per_quarter);
+  const int64_t per_step = static_cast<int64_t>(padded.num_tracks) * padded.num_pitches;
+  if (steps > INT32_MAX || steps > kMaxCells / per_step)
+    throw Error("piano roll: the score" + in_source(score) + " needs " + std::to_string(steps) +
+                " steps, more than the limit of " + std::to_string(kMaxCells) + " cells");
+  PianoRoll roll;
+  roll.num_tracks = padded.num_tracks;
+  roll.num_pitches = padded.num_pitches;
+  roll.num_steps = static_cast<int>(steps);
+  roll.cells.assign(static_cast<size_t>(steps * per_step), 0);
+  const int64_t kept = std::min<int64_t>(steps, padded.num_steps);
+  for (int track = 0; track < roll.num_tracks; ++track)
+    for (int64_t step = 0; step < kept; ++step)
+      std::copy_n(&padded.at(track, static_cast<int>(step), 0), roll.num_pitches,
+                  &roll.at(track, static_cast<int>(step), 0));
+  for (int start : padded.bar_starts)
+    if (start < steps) roll.bar_starts.push_back(start);
+  return roll;
+}
+
 Score PianoRollEncoding::decode(const PianoRoll& roll, double qpm, int velocity) const {
   return decode(roll, qpm, velocity, {});
 }

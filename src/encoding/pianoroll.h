@@ -74,6 +74,12 @@ class PianoRollEncoding {
   // A cell is on while a note sounds at that step (after quantization). Notes outside the pitch range are
   // dropped (or octave-shifted with transpose_into_range).
   PianoRoll encode(const Score& score) const;
+  // The same roll cut (or extended with silent steps) to exactly the steps of [0, end_tick) instead of running to
+  // the end of the last bar: for sources that know their length (a piano-roll JSON file's steps), so that no
+  // padding steps are added and trailing rests are kept. Bars starting at or after the end are dropped; the last
+  // bar may then be partial (whole-bar windows skip it). A score with no sounding note still gives an empty roll.
+  // Throws Error when end_tick is negative or the roll would be too large.
+  PianoRoll encode(const Score& score, int64_t end_tick) const;
   // Runs of "on" cells become notes (the roll cannot tell a held note from repeated ones). Shape mismatches
   // are clamped, never fatal.
   Score decode(const PianoRoll& roll, double qpm = 120.0, int velocity = 80) const;

@@ -85,6 +85,15 @@ struct Likelihood {
   std::string unit;                // "token" or "frame"
   std::string split;               // the split scored ("test", or "valid" when the shard has no test pieces)
   double baseline = kNotMeasured;  // the unigram (key-rate) baseline on the same shard and split (kNll only)
+  // Token data (kNll only): the interpolated Kneser-Ney n-gram and the same with a piece cache (eval/ngram.h),
+  // fitted once per shard and scored on the same tokens as the model; NaN when not measured (or not on the same
+  // tokens). The orders were chosen on the valid split.
+  int64_t window = 0;                // kNll: the longest window scored at once (0: not known)
+  int64_t training_crop_length = 0;  // kNll: the crops the model was trained on (0: not known)
+  double ngram = kNotMeasured;
+  int ngram_order = 0;
+  double ngram_cached = kNotMeasured;
+  int ngram_cached_order = 0;
 };
 
 struct SampleFiles {
@@ -104,13 +113,16 @@ struct ModelReport {
   std::string score_name;        // "nll" | "elbo" | "" (no likelihood)
   std::string loss_description;  // "" = "training loss (nats per <unit>)"
   std::string speed_unit;        // training throughput unit; "" = per likelihood unit
-  size_t reference = 0;  // index into Comparison::references: the shard it was trained and judged on
-  std::string run;       // the run folder or checkpoint used
-  std::string origin;    // "trained", "reused", "checkpoint"
+  size_t reference = 0;          // index into Comparison::references: the shard it was trained and judged on
+  std::string run;               // the run folder or checkpoint used
+  std::string origin;            // "trained", "reused", "checkpoint"
   int64_t parameters = -1;
   TrainingSummary training;
   Likelihood likelihood;
-  std::vector<MetricComparison> metrics;   // generated pieces vs the reference's training pieces
+  std::vector<MetricComparison> metrics;  // generated pieces vs the reference's training pieces
+  // Melody data: the form metrics of the generated pieces' melody (eval/form_metrics.h) vs the training pieces';
+  // empty for other data.
+  std::vector<MetricComparison> form_metrics;
   OriginalityFigures originality;          // generated pieces vs the reference's training pieces
   std::array<double, 12> pitch_classes{};  // share of generated (non-drum) notes per pitch class, C first
   double generation_seconds = 0;           // all samples
@@ -128,8 +140,9 @@ struct ReferenceSet {
   std::string encoding;  // "melody", "pianoroll", ...
   size_t training_pieces = 0;
   size_t heldout_pieces = 0;
-  std::vector<MetricComparison> heldout_metrics;  // held-out pieces vs training pieces
-  OriginalityFigures heldout_originality;         // held-out pieces vs training pieces
+  std::vector<MetricComparison> heldout_metrics;       // held-out pieces vs training pieces
+  std::vector<MetricComparison> heldout_form_metrics;  // melody data: the form metrics, held-out vs training
+  OriginalityFigures heldout_originality;              // held-out pieces vs training pieces
   std::array<double, 12> training_pitch_classes{};
   std::array<double, 12> heldout_pitch_classes{};
 };

@@ -70,6 +70,16 @@ std::vector<Ranking> likelihood_rankings(const Comparison& comparison) {
       if (unit.empty()) unit = likelihood.unit;
       if (split.empty()) split = likelihood.split;
       if (!std::isfinite(ranking.reference_value)) ranking.reference_value = likelihood.baseline;
+      // The n-grams are fitted once per shard: every model of the shard carries the same figures.
+      if (ranking.baselines.empty() && std::isfinite(likelihood.ngram)) {
+        ranking.baselines.push_back(
+            {"Kneser-Ney " + std::to_string(likelihood.ngram_order) + "-gram (order chosen on valid)",
+             likelihood.ngram});
+        if (std::isfinite(likelihood.ngram_cached))
+          ranking.baselines.push_back({"Kneser-Ney " + std::to_string(likelihood.ngram_cached_order) +
+                                           "-gram + piece cache (the tokens already heard in the piece)",
+                                       likelihood.ngram_cached});
+      }
     }
     if (unit.empty()) unit = "element";
     if (split.empty()) split = "test";
@@ -249,6 +259,11 @@ nlohmann::json ranking_json(const Ranking& ranking) {
   if (std::isfinite(ranking.reference_value))
     json["reference"] = {{"value", ranking.reference_value}, {"label", ranking.reference_label}};
   if (ranking.id == "statistics") json["statistics"] = ranking.statistics;
+  if (!ranking.baselines.empty()) {
+    json["baselines"] = nlohmann::json::array();
+    for (const auto& baseline : ranking.baselines)
+      json["baselines"].push_back({{"label", baseline.label}, {"value", number_or_null(baseline.value)}});
+  }
   return json;
 }
 

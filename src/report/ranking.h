@@ -47,8 +47,15 @@ struct Ranking {
   std::vector<Exclusion> excluded;
   double reference_value = kNotMeasured;  // the held-out ("real vs real") figure where there is one
   std::string reference_label;            // what reference_value is
-  std::vector<std::string> statistics;    // statistics: the metric names averaged
-  std::string note;                       // caveats
+  // likelihood: further baselines on the same shard, split and tokens (the n-grams of token data), listed under
+  // the entries, not ranked.
+  struct Baseline {
+    std::string label;
+    double value = kNotMeasured;
+  };
+  std::vector<Baseline> baselines;
+  std::vector<std::string> statistics;  // statistics: the metric names averaged
+  std::string note;                     // caveats
 };
 
 // Competition ranks (1, 2, 2, 4) of entries already sorted best first; equal values share a rank.

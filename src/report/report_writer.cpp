@@ -162,6 +162,8 @@ Table ranking_table(const Ranking& ranking) {
     table.rows.push_back({"-", "reference: " + ranking.reference_label,
                           ranking.id == "originality" ? format_percent(ranking.reference_value)
                                                       : format_number(ranking.reference_value, 4)});
+  for (const auto& baseline : ranking.baselines)
+    table.rows.push_back({"-", "baseline: " + baseline.label, format_number(baseline.value, 4)});
   return table;
 }
 
@@ -201,14 +203,26 @@ Table facts_table(const Comparison& comparison, const ModelReport& model) {
   table.rows.push_back(
       {"training speed", format_number(model.training.elements_per_second, 3) + " " + elements_unit(model)});
   std::string likelihood = likelihood_text(model.likelihood);
-  if (model.likelihood.kind == LikelihoodKind::kNll)
+  if (model.likelihood.kind == LikelihoodKind::kNll) {
     likelihood += " nats per " + model.likelihood.unit + ", " + model.likelihood.split + " split";
-  else if (model.likelihood.kind == LikelihoodKind::kElboBound)
+    // The context it was measured at: a model scored beyond the crops it was trained on is read with that in mind.
+    if (model.likelihood.window > 0)
+      likelihood += ", windows of " + std::to_string(model.likelihood.window) + " " + model.likelihood.unit + "s";
+    if (model.likelihood.training_crop_length > 0)
+      likelihood += " (trained on crops of " + std::to_string(model.likelihood.training_crop_length) + ")";
+  } else if (model.likelihood.kind == LikelihoodKind::kElboBound)
     likelihood = "≤ " + format_number(model.likelihood.value, 4) + " nats per " + model.likelihood.unit + ", " +
                  model.likelihood.split + " split (ELBO: an upper bound on the NLL, on bar-aligned windows)";
   table.rows.push_back({"held-out likelihood", likelihood});
   if (std::isfinite(model.likelihood.baseline))
     table.rows.push_back({"unigram baseline", format_number(model.likelihood.baseline, 4)});
+  if (std::isfinite(model.likelihood.ngram))
+    table.rows.push_back({"Kneser-Ney " + std::to_string(model.likelihood.ngram_order) + "-gram baseline",
+                          format_number(model.likelihood.ngram, 4) + " (same tokens)"});
+  if (std::isfinite(model.likelihood.ngram_cached))
+    table.rows.push_back(
+        {"Kneser-Ney " + std::to_string(model.likelihood.ngram_cached_order) + "-gram + piece cache baseline",
+         format_number(model.likelihood.ngram_cached, 4) + " (same tokens)"});
   table.rows.push_back({"generation", std::to_string(model.samples.size()) + " pieces, " +
                                           format_seconds(model.music_seconds) + " of music in " +
                                           format_seconds(model.generation_seconds) + ": " + speed_text(model)});
@@ -241,6 +255,28 @@ Table metrics_table(const Comparison& comparison, const ModelReport& model) {
                           format_number(metric.overlap_area, 3),
                           held != nullptr ? format_number(held->overlap_area, 3) : "n/a"});
   }
+  return table;
+}
+
+// The form of the generated melodies beside the real ones': the training pieces and the held-out pieces.
+Table form_table(const Comparison& comparison, const ModelReport& model) {
+  Table table{
+      {"form metric", model.name, "training set", "held-out", "overlap area"}, {}, {false, true, true, true, true}};
+  const ReferenceSet* reference = reference_of(comparison, model);
+  for (const auto& metric : model.form_metrics) {
+    const MetricComparison* held = reference ? find_metric(reference->heldout_form_metrics, metric.name) : nullptr;
+    table.rows.push_back({metric.name, format_number(metric.mean, 4), format_number(metric.reference_mean, 4),
+                          held != nullptr ? format_number(held->mean, 4) : "n/a",
+                          format_number(metric.overlap_area, 3)});
+  }
+  return table;
+}
+
+Table reference_form_table(const ReferenceSet& reference) {
+  Table table{{"form metric", "held-out", "training set", "overlap area"}, {}, {false, true, true, true}};
+  for (const auto& metric : reference.heldout_form_metrics)
+    table.rows.push_back({metric.name, format_number(metric.mean, 4), format_number(metric.reference_mean, 4),
+                          format_number(metric.overlap_area, 3)});
   return table;
 }
 
@@ -398,6 +434,8 @@ std::string render_html(const Comparison& comparison, const std::vector<Ranking>
       if (const Chart* chart = find_chart(charts, chart_name(kind, model.name))) html += inline_svg(chart->svg);
     html += "</div>\n";
     html += "<h3>Musical statistics</h3>\n" + html_table(metrics_table(comparison, model));
+    if (!model.form_metrics.empty())
+      html += "<h3>Form of the melody</h3>\n" + html_table(form_table(comparison, model));
     html += "<h3>Samples</h3>\n<div class=\"samples\">\n";
     for (size_t i = 0; i < model.samples.size(); ++i) {
       const SampleFiles& sample = model.samples[i];
@@ -431,6 +469,8 @@ std::string render_html(const Comparison& comparison, const std::vector<Ranking>
       table.rows.push_back({metric.name, format_number(metric.mean, 4), format_number(metric.reference_mean, 4),
                             format_number(metric.overlap_area, 3)});
     html += html_table(table);
+    if (!reference.heldout_form_metrics.empty())
+      html += "<h4>Form of the melody</h4>\n" + html_table(reference_form_table(reference));
   }
   html +=
       "<p class=\"note\">Full figures: <a href=\"results.json\">results.json</a>; the same report as Markdown: "
@@ -473,6 +513,7 @@ std::string render_markdown(const Comparison& comparison, const std::vector<Rank
       if (const Chart* chart = find_chart(charts, chart_name(kind, model.name)))
         md += "![" + chart->title + "](charts/" + chart->file + ")\n";
     md += "\n### Musical statistics\n\n" + markdown_table(metrics_table(comparison, model));
+    if (!model.form_metrics.empty()) md += "### Form of the melody\n\n" + markdown_table(form_table(comparison, model));
     md += "### Samples\n\n";
     for (size_t i = 0; i < model.samples.size(); ++i) {
       const SampleFiles& sample = model.samples[i];
@@ -497,6 +538,8 @@ std::string render_markdown(const Comparison& comparison, const std::vector<Rank
       table.rows.push_back({metric.name, format_number(metric.mean, 4), format_number(metric.reference_mean, 4),
                             format_number(metric.overlap_area, 3)});
     md += markdown_table(table);
+    if (!reference.heldout_form_metrics.empty())
+      md += "#### Form of the melody\n\n" + markdown_table(reference_form_table(reference));
   }
   md += "Full figures: [results.json](results.json); the same report as a page: [index.html](index.html).\n";
   return md;
@@ -562,6 +605,7 @@ nlohmann::ordered_json results_json(const Comparison& comparison, const std::vec
                                   {"training_pieces", reference.training_pieces},
                                   {"heldout_pieces", reference.heldout_pieces},
                                   {"heldout_metrics", metrics_json(reference.heldout_metrics)},
+                                  {"heldout_form_metrics", metrics_json(reference.heldout_form_metrics)},
                                   {"heldout_originality", originality_json(reference.heldout_originality)},
                                   {"training_pitch_classes", histogram_json(reference.training_pitch_classes)},
                                   {"heldout_pitch_classes", histogram_json(reference.heldout_pitch_classes)}});
@@ -587,8 +631,15 @@ nlohmann::ordered_json results_json(const Comparison& comparison, const std::vec
                            {"value", number_or_null(model.likelihood.value)},
                            {"unit", model.likelihood.unit},
                            {"split", model.likelihood.split},
-                           {"unigram_baseline", number_or_null(model.likelihood.baseline)}};
+                           {"unigram_baseline", number_or_null(model.likelihood.baseline)},
+                           {"window", model.likelihood.window},
+                           {"training_crop_length", model.likelihood.training_crop_length},
+                           {"ngram_baseline", number_or_null(model.likelihood.ngram)},
+                           {"ngram_order", model.likelihood.ngram_order},
+                           {"ngram_cached_baseline", number_or_null(model.likelihood.ngram_cached)},
+                           {"ngram_cached_order", model.likelihood.ngram_cached_order}};
     entry["metrics"] = metrics_json(model.metrics);
+    entry["form_metrics"] = metrics_json(model.form_metrics);
     entry["originality"] = originality_json(model.originality);
     entry["pitch_classes"] = histogram_json(model.pitch_classes);
     entry["generation"] = {{"pieces", model.samples.size()},

@@ -218,6 +218,7 @@ std::vector<JsbPiece> load_jsb_json(const std::string& path, const JsbOptions& o
       loaded.index = static_cast<int>(i);
       loaded.score = separated ? read_separated_piece(piece, path, split, i, options)
                                : read_combined_piece(piece, path, split, i, options);
+      loaded.end_tick = static_cast<int64_t>(piece.size()) * (kJsbTicksPerQuarter / options.steps_per_quarter);
       result.push_back(std::move(loaded));
     }
   }

@@ -6,6 +6,7 @@
 // silence) and becomes four tracks.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,9 @@ struct JsbPiece {
   Split split = Split::kTrain;
   int index = 0;  // position within its split
   Score score;
+  // Where the piece ends: its number of steps in the file times the step's ticks. Trailing empty steps count
+  // (a Score ends at its last note and cannot say so), so a piano roll can be cut to exactly the file's steps.
+  int64_t end_tick = 0;
 };
 
 // kAuto treats a file as SATB-separated when its name contains "separated" (any case) or any pitch is -1 (the

@@ -13,7 +13,11 @@
 #include "models/family.h"
 #include "models/losses.h"
 #include "models/sequence_model.h"
+<<<<<<< HEAD
 #include "train/distributed.h"
+=======
+#include "train/evaluate_baselines.h"
+>>>>>>> main
 
 namespace cadenza::train {
 namespace {
@@ -265,23 +269,29 @@ EvaluationReport evaluate_sequence(const models::Family& family, const Evaluatio
                    {"split", request.split_name}, {"unit", unit},          {"model", result_json(model)}};
   if (unigram) report.result["unigram_baseline"] = result_json(*unigram);
 
-  char line[256];
+  const int64_t crop_length = training_crop_length(info.training);
+  report.result["window"] = request.window;
+  if (crop_length > 0) report.result["training_crop_length"] = crop_length;
+
+  // Labels wide enough for "Kneser-Ney 10-gram + piece cache".
+  constexpr int kLabelWidth = 34;
+  char line[512];
   std::string& text = report.text;
-  std::snprintf(line, sizeof line, "%s on %s, %s split: %lld pieces, %lld %ss scored\n", info.path.c_str(),
-                shard.path().c_str(), request.split_name.c_str(), static_cast<long long>(model.pieces),
-                static_cast<long long>(model.elements), unit);
+  text += info.path + " on " + shard.path() + ", " + request.split_name + " split: " + std::to_string(model.pieces) +
+          " pieces, " + std::to_string(model.elements) + " " + unit + "s scored " +
+          evaluation_context_text(request.window, crop_length, unit) + "\n";
+  std::snprintf(line, sizeof line, "  %-*s %10s %12s %10s\n", kLabelWidth, "", "NLL", "perplexity", "accuracy");
   text += line;
-  std::snprintf(line, sizeof line, "  %-18s %10s %12s %10s\n", "", "NLL", "perplexity", "accuracy");
-  text += line;
-  std::snprintf(line, sizeof line, "  %-18s %10.4f %12.3f %10.4f   (nats per %s)\n", "model", model.nll,
+  std::snprintf(line, sizeof line, "  %-*s %10.4f %12.3f %10.4f   (nats per %s)\n", kLabelWidth, "model", model.nll,
                 model.perplexity, model.accuracy, unit);
   text += line;
   if (unigram) {
-    std::snprintf(line, sizeof line, "  %-18s %10.4f %12.3f %10.4f\n",
+    std::snprintf(line, sizeof line, "  %-*s %10.4f %12.3f %10.4f\n", kLabelWidth,
                   model.frames ? "key-rate baseline" : "unigram baseline", unigram->nll, unigram->perplexity,
                   unigram->accuracy);
     text += line;
   }
+  if (request.baselines && !model.frames) append_ngram_baselines(request, model, kLabelWidth, report);
   if (model.frames)
     text +=
         "  (frame NLL sums the binary cross-entropy of all keys; perplexity is per key; accuracy is "

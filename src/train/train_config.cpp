@@ -109,4 +109,31 @@ void apply_setting(json& config, const std::string& setting, const std::vector<s
   config[section][key] = value;
 }
 
+void apply_fine_tune_preset(json& train) {
+  const TrainOptions defaults;
+  const double learning_rate = train.value("learning_rate", defaults.learning_rate);
+  const double min_learning_rate = train.value("min_learning_rate", defaults.min_learning_rate);
+  const int64_t warmup_steps = train.value("warmup_steps", defaults.warmup_steps);
+  train["learning_rate"] = learning_rate * kFineTuneLearningRateFactor;
+  train["min_learning_rate"] = min_learning_rate * kFineTuneLearningRateFactor;
+  train["warmup_steps"] = warmup_steps / kFineTuneWarmupDivisor;
+}
+
+std::vector<std::string> parse_group_list(const std::string& text) {
+  std::vector<std::string> names;
+  size_t start = 0;
+  while (true) {
+    const size_t comma = text.find(',', start);
+    std::string name = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    const size_t first = name.find_first_not_of(' ');
+    const size_t last = name.find_last_not_of(' ');
+    name = first == std::string::npos ? "" : name.substr(first, last - first + 1);
+    if (name.empty()) throw Error("--freeze \"" + text + "\": expected group names separated by commas");
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return names;
+}
+
 }  // namespace cadenza::train

@@ -69,4 +69,14 @@ void merge_config(nlohmann::json& config, const nlohmann::json& overrides, const
 void apply_setting(nlohmann::json& config, const std::string& setting, const std::vector<std::string>& model_keys,
                    const std::vector<std::string>& data_keys);
 
+// The fine-tuning preset (`train --init-from`), applied to a preset's "train" section before --config and --set:
+// a tenth of its learning_rate and min_learning_rate, and a quarter of its warmup_steps.
+void apply_fine_tune_preset(nlohmann::json& train);
+inline constexpr double kFineTuneLearningRateFactor = 0.1;
+inline constexpr int64_t kFineTuneWarmupDivisor = 4;
+
+// "embedding,layers:0" -> {"embedding", "layers:0"} (spaces around names ignored); an empty name throws
+// cadenza::Error quoting the text.
+std::vector<std::string> parse_group_list(const std::string& text);
+
 }  // namespace cadenza::train

@@ -12,8 +12,10 @@
 #include "common/error.h"
 #include "common/file_io.h"
 #include "common/output_lock.h"
+#include "data/sha256.h"
 #include "data/shard.h"
 #include "models/checkpoint.h"
+#include "train/fine_tune.h"
 #include "train/learner.h"
 #include "train/schedule.h"
 #include "train/train_config.h"
@@ -82,8 +84,7 @@ LoopState loop_state_from(const json& training, const std::string& path) {
         state.elements_seen < 0)
       throw FormatError(path, -1,
                         "its training loop state is out of range (step " + std::to_string(state.step) +
-                            ", schedule_steps " + std::to_string(state.schedule_steps) +
-                            "); it cannot be resumed");
+                            ", schedule_steps " + std::to_string(state.schedule_steps) + "); it cannot be resumed");
     return state;
   } catch (const json::exception& error) {
     throw FormatError(path, -1,
@@ -153,6 +154,17 @@ json resolve_config(const json& config, const std::string& data_path, FamilyLook
   if (!resolved.contains("model") || !resolved.contains("train"))
     throw Error("training config: needs both \"model\" and \"train\" sections");
   Shard shard(data_path, /*verify_payload=*/false);
+  // A fine-tuning run: the data must speak the checkpoint's encoding and vocabulary (checked before the data decides
+  // vocab_size below, so that the message says what differs rather than which tensor has the wrong shape).
+  if (resolved.contains("fine_tune")) {
+    const json& fine_tune = resolved["fine_tune"];
+    if (!fine_tune.is_object() || !fine_tune.contains("checkpoint") || !fine_tune["checkpoint"].is_string())
+      throw Error("training config: \"fine_tune\" must be an object with a string \"checkpoint\"");
+    const models::CheckpointInfo source = models::read_checkpoint_info(fine_tune["checkpoint"].get<std::string>());
+    check_data_matches_checkpoint(shard, source, "the checkpoint to fine-tune");
+    if (fine_tune.contains("freeze") && !fine_tune["freeze"].is_array())
+      throw Error("training config: \"fine_tune\".\"freeze\" must be an array of parameter group names");
+  }
   // Validate both sections now, so a typo fails before any work, and spell out every default so that
   // config.json (and --print-config) lists every key there is.
   resolved["model"] = resolve_model_config(resolved["model"], shard, families);
@@ -175,7 +187,9 @@ class TrainingSession {
         run_dir_(request.run_dir),
         last_path_((run_dir_ / "checkpoints" / "last.safetensors").string()),
         best_path_((run_dir_ / "checkpoints" / "best.safetensors").string()),
-        lock_(request.run_dir, "train") {
+        parallel_(request.parallel),
+        writer_(parallel_ == nullptr || parallel_->rank() == 0),
+        lock_(writer_ ? std::make_unique<OutputLock>(request.run_dir, "train") : nullptr) {
     open_run(families);
     build_learner(families);
     write_run_files();
@@ -186,7 +200,7 @@ class TrainingSession {
       train_one_step();
       record_progress();
       const bool stop_early = validate_and_checkpoint();
-      if (progress_) progress_(shown_);
+      if (progress_ && writer_) progress_(shown_);
       if (stop_early) {
         result_.stop_reason = "early stopping";
         shown_.event = "early stop";
@@ -209,15 +223,16 @@ class TrainingSession {
       if (!info.training.contains("config")) throw FormatError(last_path_, -1, "has no training config to resume");
       config_ = info.training["config"];
       loop_ = loop_state_from(info.training, last_path_);
-      if (info.encoding != shard_.metadata().encoding ||
-          (!shard_.is_piano_roll() && info.vocabulary != shard_.metadata().vocabulary))
-        throw Error(request_.data_path + ": its encoding or vocabulary differs from the run's (" + last_path_ + ")");
+      check_data_matches_checkpoint(shard_, info, "the run being resumed");
       last_saved_step_ = loop_.step;
     } else {
-      if (fs::exists(last_path_) && !request_.overwrite)
+      if (writer_ && fs::exists(last_path_) && !request_.overwrite)
         throw Error(request_.run_dir + ": already holds a run (" + last_path_ +
                     "); use --resume to continue it or --overwrite to start again");
       config_ = resolve_config(request_.config, request_.data_path, families);
+      // The source's checksum, so that the model's provenance survives a source file that is later replaced.
+      if (config_.contains("fine_tune"))
+        config_["fine_tune"]["sha256"] = sha256_file_hex(config_["fine_tune"]["checkpoint"].get<std::string>());
     }
     options_ = TrainOptions::from_json(config_["train"]);
     config_["data"] = {{"path", request_.data_path}, {"encoding", shard_.metadata().encoding_name()}};
@@ -227,17 +242,34 @@ class TrainingSession {
   void build_learner(FamilyLookup families) {
     learner_ = make_learner(config_, shard_, options_, families);
     torch::nn::Module& model = learner_->module();
+    if (parallel_ != nullptr) {
+      if (!learner_->supports_data_parallel())
+        throw Error("distributed training: the " + family_name_of(config_["model"]) +
+                    " family trains in one process only for now (WORLD_SIZE is " +
+                    std::to_string(parallel_->world_size()) +
+                    "); the autoregressive families (rnn, lstm, gru, transformer) train on several");
+      parallel_->slice_of(options_.batch_size);  // refuses a batch that does not split evenly, before any work
+      learner_->set_data_parallel(parallel_);
+    }
     if (request_.resume) {
+      // Every rank reads the same `last` (the run folder must be one that every rank sees); the weights are then
+      // broadcast from rank 0 all the same, so no rank can start from other weights.
       models::load_checkpoint_weights(last_path_, model);
       for (torch::optim::AdamW* optimizer : learner_->optimizers())
         models::restore_optimizer_state(last_path_, *optimizer, model);
     } else {
+      // Fine-tuning: the source's weights replace the fresh ones (strictly: every tensor, of the same shape); the
+      // optimizers keep their fresh state and the loop starts at step 0.
+      if (config_.contains("fine_tune"))
+        models::load_checkpoint_weights(config_["fine_tune"]["checkpoint"].get<std::string>(), model);
       loop_.schedule_steps = options_.steps;
     }
+    if (parallel_ != nullptr) parallel_->broadcast_parameters(model);
     model.train();
     model_config_ = learner_->model_config();
     for (torch::optim::AdamW* optimizer : learner_->optimizers()) optimizers_.push_back(optimizer);
     result_.parameters = models::count_parameters(model);
+    if (config_.contains("fine_tune")) freeze_groups();
     result_.last_checkpoint = last_path_;
     schedule_ = {options_.schedule, options_.learning_rate, options_.min_learning_rate, options_.warmup_steps};
     elapsed_before_ = loop_.elapsed_seconds;
@@ -245,7 +277,32 @@ class TrainingSession {
     shown_.best_valid_score = loop_.best_valid_score;
   }
 
+  // The groups of fine_tune.freeze stop learning (again, when resumed). An optimizer left with nothing to train
+  // (e.g. a GAN's whole critic frozen) could not take its step, so that is refused.
+  void freeze_groups() {
+    const json& freeze = config_["fine_tune"].value("freeze", json::array());
+    if (freeze.empty()) return;
+    const auto groups = freeze.get<std::vector<std::string>>();
+    std::string freeze_text;
+    for (const auto& group : groups) freeze_text += (freeze_text.empty() ? "" : ",") + group;
+    freeze_parameter_groups(learner_->module(), groups);
+    int64_t frozen = 0;
+    for (const auto& parameter : learner_->module().parameters())
+      if (!parameter.requires_grad()) frozen += parameter.numel();
+    for (torch::optim::AdamW* optimizer : learner_->optimizers()) {
+      bool trains = false;
+      for (const auto& group : optimizer->param_groups())
+        for (const auto& parameter : group.params()) trains = trains || parameter.requires_grad();
+      if (!trains)
+        throw Error("--freeze " + freeze_text +
+                    " freezes every parameter one of this family's optimizers trains (e.g. a GAN's whole "
+                    "generator or critic); freeze fewer groups");
+    }
+    config_["fine_tune"]["frozen_parameters"] = frozen;
+  }
+
   void write_run_files() {
+    if (!writer_) return;
     fs::create_directories(run_dir_ / "checkpoints");
     // File names that are not UTF-8 are kept readable rather than failing the run (a replacement character).
     const std::string text = config_.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
@@ -258,6 +315,7 @@ class TrainingSession {
   double elapsed() const { return elapsed_before_ + seconds_since(session_start_); }
 
   bool stop_condition() {
+    if (parallel_ != nullptr) return agreed_stop_condition();
     if (stop_requested_ != nullptr && stop_requested_->load()) {
       result_.stop_reason = "interrupted";
       return true;
@@ -273,6 +331,44 @@ class TrainingSession {
     return false;
   }
 
+  // With several processes, the stops are what every rank learnt from the control numbers of the last step's
+  // all-reduce (a Ctrl-C on any rank, rank 0's clock for the time budget), so no rank is left waiting in one.
+  bool agreed_stop_condition() {
+    if (agreed_interrupt_) {
+      result_.stop_reason = "interrupted";
+      return true;
+    }
+    if (loop_.step >= loop_.schedule_steps) {
+      result_.stop_reason = "steps";
+      return true;
+    }
+    if (agreed_budget_spent_) {
+      result_.stop_reason = "time budget";
+      return true;
+    }
+    return false;
+  }
+  // What this rank tells the others with each step: [Ctrl-C here, rank 0's time budget spent, rank 0's fitted
+  // schedule (0: none new)].
+  void send_control() {
+    const bool interrupt = stop_requested_ != nullptr && stop_requested_->load();
+    const bool lead = parallel_->rank() == 0;
+    const bool spent = lead && options_.time_budget_seconds > 0 && elapsed() >= options_.time_budget_seconds;
+    parallel_->set_control(
+        {interrupt ? 1.0 : 0.0, spent ? 1.0 : 0.0, lead ? static_cast<double>(proposed_schedule_steps_) : 0.0});
+    proposed_schedule_steps_ = 0;
+  }
+  void receive_control() {
+    const std::vector<double>& control = parallel_->control();
+    if (control.size() != 3) return;  // the learner made no all-reduce this step (nothing to agree on)
+    agreed_interrupt_ = agreed_interrupt_ || control[0] > 0;
+    agreed_budget_spent_ = agreed_budget_spent_ || control[1] > 0;
+    if (control[2] > 0) {
+      loop_.schedule_steps = std::max(loop_.step, static_cast<int64_t>(std::llround(control[2])));
+      loop_.schedule_estimated = true;
+    }
+  }
+
   // One optimizer step of the learner at the schedule's rate; a non-finite loss stops the run before the update.
   void train_one_step() {
     const int64_t step = loop_.step + 1;
@@ -280,16 +376,19 @@ class TrainingSession {
     // quarter of the fitted schedule (a tenth made the bundled LSTM stall on a plateau at lr 2e-3).
     if (loop_.schedule_estimated) schedule_.warmup_steps = std::min(options_.warmup_steps, loop_.schedule_steps / 4);
     learning_rate_ = schedule_.at(step, loop_.schedule_steps);
-    torch::manual_seed(dropout_seed(options_.seed, step));
+    // Each rank its own dropout masks (rank 0 those of a one-process run).
+    torch::manual_seed(dropout_seed(options_.seed, step) + static_cast<uint64_t>(parallel_ ? parallel_->rank() : 0));
+    if (parallel_ != nullptr) send_control();
     StepOutcome outcome;
     try {
       outcome = learner_->train_step(step, batch_seed(options_.seed, step), learning_rate_);
+      if (parallel_ != nullptr) receive_control();
     } catch (const NonFiniteLoss& error) {
       std::ostringstream message;
       message << "training stopped: " << error.what() << " is " << error.value << " at step " << step
               << " (learning rate " << learning_rate_ << "); " << last_good()
               << ". Try a lower learning_rate or clip_norm.";
-      metrics_->write({{"kind", "error"}, {"step", step}, {"message", message.str()}});
+      log({{"kind", "error"}, {"step", step}, {"message", message.str()}});
       throw Error(message.str());
     }
     loop_.step = step;
@@ -314,7 +413,13 @@ class TrainingSession {
     const double per_step = seconds_since(timing_start_) / static_cast<double>(step - first_step_ - 1);
     const double remaining = options_.time_budget_seconds - elapsed();
     const int64_t affordable = step + static_cast<int64_t>(std::max(0.0, remaining) / std::max(per_step, 1e-9));
-    loop_.schedule_steps = std::max<int64_t>(step, std::min<int64_t>(options_.steps, affordable));
+    const int64_t fitted = std::max<int64_t>(step, std::min<int64_t>(options_.steps, affordable));
+    if (parallel_ != nullptr) {
+      // Rank 0's clock decides; every rank adopts the figure when the next step's all-reduce brings it.
+      if (parallel_->rank() == 0) proposed_schedule_steps_ = std::max<int64_t>(fitted, step + 1);
+      return;
+    }
+    loop_.schedule_steps = fitted;
     loop_.schedule_estimated = true;
   }
 
@@ -343,7 +448,7 @@ class TrainingSession {
                    {"elements_per_second", shown_.elements_per_second},
                    {"elapsed_seconds", shown_.elapsed_seconds}};
     record.update(extras_.means_and_reset());
-    metrics_->write(record);
+    log(record);
     loss_sum_ = 0, loss_count_ = 0, elements_since_log_ = 0;
     interval_start_ = Clock::now();
   }
@@ -386,7 +491,7 @@ class TrainingSession {
       }
       shown_.best_valid_score = loop_.best_valid_score;
     }
-    metrics_->write(record);
+    log(record);
     return valid->score && options_.patience > 0 && loop_.validations_without_improvement >= options_.patience;
   }
 
@@ -411,10 +516,12 @@ class TrainingSession {
                 {"parameters", result_.parameters}};
     end["best_valid_score"] = loop_.best_valid_score ? json(*loop_.best_valid_score) : json(nullptr);
     if (!result_.valid_score_name.empty()) end["valid_score_name"] = result_.valid_score_name;
-    metrics_->write(end);
+    log(end);
+    // Rank 0 has written `last`: the others return only then, so a launcher that waits for all sees the files.
+    if (parallel_ != nullptr) parallel_->barrier();
     shown_.event = result_.stop_reason;
     shown_.log_line = true;
-    if (progress_) progress_(shown_);
+    if (progress_ && writer_) progress_(shown_);
   }
 
   // ---- checkpoints
@@ -430,17 +537,17 @@ class TrainingSession {
       if (torch::isfinite(parameter).all().item<bool>()) continue;
       const std::string message = "training stopped: the weights are no longer finite at step " +
                                   std::to_string(loop_.step) + " (learning rate too high?); " + last_good();
-      metrics_->write({{"kind", "error"}, {"step", loop_.step}, {"message", message}});
+      log({{"kind", "error"}, {"step", loop_.step}, {"message", message}});
       throw Error(message);
     }
   }
   void save(const std::string& path, bool with_optimizers) {
+    if (!writer_) return;
     const json training = {{"config", config_}, {"loop", loop_state_json(loop_)}, {"parameters", result_.parameters}};
     const std::vector<std::string> vocabulary =
         shard_.is_piano_roll() ? std::vector<std::string>{} : shard_.metadata().vocabulary;
     models::save_model_checkpoint(path, learner_->module(), model_config_, shard_.metadata().encoding, vocabulary,
-                                  training,
-                                  with_optimizers ? optimizers_ : std::vector<const torch::optim::AdamW*>{});
+                                  training, with_optimizers ? optimizers_ : std::vector<const torch::optim::AdamW*>{});
   }
   void save_last() {
     check_finite_weights();
@@ -454,7 +561,15 @@ class TrainingSession {
   const Shard shard_;
   const fs::path run_dir_;
   const std::string last_path_, best_path_;
-  const OutputLock lock_;  // one command at a time writes a run folder
+  DataParallel* const parallel_;            // null: one process
+  const bool writer_;                       // rank 0 (or the only process) writes the run folder
+  const std::unique_ptr<OutputLock> lock_;  // one command at a time writes a run folder
+
+  void log(const json& record) {
+    if (metrics_) metrics_->write(record);
+  }
+  bool agreed_interrupt_ = false, agreed_budget_spent_ = false;
+  int64_t proposed_schedule_steps_ = 0;
 
   json config_, model_config_;
   TrainOptions options_;

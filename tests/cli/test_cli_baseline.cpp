@@ -1,10 +1,15 @@
-// `cadenza baseline` end to end: the n-gram figures of a small melody shard as text and JSON, and the errors.
+// `cadenza baseline` end to end: the n-gram figures of a small melody shard as text and JSON, and the errors; and
+// `cadenza evaluate` showing the same figures beside a token model's NLL.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "cli_fixtures.h"
+#include "common/file_io.h"
 #include "data/shard.h"
 #include "eval/ngram.h"
 
@@ -41,6 +46,129 @@ TEST(CliBaseline, PrintsTheChosenOrderAndBothFigures) {
   const nlohmann::json plain = nlohmann::json::parse(no_cache.output);
   EXPECT_EQ(plain["order"], 2);
   EXPECT_FALSE(plain.contains("cached"));
+}
+
+std::string four_decimals(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.4f", value);
+  return text;
+}
+
+// evaluate fits the n-grams itself (through train/evaluate_baselines.h); `cadenza baseline` is the independent path
+// whose figures it must reproduce on the same shard, split and window.
+TEST(CliBaseline, EvaluateShowsBothNgramsBesideTheModelOnTheSameTokens) {
+  testing::TwoTrackShards shards;
+  const std::string run = shards.dir.file("run");
+  const auto trained = run_cadenza("train --model lstm --preset tiny --data " + shards.melody + " --out " + run +
+                                   " --steps 10 --set crop_length=32 --threads 1");
+  ASSERT_EQ(trained.exit_code, 0) << trained.output;
+
+  for (const std::string window : {"1024", "16"}) {
+    SCOPED_TRACE("window " + window);
+    const auto expected_run =
+        run_cadenza("baseline --data " + shards.melody + " --split valid --window " + window + " --json");
+    ASSERT_EQ(expected_run.exit_code, 0) << expected_run.output;
+    const nlohmann::json expected = nlohmann::json::parse(expected_run.output);
+
+    const auto json_run = run_cadenza("evaluate --checkpoint " + run + " --data " + shards.melody +
+                                      " --split valid --window " + window + " --json --threads 1");
+    ASSERT_EQ(json_run.exit_code, 0) << json_run.output;
+    const nlohmann::json result = nlohmann::json::parse(json_run.output);
+    ASSERT_TRUE(result.contains("ngram_baseline")) << result.dump(2);
+    const nlohmann::json& ngram = result["ngram_baseline"];
+    EXPECT_EQ(result["window"], std::stoll(window));
+    EXPECT_EQ(result["training_crop_length"], 32);
+    EXPECT_EQ(ngram["split"], "valid");
+    EXPECT_EQ(ngram["order"], expected["order"]);
+    EXPECT_NEAR(ngram["nll"].get<double>(), expected["nll"].get<double>(), 1e-12);
+    ASSERT_TRUE(ngram.contains("cached"));
+    EXPECT_EQ(ngram["cached"]["order"], expected["cached"]["order"]);
+    EXPECT_NEAR(ngram["cached"]["nll"].get<double>(), expected["cached"]["nll"].get<double>(), 1e-12);
+    // The same tokens: the n-grams and the model are scored with one protocol.
+    EXPECT_EQ(ngram["elements"], expected["elements"]);
+    EXPECT_EQ(result["model"]["elements"], expected["elements"]);
+    EXPECT_EQ(ngram["same_tokens"], true);
+
+    const auto text = run_cadenza("evaluate --checkpoint " + run + " --data " + shards.melody +
+                                  " --split valid --window " + window + " --threads 1");
+    ASSERT_EQ(text.exit_code, 0) << text.output;
+    const std::string elements = std::to_string(expected["elements"].get<int64_t>());
+    EXPECT_NE(text.output.find(elements + " tokens scored in windows of " + window +
+                               " tokens; trained on crops of 32 tokens"),
+              std::string::npos)
+        << text.output;
+    const std::string plain_row = "Kneser-Ney " + std::to_string(expected["order"].get<int>()) + "-gram";
+    const size_t plain = text.output.find(plain_row + " ");
+    ASSERT_NE(plain, std::string::npos) << text.output;
+    EXPECT_NE(text.output.find(four_decimals(expected["nll"].get<double>()), plain), std::string::npos) << text.output;
+    const size_t cached = text.output.find("Kneser-Ney " + std::to_string(expected["cached"]["order"].get<int>()) +
+                                           "-gram + piece cache");
+    ASSERT_NE(cached, std::string::npos) << text.output;
+    EXPECT_NE(text.output.find(four_decimals(expected["cached"]["nll"].get<double>()), cached), std::string::npos)
+        << text.output;
+    EXPECT_NE(text.output.find("scored on the same " + elements + " tokens as the model"), std::string::npos)
+        << text.output;
+  }
+
+  // The model card (scripts/write_model_card.py) from evaluate's JSON and `cadenza metrics` on generated pieces:
+  // the NLL beside both n-grams, the form metrics beside the real tunes'.
+  const auto test_json = run_cadenza("evaluate --checkpoint " + run + " --data " + shards.melody + " --json");
+  ASSERT_EQ(test_json.exit_code, 0) << test_json.output;
+  const nlohmann::json test = nlohmann::json::parse(test_json.output);
+  write_file_atomic(shards.dir.file("test.json"), test_json.output);
+  const std::string samples = shards.dir.file("samples");
+  const auto generated = run_cadenza("generate --checkpoint " + run + " --out " + samples + " -n 2 --bars 4 --seed 1");
+  ASSERT_EQ(generated.exit_code, 0) << generated.output;
+  const auto form_run = run_cadenza("metrics " + samples + " --bars 4 --reference-shard " + shards.melody +
+                                    " --split test --json --mean-only");
+  ASSERT_EQ(form_run.exit_code, 0) << form_run.output;
+  write_file_atomic(shards.dir.file("form.json"), form_run.output);
+  const nlohmann::json form = nlohmann::json::parse(form_run.output);
+  std::filesystem::create_directories(shards.dir.file("card"));
+  std::filesystem::copy_file(run + "/checkpoints/best.safetensors", shards.dir.file("card/model.safetensors"));
+  const auto card_run = testing::run_command(
+      "/usr/bin/python3 " + std::string(CADENZA_SOURCE_DIR) + "/scripts/write_model_card.py tiny-lstm " + run + " " +
+      shards.dir.file("test.json") + " 'cadenza train ...' " + shards.dir.file("form.json") +
+      " 'cadenza metrics ...' --out " + shards.dir.file("card/README.md"));
+  ASSERT_EQ(card_run.exit_code, 0) << card_run.output;
+  const std::string card = read_file_text(shards.dir.file("card/README.md"));
+  auto three_decimals = [](double value) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.3f", value);
+    return std::string(text);
+  };
+  const nlohmann::json& ngram = test["ngram_baseline"];
+  EXPECT_NE(card.find("| test NLL | **" + three_decimals(test["model"]["nll"].get<double>()) + " nats/token**"),
+            std::string::npos)
+      << card;
+  EXPECT_NE(card.find("scored in windows of 1,024 tokens (trained on crops of 32)"), std::string::npos) << card;
+  EXPECT_NE(
+      card.find("| Kneser-Ney " + std::to_string(ngram["order"].get<int>()) + "-gram baseline | " +
+                three_decimals(ngram["nll"].get<double>()) + " nats/token (order chosen on valid; the same tokens)"),
+      std::string::npos)
+      << card;
+  EXPECT_NE(card.find("| Kneser-Ney " + std::to_string(ngram["cached"]["order"].get<int>()) +
+                      "-gram + piece cache baseline | " + three_decimals(ngram["cached"]["nll"].get<double>()) +
+                      " nats/token"),
+            std::string::npos)
+      << card;
+  EXPECT_NE(card.find("| form metric | generated | real tunes |"), std::string::npos) << card;
+  for (const char* name : {"recurring_2bar_patterns", "notes_in_key", "offgrid_onsets", "pitch_range"}) {
+    const nlohmann::json& mine = form["form_mean"][name];
+    const nlohmann::json& real = form["reference"]["form_mean"][name];
+    const std::string row = std::string("| ") + name + " | " + (mine.is_null() ? "-" : three_decimals(mine)) + " | " +
+                            (real.is_null() ? "-" : three_decimals(real)) + " |";
+    EXPECT_NE(card.find(row), std::string::npos) << row << "\n" << card;
+  }
+
+  const auto skipped = run_cadenza("evaluate --checkpoint " + run + " --data " + shards.melody + " --no-baseline");
+  ASSERT_EQ(skipped.exit_code, 0) << skipped.output;
+  EXPECT_EQ(skipped.output.find("Kneser-Ney"), std::string::npos) << skipped.output;
+  EXPECT_EQ(skipped.output.find("unigram baseline"), std::string::npos) << skipped.output;
+  const auto skipped_json =
+      run_cadenza("evaluate --checkpoint " + run + " --data " + shards.melody + " --no-baseline --json");
+  ASSERT_EQ(skipped_json.exit_code, 0) << skipped_json.output;
+  EXPECT_FALSE(nlohmann::json::parse(skipped_json.output).contains("ngram_baseline"));
 }
 
 TEST(CliBaseline, ErrorsNameTheProblem) {

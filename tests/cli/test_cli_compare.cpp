@@ -120,6 +120,70 @@ TEST(CliCompare, TrainsGeneratesEvaluatesAndWritesTheReport) {
   EXPECT_EQ(results["references"].size(), 2u) << "one training set per shard";
   EXPECT_GT(results["references"][0]["training_pieces"].get<int>(), 0);
 
+  // The n-gram baselines beside the LSTM: those of `cadenza baseline` on the same shard and split (test).
+  const auto baseline_run = run_cadenza("baseline --data " + data.melody + " --json");
+  ASSERT_EQ(baseline_run.exit_code, 0) << baseline_run.output;
+  const auto baseline = nlohmann::json::parse(baseline_run.output);
+  const auto& likelihood = (*lstm)["likelihood"];
+  EXPECT_EQ(likelihood["split"], "test");
+  EXPECT_NEAR(likelihood["ngram_baseline"].get<double>(), baseline["nll"].get<double>(), 1e-12);
+  EXPECT_EQ(likelihood["ngram_order"], baseline["order"]);
+  EXPECT_NEAR(likelihood["ngram_cached_baseline"].get<double>(), baseline["cached"]["nll"].get<double>(), 1e-12);
+  EXPECT_EQ(likelihood["ngram_cached_order"], baseline["cached"]["order"]);
+  EXPECT_EQ((*lstm)["details"]["evaluation"]["ngram_baseline"]["elements"], baseline["elements"]);
+  EXPECT_EQ((*lstm)["details"]["evaluation"]["model"]["elements"], baseline["elements"]) << "the same tokens";
+  ASSERT_EQ(rankings[0]["baselines"].size(), 2u) << rankings[0].dump(2);
+  EXPECT_NEAR(rankings[0]["baselines"][0]["value"].get<double>(), baseline["nll"].get<double>(), 1e-12);
+  EXPECT_NEAR(rankings[0]["baselines"][1]["value"].get<double>(), baseline["cached"]["nll"].get<double>(), 1e-12);
+  const std::string plain_label = "Kneser-Ney " + std::to_string(baseline["order"].get<int>()) + "-gram";
+  const std::string cached_label =
+      "Kneser-Ney " + std::to_string(baseline["cached"]["order"].get<int>()) + "-gram + piece cache";
+  EXPECT_NE(md.find("| - | baseline: " + plain_label + " (order chosen on valid) |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| - | baseline: " + cached_label), std::string::npos) << md;
+  EXPECT_NE(md.find("| " + plain_label + " baseline |"), std::string::npos) << md;
+  EXPECT_EQ(likelihood["window"], 1024) << "evaluate's window";
+  EXPECT_EQ(likelihood["training_crop_length"],
+            (*lstm)["details"]["evaluation"]["training_crop_length"].get<int64_t>());
+  EXPECT_GT(likelihood["training_crop_length"].get<int64_t>(), 0);
+  EXPECT_NE(html.find("baseline: " + plain_label), std::string::npos);
+  EXPECT_TRUE((*gan)["likelihood"]["ngram_baseline"].is_null()) << "no n-gram beside a model without a likelihood";
+
+  // Form metrics of the melody on melody data: the generated tunes beside the real ones, as `cadenza metrics`
+  // measures the same files and the same training pieces.
+  const std::vector<std::string> form_names = {
+      "recurring_2bar_patterns", "self_similarity_4bar", "self_similarity_8bar", "notes_in_key", "offgrid_onsets",
+      "odd_sixteenth_onsets",    "ends_on_tonic",        "pitch_class_entropy",  "pitch_range"};
+  ASSERT_EQ((*lstm)["form_metrics"].size(), form_names.size());
+  EXPECT_EQ((*vae)["form_metrics"].size(), form_names.size());
+  EXPECT_TRUE((*gan)["form_metrics"].empty()) << "piano-roll data: no form metrics";
+  EXPECT_EQ(results["references"][0]["heldout_form_metrics"].size(), form_names.size());
+  EXPECT_TRUE(results["references"][1]["heldout_form_metrics"].empty());
+  EXPECT_NE(md.find("### Form of the melody\n\n| form metric | lstm | training set | held-out | overlap area |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("#### Form of the melody"), std::string::npos) << "the real tunes' own figures";
+  EXPECT_NE(html.find("<h3>Form of the melody</h3>"), std::string::npos);
+  const auto measured = run_cadenza("metrics " + out + "/samples/lstm_01.mid " + out +
+                                    "/samples/lstm_02.mid --bars 4 --json --mean-only --reference-shard " +
+                                    data.melody + " --split train");
+  ASSERT_EQ(measured.exit_code, 0) << measured.output;
+  const auto expected_form = nlohmann::json::parse(measured.output);
+  for (size_t i = 0; i < form_names.size(); ++i) {
+    const auto& row = (*lstm)["form_metrics"][i];
+    EXPECT_EQ(row["name"], form_names[i]);
+    const auto& generated = expected_form["form_mean"][form_names[i]];
+    const auto& real = expected_form["reference"]["form_mean"][form_names[i]];
+    if (generated.is_null())
+      EXPECT_TRUE(row["mean"].is_null()) << form_names[i];
+    else
+      EXPECT_NEAR(row["mean"].get<double>(), generated.get<double>(), 1e-9) << form_names[i];
+    if (real.is_null())
+      EXPECT_TRUE(row["training_mean"].is_null()) << form_names[i];
+    else
+      EXPECT_NEAR(row["training_mean"].get<double>(), real.get<double>(), 1e-9) << form_names[i];
+    EXPECT_NE(md.find("| " + form_names[i] + " | "), std::string::npos) << form_names[i];
+  }
+
   // A second invocation reuses the finished runs instead of training again.
   const auto again = run_cadenza("compare --data " + data.melody +
                                  " --models lstm --steps 20 --preset tiny "

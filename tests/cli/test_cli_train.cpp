@@ -1,11 +1,18 @@
 // `cadenza train`, `evaluate` and `generate` end to end on a small folder of tunes written by the test.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <random>
+#include <set>
 
 #include "common/file_io.h"
+#include "common/safetensors.h"
+#include "data/sha256.h"
 #include "midi/midi.h"
 #include "support/test_support.h"
 
@@ -75,8 +82,8 @@ TEST(CliTrain, TrainEvaluateGenerateEndToEnd) {
   EXPECT_TRUE(result.contains("unigram_baseline"));
 
   const std::string out = data.dir.file("samples");
-  const auto generated = run_cadenza("generate --checkpoint " + run + " --out " + out +
-                                     " -n 2 --bars 4 --seed 7 --top-p 0.95");
+  const auto generated =
+      run_cadenza("generate --checkpoint " + run + " --out " + out + " -n 2 --bars 4 --seed 7 --top-p 0.95");
   ASSERT_EQ(generated.exit_code, 0) << generated.output;
   for (const char* name : {"sample_001.mid", "sample_002.mid"}) {
     const Score score = read_midi_file(out + "/" + name);
@@ -132,14 +139,155 @@ TEST(CliTrain, InterruptSavesAndResumeContinues) {
   }
 }
 
+// A piano-roll JSON in the benchmark's layout under a name the command has never seen: 3 pieces per split of
+// 9..15 frames (never a whole 4/4 bar, one ending on a rest), 4-note chords and a moving voice.
+nlohmann::json etudes_json() {
+  std::mt19937 rng(7);
+  nlohmann::json root = nlohmann::json::object();
+  for (const char* split : {"train", "valid", "test"}) {
+    nlohmann::json pieces = nlohmann::json::array();
+    for (int p = 0; p < 3; ++p) {
+      nlohmann::json piece = nlohmann::json::array();
+      const int length = 9 + static_cast<int>(rng() % 7);
+      for (int t = 0; t < length; ++t) {
+        const int root_pitch = 48 + static_cast<int>(rng() % 12);
+        piece.push_back({root_pitch, root_pitch + 4, root_pitch + 7, 64 + (t * 5 + p) % 12});
+      }
+      if (p == 1) piece.push_back(nlohmann::json::array());  // a trailing rest: a real frame, scored
+      pieces.push_back(piece);
+    }
+    root[split] = pieces;
+  }
+  return root;
+}
+
+// The key-rate baseline computed here from the JSON itself: per-key rates over every training frame, clamped to
+// [1e-6, 1 - 1e-6], scored on every test frame but the first of each piece, summed over 88 keys, frame-weighted.
+double naive_key_rate_nll(const nlohmann::json& root, int64_t& scored) {
+  std::vector<double> on(88, 0.0);
+  double frames = 0;
+  for (const auto& piece : root["train"])
+    for (const auto& frame : piece) {
+      frames += 1;
+      for (int pitch : std::set<int>(frame.begin(), frame.end())) on[pitch - 21] += 1;
+    }
+  double nll = 0;
+  scored = 0;
+  for (const auto& piece : root["test"])
+    for (size_t t = 1; t < piece.size(); ++t) {
+      const std::set<int> sounding(piece[t].begin(), piece[t].end());
+      for (int k = 0; k < 88; ++k) {
+        const double p = std::clamp(on[k] / frames, 1e-6, 1 - 1e-6);
+        nll -= sounding.count(k + 21) ? std::log(p) : std::log1p(-p);
+      }
+      ++scored;
+    }
+  return nll / static_cast<double>(scored);
+}
+
+TEST(CliTrain, BenchmarkRunsOnAnUnseenPianoRollFile) {
+  testing::TempDir dir;
+  const nlohmann::json etudes = etudes_json();
+  const std::string etudes_text = etudes.dump();
+  write_file_atomic(dir.file("etudes-tiny.json"), std::vector<uint8_t>(etudes_text.begin(), etudes_text.end()));
+  const nlohmann::json published = {
+      {"data", "made-up etudes"},
+      {"results",
+       {{{"model", "LSTM (made up)"}, {"family", "lstm"}, {"nll", 3.21}, {"source", "Nobody 2026, Table 9"}},
+        {{"model", "TCN (made up)"}, {"nll", 2.5}, {"source", "Somebody 2025"}}}}};
+  const std::string published_text = published.dump();
+  write_file_atomic(dir.file("published.json"), std::vector<uint8_t>(published_text.begin(), published_text.end()));
+
+  const auto result = run_cadenza("benchmark --data " + dir.file("etudes-tiny.json") +
+                                  " --families lstm,rnn-nade --steps 20 --threads 1 --published " +
+                                  dir.file("published.json") + " --out " + dir.file("bench"));
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  std::ifstream in(dir.file("bench/results.json"));
+  const nlohmann::json results = nlohmann::json::parse(in);
+  int64_t expected_scored = 0;
+  bool partial_bar = false;  // padding to whole 4/4 bars would add frames to such a piece
+  for (const auto& piece : etudes["test"]) {
+    expected_scored += static_cast<int64_t>(piece.size()) - 1;
+    partial_bar = partial_bar || piece.size() % 4 != 0;
+  }
+  ASSERT_TRUE(partial_bar) << "the test data must be able to tell padded from real frames";
+  int64_t naive_scored = 0;
+  const double naive_baseline = naive_key_rate_nll(etudes, naive_scored);
+  ASSERT_EQ(naive_scored, expected_scored);
+
+  // Labels from the file, sizes from the file: nothing of JSB.
+  EXPECT_EQ(results["data"]["label"], "etudes-tiny.json");
+  EXPECT_EQ(results["data"]["pieces"], nlohmann::json({{"train", 3}, {"valid", 3}, {"test", 3}}));
+  EXPECT_EQ(results["preset"], "tiny");  // 3 short pieces of training data
+  // Exactly the real frames are scored: no padding to a whole bar, the trailing rest kept.
+  EXPECT_EQ(results["data"]["scored_frames"]["test"], expected_scored);
+  EXPECT_NEAR(results["key_rate_baseline"]["test_nll"].get<double>(), naive_baseline, 1e-6);
+  ASSERT_EQ(results["models"].size(), 2u);
+  EXPECT_EQ(results["models"][0]["family"], "lstm");
+  EXPECT_EQ(results["models"][1]["family"], "rnn_nade");
+  for (const auto& row : results["models"]) {
+    EXPECT_EQ(row["test_frames"], expected_scored) << row.dump();
+    EXPECT_TRUE(std::isfinite(row["test_nll"].get<double>()) && row["test_nll"].get<double>() > 0) << row.dump();
+    EXPECT_GT(row["parameters"].get<int64_t>(), 0);
+    EXPECT_EQ(row["steps"], 20);
+    EXPECT_GT(row["train_seconds"].get<double>(), 0.0);
+  }
+
+  std::ifstream md_in(dir.file("bench/results.md"));
+  const std::string markdown((std::istreambuf_iterator<char>(md_in)), std::istreambuf_iterator<char>());
+  for (const std::string& expected :
+       {std::string("# Polyphonic benchmark on etudes-tiny.json"), std::string("train 3 / valid 3 / test 3 pieces"),
+        std::to_string(expected_scored) + " test frames scored", std::string("| lstm | "), std::string("| rnn_nade | "),
+        std::string("3.21 (LSTM (made up), Nobody 2026, Table 9)"),
+        std::string("| TCN (made up) | 2.50 | Somebody 2025 |"), std::string("key-rate baseline")})
+    EXPECT_NE(markdown.find(expected), std::string::npos) << expected << "\n" << markdown;
+  EXPECT_EQ(markdown.find("chorale"), std::string::npos) << markdown;
+  EXPECT_NE(result.output.find("3.21 (LSTM (made up)"), std::string::npos) << "the table is printed too";
+
+  // `jsb-table` is the same command under its first name.
+  const auto alias = run_cadenza("jsb-table --input " + dir.file("etudes-tiny.json") +
+                                 " --families gru --steps 5 --threads 1 --out " + dir.file("alias"));
+  ASSERT_EQ(alias.exit_code, 0) << alias.output;
+  std::ifstream alias_in(dir.file("alias/results.json"));
+  const nlohmann::json alias_results = nlohmann::json::parse(alias_in);
+  ASSERT_EQ(alias_results["models"].size(), 1u);
+  EXPECT_EQ(alias_results["models"][0]["test_frames"], expected_scored);
+}
+
+TEST(CliTrain, BenchmarkRefusesBadFilesClearly) {
+  testing::TempDir dir;
+  auto write = [&](const std::string& name, const std::string& text) {
+    write_file_atomic(dir.file(name), std::vector<uint8_t>(text.begin(), text.end()));
+    return dir.file(name);
+  };
+  const std::string truncated = write("broken-set.json", R"({"train": [[[60, 64]]], "valid": [[[6)");
+  auto result = run_cadenza("benchmark --data " + truncated + " --families lstm --steps 2 --out " + dir.file("o1"));
+  EXPECT_CLI_ERROR(result, {"broken-set.json", "invalid JSON"});
+  const std::string bad_pitch =
+      write("bad-pitch.json", R"({"train": [[[60, "C4"]]], "valid": [[[60]]], "test": [[[60]]]})");
+  result = run_cadenza("benchmark --data " + bad_pitch + " --families lstm --steps 2 --out " + dir.file("o2"));
+  EXPECT_CLI_ERROR(result, {"bad-pitch.json", "split 'train' piece 0 step 0", "expected a pitch number"});
+  const std::string no_valid = write("no-valid.json", R"({"train": [[[60], [62]]], "test": [[[60], [64]]]})");
+  result = run_cadenza("benchmark --data " + no_valid + " --families lstm --steps 2 --out " + dir.file("o3"));
+  EXPECT_CLI_ERROR(result, {"no-valid.json", "valid split is empty"});
+  const std::string good =
+      write("good.json", R"({"train": [[[60], [62]]], "valid": [[[60], [64]]], "test": [[[60], [64]]]})");
+  const std::string published = write("published.json", R"({"results": [{"model": "LSTM", "source": "x"}]})");
+  result = run_cadenza("benchmark --data " + good + " --families lstm --steps 2 --published " + published + " --out " +
+                       dir.file("o4"));
+  EXPECT_CLI_ERROR(result, {"published.json", "results[0]", "nll"});
+  result = run_cadenza("benchmark --data " + good + " --families vae --steps 2 --out " + dir.file("o5"));
+  EXPECT_CLI_ERROR(result, {"vae", "exact likelihood"});
+}
+
 TEST(CliTrain, BadInputsGetClearErrors) {
   PreparedTunes data;
-  auto result = run_cadenza("train --model lstm --data " + data.dir.file("missing.cdz") + " --out " +
-                            data.dir.file("r"));
+  auto result =
+      run_cadenza("train --model lstm --data " + data.dir.file("missing.cdz") + " --out " + data.dir.file("r"));
   EXPECT_NE(result.exit_code, 0);
   EXPECT_NE(result.output.find("missing.cdz"), std::string::npos) << result.output;
-  result = run_cadenza("train --model lstm --data " + data.shard + " --out " + data.dir.file("r") +
-                       " --set hiden_size=3");
+  result =
+      run_cadenza("train --model lstm --data " + data.shard + " --out " + data.dir.file("r") + " --set hiden_size=3");
   EXPECT_NE(result.exit_code, 0);
   EXPECT_NE(result.output.find("hiden_size"), std::string::npos) << result.output;
   // A checkpoint that is not one.
@@ -152,5 +300,159 @@ TEST(CliTrain, BadInputsGetClearErrors) {
   EXPECT_NE(result.output.find("no-such-model"), std::string::npos) << result.output;
 }
 
+// ---- fine-tuning: train --init-from
+
+// The weights of a checkpoint by tensor name (optimizer state left out), as raw bytes for bit-exact comparison.
+std::map<std::string, std::vector<uint8_t>> weight_bytes(const std::string& path) {
+  std::map<std::string, std::vector<uint8_t>> weights;
+  for (const auto& [name, tensor] : safetensors::read(path).tensors)
+    if (name.rfind("optimizer.", 0) != 0) weights[name] = tensor.data;
+  return weights;
+}
+
+nlohmann::json evaluate_json(const std::string& arguments) {
+  const auto evaluated = run_cadenza("evaluate " + arguments + " --json --threads 1");
+  EXPECT_EQ(evaluated.exit_code, 0) << evaluated.output;
+  return nlohmann::json::parse(evaluated.output.substr(evaluated.output.find('{')));
+}
+
+TEST(CliTrain, InitFromStartsFromTheSourceWeights) {
+  PreparedTunes data;
+  const std::string source = data.dir.file("source");
+  const auto trained = run_cadenza("train --model lstm --preset tiny --data " + data.shard + " --out " + source +
+                                   " --steps 20 --threads 1");
+  ASSERT_EQ(trained.exit_code, 0) << trained.output;
+  const double source_valid =
+      evaluate_json("--checkpoint " + source + " --data " + data.shard + " --split valid --no-baseline")["model"]["nll"]
+          .get<double>();
+
+  // One step at a vanishing learning rate: the validation after it scores (to ~1e-12) the weights the run started
+  // from. They must be the source's; a run from fresh weights with the same settings scores far from them.
+  const std::string still =
+      " --steps 1 --set learning_rate=1e-12 --set min_learning_rate=0 --set weight_decay=0 "
+      "--set eval_every=1 --set log_every=1 --set max_eval_pieces=0 --set eval_window=1024 "
+      "--threads 1";
+  const std::string tuned = data.dir.file("tuned");
+  const auto fine_tuned =
+      run_cadenza("train --init-from " + source + " --data " + data.shard + " --out " + tuned + still);
+  ASSERT_EQ(fine_tuned.exit_code, 0) << fine_tuned.output;
+  EXPECT_NE(fine_tuned.output.find("fine-tuning lstm from " + source), std::string::npos) << fine_tuned.output;
+  const auto metrics = read_metrics(tuned + "/metrics.jsonl");
+  ASSERT_GE(metrics.size(), 2u);
+  EXPECT_EQ(metrics[0]["step"], 1) << "a fine-tuning run starts at step 0";
+  EXPECT_EQ(metrics[1]["kind"], "valid");
+  EXPECT_NEAR(metrics[1]["nll"].get<double>(), source_valid, 1e-6);
+  const auto fresh =
+      run_cadenza("train --model lstm --preset tiny --data " + data.shard + " --out " + data.dir.file("fresh") + still);
+  ASSERT_EQ(fresh.exit_code, 0) << fresh.output;
+  EXPECT_GT(std::abs(read_metrics(data.dir.file("fresh") + "/metrics.jsonl")[1]["nll"].get<double>() - source_valid),
+            0.05);
+
+  // Provenance: the run config (and so every checkpoint) names the source, its file and its checksum; the model is
+  // the source's; the training options are the fine-tuning preset's unless set.
+  const auto config = nlohmann::json::parse(read_file_text(tuned + "/config.json"));
+  const std::string source_file = source + "/checkpoints/best.safetensors";
+  EXPECT_EQ(config["fine_tune"]["init_from"], source);
+  EXPECT_EQ(config["fine_tune"]["checkpoint"], source_file);
+  EXPECT_EQ(config["fine_tune"]["sha256"], sha256_file_hex(source_file));
+  const auto source_config = nlohmann::json::parse(read_file_text(source + "/config.json"));
+  EXPECT_EQ(config["model"], source_config["model"]);
+  const auto stored =
+      nlohmann::json::parse(safetensors::read(tuned + "/checkpoints/best.safetensors").metadata.at("training"));
+  EXPECT_EQ(stored["config"]["fine_tune"]["sha256"], sha256_file_hex(source_file));
+  const auto preset = run_cadenza("train --init-from " + source + " --data " + data.shard + " --out " +
+                                  data.dir.file("p") + " --print-config");
+  ASSERT_EQ(preset.exit_code, 0) << preset.output;
+  const auto printed = nlohmann::json::parse(preset.output.substr(preset.output.find('{')));
+  // The default preset (small) of the lstm trains at 2e-3 with 200 warm-up steps: a tenth and a quarter of them.
+  EXPECT_DOUBLE_EQ(printed["train"]["learning_rate"].get<double>(), 2e-4);
+  EXPECT_EQ(printed["train"]["warmup_steps"], 50);
+  EXPECT_EQ(printed["fine_tune"]["freeze"], nlohmann::json::array());
+}
+
+TEST(CliTrain, FrozenGroupsKeepTheirWeights) {
+  PreparedTunes data;
+  for (const std::string family : {"lstm", "transformer"}) {
+    SCOPED_TRACE(family);
+    const std::string source = data.dir.file(family + "_source");
+    const auto trained = run_cadenza("train --model " + family + " --preset tiny --set num_layers=2 --data " +
+                                     data.shard + " --out " + source + " --steps 5 --threads 1");
+    ASSERT_EQ(trained.exit_code, 0) << trained.output;
+    const std::string tuned = data.dir.file(family + "_tuned");
+    const auto fine_tuned =
+        run_cadenza("train --init-from " + source + " --freeze embedding,layers:0 --data " + data.shard + " --out " +
+                    tuned + " --steps 5 --set learning_rate=1e-2 --set warmup_steps=0 --threads 1");
+    ASSERT_EQ(fine_tuned.exit_code, 0) << fine_tuned.output;
+    const auto before = weight_bytes(source + "/checkpoints/best.safetensors");
+    const auto after = weight_bytes(tuned + "/checkpoints/last.safetensors");
+    ASSERT_EQ(before.size(), after.size());
+    int frozen = 0, trained_tensors = 0;
+    for (const auto& [name, bytes] : before) {
+      const bool layer0 = name.find("_l0") != std::string::npos || name.rfind("blocks.0.", 0) == 0;
+      if (name.rfind("embedding.", 0) == 0 || layer0) {
+        EXPECT_EQ(after.at(name), bytes) << name << " is frozen but changed";
+        ++frozen;
+      } else if (name.find("weight") != std::string::npos) {
+        EXPECT_NE(after.at(name), bytes) << name << " is not frozen but did not train";
+        ++trained_tensors;
+      }
+    }
+    EXPECT_GE(frozen, 3);
+    EXPECT_GE(trained_tensors, 2);
+    const auto config = nlohmann::json::parse(read_file_text(tuned + "/config.json"));
+    EXPECT_EQ(config["fine_tune"]["freeze"], (nlohmann::json{"embedding", "layers:0"}));
+    EXPECT_GT(config["fine_tune"]["frozen_parameters"].get<int64_t>(), 0);
+  }
+}
+
+TEST(CliTrain, InitFromRefusesWhatDoesNotFit) {
+  PreparedTunes data;
+  const std::string source = data.dir.file("source");
+  const auto trained = run_cadenza("train --model lstm --preset tiny --data " + data.shard + " --out " + source +
+                                   " --steps 2 --threads 1");
+  ASSERT_EQ(trained.exit_code, 0) << trained.output;
+  const std::string base = "train --init-from " + source + " --data " + data.shard + " --out " + data.dir.file("r");
+  // Data in another vocabulary: both encodings and both vocabulary sizes are named.
+  const std::string wider = data.dir.file("wider.cdz");
+  const auto prepared = run_cadenza("dataset prepare --input " + data.dir.file("tunes") +
+                                    " --encoding melody --set min_pitch=36 --out " + wider);
+  ASSERT_EQ(prepared.exit_code, 0) << prepared.output;
+  const int64_t source_vocabulary =
+      nlohmann::json::parse(read_file_text(source + "/config.json"))["model"]["vocab_size"].get<int64_t>();
+  auto result = run_cadenza("train --init-from " + source + " --data " + wider + " --out " + data.dir.file("r"));
+  EXPECT_CLI_ERROR(result, {"wider.cdz", "does not match", "\"min_pitch\":36", "\"min_pitch\":48",
+                            "vocabulary " + std::to_string(source_vocabulary + 12) + " vs " +
+                                std::to_string(source_vocabulary) + " tokens"});
+  result = run_cadenza(base + " --freeze embedding,decoder --steps 1");
+  EXPECT_CLI_ERROR(result, {"unknown parameter group \"decoder\"", "(valid: embedding, head, rnn, layers, layers:0)"});
+  result = run_cadenza(base + " --freeze embedding,head,rnn --steps 1");
+  EXPECT_CLI_ERROR(result, {"freezes every parameter"});
+  result = run_cadenza(base + " --model gru");
+  EXPECT_CLI_ERROR(result, {"--model gru conflicts with --init-from", "lstm"});
+  result = run_cadenza(base + " --set hidden_size=32");
+  EXPECT_CLI_ERROR(result, {"--set hidden_size=32", "takes the model from"});
+  result = run_cadenza("train --data " + data.shard + " --out " + source + " --resume --init-from " + source);
+  EXPECT_CLI_ERROR(result, {"--resume", "--init-from"});
+  result = run_cadenza("train --data " + data.shard + " --out " + data.dir.file("r") + " --freeze embedding");
+  EXPECT_CLI_ERROR(result, {"--freeze needs --init-from"});
+  result = run_cadenza("train --init-from no-such-model --data " + data.shard + " --out " + data.dir.file("r"));
+  EXPECT_CLI_ERROR(result, {"--init-from no-such-model", "no bundled model named \"no-such-model\""});
+  result = run_cadenza("train --init-from " + data.dir.file("nothing/here") + " --data " + data.shard + " --out " +
+                       data.dir.file("r"));
+  EXPECT_CLI_ERROR(result, {"nothing/here", "no such checkpoint file or run folder"});
+}
+
+TEST(CliTrain, InitFromABundledModelByName) {
+  PreparedTunes data;
+  // The test tunes are prepared with the melody encoding's defaults, which the bundled Nottingham models use.
+  const auto printed = run_cadenza("train --init-from nottingham-lstm --data " + data.shard + " --out " +
+                                   data.dir.file("r") + " --print-config");
+  ASSERT_EQ(printed.exit_code, 0) << printed.output;
+  const auto config = nlohmann::json::parse(printed.output.substr(printed.output.find('{')));
+  EXPECT_EQ(config["model"]["family"], "lstm");
+  EXPECT_EQ(config["model"]["hidden_size"], 192);
+  EXPECT_NE(config["fine_tune"]["checkpoint"].get<std::string>().find("nottingham-lstm/model.safetensors"),
+            std::string::npos);
+}
 }  // namespace
 }  // namespace cadenza

@@ -159,7 +159,8 @@ TEST(DataPrepareReal, JsbQuarterAsPianoRollsKeepsTheSplits) {
   const PianoRollEncoding encoding(shard.roll_spec());
   for (size_t i = 0; i < chorales.size(); i += 19) {
     const PianoRoll stored = shard.roll(i);
-    const PianoRoll expected = encoding.encode(chorales[i].score);
+    const PianoRoll expected = encoding.encode(chorales[i].score, chorales[i].end_tick);
+    EXPECT_EQ(stored.num_steps, chorales[i].end_tick / 480) << "chorale " << i << ": one frame per quarter, no padding";
     EXPECT_EQ(stored.cells, expected.cells) << "chorale " << i;
     EXPECT_EQ(stored.bar_starts, expected.bar_starts);
     EXPECT_EQ(shard.piece(i).split, chorales[i].split);

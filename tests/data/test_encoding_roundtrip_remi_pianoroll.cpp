@@ -84,6 +84,15 @@ void check_jsb_file(const std::string& name, int steps_per_quarter) {
     }
     for (size_t b = 0; b < roll.bar_starts.size(); ++b)
       ASSERT_EQ(roll.bar_starts[b], static_cast<int>(b) * bar_steps) << where;
+    // With the piece's end (what `dataset prepare` stores for a JSON piece): exactly the file's steps, no padding.
+    const PianoRoll exact = encoding.encode(piece.score, piece.end_tick);
+    ASSERT_EQ(exact.num_steps, static_cast<int>(steps.size())) << where;
+    for (int step = 0; step < exact.num_steps; ++step) {
+      std::set<int> on;
+      for (int p = 0; p < exact.num_pitches; ++p)
+        if (exact.at(0, step, p)) on.insert(21 + p);
+      ASSERT_EQ(on, steps[step]) << where << " step " << step << " (with the end)";
+    }
     // And back: the decoded chorale encodes to the same roll.
     const PianoRoll again = encoding.encode(encoding.decode(roll));
     ASSERT_TRUE(again.cells == roll.cells && again.bar_starts == roll.bar_starts) << where;

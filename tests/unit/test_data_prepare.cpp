@@ -240,10 +240,10 @@ TEST(DataPrepare, LengthLimitsAndTrackSelectionSkipWithReasons) {
 
 TEST(DataPrepare, JsbJsonKeepsItsOwnSplitsAsPianoRolls) {
   TempDir dir;
-  // Two train chorales, one valid, one test of which the second is silent.
+  // Two train chorales, one valid (ending on a rest), one test of which the second is silent.
   nlohmann::json jsb = {
       {"train", {{{60, 64, 67}, {60, 64, 67}, {62, 65}}, {{55}, {57}, {59}, {60}}}},
-      {"valid", {{{72, 76}, {71}}}},
+      {"valid", {{{72, 76}, {71}, nlohmann::json::array()}}},
       {"test", {{{48}, {50}}, nlohmann::json::array({nlohmann::json::array(), nlohmann::json::array()})}}};
   write_text(dir.file("jsb-chorales-quarter.json"), jsb.dump());
   PrepareOptions options;
@@ -266,7 +266,12 @@ TEST(DataPrepare, JsbJsonKeepsItsOwnSplitsAsPianoRolls) {
   PianoRollSpec spec = shard.roll_spec();
   EXPECT_EQ(spec.steps_per_quarter, 1);
   PianoRoll roll = shard.roll(0);
-  EXPECT_GE(roll.num_steps, 3);
+  // Exactly the file's steps: no silent padding to a whole 4/4 bar, and a trailing rest is kept.
+  EXPECT_EQ(roll.num_steps, 3);
+  EXPECT_EQ(shard.roll(1).num_steps, 4);
+  EXPECT_EQ(shard.roll(2).num_steps, 3);
+  EXPECT_EQ(shard.roll(3).num_steps, 2);
+  EXPECT_EQ(roll.bar_starts, std::vector<int>{0});
   auto on = [&](int step, int pitch) { return roll.at(0, step, pitch - spec.lowest_pitch) != 0; };
   EXPECT_TRUE(on(0, 60) && on(0, 64) && on(0, 67) && on(1, 67) && on(2, 62) && on(2, 65));
   EXPECT_FALSE(on(2, 60));

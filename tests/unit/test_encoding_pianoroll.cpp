@@ -41,6 +41,28 @@ void expect_same_roll(const PianoRoll& a, const PianoRoll& b) {
   EXPECT_TRUE(a.cells == b.cells);
 }
 
+// With a known end the roll holds exactly the steps before it: the padding to a whole bar is cut, and steps of
+// silence after the last note are added; the cells before the end are those of the padded roll.
+TEST(PianoRollEncoding, EncodeWithAnEndHoldsExactlyItsSteps) {
+  PianoRollSpec spec;
+  spec.steps_per_quarter = 1;
+  const PianoRollEncoding encoding(spec);
+  // 4/4, notes over the first 6 quarters: the padded roll runs to 8 steps (two bars).
+  const Score score = score_with(480, {track({{60, 90, 0, 960}, {64, 90, 960, 2880}})});
+  const PianoRoll padded = encoding.encode(score);
+  ASSERT_EQ(padded.num_steps, 8);
+  const PianoRoll cut = encoding.encode(score, 6 * 480);
+  EXPECT_EQ(cut.num_steps, 6);
+  EXPECT_EQ(cut.bar_starts, (std::vector<int>{0, 4}));
+  EXPECT_EQ(on_cells(cut, spec.lowest_pitch), on_cells(padded, spec.lowest_pitch));
+  const PianoRoll extended = encoding.encode(score, 11 * 480);  // three silent steps past the padded end
+  EXPECT_EQ(extended.num_steps, 11);
+  EXPECT_EQ(on_cells(extended, spec.lowest_pitch), on_cells(padded, spec.lowest_pitch));
+  EXPECT_EQ(encoding.encode(score, 3 * 480).bar_starts, std::vector<int>{0});  // bars past the end dropped
+  EXPECT_EQ(encoding.encode(score_with(480, {}), 480).num_steps, 0);           // nothing sounds: empty
+  EXPECT_THROW_WITH(encoding.encode(score, -1), Error, {"negative"});
+}
+
 // A random multi-track score with meter changes on bar lines (so bars in steps are whole).
 Score random_score(std::mt19937& rng, int ticks_per_quarter) {
   auto uniform = [&](int low, int high) { return std::uniform_int_distribution<int>(low, high)(rng); };

@@ -192,6 +192,75 @@ TEST(ReportRanking, EachShardGetsItsOwnLikelihoodRanking) {
   EXPECT_NE(exclusion_of(*likelihood[1], "gan"), nullptr) << "the GAN is listed with its own shard";
 }
 
+// The n-grams of a token shard: fitted once, so every token model of the shard carries the same figures.
+Comparison with_ngrams_and_form() {
+  Comparison comparison = four_models();
+  for (ModelReport& m : comparison.models) {
+    if (m.name != "lstm" && m.name != "gru") continue;
+    m.likelihood.ngram = 1.06, m.likelihood.ngram_order = 7;
+    m.likelihood.ngram_cached = 0.49, m.likelihood.ngram_cached_order = 8;
+    m.likelihood.window = 1024, m.likelihood.training_crop_length = 256;
+  }
+  comparison.models[0].form_metrics = {metric("recurring_2bar_patterns", 0.3, 0.05, 0.61),
+                                       metric("notes_in_key", 0.4, 0.86, 0.97)};
+  comparison.references[0].heldout_form_metrics = {metric("recurring_2bar_patterns", 0.9, 0.58, 0.61),
+                                                   metric("notes_in_key", 0.9, 0.96, 0.97)};
+  comparison.models.push_back(testing_model_on_roll());  // frames: no n-gram
+  return comparison;
+}
+
+TEST(ReportRanking, NgramBaselinesAreListedUnderTheLikelihoodRankingOfTheirShard) {
+  const Comparison comparison = with_ngrams_and_form();
+  const std::vector<Ranking> rankings = rank_models(comparison);
+  std::vector<const Ranking*> likelihood;
+  for (const auto& ranking : rankings)
+    if (ranking.id == "likelihood") likelihood.push_back(&ranking);
+  ASSERT_EQ(likelihood.size(), 2u);
+  ASSERT_EQ(likelihood[0]->baselines.size(), 2u);
+  EXPECT_EQ(likelihood[0]->baselines[0].label, "Kneser-Ney 7-gram (order chosen on valid)");
+  EXPECT_DOUBLE_EQ(likelihood[0]->baselines[0].value, 1.06);
+  EXPECT_NE(likelihood[0]->baselines[1].label.find("Kneser-Ney 8-gram + piece cache"), std::string::npos);
+  EXPECT_DOUBLE_EQ(likelihood[0]->baselines[1].value, 0.49);
+  EXPECT_EQ(ranked_models(*likelihood[0]), (std::vector<std::string>{"gru", "lstm"})) << "baselines are not ranked";
+  EXPECT_TRUE(likelihood[1]->baselines.empty()) << "the frame model's shard has no n-gram";
+
+  const std::string md = render_markdown(comparison, rankings);
+  EXPECT_NE(md.find("| - | baseline: Kneser-Ney 7-gram (order chosen on valid) | 1.06 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| Kneser-Ney 7-gram baseline | 1.06 (same tokens) |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| held-out likelihood | 0.95 nats per token, test split, windows of 1024 tokens (trained on crops "
+                    "of 256) |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| Kneser-Ney 8-gram + piece cache baseline | 0.49 (same tokens) |"), std::string::npos) << md;
+  const nlohmann::ordered_json json = results_json(comparison, rankings);
+  EXPECT_DOUBLE_EQ(json["models"][0]["likelihood"]["ngram_baseline"].get<double>(), 1.06);
+  EXPECT_EQ(json["models"][0]["likelihood"]["ngram_cached_order"], 8);
+  EXPECT_TRUE(json["models"][2]["likelihood"]["ngram_baseline"].is_null()) << "the vae has none";
+  EXPECT_EQ(json["rankings"][0]["baselines"].size(), 2u);
+}
+
+TEST(ReportPages, FormMetricsStandBesideTheTrainingAndHeldOutTunes) {
+  const Comparison comparison = with_ngrams_and_form();
+  const std::vector<Ranking> rankings = rank_models(comparison);
+  const std::string md = render_markdown(comparison, rankings);
+  EXPECT_NE(md.find("### Form of the melody\n\n| form metric | lstm | training set | held-out | overlap area |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| recurring_2bar_patterns | 0.05 | 0.61 | 0.58 | 0.3 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| notes_in_key | 0.86 | 0.97 | 0.96 | 0.4 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("#### Form of the melody"), std::string::npos) << "the real tunes' own table";
+  EXPECT_EQ(md.find("## gru (gru)"), std::string::npos);
+  const size_t gru = md.find("## gru\n");
+  ASSERT_NE(gru, std::string::npos);
+  EXPECT_EQ(md.substr(gru, md.find("## vae") - gru).find("Form of the melody"), std::string::npos)
+      << "no table for a model without form metrics";
+  const std::string html = render_html(comparison, rankings);
+  EXPECT_NE(html.find("<h3>Form of the melody</h3>"), std::string::npos);
+  const nlohmann::ordered_json json = results_json(comparison, rankings);
+  EXPECT_EQ(json["models"][0]["form_metrics"].size(), 2u);
+  EXPECT_EQ(json["references"][0]["heldout_form_metrics"][0]["name"], "recurring_2bar_patterns");
+}
+
 TEST(ReportRanking, StatisticsUseOnlyStatisticsDefinedForEveryModel) {
   const std::vector<Ranking> rankings = rank_models(four_models());
   const Ranking& statistics = find_ranking(rankings, "statistics");

@@ -14,6 +14,7 @@
 #include "models/losses.h"
 #include "support/test_support.h"
 #include "train/evaluate.h"
+#include "train/fine_tune.h"
 #include "train/schedule.h"
 #include "train/train_config.h"
 #include "train/trainer.h"
@@ -223,7 +224,55 @@ TEST(Trainer, RefusesToOverwriteARunAndResumesOnlyWhatExists) {
   TrainRequest wrong_data{write_roll_shard(dir), dir.file("run"), config};
   wrong_data.resume = true;
   EXPECT_THROW_WITH(run_training(wrong_data, nullptr), Error,
-                    {"roll.cdz", "its encoding or vocabulary differs from the run's", dir.file("run")});
+                    {"roll.cdz", "does not match the run being resumed", dir.file("run"), "\"name\":\"pianoroll\""});
+}
+
+// A module with the parameter names of the families: an embedding, a torch LSTM (rnn.*_lN), a numbered block list
+// (blocks.N.*) and a head.
+struct NamedLayers : torch::nn::Module {
+  NamedLayers() {
+    register_module("embedding", torch::nn::Embedding(10, 4));
+    register_module("rnn", torch::nn::LSTM(torch::nn::LSTMOptions(4, 4).num_layers(2)));
+    blocks = register_module("blocks", torch::nn::ModuleList(torch::nn::Linear(4, 4), torch::nn::Linear(4, 4)));
+    register_module("head", torch::nn::Linear(4, 10));
+  }
+  torch::nn::ModuleList blocks;
+};
+
+TEST(FineTune, ParameterGroupsComeFromTheNames) {
+  NamedLayers module;
+  EXPECT_EQ(parameter_groups(module),
+            (std::vector<std::string>{"blocks", "embedding", "head", "rnn", "layers", "layers:0", "layers:1"}));
+  EXPECT_EQ(freeze_parameter_groups(module, {"embedding", "layers:1"}), 1 + 4 + 2);
+  for (const auto& parameter : module.named_parameters()) {
+    const std::string& name = parameter.key();
+    const bool frozen =
+        name == "embedding.weight" || name.find("_l1") != std::string::npos || name.rfind("blocks.1.", 0) == 0;
+    EXPECT_EQ(parameter.value().requires_grad(), !frozen) << name;
+  }
+  NamedLayers other;
+  EXPECT_EQ(freeze_parameter_groups(other, {"layers"}), 8 + 4);
+  EXPECT_THROW_WITH(
+      freeze_parameter_groups(other, {"layer:0"}), Error,
+      {"unknown parameter group \"layer:0\"", "valid: blocks, embedding, head, rnn, layers, layers:0, layers:1"});
+  EXPECT_THROW_WITH(freeze_parameter_groups(other, {"embedding", "head", "layers"}), Error,
+                    {"freezes every parameter"});
+}
+
+TEST(FineTune, PresetAndGroupLists) {
+  json train = {{"learning_rate", 2e-3}, {"min_learning_rate", 1e-5}, {"warmup_steps", 200}, {"steps", 3000}};
+  apply_fine_tune_preset(train);
+  EXPECT_DOUBLE_EQ(train["learning_rate"].get<double>(), 2e-4);
+  EXPECT_DOUBLE_EQ(train["min_learning_rate"].get<double>(), 1e-6);
+  EXPECT_EQ(train["warmup_steps"], 50);
+  EXPECT_EQ(train["steps"], 3000);
+  json defaults = json::object();  // keys the preset leaves out take TrainOptions' defaults
+  apply_fine_tune_preset(defaults);
+  EXPECT_DOUBLE_EQ(defaults["learning_rate"].get<double>(), TrainOptions{}.learning_rate / 10);
+  EXPECT_EQ(defaults["warmup_steps"], TrainOptions{}.warmup_steps / 4);
+  EXPECT_EQ(parse_group_list("embedding, layers:0,embedding"), (std::vector<std::string>{"embedding", "layers:0"}));
+  EXPECT_THROW_WITH(parse_group_list("embedding,,head"), Error,
+                    {"--freeze \"embedding,,head\"", "separated by commas"});
 }
 
 TEST(TrainConfig, PresetsSettingsAndErrors) {

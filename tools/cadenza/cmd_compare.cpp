@@ -27,10 +27,10 @@
 #include "compare_progress.h"
 #include "compare_work.h"
 #include "data/shard.h"
+#include "families/registry.h"
 #include "models/threading.h"
 #include "render/audio.h"
 #include "report/report_writer.h"
-#include "families/registry.h"
 #include "run_control.h"
 #include "train/train_config.h"
 #include "train_progress.h"
@@ -141,7 +141,8 @@ void run_compare(const CompareCliOptions& cli, bool budget_given) {
   if (cli.bars < 1) throw Error("--bars must be at least 1");
   const std::vector<std::string> model_names = parse_model_list(cli.models);
   // With --steps alone the runs are bounded by steps; a --budget given with it bounds them too (whichever first).
-  const double budget_seconds = (cli.steps > 0 && !budget_given) ? 0.0 : parse_duration(cli.budget, "--budget", /*allow_none=*/true);
+  const double budget_seconds =
+      (cli.steps > 0 && !budget_given) ? 0.0 : parse_duration(cli.budget, "--budget", /*allow_none=*/true);
   if (!cli.checkpoints.empty() && !fs::is_directory(cli.checkpoints))
     throw Error("--checkpoints " + cli.checkpoints + ": no such folder");
   if (cli.audio) {
@@ -215,9 +216,15 @@ void run_compare(const CompareCliOptions& cli, bool budget_given) {
   std::vector<size_t> reference_of_shard(shards.size(), SIZE_MAX);
   for (const auto& plan : plans) {
     if (plan.failed || reference_of_shard[plan.shard] != SIZE_MAX) continue;
-    progress.message("reference: training and held-out pieces of " + shards[plan.shard]->path());
+    // The n-gram baselines stand beside the likelihood of autoregressive models only.
+    bool likelihood = false;
+    for (const auto& other : plans)
+      likelihood = likelihood || (!other.failed && other.shard == plan.shard && other.autoregressive);
+    const bool ngram = likelihood && !shards[plan.shard]->is_piano_roll();
+    progress.message("reference: training and held-out pieces of " + shards[plan.shard]->path() +
+                     (ngram ? "; n-gram baselines" : ""));
     reference_of_shard[plan.shard] = references.size();
-    references.push_back(build_reference(*shards[plan.shard], cli.bars));
+    references.push_back(build_reference(*shards[plan.shard], cli.bars, ngram));
     comparison.references.push_back(references.back().summary);
   }
   for (size_t i = 0; i < plans.size(); ++i) {

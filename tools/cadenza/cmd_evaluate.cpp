@@ -1,6 +1,7 @@
 // `cadenza evaluate --checkpoint FILE|RUN_DIR --data SHARD [--split test] [--json]`: the held-out figures of a model
 // of any family, as its family defines them (autoregressive: NLL, perplexity and accuracy beside the context-free
-// baseline; vae: ELBO bound, reconstruction, interpolation smoothness; gan / rgan: sample statistics).
+// baseline and, on token data, the Kneser-Ney n-gram and the n-gram with a piece cache of `cadenza baseline`, on the
+// same tokens; vae: ELBO bound, reconstruction, interpolation smoothness; gan / rgan: sample statistics).
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -65,7 +66,8 @@ void setup_evaluate(CLI::App& parent) {
   command->add_option("--window", options->window, "Longest window scored at once (longer pieces are cut)")
       ->capture_default_str();
   command->add_flag("--json", options->json, "Print JSON");
-  command->add_flag("!--no-baseline", options->baseline, "Skip the context-free baseline");
+  command->add_flag("!--no-baseline", options->baseline,
+                    "Skip the baselines (context-free, and the n-grams on token data)");
   add_threads_option(command, options->threads);
   command->callback([options] { run_evaluate(*options); });
 }

@@ -5,12 +5,14 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "bundled_models.h"
 #include "command.h"
 #include "common/error.h"
 #include "common/file_io.h"
@@ -29,6 +31,9 @@ namespace {
 
 struct TrainCommandOptions {
   std::string model = "lstm";
+  bool model_given = false;
+  std::string init_from;  // a checkpoint, a run folder or a bundled model's name
+  std::string freeze;     // parameter groups, comma-separated
   std::string data;
   std::string out;
   std::string preset = "small";
@@ -45,6 +50,57 @@ struct TrainCommandOptions {
   bool print_config = false;
   double distributed_timeout_seconds = 300;
 };
+
+void apply_length_options(const TrainCommandOptions& cli, nlohmann::json& config);
+
+// --init-from's source: an existing file or run folder, else the name of a bundled model (as `generate --model`).
+std::string init_from_checkpoint(const std::string& source) {
+  std::error_code error;
+  if (std::filesystem::exists(source, error)) return models::resolve_checkpoint_path(source);
+  if (source.find('/') != std::string::npos)
+    throw Error("--init-from " + source + ": no such checkpoint file or run folder");
+  try {
+    return bundled_model_path(source);
+  } catch (const Error& e) {
+    throw Error("--init-from " + source + ": not a checkpoint file or run folder, and " + e.what());
+  }
+}
+
+// A fine-tuning run's config: the model section is the checkpoint's; the training section is the preset's for that
+// family scaled by the fine-tuning preset, then --config's "train" and --set (which may not touch the model).
+nlohmann::json build_fine_tune_config(const TrainCommandOptions& cli, const Shard& shard) {
+  const std::string checkpoint = init_from_checkpoint(cli.init_from);
+  const families::Checkpoint source = families::read_checkpoint(checkpoint);
+  const models::Family& family = *source.family;
+  if (cli.model_given && families::find_family(cli.model).name != family.name)
+    throw Error("--model " + cli.model + " conflicts with --init-from " + cli.init_from + ", a " + family.name +
+                " model: a fine-tuning run takes its model from the checkpoint (leave --model out)");
+  if (cli.bars != 0)
+    throw Error("--bars cannot be combined with --init-from: the segment length is part of the checkpoint's model");
+  nlohmann::json config = families::preset_config(cli.preset, family.name, shard.is_piano_roll());
+  config["model"] = source.info.model_config_json;
+  train::apply_fine_tune_preset(config["train"]);
+  const nlohmann::json model_before = config["model"];
+  const std::string refusal = ": --init-from takes the model from " + checkpoint +
+                              "; its settings cannot change (train from scratch for another model)";
+  if (!cli.config_file.empty()) {
+    const auto bytes = read_file_bytes(cli.config_file);
+    const auto parsed = nlohmann::json::parse(bytes.begin(), bytes.end(), nullptr, false);
+    if (parsed.is_discarded()) throw FormatError(cli.config_file, -1, "is not valid JSON");
+    if (parsed.is_object() && parsed.contains("model"))
+      throw Error(cli.config_file + ": has a \"model\" section" + refusal);
+    train::merge_config(config, parsed, cli.config_file);
+  }
+  for (const auto& setting : cli.settings) {
+    train::apply_setting(config, setting, families::model_keys(family), families::data_keys());
+    if (config["model"] != model_before) throw Error("--set " + setting + refusal);
+  }
+  nlohmann::json fine_tune = {{"init_from", cli.init_from}, {"checkpoint", checkpoint}};
+  fine_tune["freeze"] = cli.freeze.empty() ? std::vector<std::string>{} : train::parse_group_list(cli.freeze);
+  config["fine_tune"] = fine_tune;
+  apply_length_options(cli, config);
+  return config;
+}
 
 nlohmann::json build_config(const TrainCommandOptions& cli, const Shard& shard) {
   const models::Family& family = families::find_family(cli.model);
@@ -66,6 +122,13 @@ nlohmann::json build_config(const TrainCommandOptions& cli, const Shard& shard) 
   }
   for (const auto& setting : cli.settings)
     train::apply_setting(config, setting, families::model_keys(family), families::data_keys());
+  apply_length_options(cli, config);
+  config["model"]["family"] = family.name;
+  return config;
+}
+
+// --steps, --time-budget and --seed, over whatever the preset, --config and --set said.
+void apply_length_options(const TrainCommandOptions& cli, nlohmann::json& config) {
   if (cli.steps_given) {
     if (cli.steps < 1) throw Error("--steps must be a positive number of steps, got " + std::to_string(cli.steps));
     config["train"]["steps"] = cli.steps;
@@ -76,8 +139,6 @@ nlohmann::json build_config(const TrainCommandOptions& cli, const Shard& shard) 
     if (!cli.steps_given) config["train"]["steps"] = 1000000000;
   }
   if (cli.seed >= 0) config["train"]["seed"] = cli.seed;
-  config["model"]["family"] = family.name;
-  return config;
 }
 
 void run_train(const TrainCommandOptions& cli) {
@@ -97,18 +158,33 @@ void run_train(const TrainCommandOptions& cli) {
   request.run_dir = cli.out;
   request.resume = cli.resume;
   request.overwrite = cli.overwrite;
+  std::string family_name = cli.model;
   if (!cli.resume) {
+    if (!cli.freeze.empty() && cli.init_from.empty())
+      throw Error("--freeze needs --init-from: it keeps groups of a pretrained model's weights as they are");
     const Shard shard(cli.data, /*verify_payload=*/false);
-    request.config = train::resolve_config(build_config(cli, shard), cli.data, families::find_family);
+    nlohmann::json config = cli.init_from.empty() ? build_config(cli, shard) : build_fine_tune_config(cli, shard);
+    request.config = train::resolve_config(config, cli.data, families::find_family);
+    family_name = request.config["model"]["family"].get<std::string>();
     if (cli.print_config) {
       std::printf("%s\n", request.config.dump(2).c_str());
       return;
     }
+  } else if (!cli.init_from.empty() || !cli.freeze.empty()) {
+    throw Error(
+        "--resume continues a run from its own last checkpoint; it cannot be combined with --init-from or --freeze "
+        "(a resumed fine-tuning run keeps its source and frozen groups)");
   } else if (!cli.settings.empty() || !cli.config_file.empty() || cli.steps_given || !cli.time_budget.empty()) {
     throw Error(
         "--resume continues the run exactly as configured; --set, --config, --steps and --time-budget "
         "cannot be combined with it");
   }
+  if (!cli.init_from.empty())
+    std::fprintf(stderr, "fine-tuning %s from %s (%s); learning rate %g, warm-up %lld steps%s\n", family_name.c_str(),
+                 cli.init_from.c_str(), request.config["fine_tune"]["checkpoint"].get<std::string>().c_str(),
+                 request.config["train"]["learning_rate"].get<double>(),
+                 static_cast<long long>(request.config["train"]["warmup_steps"].get<int64_t>()),
+                 cli.freeze.empty() ? "" : (", frozen: " + cli.freeze).c_str());
   std::unique_ptr<train::DataParallel> parallel;
   if (environment) {
     if (!(cli.distributed_timeout_seconds >= 1 && cli.distributed_timeout_seconds <= 86400))
@@ -120,11 +196,11 @@ void run_train(const TrainCommandOptions& cli) {
   const std::string processes =
       environment ? ", rank " + std::to_string(environment->rank) + " of " + std::to_string(environment->world_size)
                   : "";
-  std::fprintf(stderr, "%s %s on %s -> %s (%s%s)\n", cli.resume ? "resuming" : "training", cli.model.c_str(),
+  std::fprintf(stderr, "%s %s on %s -> %s (%s%s)\n", cli.resume ? "resuming" : "training", family_name.c_str(),
                cli.data.c_str(), cli.out.c_str(), threads.c_str(), processes.c_str());
 
   // Rank 0 reports for all; the other ranks say only what goes wrong.
-  TrainProgressDisplay display(cli.model, lead && stderr_is_terminal());
+  TrainProgressDisplay display(family_name, lead && stderr_is_terminal());
   train::TrainResult result;
   try {
     train::ProgressCallback progress;
@@ -151,7 +227,7 @@ void run_train(const TrainCommandOptions& cli) {
   if (!result.best_checkpoint.empty()) std::printf("best checkpoint: %s\n", result.best_checkpoint.c_str());
   std::printf("last checkpoint: %s\n", result.last_checkpoint.c_str());
   if (result.stop_reason == "interrupted") {
-    std::printf("continue with: cadenza train --model %s --data %s --out %s --resume\n", cli.model.c_str(),
+    std::printf("continue with: cadenza train --model %s --data %s --out %s --resume\n", family_name.c_str(),
                 cli.data.c_str(), cli.out.c_str());
     // The conventional status of a process stopped by SIGINT, so scripts see that the run did not finish.
     std::fflush(stdout);
@@ -162,16 +238,31 @@ void run_train(const TrainCommandOptions& cli) {
 void setup_train(CLI::App& parent) {
   auto options = std::make_shared<TrainCommandOptions>();
   auto* command = parent.add_subcommand("train", "Train a model on a prepared shard (`cadenza dataset prepare`)");
-  command->add_option("--model", options->model, "Model family: " + families::model_names_text())
-      ->check(CLI::IsMember(families::model_names()))
-      ->capture_default_str();
+  auto* model =
+      command
+          ->add_option("--model", options->model,
+                       "Model family: " + families::model_names_text() + " (with --init-from: the checkpoint's)")
+          ->check(CLI::IsMember(families::model_names()))
+          ->capture_default_str();
   command
       ->add_option("--data", options->data,
                    "Shard file (.cdz) to train on; its valid split is used for "
                    "validation")
       ->required();
   command->add_option("--out", options->out, "Run folder: config.json, metrics.jsonl, checkpoints/")->required();
-  command->add_option("--preset", options->preset, "Model and training sizes: tiny, small or base")
+  command->add_option("--init-from", options->init_from,
+                      "Fine-tune: start from the weights of a checkpoint file, a run folder or a bundled model "
+                      "(e.g. nottingham-lstm). The model config is the checkpoint's (--model/--bars/model keys of "
+                      "--set are refused); the data must have its encoding and vocabulary; fresh optimizer, step 0; "
+                      "the preset's training options with the fine-tuning preset (learning_rate and "
+                      "min_learning_rate x0.1, warmup_steps /4) unless --set/--config give them");
+  command->add_option("--freeze", options->freeze,
+                      "With --init-from: parameter groups that keep their weights, comma-separated, e.g. "
+                      "embedding,layers:0 (groups: each top-level module name, layers, layers:N; an unknown name "
+                      "lists the model's groups)");
+  command
+      ->add_option("--preset", options->preset,
+                   "Model and training sizes: tiny, small or base (with --init-from: the training sizes only)")
       ->check(CLI::IsMember(train::preset_names()))
       ->capture_default_str();
   command->add_option("--config", options->config_file,
@@ -196,8 +287,9 @@ void setup_train(CLI::App& parent) {
                    "With several processes (torchrun, docs/distributed.md): seconds a rank waits for the others "
                    "before it gives up naming the ones that are gone")
       ->capture_default_str();
-  command->callback([options, steps] {
+  command->callback([options, steps, model] {
     options->steps_given = steps->count() > 0;
+    options->model_given = model->count() > 0;
     run_train(*options);
   });
 }

@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "common/error.h"
+#include "eval/form_metrics.h"
 #include "families/registry.h"
 #include "midi/midi.h"
 #include "models/checkpoint.h"
@@ -96,8 +97,13 @@ std::optional<Split> heldout_split(const Shard& shard) {
   return std::nullopt;
 }
 
-report::Likelihood measure_likelihood(const ModelPlan& plan, const Shard& shard, const CompareSetup& setup,
-                                      nlohmann::json& details) {
+// The data the form metrics are read on: one melody per piece.
+bool melody_data(const Shard& shard) {
+  return !shard.is_piano_roll() && shard.metadata().encoding_name() == "melody";
+}
+
+report::Likelihood measure_likelihood(const ModelPlan& plan, const Shard& shard, const ReferenceData& reference,
+                                      const CompareSetup& setup, nlohmann::json& details) {
   report::Likelihood likelihood;
   const std::optional<Split> split = heldout_split(shard);
   if (!split) {
@@ -116,14 +122,27 @@ report::Likelihood measure_likelihood(const ModelPlan& plan, const Shard& shard,
   request.latent.interpolation_pairs = 8;
   request.latent.samples = 64;
   request.latent.seed = setup.seed;
+  if (reference.ngram) request.ngram = &*reference.ngram;
   const train::EvaluationReport report = families::evaluate(checkpoint, request);
   details["evaluation"] = report.result;
   if (report.score && report.score_name == "nll") {
     likelihood.kind = report::LikelihoodKind::kNll;
     likelihood.value = *report.score;
+    likelihood.window = report.result.value("window", int64_t{0});
+    likelihood.training_crop_length = report.result.value("training_crop_length", int64_t{0});
     if (report.result.contains("unigram_baseline")) {
       likelihood.baseline = report.result["unigram_baseline"]["nll"].get<double>();
       details["evaluation"]["unigram_nll"] = likelihood.baseline;
+    }
+    // Only figures on the very tokens the model was scored on stand beside it.
+    const nlohmann::json& ngram = report.result.value("ngram_baseline", nlohmann::json::object());
+    if (ngram.value("same_tokens", false) && ngram["nll"].is_number()) {
+      likelihood.ngram = ngram["nll"].get<double>();
+      likelihood.ngram_order = ngram["order"].get<int>();
+      if (ngram.contains("cached") && ngram["cached"]["nll"].is_number()) {
+        likelihood.ngram_cached = ngram["cached"]["nll"].get<double>();
+        likelihood.ngram_cached_order = ngram["cached"]["order"].get<int>();
+      }
     }
   } else if (report.score && report.score_name == "elbo") {
     likelihood.kind = report::LikelihoodKind::kElboBound;
@@ -220,7 +239,7 @@ bool train_model(const ModelPlan& plan, const Shard& shard, const CompareSetup& 
   return result.stop_reason == "interrupted";
 }
 
-ReferenceData build_reference(const Shard& shard, int bars) {
+ReferenceData build_reference(const Shard& shard, int bars, bool ngram) {
   ReferenceData data;
   report::ReferenceSet& summary = data.summary;
   summary.shard = shard.path();
@@ -240,20 +259,42 @@ ReferenceData build_reference(const Shard& shard, int bars) {
   }
   summary.training_pieces = training.size();
   summary.training_pitch_classes = report::pitch_class_histogram(training_cut);
+  const bool melody = melody_data(shard);
+  if (melody)
+    for (const Score& score : training_cut) data.training_form.push_back(eval::compute_form_metrics(score));
 
   const Split heldout_splits[] = {Split::kValid, Split::kTest};
   std::vector<Score> heldout = decode_shard_pieces(shard, heldout_splits);
   std::vector<eval::MetricSet> heldout_metrics;
   std::vector<OriginalityReport> heldout_reports;
+  std::vector<eval::MetricSet> heldout_form;
   for (Score& score : heldout) {
     score = report::first_bars(score, bars);
     heldout_metrics.push_back(eval::compute_all(score));
+    if (melody) heldout_form.push_back(eval::compute_form_metrics(score));
     heldout_reports.push_back(data.index->check(score));
   }
   summary.heldout_pieces = heldout.size();
   summary.heldout_metrics = report::compare_metric_sets(heldout_metrics, data.training_metrics);
   summary.heldout_originality = report::originality_figures(heldout_reports);
   summary.heldout_pitch_classes = report::pitch_class_histogram(heldout);
+  if (melody) summary.heldout_form_metrics = report::compare_metric_sets(heldout_form, data.training_form);
+
+  // The n-grams on the split measure_likelihood() scores, at evaluate's default window (the request's).
+  if (!ngram || shard.is_piano_roll()) return data;
+  const std::optional<Split> split = heldout_split(shard);
+  if (!split) {
+    data.ngram_note = "the shard has no valid or test pieces";
+    return data;
+  }
+  eval::NgramBaselineOptions options;
+  options.split = *split;
+  options.window = train::EvaluationRequest{}.window;
+  try {
+    data.ngram = eval::fit_ngram_baseline(shard, options);
+  } catch (const Error& error) {
+    data.ngram_note = error.what();  // each token model's evaluation says so again
+  }
   return data;
 }
 
@@ -280,7 +321,7 @@ report::ModelReport evaluate_model(const ModelPlan& plan, const Shard& shard, co
                  family.validation_score == "nll"    ? "held-out NLL"
                  : family.validation_score == "elbo" ? "ELBO bound"
                                                      : "sample statistics");
-  model.likelihood = measure_likelihood(plan, shard, setup, model.details);
+  model.likelihood = measure_likelihood(plan, shard, reference, setup, model.details);
 
   progress.phase(index, plan.name, "generating",
                  std::to_string(setup.samples) + " pieces of " + std::to_string(setup.bars) + " bars");
@@ -289,6 +330,7 @@ report::ModelReport evaluate_model(const ModelPlan& plan, const Shard& shard, co
   progress.phase(index, plan.name, "writing samples",
                  setup.audio ? "MIDI, piano rolls and audio" : "MIDI and piano rolls");
   std::vector<eval::MetricSet> metrics;
+  std::vector<eval::MetricSet> form;
   std::vector<Score> cut;
   std::vector<OriginalityReport> originality;
   RenderOptions audio;
@@ -315,10 +357,12 @@ report::ModelReport evaluate_model(const ModelPlan& plan, const Shard& shard, co
 
     cut.push_back(report::first_bars(piece.score, setup.bars));
     metrics.push_back(eval::compute_all(cut.back()));
+    if (!reference.training_form.empty()) form.push_back(eval::compute_form_metrics(cut.back()));
     originality.push_back(reference.index->check(piece.score));
   }
   progress.phase(index, plan.name, "evaluating", "statistics and originality of the samples");
   model.metrics = report::compare_metric_sets(metrics, reference.training_metrics);
+  if (!reference.training_form.empty()) model.form_metrics = report::compare_metric_sets(form, reference.training_form);
   model.pitch_classes = report::pitch_class_histogram(cut);
   model.originality = report::originality_figures(originality);
   return model;

@@ -6,12 +6,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "compare_progress.h"
 #include "data/shard.h"
 #include "eval/musical_metrics.h"
+#include "eval/ngram.h"
 #include "eval/originality.h"
 #include "report/comparison.h"
 
@@ -60,11 +62,18 @@ struct ReferenceData {
   std::vector<eval::MetricSet> training_metrics;  // per training piece, cut to the generated length
   std::unique_ptr<OriginalityIndex> index;        // over the whole training pieces
   report::ReferenceSet summary;                   // held-out vs training, pitch-class histograms
+  // Melody data: the form metrics of each training piece's melody, cut to the generated length (else empty).
+  std::vector<eval::MetricSet> training_form;
+  // Token data with a held-out split: the n-gram baselines on the split and window the models' NLL is measured on,
+  // fitted once for every model of the shard; ngram_note says why they are missing otherwise.
+  std::optional<eval::NgramBaseline> ngram;
+  std::string ngram_note;
 };
 
-// Decodes the shard's train and held-out (valid + test) pieces and measures them. Throws Error naming the shard
-// when its train split is empty.
-ReferenceData build_reference(const Shard& shard, int bars);
+// Decodes the shard's train and held-out (valid + test) pieces and measures them (the form metrics too on melody
+// data), and with `ngram` fits the n-gram baselines (token data only). Throws Error naming the shard when its train
+// split is empty.
+ReferenceData build_reference(const Shard& shard, int bars, bool ngram);
 
 // Measures one trained model: held-out likelihood (exact NLL, the VAE's ELBO bound, or none), `samples` generated
 // pieces written as MIDI / PNG (/ WAV) under OUT/samples, their statistics beside the training pieces', their

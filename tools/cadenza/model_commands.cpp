@@ -17,6 +17,9 @@ namespace {
 
 constexpr std::array kModelCommands = {
     ModelCommand{"attribute", "Change a melody along a vae attribute vector"},
+    ModelCommand{"benchmark",
+                 "Train and evaluate families on a polyphonic piano-roll JSON (train/valid/test) and print the NLL "
+                 "table"},
     ModelCommand{"compare",
                  "Train several model families under one budget and seed, generate from each, evaluate against the "
                  "training and held-out data, and write an HTML / Markdown / JSON report that ranks them (see "
@@ -27,7 +30,7 @@ constexpr std::array kModelCommands = {
     ModelCommand{"generate", "Generate new pieces with a trained or bundled model"},
     ModelCommand{"interpolate", "Pieces along a latent path between two melodies (vae) or two noise draws (gan, rgan)"},
     ModelCommand{"jsb-table",
-                 "Train and evaluate each family on JSB Chorales and print the table beside published NLLs"},
+                 "The benchmark command under its first name: `cadenza benchmark` with --input for --data"},
     ModelCommand{"reconstruct", "Encode melodies with a vae and decode them again"},
     ModelCommand{"sample", "Sample new pieces from a model (vae, gan and rgan options)"},
     ModelCommand{"serve", "Cadenza Studio: a local web studio (generate, continue, duet, interpolate, training runs)"},

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The fine-tuning measurement of docs/conditioning.md ("Measured: 40 jigs"): held-out NLL on Nottingham jigs of
+# the bundled nottingham-lstm as is, of the same architecture trained from scratch on 40 jigs, and of the bundled
+# model fine-tuned on the same 40 jigs for the same number of steps.
+#
+# The jigs are chosen so that the held-out ones were held out from the bundled model too: a tune's split is a hash
+# of its file name (src/data/split.h), the same in the full collection as in the subset, except for tunes that
+# `dataset prepare` groups as (near-)duplicates, which can move; those are left out. So the subset's 37 test jigs
+# are in the bundled model's test split, its 10 valid jigs in its valid split, and its 40 training jigs in its
+# training data (with ~200 other jigs).
+# Usage: scripts/measure_fine_tuning.sh [WORK=build/fine-tuning] [STEPS=300]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=${1:-build/fine-tuning}
+steps=${2:-300}
+cadenza=$(realpath "${CADENZA:-${CADENZA_BUILD_DIR:-build}/cadenza}")
+data=$(realpath "${NOTTINGHAM_DIR:-../shared/data/nottingham/MIDI}")
+models=$(realpath models)
+mkdir -p "$work" && cd "$work"
+prepare() { "$cadenza" dataset prepare --input "$1" --no-recursive --encoding melody --track-index 0 --out "$2"; }
+
+# The full collection as the bundled models saw it (scripts/train_bundled_models.sh), for its duplicate groups.
+prepare "$data" full.cdz > /dev/null
+grouped=$("$cadenza" dataset info --json full.cdz |
+  python3 -c "import json,sys; print(' '.join(p for g in json.load(sys.stdin)['duplicates']['group_paths'] for p in g))")
+# The split of each ungrouped jig, from a shard of that one file.
+rm -rf one && mkdir one && : > jig_splits.txt
+for file in "$data"/jigs*.mid; do
+  name=$(basename "$file")
+  case " $grouped " in *" $name "*) continue ;; esac
+  rm -f one/* && ln -s "$file" "one/$name"
+  echo "$name $(prepare one one.cdz 2>&1 | head -1)" >> jig_splits.txt
+done
+# 40 training jigs, 10 validation jigs and every test jig, in file-number order.
+sort -V jig_splits.txt > sorted.txt
+{ grep "train 1" sorted.txt | head -40; grep "valid 1" sorted.txt | head -10; grep "test 1" sorted.txt; } |
+  awk '{print $1}' > jigs_files.txt
+rm -rf one one.cdz jigs_midi && mkdir jigs_midi
+while read -r name; do ln -s "$data/$name" "jigs_midi/$name"; done < jigs_files.txt
+prepare jigs_midi jigs.cdz   # prints: train 40, valid 10, test 37
+
+common="--data jigs.cdz --steps $steps --set eval_every=25 --set max_transpose=3 --seed 1 --threads 1 --overwrite"
+"$cadenza" evaluate --checkpoint "$models/nottingham-lstm/model.safetensors" --data jigs.cdz --threads 1 --json \
+  > bundled_test.json
+# shellcheck disable=SC2086
+"$cadenza" train --model lstm --preset small --set hidden_size=192 --set num_layers=2 $common --out scratch
+"$cadenza" evaluate --checkpoint scratch --data jigs.cdz --threads 1 --json > scratch_test.json
+# shellcheck disable=SC2086
+"$cadenza" train --init-from nottingham-lstm $common --out finetune
+"$cadenza" evaluate --checkpoint finetune --data jigs.cdz --threads 1 --json > finetune_test.json
+for run in bundled scratch finetune; do
+  python3 -c "import json; m = json.load(open('${run}_test.json'))['model']; \
+print(f\"$run: test NLL {m['nll']:.4f} nats/token, accuracy {m['accuracy']:.4f} ({m['pieces']} tunes)\")"
+done
