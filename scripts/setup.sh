@@ -12,6 +12,8 @@ packages=(
   libfluidsynth-dev fluid-soundfont-gm
   # models: libtorch (CPU) and the OpenBLAS it must use (the reference BLAS is ~30x slower)
   libtorch-dev libopenblas0-pthread
+  # data-parallel training: the gloo headers c10d's ProcessGroupGloo.hpp includes (torchrun comes with python3-torch)
+  libgloo-dev
   # tests, benchmarks, fuzzing, PyTorch reference fixtures
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev python3 python3-torch
   # the Debian package (cpack -G DEB: dpkg-shlibdeps, and `file` to find the executables) and its test

@@ -92,16 +92,12 @@ struct EvaluationRequest {
   Split split = Split::kTest;
   std::string split_name = "test";
   int64_t window = 1024;  // autoregressive: longest window scored at once
-<<<<<<< HEAD
-  bool baselines = true;  // autoregressive: the context-free baseline beside the model
-=======
   // Autoregressive: the baselines beside the model: the context-free one, and for token data the Kneser-Ney n-gram
   // and the n-gram with a piece cache (eval/ngram.h, same split, window and tokens as the model).
   bool baselines = true;
   // The n-gram baselines fitted already on this shard, split and window (compare fits them once per shard); null:
   // fitted here when `baselines` is set.
   const eval::NgramBaseline* ngram = nullptr;
->>>>>>> main
   LatentEvaluationOptions latent;
 };
 

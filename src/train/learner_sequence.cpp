@@ -13,11 +13,8 @@
 #include "models/family.h"
 #include "models/losses.h"
 #include "models/sequence_model.h"
-<<<<<<< HEAD
 #include "train/distributed.h"
-=======
 #include "train/evaluate_baselines.h"
->>>>>>> main
 
 namespace cadenza::train {
 namespace {

@@ -1,0 +1,300 @@
+// Data-parallel training (src/train/distributed.h, docs/distributed.md) end to end: `cadenza train` in two processes
+// over Gloo on loopback computes what one process computes, stops together, resumes with another number of
+// processes, names a rank that hangs, refuses what it cannot split, and runs under torchrun.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cli/cli_fixtures.h"
+#include "common/safetensors.h"
+#include "support/shell_quote.h"
+#include "support/test_support.h"
+
+extern char** environ;
+
+namespace cadenza::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A TCP port that was free a moment ago (the store binds it right after).
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  socklen_t length = sizeof address;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  const int port = ntohs(address.sin_port);
+  ::close(fd);
+  return port;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// One process started with a shell line (its output in `log`); `pid` is cadenza's own (the shell execs it).
+struct Process {
+  pid_t pid = -1;
+  std::string log;
+  int status = -1;
+  bool finished = false;
+
+  Process(const std::string& line, std::string log_path) : log(std::move(log_path)) {
+    const std::string script = "exec " + line + " > " + shell_quote(log) + " 2>&1";
+    const char* argv[] = {"/bin/sh", "-c", script.c_str(), nullptr};
+    EXPECT_EQ(posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ), 0);
+  }
+  // Waits up to `limit`; true when the process ended.
+  bool wait_for(std::chrono::seconds limit) {
+    const auto deadline = Clock::now() + limit;
+    while (!finished) {
+      const pid_t done = ::waitpid(pid, &status, WNOHANG);
+      if (done == pid) finished = true;
+      if (finished || Clock::now() >= deadline) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return finished;
+  }
+  int exit_code() const { return finished && WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
+  std::string output() const { return read_text(log); }
+  // Waits until the log holds `text` (true) or the process ended / the limit passed (false).
+  bool wait_for_output(const std::string& text, std::chrono::seconds limit) {
+    const auto deadline = Clock::now() + limit;
+    while (Clock::now() < deadline) {
+      if (output().find(text) != std::string::npos) return true;
+      if (::waitpid(pid, &status, WNOHANG) == pid) {
+        finished = true;
+        return output().find(text) != std::string::npos;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return false;
+  }
+  ~Process() {
+    if (!finished && pid > 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+    }
+  }
+};
+
+// `cadenza ARGS` as rank r of `world` (what torchrun would set), its output in DIR/rank_r.log.
+std::unique_ptr<Process> start_rank(int rank, int world, int port, const std::string& arguments,
+                                    const std::string& dir) {
+  const std::string line = "env RANK=" + std::to_string(rank) + " WORLD_SIZE=" + std::to_string(world) +
+                           " LOCAL_RANK=" + std::to_string(rank) + " LOCAL_WORLD_SIZE=" + std::to_string(world) +
+                           " MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port) + " " +
+                           shell_quote(CADENZA_BINARY) + " " + arguments;
+  return std::make_unique<Process>(line, dir + "/rank_" + std::to_string(rank) + ".log");
+}
+
+// Runs `cadenza ARGS` in `world` processes and waits for all; returns their exit codes (and fails on a hang).
+std::vector<int> run_ranks(int world, const std::string& arguments, const std::string& dir,
+                           std::vector<std::string>* outputs = nullptr) {
+  const int port = free_port();
+  std::vector<std::unique_ptr<Process>> ranks;
+  for (int r = 0; r < world; ++r) ranks.push_back(start_rank(r, world, port, arguments, dir));
+  std::vector<int> codes;
+  for (auto& rank : ranks) {
+    EXPECT_TRUE(rank->wait_for(std::chrono::seconds(240))) << "a rank did not finish: " << rank->output();
+    codes.push_back(rank->exit_code());
+    if (outputs) outputs->push_back(rank->output());
+  }
+  return codes;
+}
+
+// Largest absolute difference over every tensor two checkpoints share (weights and optimizer state); fails when
+// their tensor names differ.
+double max_difference(const std::string& a_path, const std::string& b_path) {
+  const auto a = safetensors::read(a_path), b = safetensors::read(b_path);
+  EXPECT_EQ(a.tensors.size(), b.tensors.size());
+  double worst = 0;
+  for (const auto& [name, tensor] : a.tensors) {
+    if (tensor.dtype != safetensors::DType::kF32) continue;
+    const auto other = b.tensors.find(name);
+    if (other == b.tensors.end()) {
+      ADD_FAILURE() << name << " is in " << a_path << " but not in " << b_path;
+      continue;
+    }
+    const std::vector<float> x = tensor.to_f32(), y = other->second.to_f32();
+    EXPECT_EQ(x.size(), y.size()) << name;
+    for (size_t i = 0; i < std::min(x.size(), y.size()); ++i)
+      worst = std::max(worst, static_cast<double>(std::fabs(x[i] - y[i])));
+  }
+  return worst;
+}
+
+class DataParallel : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { shards_ = new TwoTrackShards(); }
+  static void TearDownTestSuite() {
+    delete shards_;
+    shards_ = nullptr;
+  }
+  static TwoTrackShards* shards_;
+  TempDir dir_;
+
+  // A small deterministic run: no dropout (each rank draws its own masks), validation every 4 steps. Crops of 160
+  // tokens are longer than many of the tunes, so the two ranks' halves of a batch hold different numbers of real
+  // tokens: averaging their gradients without weighting by those counts fails the equality below.
+  static std::string train_arguments(const std::string& family, const std::string& out, int steps) {
+    return "train --model " + family + " --preset tiny --data " + shell_quote(shards_->melody) + " --out " +
+           shell_quote(out) + " --steps " + std::to_string(steps) +
+           " --set dropout=0 --set batch_size=8 --set eval_every=4 --set log_every=2 --set checkpoint_every=4 "
+           "--set crop_length=160 "
+           "--threads 1";
+  }
+};
+TwoTrackShards* DataParallel::shards_ = nullptr;
+
+TEST_F(DataParallel, TwoProcessesComputeWhatOneComputes) {
+  for (const std::string family : {"lstm", "transformer"}) {
+    SCOPED_TRACE(family);
+    const std::string one = dir_.file(family + "-one"), two = dir_.file(family + "-two");
+    const auto single = run_cadenza(train_arguments(family, one, 8));
+    ASSERT_EQ(single.exit_code, 0) << single.output;
+    std::vector<std::string> outputs;
+    const auto codes = run_ranks(2, train_arguments(family, two, 8), dir_.path().string(), &outputs);
+    ASSERT_EQ(codes, (std::vector<int>{0, 0})) << outputs[0] << "\n---\n" << outputs[1];
+    // Weights and Adam's moments after 8 steps: the same to float rounding (the sums run in another order).
+    const double weights = max_difference(one + "/checkpoints/last.safetensors", two + "/checkpoints/last.safetensors");
+    EXPECT_LT(weights, 1e-5);
+    EXPECT_LT(max_difference(one + "/checkpoints/best.safetensors", two + "/checkpoints/best.safetensors"), 1e-5);
+    // Rank 0 reports the run; rank 1 says only where it stands.
+    EXPECT_NE(outputs[0].find("rank 0 of 2"), std::string::npos) << outputs[0];
+    EXPECT_NE(outputs[0].find("stopped after step 8"), std::string::npos) << outputs[0];
+    EXPECT_NE(outputs[1].find("rank 1 of 2"), std::string::npos) << outputs[1];
+    EXPECT_EQ(outputs[1].find("stopped after step"), std::string::npos) << outputs[1];
+    // The sharded validation gives what one process measures.
+    const auto valid_nll = [](const std::string& run) {
+      std::ifstream in(run + "/metrics.jsonl");
+      std::string line, last;
+      while (std::getline(in, line))
+        if (line.find("\"kind\":\"valid\"") != std::string::npos) last = line;
+      const auto at = last.find("\"nll\":");
+      return at == std::string::npos ? -1.0 : std::stod(last.substr(at + 6));
+    };
+    EXPECT_GT(valid_nll(one), 0);
+    EXPECT_NEAR(valid_nll(one), valid_nll(two), 1e-5);
+  }
+}
+
+TEST_F(DataParallel, OneRanksCtrlCStopsBothAndTheRunResumesInOneProcess) {
+  const std::string straight = dir_.file("straight"), split = dir_.file("split");
+  // Small enough that 400 steps take seconds, long enough that the run is still going when the signal comes.
+  const std::string small =
+      " --set hidden_size=16 --set crop_length=24 --set eval_every=100 --set "
+      "checkpoint_every=100 --set log_every=1";
+  const auto single = run_cadenza(train_arguments("lstm", straight, 400) + small);
+  ASSERT_EQ(single.exit_code, 0) << single.output;
+
+  const int port = free_port();
+  auto rank0 = start_rank(0, 2, port, train_arguments("lstm", split, 400) + small, dir_.path().string());
+  auto rank1 = start_rank(1, 2, port, train_arguments("lstm", split, 400) + small, dir_.path().string());
+  ASSERT_TRUE(rank0->wait_for_output("step 3/400", std::chrono::seconds(120))) << rank0->output();
+  ::kill(rank1->pid, SIGINT);  // Ctrl-C on rank 1 only: rank 0 must learn of it and stop at the same step
+  ASSERT_TRUE(rank0->wait_for(std::chrono::seconds(60))) << rank0->output();
+  ASSERT_TRUE(rank1->wait_for(std::chrono::seconds(60))) << rank1->output();
+  EXPECT_EQ(rank0->exit_code(), 130) << rank0->output();
+  EXPECT_EQ(rank1->exit_code(), 130) << rank1->output();
+  const std::string said = rank0->output();
+  const auto at = said.find("stopped after step ");
+  ASSERT_NE(at, std::string::npos) << said;
+  const int stopped = std::stoi(said.substr(at + 19));
+  EXPECT_NE(said.find("(interrupted)"), std::string::npos) << said;
+  ASSERT_LT(stopped, 400) << "the run ended before the interrupt arrived: the test proves nothing";
+
+  // Resumed in one process (another number of processes), it ends where the straight run ended.
+  const auto resumed = run_cadenza("train --model lstm --data " + shell_quote(shards_->melody) + " --out " +
+                                   shell_quote(split) + " --resume --threads 1");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("stopped after step 400"), std::string::npos) << resumed.output;
+  EXPECT_LT(max_difference(straight + "/checkpoints/last.safetensors", split + "/checkpoints/last.safetensors"), 1e-4);
+}
+
+TEST_F(DataParallel, AHungRankIsNamedWithinTheTimeout) {
+  const std::string run = dir_.file("hung");
+  const int port = free_port();
+  const std::string arguments = train_arguments("lstm", run, 100000) +
+                                " --set hidden_size=16 --set crop_length=24 --set log_every=1 --set eval_every=1000 "
+                                "--set checkpoint_every=5 --distributed-timeout 5";
+  auto rank0 = start_rank(0, 2, port, arguments, dir_.path().string());
+  auto rank1 = start_rank(1, 2, port, arguments, dir_.path().string());
+  ASSERT_TRUE(rank0->wait_for_output("step 12/", std::chrono::seconds(120))) << rank0->output();
+  ::kill(rank1->pid, SIGSTOP);  // rank 1 hangs (stopped, its sockets still open)
+  const auto stopped_at = Clock::now();
+  ASSERT_TRUE(rank0->wait_for(std::chrono::seconds(60))) << "rank 0 still waits a minute later: " << rank0->output();
+  const double waited = std::chrono::duration<double>(Clock::now() - stopped_at).count();
+  ::kill(rank1->pid, SIGKILL);
+  rank1->wait_for(std::chrono::seconds(10));
+  EXPECT_LT(waited, 30.0);
+  EXPECT_GE(waited, 4.0);  // it waited for the timeout, not less
+  EXPECT_CLI_ERROR_CODE("rank 0 of a hung pair", rank0->exit_code(), rank0->output(), 1,
+                        {"distributed training", "rank 0 of 2", "rank 1 is gone (died or hangs)"});
+  // What rank 0 wrote last is a whole checkpoint.
+  EXPECT_NO_THROW(safetensors::read(run + "/checkpoints/last.safetensors"));
+}
+
+TEST_F(DataParallel, RefusesWhatItCannotSplit) {
+  {
+    std::vector<std::string> outputs;
+    const auto codes = run_ranks(2,
+                                 "train --model vae --preset tiny --data " + shell_quote(shards_->melody) + " --out " +
+                                     shell_quote(dir_.file("vae")) + " --steps 2 --threads 1",
+                                 dir_.path().string(), &outputs);
+    for (int r = 0; r < 2; ++r)
+      EXPECT_CLI_ERROR_CODE("vae in 2 processes", codes[r], outputs[r], 1,
+                            {"distributed training", "vae", "one process only", "WORLD_SIZE is 2"});
+  }
+  {
+    std::vector<std::string> outputs;
+    const auto codes = run_ranks(2, train_arguments("lstm", dir_.file("odd"), 2) + " --set batch_size=7",
+                                 dir_.path().string(), &outputs);
+    for (int r = 0; r < 2; ++r)
+      EXPECT_CLI_ERROR_CODE("batch 7 in 2 processes", codes[r], outputs[r], 1,
+                            {"batch_size 7", "does not divide evenly among 2 processes"});
+  }
+  const auto bad_rank = run_command("env RANK=2 WORLD_SIZE=2 " + shell_quote(CADENZA_BINARY) + " " +
+                                    train_arguments("lstm", dir_.file("bad"), 2));
+  EXPECT_CLI_ERROR(bad_rank, {"RANK=\"2\"", "[0, 1]"});
+  const auto no_world = run_command("env -u WORLD_SIZE RANK=1 " + shell_quote(CADENZA_BINARY) + " " +
+                                    train_arguments("lstm", dir_.file("bad"), 2));
+  EXPECT_CLI_ERROR(no_world, {"RANK=\"1\"", "WORLD_SIZE is not"});
+}
+
+// torchrun as docs/distributed.md spells it (Debian's 1.13: underscore flags; Python 3.11 needs the redirects).
+TEST_F(DataParallel, TorchrunLaunchesTwoRanks) {
+  const std::string torchrun = "/usr/bin/torchrun";
+  if (!std::filesystem::exists(torchrun)) GTEST_SKIP() << "SKIPPED: " << torchrun << " is absent (python3-torch)";
+  const std::string one = dir_.file("one"), two = dir_.file("torchrun");
+  ASSERT_EQ(run_cadenza(train_arguments("lstm", one, 4)).exit_code, 0);
+  const auto launched = run_command(torchrun + " --nproc_per_node=2 --master_port=" + std::to_string(free_port()) +
+                                    " --redirects 9:1 --tee 9:1 --no_python " + shell_quote(CADENZA_BINARY) + " " +
+                                    train_arguments("lstm", two, 4));
+  ASSERT_EQ(launched.exit_code, 0) << launched.output;
+  EXPECT_NE(launched.output.find("rank 1 of 2"), std::string::npos) << launched.output;
+  EXPECT_LT(max_difference(one + "/checkpoints/last.safetensors", two + "/checkpoints/last.safetensors"), 1e-5);
+}
+
+}  // namespace
+}  // namespace cadenza::testing
