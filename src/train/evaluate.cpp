@@ -195,12 +195,13 @@ EvaluationResult evaluate_frame_scorer(const FrameScorer& log_prob, const Shard&
   if (!shard.is_piano_roll()) throw Error(shard.path() + ": a frame model is scored on a piano-roll shard");
   const int64_t V = shard_input_size(shard);
   const std::vector<size_t> pieces = split_pieces(shard, split, options);
-  const std::vector<Window> windows = make_windows(shard, pieces, options.window);
+  const std::vector<Window> all_windows = make_windows(shard, pieces, options.window);
+  const std::vector<Window> windows = windows_of_this_rank(all_windows, options.parallel);
   torch::NoGradGuard no_grad;
   EvaluationResult result;
   result.frames = true;
   result.pieces = static_cast<int64_t>(pieces.size());
-  result.windows = static_cast<int64_t>(windows.size());
+  result.windows = static_cast<int64_t>(all_windows.size());
   double nll_sum = 0;
   WindowReader reader(shard, windows, V);
   for (size_t first = 0; first < windows.size();) {
@@ -213,6 +214,12 @@ EvaluationResult evaluate_frame_scorer(const FrameScorer& log_prob, const Shard&
     nll_sum -= per_frame.masked_select(scored).sum().item<double>();
     result.elements += scored.sum().item<int64_t>();
     first = last;
+  }
+  if (options.parallel != nullptr) {
+    std::vector<double> sums{nll_sum, static_cast<double>(result.elements)};
+    options.parallel->all_reduce_sum(sums);
+    nll_sum = sums[0];
+    result.elements = static_cast<int64_t>(std::llround(sums[1]));
   }
   finish(result, nll_sum, 0, 0, V);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "codec/batches.h"
 #include "common/error.h"
 #include "train/distributed.h"
 
@@ -34,6 +35,26 @@ double apply_update(const torch::Tensor& loss, const std::string& what, torch::n
   if (clip_norm > 0) torch::nn::utils::clip_grad_norm_(module.parameters(), clip_norm);
   optimizer.step();
   return value;
+}
+
+codec::TensorBatch rows_of_this_rank(const codec::TensorBatch& batch, const DataParallel& parallel) {
+  const auto [begin, end] = parallel.slice_of(batch.input.size(0));
+  const auto rows = [&](const torch::Tensor& t) { return t.defined() ? t.narrow(0, begin, end - begin) : t; };
+  codec::TensorBatch slice;
+  slice.input = rows(batch.input);
+  slice.targets = rows(batch.targets);
+  slice.frame_mask = rows(batch.frame_mask);
+  slice.context = rows(batch.context);
+  return slice;
+}
+
+double scored_elements(const codec::TensorBatch& batch, bool frames, int64_t pad_id) {
+  const torch::Tensor& steps = frames ? batch.input : batch.targets;  // (b, T[, V])
+  const int64_t T = steps.size(1);
+  if (T < 2) return 0;
+  if (!frames) return (batch.targets.narrow(1, 1, T - 1) != pad_id).sum().item<double>();
+  if (!batch.frame_mask.defined()) return static_cast<double>(steps.size(0) * (T - 1));
+  return batch.frame_mask.narrow(1, 1, T - 1).sum().item<double>();
 }
 
 std::unique_ptr<torch::optim::AdamW> make_adam(torch::nn::Module& module, const TrainOptions& options) {

@@ -28,6 +28,10 @@
 #include "models/family.h"
 #include "train/train_config.h"
 
+namespace cadenza::codec {
+struct TensorBatch;
+}
+
 namespace cadenza::train {
 
 struct StepOutcome {
@@ -49,6 +53,12 @@ struct NonFiniteLoss : std::runtime_error {
 };
 
 class DataParallel;
+
+// This rank's rows of a global batch (DataParallel::slice_of), every tensor of it cut alike.
+codec::TensorBatch rows_of_this_rank(const codec::TensorBatch& batch, const DataParallel& parallel);
+// The elements the next-element loss of `batch` is a mean over (models/losses.h, models/nade.h): targets after the
+// first step that are not `pad_id` (tokens), or real frames after the first (frames). A rank's gradient weight.
+double scored_elements(const codec::TensorBatch& batch, bool frames, int64_t pad_id);
 
 class Learner {
  public:

@@ -1,15 +1,15 @@
 // C-RNN-GAN training: windows of note events (pitch, duration, time shift) from a melody shard; one discriminator
 // update, then one generator update, per step (the standard GAN objective, non-saturating generator loss).
+#include "train/learner_crnngan.h"
+
 #include <random>
 
+#include "codec/melody_events.h"
 #include "common/error.h"
 #include "data/batch.h"
 #include "data/windows.h"
-#include "models/crnngan.h"
-#include "train/learner_crnngan.h"
-
-#include "codec/melody_events.h"
 #include "models/checkpoint.h"
+#include "models/crnngan.h"
 
 namespace cadenza::train {
 namespace {
@@ -164,7 +164,6 @@ std::unique_ptr<Learner> make_crnngan_learner(const models::Family& /*family*/, 
                                               const TrainOptions& options) {
   return std::make_unique<CrnnGanLearner>(model, shard, options);
 }
-
 
 namespace {
 

@@ -1,18 +1,17 @@
 // MuseGAN training (WGAN-GP): bar-aligned multi-track piano-roll windows; critic_steps critic updates with the
 // gradient penalty, then one generator update, per step.
-#include <random>
-#include <unordered_map>
-
-#include "common/error.h"
-#include "data/batch.h"
-#include "data/windows.h"
-#include "models/musegan.h"
 #include "train/learner_musegan.h"
 
 #include <chrono>
+#include <random>
+#include <unordered_map>
 
 #include "codec/roll_windows.h"
+#include "common/error.h"
+#include "data/batch.h"
+#include "data/windows.h"
 #include "models/checkpoint.h"
+#include "models/musegan.h"
 #include "score/operations.h"
 #include "train/gan_report.h"
 
@@ -147,7 +146,6 @@ std::unique_ptr<Learner> make_musegan_learner(const models::Family& /*family*/, 
                                               const TrainOptions& options) {
   return std::make_unique<MuseGanLearner>(model, shard, options);
 }
-
 
 namespace {
 

@@ -60,18 +60,24 @@ class NadeLearner final : public Learner {
 
   StepOutcome train_step(int64_t /*step*/, uint64_t batch_seed, double learning_rate) override {
     set_learning_rate(*optimizer_, learning_rate);
-    const codec::TensorBatch batch = source_->next(batch_seed);                // (B, T, K) frames, (B, T) mask
-    const torch::Tensor log_probs = model_->log_prob(batch.input);             // (B, T-1)
+    codec::TensorBatch batch = source_->next(batch_seed);  // (B, T, K) frames, (B, T) mask: the global batch
+    const int64_t global_elements = batch.real_elements;
+    if (parallel_ != nullptr) batch = rows_of_this_rank(batch, *parallel_);          // (b, T, K), (b, T)
+    const torch::Tensor log_probs = model_->log_prob(batch.input);                   // (b, T-1)
     const torch::Tensor loss = models::mean_frame_nll(log_probs, batch.frame_mask);  // nats per scored frame
-    const double value = apply_update(loss, "the frame NLL", *model_, *optimizer_, options_.clip_norm);
-    return {value, batch.real_elements, json::object()};
+    const double value = apply_update(loss, "the frame NLL", *model_, *optimizer_, options_.clip_norm, parallel_,
+                                      parallel_ != nullptr ? scored_elements(batch, true, 0) : 1.0);
+    return {value, global_elements, json::object()};
   }
+
+  bool supports_data_parallel() const override { return true; }
 
   std::optional<ValidationOutcome> validate(int64_t /*step*/) override {
     if (!has_validation_) return std::nullopt;
     EvaluationOptions eval_options;
     eval_options.window = options_.eval_window;
     eval_options.max_pieces = options_.max_eval_pieces;
+    eval_options.parallel = parallel_;
     model_->eval();
     const EvaluationResult valid = evaluate_frame_scorer(
         [this](const torch::Tensor& frames) { return model_->log_prob(frames); }, shard_, Split::kValid, eval_options);
@@ -95,8 +101,11 @@ class NadeLearner final : public Learner {
 };
 
 json result_json(const EvaluationResult& r) {
-  return {{"nll", r.nll},           {"bits", r.bits_per_element}, {"elements", r.elements},
-          {"pieces", r.pieces},     {"seconds", r.seconds}};
+  return {{"nll", r.nll},
+          {"bits", r.bits_per_element},
+          {"elements", r.elements},
+          {"pieces", r.pieces},
+          {"seconds", r.seconds}};
 }
 
 // Sizes for 88-key piano-roll benchmarks on a CPU (Boulanger-Lewandowski 2012 used an RNN of 150-300 units and a NADE
@@ -107,20 +116,21 @@ json preset_for(const std::string& preset, bool attention) {
   if (preset == "tiny") {
     model = {{"hidden_size", 32}, {"num_layers", 1}, {"nade_hidden", 16}};
     if (attention) model.update({{"num_heads", 2}});
-    train = {{"batch_size", 8},        {"crop_length", 32},      {"steps", 60},
-             {"warmup_steps", 10},     {"eval_every", 30},       {"checkpoint_every", 30},
-             {"log_every", 10},        {"max_eval_pieces", 16},  {"learning_rate", 3e-3}};
+    train = {{"batch_size", 8},    {"crop_length", 32},     {"steps", 60},
+             {"warmup_steps", 10}, {"eval_every", 30},      {"checkpoint_every", 30},
+             {"log_every", 10},    {"max_eval_pieces", 16}, {"learning_rate", 3e-3}};
   } else if (preset == "small") {
-    model = attention ? json{{"hidden_size", 128}, {"num_layers", 3}, {"num_heads", 4}, {"feedforward_size", 512},
-                             {"nade_hidden", 128}, {"dropout", 0.3}}
+    model = attention ? json{{"hidden_size", 128},      {"num_layers", 3},    {"num_heads", 4},
+                             {"feedforward_size", 512}, {"nade_hidden", 128}, {"dropout", 0.3}}
                       : json{{"hidden_size", 256}, {"num_layers", 1}, {"nade_hidden", 128}, {"dropout", 0.3}};
-    train = {{"batch_size", 16}, {"crop_length", 64},  {"steps", 3000}, {"eval_every", 250},
-             {"checkpoint_every", 250}, {"learning_rate", attention ? 1e-3 : 2e-3}, {"warmup_steps", 200}};
+    train = {{"batch_size", 16},   {"crop_length", 64},       {"steps", 3000},
+             {"eval_every", 250},  {"checkpoint_every", 250}, {"learning_rate", attention ? 1e-3 : 2e-3},
+             {"warmup_steps", 200}};
   } else {
-    model = attention ? json{{"hidden_size", 256}, {"num_layers", 4}, {"num_heads", 4}, {"feedforward_size", 1024},
-                             {"nade_hidden", 256}, {"dropout", 0.3}}
+    model = attention ? json{{"hidden_size", 256},       {"num_layers", 4},    {"num_heads", 4},
+                             {"feedforward_size", 1024}, {"nade_hidden", 256}, {"dropout", 0.3}}
                       : json{{"hidden_size", 512}, {"num_layers", 2}, {"nade_hidden", 256}, {"dropout", 0.4}};
-    train = {{"batch_size", 32}, {"crop_length", 128}, {"steps", 20000}, {"eval_every", 1000},
+    train = {{"batch_size", 32},         {"crop_length", 128},    {"steps", 20000},     {"eval_every", 1000},
              {"checkpoint_every", 1000}, {"learning_rate", 1e-3}, {"warmup_steps", 500}};
   }
   return {{"model", model}, {"train", train}};
@@ -170,16 +180,16 @@ EvaluationReport evaluate_nade(const models::Family& family, const EvaluationReq
   EvaluationReport report;
   report.score = result.nll;
   report.score_name = "nll";
-  report.result = {{"checkpoint", info.path}, {"family", family.name}, {"data", shard.path()},
-                   {"split", request.split_name}, {"unit", "frame"}, {"model", result_json(result)}};
+  report.result = {{"checkpoint", info.path},     {"family", family.name}, {"data", shard.path()},
+                   {"split", request.split_name}, {"unit", "frame"},       {"model", result_json(result)}};
   if (baseline) report.result["key_rate_baseline"] = result_json(*baseline);
   char line[256];
   std::snprintf(line, sizeof line, "%s on %s, %s split: %lld pieces, %lld frames scored\n", info.path.c_str(),
                 shard.path().c_str(), request.split_name.c_str(), static_cast<long long>(result.pieces),
                 static_cast<long long>(result.elements));
   report.text = line;
-  std::snprintf(line, sizeof line, "  %-18s %10.4f nats per frame (exact NADE likelihood, summed over keys)\n",
-                "model", result.nll);
+  std::snprintf(line, sizeof line, "  %-18s %10.4f nats per frame (exact NADE likelihood, summed over keys)\n", "model",
+                result.nll);
   report.text += line;
   if (baseline) {
     std::snprintf(line, sizeof line, "  %-18s %10.4f\n", "key-rate baseline", baseline->nll);
@@ -188,12 +198,12 @@ EvaluationReport evaluate_nade(const models::Family& family, const EvaluationReq
   return report;
 }
 
-#define CADENZA_NADE_LEARNER(Impl)                                                                                 \
-  template json nade_default_config<Impl>();                                                                      \
-  template json nade_preset<Impl>(const std::string&, bool);                                                      \
-  template json resolve_nade_config<Impl>(const models::Family&, const json&, const Shard&);                      \
-  template std::unique_ptr<Learner> make_nade_learner<Impl>(const models::Family&, const json&, const Shard&,     \
-                                                            const TrainOptions&);                                 \
+#define CADENZA_NADE_LEARNER(Impl)                                                                            \
+  template json nade_default_config<Impl>();                                                                  \
+  template json nade_preset<Impl>(const std::string&, bool);                                                  \
+  template json resolve_nade_config<Impl>(const models::Family&, const json&, const Shard&);                  \
+  template std::unique_ptr<Learner> make_nade_learner<Impl>(const models::Family&, const json&, const Shard&, \
+                                                            const TrainOptions&);                             \
   template EvaluationReport evaluate_nade<Impl>(const models::Family&, const EvaluationRequest&);
 CADENZA_NADE_LEARNER(models::RnnNadeImpl)
 CADENZA_NADE_LEARNER(models::TransformerNadeImpl)

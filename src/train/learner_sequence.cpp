@@ -68,13 +68,14 @@ class SequenceLearner final : public Learner {
     set_learning_rate(*optimizer_, learning_rate);
     TensorBatch batch = source_->next(batch_seed);  // the global batch: every rank draws the same one
     const int64_t global_elements = batch.real_elements;
-    if (parallel_ != nullptr) batch = rows_of_this_rank(batch);
+    if (parallel_ != nullptr) batch = rows_of_this_rank(batch, *parallel_);
     const torch::Tensor logits = model_->forward(batch.input, batch.context);  // (b, T, V)
     const torch::Tensor loss = source_->frames()
                                    ? models::frame_nll(logits, batch.targets, batch.frame_mask)
                                    : models::token_cross_entropy(logits, batch.targets, source_->pad_id());
-    const double value = apply_update(loss, "the loss", *model_, *optimizer_, options_.clip_norm, parallel_,
-                                      parallel_ != nullptr ? scored_elements(batch) : 1.0);
+    const double value =
+        apply_update(loss, "the loss", *model_, *optimizer_, options_.clip_norm, parallel_,
+                     parallel_ != nullptr ? scored_elements(batch, source_->frames(), source_->pad_id()) : 1.0);
     return {value, global_elements, json::object()};
   }
 
@@ -100,27 +101,6 @@ class SequenceLearner final : public Learner {
   }
 
  private:
-  // This rank's rows of a global batch (distributed.h: slice_of).
-  TensorBatch rows_of_this_rank(const TensorBatch& batch) const {
-    const auto [begin, end] = parallel_->slice_of(batch.input.size(0));
-    const auto rows = [&](const torch::Tensor& t) { return t.defined() ? t.narrow(0, begin, end - begin) : t; };
-    TensorBatch slice;
-    slice.input = rows(batch.input);
-    slice.targets = rows(batch.targets);
-    slice.frame_mask = rows(batch.frame_mask);
-    slice.context = rows(batch.context);
-    return slice;
-  }
-  // The elements the loss of `batch` is a mean over (models/losses.h): targets after the first step that are not
-  // padding, or real frames after the first.
-  double scored_elements(const TensorBatch& batch) const {
-    const int64_t T = batch.targets.size(1);
-    if (T < 2) return 0;
-    if (!source_->frames()) return (batch.targets.narrow(1, 1, T - 1) != source_->pad_id()).sum().item<double>();
-    if (!batch.frame_mask.defined()) return static_cast<double>(batch.targets.size(0) * (T - 1));
-    return batch.frame_mask.narrow(1, 1, T - 1).sum().item<double>();
-  }
-
   const Shard& shard_;
   TrainOptions options_;
   models::ModelConfig config_;

@@ -1,19 +1,18 @@
 // MusicVAE training: bar-aligned melody windows (tokens) or multi-track piano-roll windows (frames), the negative
 // ELBO with MusicVAE's beta schedule and free bits.
+#include "train/learner_vae.h"
+
+#include <cmath>
 #include <random>
 
+#include "codec/vae_segments.h"
 #include "common/error.h"
 #include "data/batch.h"
 #include "data/windows.h"
 #include "encoding/melody.h"
-#include "codec/vae_segments.h"
-#include "models/vae.h"
-#include "train/learner_vae.h"
-
-#include <cmath>
-
 #include "eval/melody_features.h"
 #include "models/checkpoint.h"
+#include "models/vae.h"
 #include "score/operations.h"
 
 namespace cadenza::train {
@@ -176,7 +175,6 @@ std::unique_ptr<Learner> make_vae_learner(const models::Family& /*family*/, cons
   return std::make_unique<VaeLearner>(model, shard, options);
 }
 
-
 namespace {
 
 // Mean |step-to-step change|, largest change / total variation, and last - first of a series.
@@ -238,7 +236,6 @@ json vae_evaluation(const models::CheckpointInfo& info, const Shard& shard, Spli
   return result;
 }
 
-
 // The printed form of vae_evaluation().
 std::string vae_evaluation_text(const json& r) {
   std::string text;
@@ -246,13 +243,14 @@ std::string vae_evaluation_text(const json& r) {
   const bool frames = r.value("input_kind", "tokens") == "frames";
   std::snprintf(line, sizeof line,
                 "  ELBO bound %.4f nats/%s (reconstruction %.4f + KL %.1f bits per window) over %lld windows\n",
-                r["elbo_per_step"].get<double>(), frames ? "frame" : "token", r["reconstruction_per_step"].get<double>(),
-                r["kl_bits"].get<double>(), r["windows"].get<long long>());
+                r["elbo_per_step"].get<double>(), frames ? "frame" : "token",
+                r["reconstruction_per_step"].get<double>(), r["kl_bits"].get<double>(), r["windows"].get<long long>());
   text += line;
-  std::snprintf(line, sizeof line,
-                "  reconstruction accuracy (%s exactly right): teacher-forced %.1f%%, sampled (%s, own outputs) %.1f%%\n",
-                frames ? "whole frames" : "tokens", 100 * r["accuracy_teacher_forced"].get<double>(),
-                frames ? "keys above 0.5" : "argmax", 100 * r["accuracy_sampled"].get<double>());
+  std::snprintf(
+      line, sizeof line,
+      "  reconstruction accuracy (%s exactly right): teacher-forced %.1f%%, sampled (%s, own outputs) %.1f%%\n",
+      frames ? "whole frames" : "tokens", 100 * r["accuracy_teacher_forced"].get<double>(),
+      frames ? "keys above 0.5" : "argmax", 100 * r["accuracy_sampled"].get<double>());
   text += line;
   if (frames) {
     std::snprintf(line, sizeof line, "  sampled reconstruction, cells: precision %.1f%%, recall %.1f%%, F1 %.1f%%\n",

@@ -247,7 +247,8 @@ class TrainingSession {
         throw Error("distributed training: the " + family_name_of(config_["model"]) +
                     " family trains in one process only for now (WORLD_SIZE is " +
                     std::to_string(parallel_->world_size()) +
-                    "); the autoregressive families (rnn, lstm, gru, transformer) train on several");
+                    "); the autoregressive families (rnn, lstm, gru, transformer, rnn_nade, transformer_nade) train on "
+                    "several");
       parallel_->slice_of(options_.batch_size);  // refuses a batch that does not split evenly, before any work
       learner_->set_data_parallel(parallel_);
     }
