@@ -208,11 +208,13 @@ double DataParallel::average_gradients(torch::nn::Module& module, double loss, d
   for (const auto& parameter : parameters) {
     const torch::Tensor& grad = parameter.grad();
     pieces.push_back(grad.defined() ? (grad.detach().flatten().to(torch::kFloat) * weight)
-                                    : torch::zeros({parameter.numel()}, torch::kFloat));
+                                    : torch::zeros({parameter.numel()}, parameter.options().dtype(torch::kFloat)));
   }
   std::vector<float> tail{static_cast<float>(weight), std::isfinite(loss) ? static_cast<float>(loss * weight) : NAN};
   for (double value : control_in_) tail.push_back(static_cast<float>(value));
-  pieces.push_back(torch::tensor(tail, torch::kFloat));
+  // On the parameters' device (Gloo reduces CUDA tensors through the host).
+  const torch::Device device = parameters.empty() ? torch::Device(torch::kCPU) : parameters.front().device();
+  pieces.push_back(torch::tensor(tail, torch::kFloat).to(device));
   torch::Tensor flat = torch::cat(pieces);  // (total parameters + 2 + controls)
   guarded("the gradient all-reduce", [&] {
     std::vector<torch::Tensor> one{flat};

@@ -7,6 +7,7 @@
 #include "codec/batches.h"
 #include "common/error.h"
 #include "models/checkpoint.h"
+#include "models/device.h"
 #include "models/sequence_model.h"
 #include "train/distributed.h"
 
@@ -224,6 +225,12 @@ EvaluationResult evaluate_frame_scorer(const FrameScorer& log_prob, const Shard&
   finish(result, nll_sum, 0, 0, V);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return result;
+}
+
+void require_cpu_device(const EvaluationRequest& request, const std::string& family) {
+  if (request.device != "auto" && !models::resolve_device(request.device).is_cpu())
+    throw Error("--device " + request.device + ": the " + family +
+                " family evaluates on the CPU only for now (the autoregressive and NADE families take a device)");
 }
 
 void check_same_encoding(const models::CheckpointInfo& checkpoint, const Shard& shard) {

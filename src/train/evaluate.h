@@ -99,7 +99,14 @@ struct EvaluationRequest {
   // fitted here when `baselines` is set.
   const eval::NgramBaseline* ngram = nullptr;
   LatentEvaluationOptions latent;
+  // `--device` (models/device.h): where the model scores; the autoregressive and NADE families only (the latent
+  // families refuse anything but the CPU).
+  std::string device = "cpu";
 };
+
+// Throws cadenza::Error when `request.device` names a CUDA device: `family` evaluates on the CPU only ("auto" means
+// the CPU for it).
+void require_cpu_device(const EvaluationRequest& request, const std::string& family);
 
 struct EvaluationReport {
   nlohmann::json result;        // everything measured: what `evaluate --json` prints

@@ -48,6 +48,17 @@ codec::TensorBatch rows_of_this_rank(const codec::TensorBatch& batch, const Data
   return slice;
 }
 
+codec::TensorBatch on_device(const codec::TensorBatch& batch, const torch::Device& device) {
+  if (device.is_cpu()) return batch;
+  const auto move = [&](const torch::Tensor& t) { return t.defined() ? t.to(device, /*non_blocking=*/true) : t; };
+  codec::TensorBatch moved = batch;
+  moved.input = move(batch.input);
+  moved.targets = move(batch.targets);
+  moved.frame_mask = move(batch.frame_mask);
+  moved.context = move(batch.context);
+  return moved;
+}
+
 double scored_elements(const codec::TensorBatch& batch, bool frames, int64_t pad_id) {
   const torch::Tensor& steps = frames ? batch.input : batch.targets;  // (b, T[, V])
   const int64_t T = steps.size(1);

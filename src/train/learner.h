@@ -59,6 +59,8 @@ codec::TensorBatch rows_of_this_rank(const codec::TensorBatch& batch, const Data
 // The elements the next-element loss of `batch` is a mean over (models/losses.h, models/nade.h): targets after the
 // first step that are not `pad_id` (tokens), or real frames after the first (frames). A rank's gradient weight.
 double scored_elements(const codec::TensorBatch& batch, bool frames, int64_t pad_id);
+// `batch` with every tensor on `device` (itself when that is the CPU).
+codec::TensorBatch on_device(const codec::TensorBatch& batch, const torch::Device& device);
 
 class Learner {
  public:
@@ -79,6 +81,9 @@ class Learner {
   // global batch, averages gradients through `parallel` before clipping, and shards its validation; the others are
   // refused by the loop with a message naming the family.
   virtual bool supports_data_parallel() const { return false; }
+  // Whether the learner trains on a CUDA device (`--device`): it moves its batches to the model's device. The loop
+  // moves the model before the first step; the others are refused on anything but the CPU.
+  virtual bool supports_accelerators() const { return false; }
   void set_data_parallel(DataParallel* parallel) { parallel_ = parallel; }
 
  protected:

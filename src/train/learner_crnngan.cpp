@@ -243,6 +243,7 @@ json crnngan_preset_config(const std::string& preset, bool /*frames*/) {
 }
 
 EvaluationReport evaluate_crnngan(const models::Family& family, const EvaluationRequest& request) {
+  require_cpu_device(request, family.name);
   check_same_encoding(*request.checkpoint, *request.shard);
   EvaluationReport report;
   report.result = crnngan_evaluation(family, *request.checkpoint, *request.shard, request.split, request.latent);

@@ -239,6 +239,7 @@ void apply_musegan_bars(json& config, int64_t bars, const Shard& /*shard*/) {
 }
 
 EvaluationReport evaluate_musegan(const models::Family& family, const EvaluationRequest& request) {
+  require_cpu_device(request, family.name);
   check_same_encoding(*request.checkpoint, *request.shard);
   EvaluationReport report;
   report.result = musegan_evaluation(*request.checkpoint, *request.shard, request.split, request.latent);

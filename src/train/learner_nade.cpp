@@ -11,6 +11,7 @@
 #include "codec/batches.h"
 #include "common/error.h"
 #include "models/checkpoint.h"
+#include "models/device.h"
 #include "models/family.h"
 #include "models/rnn_nade.h"
 #include "models/transformer_nade.h"
@@ -62,7 +63,8 @@ class NadeLearner final : public Learner {
     set_learning_rate(*optimizer_, learning_rate);
     codec::TensorBatch batch = source_->next(batch_seed);  // (B, T, K) frames, (B, T) mask: the global batch
     const int64_t global_elements = batch.real_elements;
-    if (parallel_ != nullptr) batch = rows_of_this_rank(batch, *parallel_);          // (b, T, K), (b, T)
+    if (parallel_ != nullptr) batch = rows_of_this_rank(batch, *parallel_);  // (b, T, K), (b, T)
+    batch = on_device(batch, model_->parameters().front().device());
     const torch::Tensor log_probs = model_->log_prob(batch.input);                   // (b, T-1)
     const torch::Tensor loss = models::mean_frame_nll(log_probs, batch.frame_mask);  // nats per scored frame
     const double value = apply_update(loss, "the frame NLL", *model_, *optimizer_, options_.clip_norm, parallel_,
@@ -71,6 +73,7 @@ class NadeLearner final : public Learner {
   }
 
   bool supports_data_parallel() const override { return true; }
+  bool supports_accelerators() const override { return true; }
 
   std::optional<ValidationOutcome> validate(int64_t /*step*/) override {
     if (!has_validation_) return std::nullopt;
@@ -80,7 +83,10 @@ class NadeLearner final : public Learner {
     eval_options.parallel = parallel_;
     model_->eval();
     const EvaluationResult valid = evaluate_frame_scorer(
-        [this](const torch::Tensor& frames) { return model_->log_prob(frames); }, shard_, Split::kValid, eval_options);
+        [this](const torch::Tensor& frames) {
+          return model_->log_prob(frames.to(model_->parameters().front().device())).to(torch::kCPU);
+        },
+        shard_, Split::kValid, eval_options);
     model_->train();
     ValidationOutcome outcome;
     outcome.score = valid.nll;
@@ -170,11 +176,14 @@ EvaluationReport evaluate_nade(const models::Family& family, const EvaluationReq
   models::check_input_width(info, models::InputKind::kFrames, config.vocab_size);
   auto model = std::make_shared<Impl>(config);
   models::load_checkpoint_weights(info.path, *model);
+  const torch::Device device = models::resolve_device(request.device);
+  model->to(device);
   model->eval();
   EvaluationOptions options;
   options.window = request.window;
   const EvaluationResult result = evaluate_frame_scorer(
-      [&](const torch::Tensor& frames) { return model->log_prob(frames); }, shard, request.split, options);
+      [&](const torch::Tensor& frames) { return model->log_prob(frames.to(device)).to(torch::kCPU); }, shard,
+      request.split, options);
   std::optional<EvaluationResult> baseline;
   if (request.baselines) baseline = evaluate_unigram_baseline(shard, request.split, options);
   EvaluationReport report;

@@ -10,6 +10,7 @@
 #include "codec/batches.h"
 #include "common/error.h"
 #include "models/checkpoint.h"
+#include "models/device.h"
 #include "models/family.h"
 #include "models/losses.h"
 #include "models/sequence_model.h"
@@ -69,6 +70,7 @@ class SequenceLearner final : public Learner {
     TensorBatch batch = source_->next(batch_seed);  // the global batch: every rank draws the same one
     const int64_t global_elements = batch.real_elements;
     if (parallel_ != nullptr) batch = rows_of_this_rank(batch, *parallel_);
+    batch = on_device(batch, model_->parameters().front().device());
     const torch::Tensor logits = model_->forward(batch.input, batch.context);  // (b, T, V)
     const torch::Tensor loss = source_->frames()
                                    ? models::frame_nll(logits, batch.targets, batch.frame_mask)
@@ -80,6 +82,7 @@ class SequenceLearner final : public Learner {
   }
 
   bool supports_data_parallel() const override { return true; }
+  bool supports_accelerators() const override { return true; }
 
   std::optional<ValidationOutcome> validate(int64_t /*step*/) override {
     if (!has_validation_) return std::nullopt;
@@ -232,6 +235,7 @@ EvaluationReport evaluate_sequence(const models::Family& family, const Evaluatio
   const Shard& shard = *request.shard;
   check_same_encoding(info, shard);
   const models::LoadedCheckpoint loaded = models::load_checkpoint(info.path, family.make_sequence_model);
+  loaded.model->to(models::resolve_device(request.device));  // evaluate_model scores on the model's device
   EvaluationOptions options;
   options.window = request.window;
   const EvaluationResult model = evaluate_model(*loaded.model, shard, request.split, options);

@@ -368,6 +368,7 @@ void apply_vae_bars(json& config, int64_t bars, const Shard& shard) {
 }
 
 EvaluationReport evaluate_vae(const models::Family& family, const EvaluationRequest& request) {
+  require_cpu_device(request, family.name);
   check_same_encoding(*request.checkpoint, *request.shard);
   EvaluationReport report;
   report.result = vae_evaluation(*request.checkpoint, *request.shard, request.split, request.latent);

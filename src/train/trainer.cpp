@@ -15,6 +15,7 @@
 #include "data/sha256.h"
 #include "data/shard.h"
 #include "models/checkpoint.h"
+#include "models/device.h"
 #include "train/fine_tune.h"
 #include "train/learner.h"
 #include "train/schedule.h"
@@ -251,6 +252,15 @@ class TrainingSession {
                     "several");
       parallel_->slice_of(options_.batch_size);  // refuses a batch that does not split evenly, before any work
       learner_->set_data_parallel(parallel_);
+    }
+    const torch::Device device = models::resolve_device(request_.device);
+    // "auto" means the best place this family can train: the CPU for those that take no device.
+    if (!device.is_cpu() && (learner_->supports_accelerators() || request_.device != "auto")) {
+      if (!learner_->supports_accelerators())
+        throw Error("--device " + request_.device + ": the " + family_name_of(config_["model"]) +
+                    " family trains on the CPU only for now (the autoregressive and NADE families take a device)");
+      // In place (the parameters keep their identity), so the optimizers built with them stay valid.
+      model.to(device);
     }
     if (request_.resume) {
       // Every rank reads the same `last` (the run folder must be one that every rank sees); the weights are then

@@ -46,6 +46,8 @@ struct TrainRequest {
   // Several processes training one model (distributed.h): each trains on its slice of every global batch; rank 0
   // alone writes the run folder and reports progress; every rank takes the same decisions. Null: one process.
   DataParallel* parallel = nullptr;
+  // `--device` (models/device.h): "cpu", "cuda", "cuda:N" or "auto". Checkpoints are written as CPU tensors.
+  std::string device = "cpu";
 };
 
 // What the progress display shows; sent every step (the display decides how often to draw).

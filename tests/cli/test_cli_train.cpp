@@ -300,6 +300,29 @@ TEST(CliTrain, BadInputsGetClearErrors) {
   EXPECT_NE(result.output.find("no-such-model"), std::string::npos) << result.output;
 }
 
+// `--device`: the CPU works by name and by auto (this CI has no GPU), a CUDA device that is not there and a
+// malformed value are refused naming the value, before any work. (The CUDA runs themselves need a GPU machine.)
+TEST(CliTrain, DeviceOptionCpuRunsAndAbsentCudaIsRefused) {
+  PreparedTunes data;
+  const std::string common = "--model lstm --preset tiny --steps 2 --threads 1 --data " + data.shard;
+  const auto on_cpu = run_cadenza("train " + common + " --device cpu --out " + data.dir.file("cpu"));
+  ASSERT_EQ(on_cpu.exit_code, 0) << on_cpu.output;
+  const auto evaluated = run_cadenza("evaluate --checkpoint " + data.dir.file("cpu") + " --data " + data.shard +
+                                     " --device cpu --no-baseline --threads 1");
+  EXPECT_EQ(evaluated.exit_code, 0) << evaluated.output;
+  EXPECT_CLI_ERROR(run_cadenza("train " + common + " --device gpu --out " + data.dir.file("gpu")),
+                   {"--device gpu", "expected auto, cpu, cuda or cuda:N"});
+  EXPECT_CLI_ERROR(run_cadenza("train " + common + " --device cuda:x --out " + data.dir.file("x")),
+                   {"--device cuda:x", "cuda:N"});
+  EXPECT_FALSE(fs::exists(data.dir.file("gpu"))) << "a refused run must not leave a run folder";
+  const auto probe = run_cadenza("train " + common + " --device cuda --out " + data.dir.file("cuda"));
+  if (probe.exit_code == 0) GTEST_SKIP() << "SKIPPED the absent-CUDA refusal: this machine has a CUDA device";
+  EXPECT_CLI_ERROR(probe, {"--device cuda", "no CUDA device is available", "--device cpu or auto"});
+  EXPECT_CLI_ERROR(
+      run_cadenza("evaluate --checkpoint " + data.dir.file("cpu") + " --data " + data.shard + " --device cuda:1"),
+      {"--device cuda:1", "no CUDA device is available"});
+}
+
 // ---- fine-tuning: train --init-from
 
 // The weights of a checkpoint by tensor name (optimizer state left out), as raw bytes for bit-exact comparison.

@@ -25,6 +25,7 @@ struct EvaluateCommandOptions {
   bool json = false;
   bool baseline = true;
   int threads = 0;
+  std::string device = "auto";
 };
 
 Split parse_split(const std::string& name) {
@@ -46,6 +47,7 @@ void run_evaluate(const EvaluateCommandOptions& cli) {
   request.split_name = cli.split;
   request.window = cli.window;
   request.baselines = cli.baseline;
+  request.device = cli.device;
   const train::EvaluationReport report = families::evaluate(checkpoint, request);
   if (cli.json) {
     std::printf("%s\n", report.result.dump(2).c_str());
@@ -69,6 +71,11 @@ void setup_evaluate(CLI::App& parent) {
   command->add_flag("!--no-baseline", options->baseline,
                     "Skip the baselines (context-free, and the n-grams on token data)");
   add_threads_option(command, options->threads);
+  command
+      ->add_option("--device", options->device,
+                   "auto, cpu, cuda or cuda:N (auto: the first CUDA device when there is one and the family takes "
+                   "a device, else the CPU)")
+      ->capture_default_str();
   command->callback([options] { run_evaluate(*options); });
 }
 

@@ -18,6 +18,7 @@
 #include "common/file_io.h"
 #include "data/shard.h"
 #include "families/registry.h"
+#include "models/device.h"
 #include "models/threading.h"
 #include "run_control.h"
 #include "train/distributed.h"
@@ -49,6 +50,7 @@ struct TrainCommandOptions {
   int threads = 0;
   bool print_config = false;
   double distributed_timeout_seconds = 300;
+  std::string device = "auto";
 };
 
 void apply_length_options(const TrainCommandOptions& cli, nlohmann::json& config);
@@ -157,6 +159,11 @@ void run_train(const TrainCommandOptions& cli) {
   request.data_path = cli.data;
   request.run_dir = cli.out;
   request.resume = cli.resume;
+  // Several processes on a host with GPUs: each its own (cuda:LOCAL_RANK), as torchrun's users expect.
+  request.device = environment && cli.device == "auto" && models::resolve_device("auto").is_cuda()
+                       ? "cuda:" + std::to_string(environment->local_rank)
+                       : cli.device;
+  const torch::Device device = models::resolve_device(request.device);  // a bad --device fails before any work
   request.overwrite = cli.overwrite;
   std::string family_name = cli.model;
   if (!cli.resume) {
@@ -197,7 +204,8 @@ void run_train(const TrainCommandOptions& cli) {
       environment ? ", rank " + std::to_string(environment->rank) + " of " + std::to_string(environment->world_size)
                   : "";
   std::fprintf(stderr, "%s %s on %s -> %s (%s%s)\n", cli.resume ? "resuming" : "training", family_name.c_str(),
-               cli.data.c_str(), cli.out.c_str(), threads.c_str(), processes.c_str());
+               cli.data.c_str(), cli.out.c_str(),
+               (device.is_cpu() ? threads : models::device_text(device) + ", " + threads).c_str(), processes.c_str());
 
   // Rank 0 reports for all; the other ranks say only what goes wrong.
   TrainProgressDisplay display(family_name, lead && stderr_is_terminal());
@@ -282,6 +290,13 @@ void setup_train(CLI::App& parent) {
   command->add_flag("--overwrite", options->overwrite, "Start again even if --out holds a run");
   command->add_flag("--print-config", options->print_config, "Print the resolved configuration and exit");
   add_threads_option(command, options->threads);
+  command
+      ->add_option(
+          "--device", options->device,
+          "auto, cpu, cuda or cuda:N: where the model, batches and optimizer live (auto: the first CUDA device "
+          "when there is one and the family takes a device, else the CPU; checkpoints are always written "
+          "as CPU tensors)")
+      ->capture_default_str();
   command
       ->add_option("--distributed-timeout", options->distributed_timeout_seconds,
                    "With several processes (torchrun, docs/distributed.md): seconds a rank waits for the others "
