@@ -258,7 +258,7 @@ void append_repeat_probe(models::SequenceModelImpl& model, const Shard& shard, c
 
   nlohmann::json json = {{"bars", bars},
                          {"pieces", static_cast<int64_t>(probe.size())},
-                         {"tokens_per_copy", probe.front().length},
+                         {"tokens_per_copy", scored.tokens},  // scored in each copy, over all pieces
                          {"model", eval::to_json(scored)},
                          {"ngram", eval::to_json(baseline.plain)},
                          {"ngram_order", ngram.order}};
@@ -271,7 +271,7 @@ void append_repeat_probe(models::SequenceModelImpl& model, const Shard& shard, c
   char line[512];
   std::string& text = report.text;
   std::snprintf(line, sizeof line,
-                "repeat probe: the first %d bars of %lld pieces played twice, %lld tokens per copy scored\n", bars,
+                "repeat probe: the first %d bars of %lld pieces played twice, %lld tokens scored in each copy\n", bars,
                 static_cast<long long>(probe.size()), static_cast<long long>(scored.tokens));
   text += line;
   std::snprintf(line, sizeof line, "  %-*s %10s %10s %16s\n", label_width, "", "1st copy", "2nd copy",

@@ -188,7 +188,8 @@ TEST(CliBaseline, RepeatProbeScoresBothCopiesBesideTheNgrams) {
   ASSERT_TRUE(result.contains("repeat_probe")) << result.dump(2);
   const nlohmann::json& probe = result["repeat_probe"];
   EXPECT_EQ(probe["bars"], 4);
-  EXPECT_EQ(probe["tokens_per_copy"], 4 * 16);  // 16 sixteenths per bar
+  // 16 sixteenths per bar; tokens 1 .. L-1 of each copy are scored
+  EXPECT_EQ(probe["tokens_per_copy"], probe["pieces"].get<int64_t>() * (4 * 16 - 1));
   const Shard shard(shards.melody);
   EXPECT_EQ(probe["pieces"].get<size_t>(), shard.pieces_in_split(Split::kTest).size());  // all have 4 bars
   EXPECT_EQ(probe["model"]["tokens"], probe["pieces"].get<int64_t>() * (4 * 16 - 1));
