@@ -43,13 +43,15 @@ RecurrentFamily parse_recurrent_family(const std::string& family) {
 void RecurrentDecodeState::detach() {
   for (auto& t : h) t = t.detach();
   for (auto& t : c) t = t.detach();
+  if (past.defined()) past = past.detach();
 }
 
 void RecurrentDecodeState::select_rows(const torch::Tensor& rows) {
   if (h.empty()) throw Error("recurrent model select_rows(): the state holds no layers");
   const auto selected = checked_decode_rows(rows, h[0].size(0), h[0].device(), "recurrent model");
-  for (auto& t : h) t = t.index_select(0, selected);  // (N, C)
-  for (auto& t : c) t = t.index_select(0, selected);  // (N, C)
+  for (auto& t : h) t = t.index_select(0, selected);          // (N, C)
+  for (auto& t : c) t = t.index_select(0, selected);          // (N, C)
+  if (past.defined()) past = past.index_select(0, selected);  // (N, K, C)
 }
 
 // ---- construction -------------------------------------------------------------------------------------------
@@ -77,6 +79,11 @@ RecurrentModelImpl::RecurrentModelImpl(ModelConfig config)
     stacks_.push_back(register_module("rnn", make_stack(input_size_, L, L > 1 ? config_.dropout : 0.0)));
   }
 
+  if (config_.attention_length > 0) {
+    attention_key = register_module("attention_key", torch::nn::Linear(torch::nn::LinearOptions(C, C).bias(false)));
+    attention_query = register_module("attention_query", torch::nn::Linear(C, C));
+    attention_score = register_module("attention_score", torch::nn::Linear(torch::nn::LinearOptions(C, 1).bias(false)));
+  }
   head = register_module("head", torch::nn::Linear(C, V));
 
   // The weight tensors step() uses are the modules' own parameters (same storage): loading or training the
@@ -126,6 +133,8 @@ std::unique_ptr<DecodeState> RecurrentModelImpl::initial_state(int64_t batch_siz
     if (family_ == RecurrentFamily::kLstm)
       state->c.push_back(torch::zeros({batch_size, config_.hidden_size}, options));  // (B, C)
   }
+  if (config_.attention_length > 0)
+    state->past = torch::zeros({batch_size, config_.attention_length, config_.hidden_size}, options);  // (B, K, C)
   return state;
 }
 
@@ -210,6 +219,10 @@ torch::Tensor RecurrentModelImpl::forward_checked(const torch::Tensor& input, co
   if (static_cast<int64_t>(state.h.size()) != L || (lstm && static_cast<int64_t>(state.c.size()) != L) ||
       state.h[0].size(0) != B)
     state_mismatch(state, L, B);
+  if (config_.attention_length > 0 && (!state.past.defined() || state.past.dim() != 3 || state.past.size(0) != B ||
+                                       state.past.size(1) != config_.attention_length))
+    throw Error("recurrent model: the state holds no window of " + std::to_string(config_.attention_length) +
+                " outputs for the attention (make it with this model's initial_state())");
   const double p = config_.dropout;
 
   auto x = embed(input, false);                                                  // (B, T, E)
@@ -232,8 +245,38 @@ torch::Tensor RecurrentModelImpl::forward_checked(const torch::Tensor& input, co
       if (i + 1 < L) x = torch::dropout(y, p, is_training());  // (B, T, C)
     }
   }
-  y = torch::dropout(y, p, is_training());  // (B, T, C)
-  return head->forward(y);                  // (B, T, V)
+  if (config_.attention_length > 0) y = attend_sequence(y, state);  // (B, T, C)
+  y = torch::dropout(y, p, is_training());                          // (B, T, C)
+  return head->forward(y);                                          // (B, T, V)
+}
+
+torch::Tensor RecurrentModelImpl::attend_sequence(const torch::Tensor& outputs, RecurrentDecodeState& state) {
+  const int64_t T = outputs.size(1), K = config_.attention_length;
+  const auto padded = torch::cat({state.past.to(outputs.dtype()), outputs}, 1);  // (B, K+T, C)
+  // Window of step t: padded positions t .. t+K-1, i.e. outputs t-K .. t-1.
+  auto windows = [&](const torch::Tensor& x) {  // (B, K+T, D) -> (B, T, K, D)
+    return x.unfold(1, K, 1).narrow(1, 0, T).permute({0, 1, 3, 2});
+  };
+  const auto keys = windows(attention_key->forward(padded));                            // (B, T, K, C)
+  const auto query = attention_query->forward(outputs).unsqueeze(2);                    // (B, T, 1, C)
+  const auto scores = attention_score->forward(torch::tanh(keys + query)).squeeze(-1);  // (B, T, K)
+  const auto weights = torch::softmax(scores, -1).unsqueeze(3);                         // (B, T, K, 1)
+  const auto attended = (weights * windows(padded)).sum(2);                             // (B, T, C)
+  state.past = padded.narrow(1, T, K);                                                  // (B, K, C)
+  return outputs + attended;
+}
+
+torch::Tensor RecurrentModelImpl::attend_step(const torch::Tensor& output, RecurrentDecodeState& state) {
+  const int64_t K = config_.attention_length;
+  const auto& past = state.past;  // (B, K, C)
+  // s_j = v . tanh(W_k o_j + W_q o_t + b_q), one window row at a time.
+  const auto query = affine(output, attention_query->weight, attention_query->bias);                      // (B, C)
+  const auto keys = torch::matmul(past, attention_key->weight.t());                                       // (B, K, C)
+  const auto scores = torch::matmul(torch::tanh(keys + query.unsqueeze(1)), attention_score->weight[0]);  // (B, K)
+  const auto weights = torch::softmax(scores, -1);                                                        // (B, K)
+  const auto attended = torch::bmm(weights.unsqueeze(1), past).squeeze(1);                                // (B, C)
+  state.past = torch::cat({past.narrow(1, 1, K - 1), output.unsqueeze(1)}, 1);                            // (B, K, C)
+  return output + attended;
 }
 
 // ---- step: one time step, gate equations spelled out ---------------------------------------------------------
@@ -284,6 +327,13 @@ torch::Tensor RecurrentModelImpl::step(const torch::Tensor& input_t, DecodeState
       }
     }
     x = layer_has_residual(i) ? h + x : h;  // (B, C)
+  }
+  if (config_.attention_length > 0) {
+    if (!state->past.defined() || state->past.dim() != 3 || state->past.size(0) != B ||
+        state->past.size(1) != config_.attention_length)
+      throw Error("recurrent model: the state holds no window of " + std::to_string(config_.attention_length) +
+                  " outputs for the attention (make it with this model's initial_state())");
+    x = attend_step(x, *state);  // (B, C)
   }
   return affine(x, head->weight, head->bias);  // (B, V)
 }

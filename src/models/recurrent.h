@@ -7,12 +7,18 @@
 //              residual true:  `layers.i`, one single-layer module per layer; layer i's output is
 //                              y_i = rnn_i(x_i) + x_i when the widths match (always for i > 0; for i = 0 only when
 //                              E == C), and x_{i+1} = dropout(y_i)
-//   output     head(dropout(y_{L-1}))  -> (B, T, V) logits
+//   attention  attention_length K > 0 only (Magenta's attention_rnn, additive attention as Bahdanau et al.): with
+//              o_t = y_{L-1} at step t and the window o_{t-K} .. o_{t-1} (zero vectors before the sequence start,
+//              as Magenta's zero-initialised attention states; carried across forward() calls in the state),
+//                s_{t,j} = attention_score(tanh(attention_key(o_j) + attention_query(o_t))),
+//                a_t = softmax_j(s_{t,j}),   o'_t = o_t + sum_j a_{t,j} o_j
+//   output     head(dropout(o'_t))  -> (B, T, V) logits
 //
 // Parameter names equal the PyTorch attribute names of tests/fixtures/make_model_fixtures.py, so weights trained in
 // either load in the other by name: embedding.weight | input_projection.{weight,bias},
 // rnn.{weight_ih,weight_hh,bias_ih,bias_hh}_l{i} (residual: layers.{i}.{weight_ih,weight_hh,bias_ih,bias_hh}_l0),
-// head.{weight,bias}. Gate order in the weights is PyTorch's: LSTM (i, f, g, o), GRU (r, z, n).
+// attention_key.weight (C, C), attention_query.{weight (C, C), bias (C)}, attention_score.weight (1, C) (attention
+// only), head.{weight,bias}. Gate order in the weights is PyTorch's: LSTM (i, f, g, o), GRU (r, z, n).
 //
 // step() does not call the torch modules: it spells out the gate equations on the same weight tensors, with
 // matrix-vector products (addmv) at batch size 1 (a one-row sgemm is several times slower). It is therefore also
@@ -38,6 +44,7 @@ RecurrentFamily parse_recurrent_family(const std::string& family);
 struct RecurrentDecodeState : DecodeState {
   std::vector<torch::Tensor> h;  // L x (B, C)
   std::vector<torch::Tensor> c;  // L x (B, C); empty unless lstm
+  torch::Tensor past;            // attention only: (B, K, C) the last K top-layer outputs, oldest first
 
   // Cuts the autograd history (truncated backpropagation through time between training chunks).
   void detach();
@@ -70,6 +77,9 @@ class RecurrentModelImpl : public SequenceModelImpl {
   torch::nn::Embedding embedding{nullptr};      // kTokens: (V, E)
   torch::nn::Linear input_projection{nullptr};  // kFrames: V -> E
   torch::nn::ModuleList layers{nullptr};        // residual only: L single-layer modules
+  torch::nn::Linear attention_key{nullptr};     // attention only: C -> C, no bias
+  torch::nn::Linear attention_query{nullptr};   // attention only: C -> C
+  torch::nn::Linear attention_score{nullptr};   // attention only: C -> 1, no bias
   torch::nn::Linear head{nullptr};              // C -> V
 
  private:
@@ -90,6 +100,11 @@ class RecurrentModelImpl : public SequenceModelImpl {
   torch::Tensor embed(const torch::Tensor& input, bool one_step);  // (B, T, E) or, one step, (B, E)
   void check_input(const torch::Tensor& input, bool one_step) const;
   bool layer_has_residual(size_t layer) const;
+  // Whole sequence: outputs (B, T, C) -> outputs plus their attention over the window (B, T, C); state.past
+  // (B, K, C) is the window before the first step, and becomes the last K outputs.
+  torch::Tensor attend_sequence(const torch::Tensor& outputs, RecurrentDecodeState& state);
+  // One step: output (B, C) -> (B, C), written out on the same weights; advances state.past.
+  torch::Tensor attend_step(const torch::Tensor& output, RecurrentDecodeState& state);
 
   RecurrentFamily family_;
   int64_t input_size_;

@@ -141,6 +141,7 @@ TransformerModelImpl::TransformerModelImpl(ModelConfig config) : SequenceModelIm
     if (!ok) throw Error("transformer config: " + problem);
   };
   c.validate();  // every key in its range, and a size this machine can hold
+  require(c.attention_length == 0, "attention_length is for the recurrent families (the transformer attends anyway)");
   require(c.num_heads > 0 && c.hidden_size % c.num_heads == 0, "num_heads (" + std::to_string(c.num_heads) +
                                                                    ") must be positive and divide hidden_size (" +
                                                                    std::to_string(c.hidden_size) + ")");

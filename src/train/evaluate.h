@@ -98,6 +98,10 @@ struct EvaluationRequest {
   // The n-gram baselines fitted already on this shard, split and window (compare fits them once per shard); null:
   // fitted here when `baselines` is set.
   const eval::NgramBaseline* ngram = nullptr;
+  // Autoregressive token models on melody shards, > 0: also the repeat probe (eval/repeat_probe.h) on the first
+  // `repeat_probe_bars` bars of each piece of the split, beside the n-grams' (fitted on this shard when `ngram` is
+  // null). Throws Error when the shard is not a melody shard or no piece has that many bars.
+  int repeat_probe_bars = 0;
   LatentEvaluationOptions latent;
   // `--device` (models/device.h): where the model scores; the autoregressive and NADE families only (the latent
   // families refuse anything but the CPU).

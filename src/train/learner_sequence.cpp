@@ -9,6 +9,8 @@
 
 #include "codec/batches.h"
 #include "common/error.h"
+#include "eval/ngram.h"
+#include "eval/repeat_probe.h"
 #include "models/checkpoint.h"
 #include "models/device.h"
 #include "models/family.h"
@@ -230,12 +232,90 @@ std::unique_ptr<Learner> make_sequence_learner(const models::Family& family, con
   return std::make_unique<SequenceLearner>(family, model, shard, options);
 }
 
+namespace {
+
+// log p(token t | tokens < t), t = 1 .. T-1, of a token model on one whole sequence (with its step contexts when the
+// model reads them).
+std::vector<double> model_log_probs(models::SequenceModelImpl& model, const TokenEncoding* encoding,
+                                    std::span<const Token> tokens, int64_t vocab) {
+  const auto T = static_cast<int64_t>(tokens.size());
+  const auto parameters = model.parameters();
+  const torch::Device device = parameters.empty() ? torch::Device(torch::kCPU) : parameters.front().device();
+  torch::Tensor input = torch::tensor(std::vector<int64_t>(tokens.begin(), tokens.end()), torch::kLong).unsqueeze(0);
+  torch::Tensor context;
+  if (model.reads_context())
+    context = codec::window_context(tokens, encoding->contexts(tokens), 0, tokens.size(), static_cast<int>(vocab))
+                  .unsqueeze(0)
+                  .to(device);
+  const torch::Tensor logits = model.forward(input.to(device), context).to(torch::kFloat);                // (1, T, V)
+  const torch::Tensor log_probs = torch::log_softmax(logits.narrow(1, 0, T - 1), -1);                     // (1, T-1, V)
+  const torch::Tensor picked = log_probs.gather(-1, input.narrow(1, 1, T - 1).to(device).unsqueeze(-1));  // (1, T-1, 1)
+  const torch::Tensor values = picked.reshape({T - 1}).to(torch::kDouble).cpu().contiguous();
+  return std::vector<double>(values.data_ptr<double>(), values.data_ptr<double>() + (T - 1));
+}
+
+void append_repeat_probe(models::SequenceModelImpl& model, const Shard& shard, const eval::NgramBaseline& ngram,
+                         int bars, const std::vector<eval::RepeatProbeSequence>& probe, int label_width,
+                         EvaluationReport& report) {
+  const bool was_training = model.is_training();
+  model.eval();
+  torch::NoGradGuard no_grad;
+  const std::unique_ptr<TokenEncoding> encoding = shard.make_encoding();
+  const int64_t vocab = codec::shard_input_size(shard);
+  const eval::RepeatProbeScore scored = eval::score_repeat_probe(
+      probe, [&](std::span<const Token> tokens) { return model_log_probs(model, encoding.get(), tokens, vocab); });
+  if (was_training) model.train();
+  const eval::RepeatProbeNgram baseline = eval::ngram_repeat_probe(shard, ngram, probe);
+
+  nlohmann::json json = {{"bars", bars},
+                         {"pieces", static_cast<int64_t>(probe.size())},
+                         {"tokens_per_copy", scored.tokens},  // scored in each copy, over all pieces
+                         {"model", eval::to_json(scored)},
+                         {"ngram", eval::to_json(baseline.plain)},
+                         {"ngram_order", ngram.order}};
+  if (ngram.cached_order > 0) {
+    json["ngram_cached"] = eval::to_json(baseline.cached);
+    json["ngram_cached_order"] = ngram.cached_order;
+  }
+  report.result["repeat_probe"] = json;
+
+  char line[512];
+  std::string& text = report.text;
+  std::snprintf(line, sizeof line,
+                "repeat probe: the first %d bars of %lld pieces played twice, %lld tokens scored in each copy\n", bars,
+                static_cast<long long>(probe.size()), static_cast<long long>(scored.tokens));
+  text += line;
+  std::snprintf(line, sizeof line, "  %-*s %10s %10s %16s\n", label_width, "", "1st copy", "2nd copy",
+                "ratio 2nd / 1st");
+  text += line;
+  auto row = [&](const std::string& label, const eval::RepeatProbeScore& score) {
+    std::snprintf(line, sizeof line, "  %-*s %10.4f %10.4f %16.3f\n", label_width, label.c_str(), score.first_nll,
+                  score.second_nll, score.ratio);
+    text += line;
+  };
+  row("model", scored);
+  row("Kneser-Ney " + std::to_string(ngram.order) + "-gram", baseline.plain);
+  if (ngram.cached_order > 0)
+    row("Kneser-Ney " + std::to_string(ngram.cached_order) + "-gram + piece cache", baseline.cached);
+  text +=
+      "  (NLL in nats per token on the same tokens of each copy; a model that reuses what it has just heard "
+      "scores the 2nd copy far lower)\n";
+}
+
+}  // namespace
+
 EvaluationReport evaluate_sequence(const models::Family& family, const EvaluationRequest& request) {
   const models::CheckpointInfo& info = *request.checkpoint;
   const Shard& shard = *request.shard;
   check_same_encoding(info, shard);
   const models::LoadedCheckpoint loaded = models::load_checkpoint(info.path, family.make_sequence_model);
   loaded.model->to(models::resolve_device(request.device));  // evaluate_model scores on the model's device
+  // The probe's sequences first: a shard it cannot probe fails before the long evaluation.
+  std::vector<eval::RepeatProbeSequence> probe;
+  if (request.repeat_probe_bars > 0) {
+    if (shard.is_piano_roll()) throw Error(shard.path() + ": the repeat probe needs a melody shard, not piano rolls");
+    probe = eval::repeat_probe_sequences(shard, request.split, request.repeat_probe_bars);
+  }
   EvaluationOptions options;
   options.window = request.window;
   const EvaluationResult model = evaluate_model(*loaded.model, shard, request.split, options);
@@ -272,7 +352,18 @@ EvaluationReport evaluate_sequence(const models::Family& family, const Evaluatio
                   unigram->accuracy);
     text += line;
   }
-  if (request.baselines && !model.frames) append_ngram_baselines(request, model, kLabelWidth, report);
+  std::optional<eval::NgramBaseline> fitted_ngram;
+  EvaluationRequest with_ngram = request;
+  if (!probe.empty() && with_ngram.ngram == nullptr) {
+    eval::NgramBaselineOptions ngram_options;
+    ngram_options.split = request.split;
+    ngram_options.window = request.window;
+    fitted_ngram = eval::fit_ngram_baseline(shard, ngram_options);
+    with_ngram.ngram = &*fitted_ngram;
+  }
+  if (request.baselines && !model.frames) append_ngram_baselines(with_ngram, model, kLabelWidth, report);
+  if (!probe.empty())
+    append_repeat_probe(*loaded.model, shard, *with_ngram.ngram, request.repeat_probe_bars, probe, kLabelWidth, report);
   if (model.frames)
     text +=
         "  (frame NLL sums the binary cross-entropy of all keys; perplexity is per key; accuracy is "

@@ -171,6 +171,62 @@ TEST(CliBaseline, EvaluateShowsBothNgramsBesideTheModelOnTheSameTokens) {
   EXPECT_FALSE(nlohmann::json::parse(skipped_json.output).contains("ngram_baseline"));
 }
 
+// `evaluate --repeat-probe`: each test piece's first bars played twice. The n-gram with a piece cache must predict
+// the second copy far better than the first (the check that the probe works); the model's figures are reported on
+// the same tokens.
+TEST(CliBaseline, RepeatProbeScoresBothCopiesBesideTheNgrams) {
+  testing::TwoTrackShards shards;  // tunes of 6..9 bars of 4/4
+  const std::string run = shards.dir.file("run");
+  const auto trained = run_cadenza("train --model lstm --preset tiny --data " + shards.melody + " --out " + run +
+                                   " --steps 10 --set crop_length=32 --threads 1");
+  ASSERT_EQ(trained.exit_code, 0) << trained.output;
+
+  const auto json_run = run_cadenza("evaluate --checkpoint " + run + " --data " + shards.melody +
+                                    " --repeat-probe --repeat-bars 4 --json --threads 1");
+  ASSERT_EQ(json_run.exit_code, 0) << json_run.output;
+  const nlohmann::json result = nlohmann::json::parse(json_run.output);
+  ASSERT_TRUE(result.contains("repeat_probe")) << result.dump(2);
+  const nlohmann::json& probe = result["repeat_probe"];
+  EXPECT_EQ(probe["bars"], 4);
+  // 16 sixteenths per bar; tokens 1 .. L-1 of each copy are scored
+  EXPECT_EQ(probe["tokens_per_copy"], probe["pieces"].get<int64_t>() * (4 * 16 - 1));
+  const Shard shard(shards.melody);
+  EXPECT_EQ(probe["pieces"].get<size_t>(), shard.pieces_in_split(Split::kTest).size());  // all have 4 bars
+  EXPECT_EQ(probe["model"]["tokens"], probe["pieces"].get<int64_t>() * (4 * 16 - 1));
+  for (const char* key : {"model", "ngram", "ngram_cached"}) {
+    SCOPED_TRACE(key);
+    ASSERT_TRUE(probe.contains(key));
+    const double first = probe[key]["first_nll"].get<double>(), second = probe[key]["second_nll"].get<double>();
+    EXPECT_GT(first, 0.0);
+    EXPECT_GE(second, 0.0);
+    EXPECT_NEAR(probe[key]["ratio"].get<double>(), second / first, 1e-12);
+  }
+  // The cache has heard the phrase: the second copy costs far less than the first.
+  EXPECT_LT(probe["ngram_cached"]["ratio"].get<double>(), 0.5) << probe.dump(2);
+  // The normal figures are still there.
+  EXPECT_TRUE(result.contains("model"));
+  EXPECT_TRUE(result.contains("ngram_baseline"));
+
+  const auto text = run_cadenza("evaluate --checkpoint " + run + " --data " + shards.melody +
+                                " --repeat-probe --repeat-bars 4 --threads 1");
+  ASSERT_EQ(text.exit_code, 0) << text.output;
+  EXPECT_NE(text.output.find("repeat probe: the first 4 bars of"), std::string::npos) << text.output;
+  EXPECT_NE(text.output.find("ratio 2nd / 1st"), std::string::npos) << text.output;
+  EXPECT_NE(text.output.find("-gram + piece cache"), std::string::npos) << text.output;
+
+  const auto too_long = run_cadenza("evaluate --checkpoint " + run + " --data " + shards.melody +
+                                    " --repeat-probe --repeat-bars 20 --threads 1");
+  EXPECT_EQ(too_long.exit_code, 1) << too_long.output;
+  EXPECT_NE(too_long.output.find("cadenza: error: " + shards.melody +
+                                 ": no piece of the test split has 20 bars for the repeat probe"),
+            std::string::npos)
+      << too_long.output;
+  const auto zero =
+      run_cadenza("evaluate --checkpoint " + run + " --data " + shards.melody + " --repeat-probe --repeat-bars 0");
+  EXPECT_EQ(zero.exit_code, 1) << zero.output;
+  EXPECT_NE(zero.output.find("--repeat-bars must be in [1, 1024], got 0"), std::string::npos) << zero.output;
+}
+
 TEST(CliBaseline, ErrorsNameTheProblem) {
   testing::TwoTrackShards shards;
   const auto roll = run_cadenza("baseline --data " + shards.roll);

@@ -106,6 +106,46 @@ TEST(ModelsRecurrent, ForwardInChunksWithStateMatchesOneForward) {
   }
 }
 
+// Attention over past outputs (attention_length K): the whole-sequence path (windows by unfold) against step() (the
+// window held in the state, written out per step), with T = 9 > K = 4 so the zero-padded start and full windows
+// both occur; and in chunks with the state carrying the window.
+TEST(ModelsRecurrent, AttentionStepMatchesForwardAndChunks) {
+  for (const char* family : {"rnn", "lstm", "gru"})
+    for (const InputKind kind : {InputKind::kTokens, InputKind::kFrames})
+      for (const bool residual : {false, true}) {
+        SCOPED_TRACE(std::string(family) + (kind == InputKind::kTokens ? " tokens" : " frames") +
+                     (residual ? " residual" : ""));
+        torch::manual_seed(11);
+        ModelConfig config = small_config(family, kind, residual);
+        config.attention_length = 4;
+        auto model = std::make_shared<RecurrentModelImpl>(config);
+        model->eval();
+        for (int64_t B : {1, 3}) {
+          auto input = random_input(config, B, 9);
+          torch::Tensor whole;
+          {
+            torch::NoGradGuard no_grad;
+            whole = model->forward(input);  // (B, T, V)
+          }
+          EXPECT_LT(max_abs_diff(whole, logits_by_steps(*model, input)), 1e-5) << "B=" << B;
+          // The attention changes the logits (it is not a no-op) from the second step on.
+          ModelConfig plain_config = config;
+          plain_config.attention_length = 0;
+          RecurrentModelImpl plain(plain_config);
+          for (const auto& item : plain.named_parameters())
+            item.value().data().copy_(model->named_parameters()[item.key()]);
+          torch::NoGradGuard no_grad;
+          EXPECT_GT(max_abs_diff(whole, plain.forward(input)), 1e-4) << "B=" << B;
+          // In chunks: the window crosses the chunk boundary through the state.
+          auto state_base = model->initial_state(B);
+          auto& state = static_cast<RecurrentDecodeState&>(*state_base);
+          auto first = model->forward(input.narrow(1, 0, 2), state);
+          auto second = model->forward(input.narrow(1, 2, 7), state);
+          EXPECT_LT(max_abs_diff(whole, torch::cat({first, second}, 1)), 1e-5) << "B=" << B;
+        }
+      }
+}
+
 TEST(ModelsRecurrent, ParameterNamesAreThePyTorchAttributeNames) {
   auto plain = make_recurrent_model(small_config("lstm", InputKind::kTokens, false));
   auto names = plain->named_parameters().keys();
@@ -122,6 +162,26 @@ TEST(ModelsRecurrent, ParameterNamesAreThePyTorchAttributeNames) {
   EXPECT_EQ(residual_names.front(), "input_projection.weight");
   EXPECT_NE(std::find(residual_names.begin(), residual_names.end(), "layers.2.weight_hh_l0"), residual_names.end());
   EXPECT_EQ(residual->named_parameters()["layers.1.weight_ih_l0"].sizes(), torch::IntArrayRef({30, 10}));
+}
+
+TEST(ModelsRecurrent, AttentionAddsItsWeightsOnlyWhenAsked) {
+  ModelConfig config = small_config("lstm", InputKind::kTokens, false);  // C 10
+  const int64_t without = count_parameters(*make_recurrent_model(config));
+  config.attention_length = 5;
+  auto model = make_recurrent_model(config);
+  const int64_t C = 10;
+  EXPECT_EQ(count_parameters(*model), without + C * C + C * C + C + C);  // key, query (+ bias), score
+  auto parameters = model->named_parameters();
+  EXPECT_EQ(parameters["attention_key.weight"].sizes(), torch::IntArrayRef({C, C}));
+  EXPECT_EQ(parameters["attention_query.bias"].sizes(), torch::IntArrayRef({C}));
+  EXPECT_EQ(parameters["attention_score.weight"].sizes(), torch::IntArrayRef({1, C}));
+  EXPECT_EQ(parameters.find("attention_score.bias"), nullptr);
+  // A state made without the window (another model's) is refused with the reason.
+  ModelConfig plain_config = config;
+  plain_config.attention_length = 0;
+  auto foreign = make_recurrent_model(plain_config)->initial_state(1);
+  EXPECT_THROW_WITH(model->step(torch::zeros({1}, torch::kLong), *foreign), Error,
+                    {"no window of 5 outputs for the attention"});
 }
 
 TEST(ModelsRecurrent, CountParametersFollowsTheLayerFormulas) {
@@ -210,6 +270,7 @@ TEST(ModelsConfig, JsonRoundTripsEveryField) {
   config.max_sequence_length = 77;
   config.relative_attention = false;
   config.max_relative_distance = 9;
+  config.attention_length = 12;
   auto json = config.to_json();
   EXPECT_EQ(json["input_kind"], "frames");
   auto back = ModelConfig::from_json(nlohmann::json::parse(json.dump()));
@@ -221,6 +282,8 @@ TEST(ModelsConfig, JsonRoundTripsEveryField) {
   auto minimal = ModelConfig::from_json({{"family", "rnn"}, {"vocab_size", 5}});
   EXPECT_EQ(minimal.hidden_size, ModelConfig().hidden_size);
   EXPECT_EQ(minimal.input_kind, InputKind::kTokens);
+  EXPECT_EQ(minimal.attention_length, 0);  // checkpoints written before attention: off
+  EXPECT_EQ(back.attention_length, 12);
 }
 
 TEST(ModelsConfig, FromJsonRejectsBadValuesWithTheKeyInTheMessage) {
@@ -266,6 +329,9 @@ TEST(ModelsConfig, MakeSequenceModelDispatchesOnFamily) {
   auto model = cadenza::testing::test_sequence_model(transformer);
   EXPECT_EQ(dynamic_cast<RecurrentModelImpl*>(model.get()), nullptr);
   EXPECT_EQ(model->forward(torch::zeros({1, 3}, torch::kLong)).sizes(), torch::IntArrayRef({1, 3, 13}));
+  transformer.attention_length = 4;  // the recurrent families' key
+  EXPECT_THROW_WITH(cadenza::testing::test_sequence_model(transformer), Error,
+                    {"attention_length is for the recurrent families"});
 }
 
 // ---- losses ----------------------------------------------------------------------------------------------------
@@ -353,7 +419,8 @@ TEST_P(RecurrentMatchesPyTorch, LogitsLossGradientsAndAdamWSteps) {
 INSTANTIATE_TEST_SUITE_P(Fixtures, RecurrentMatchesPyTorch,
                          ::testing::Values("rnn_tokens", "rnn_frames", "lstm_tokens", "lstm_frames", "gru_tokens",
                                            "gru_frames", "rnn_tokens_residual", "lstm_frames_residual",
-                                           "gru_tokens_residual"));
+                                           "gru_tokens_residual", "lstm_tokens_attention", "gru_frames_attention",
+                                           "rnn_tokens_residual_attention"));
 
 }  // namespace
 }  // namespace cadenza::models

@@ -1,7 +1,8 @@
-// `cadenza evaluate --checkpoint FILE|RUN_DIR --data SHARD [--split test] [--json]`: the held-out figures of a model
-// of any family, as its family defines them (autoregressive: NLL, perplexity and accuracy beside the context-free
-// baseline and, on token data, the Kneser-Ney n-gram and the n-gram with a piece cache of `cadenza baseline`, on the
-// same tokens; vae: ELBO bound, reconstruction, interpolation smoothness; gan / rgan: sample statistics).
+// `cadenza evaluate --checkpoint FILE|RUN_DIR --data SHARD [--split test] [--json] [--repeat-probe [--repeat-bars 8]]`:
+// the held-out figures of a model of any family, as its family defines them (autoregressive: NLL, perplexity and
+// accuracy beside the context-free baseline and, on token data, the Kneser-Ney n-gram and the n-gram with a piece cache
+// of `cadenza baseline`, on the same tokens; vae: ELBO bound, reconstruction, interpolation smoothness; gan / rgan:
+// sample statistics).
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -24,6 +25,8 @@ struct EvaluateCommandOptions {
   int64_t window = 1024;
   bool json = false;
   bool baseline = true;
+  bool repeat_probe = false;
+  int repeat_bars = 8;
   int threads = 0;
   std::string device = "auto";
 };
@@ -48,6 +51,14 @@ void run_evaluate(const EvaluateCommandOptions& cli) {
   request.window = cli.window;
   request.baselines = cli.baseline;
   request.device = cli.device;
+  if (cli.repeat_probe) {
+    if (cli.repeat_bars < 1 || cli.repeat_bars > 1024)
+      throw Error("--repeat-bars must be in [1, 1024], got " + std::to_string(cli.repeat_bars));
+    if (!checkpoint.family->autoregressive())
+      throw Error("--repeat-probe: " + checkpoint.info.path + " holds a " + checkpoint.family->name +
+                  " model; the probe scores autoregressive token models");
+    request.repeat_probe_bars = cli.repeat_bars;
+  }
   const train::EvaluationReport report = families::evaluate(checkpoint, request);
   if (cli.json) {
     std::printf("%s\n", report.result.dump(2).c_str());
@@ -70,6 +81,11 @@ void setup_evaluate(CLI::App& parent) {
   command->add_flag("--json", options->json, "Print JSON");
   command->add_flag("!--no-baseline", options->baseline,
                     "Skip the baselines (context-free, and the n-grams on token data)");
+  command->add_flag("--repeat-probe", options->repeat_probe,
+                    "Also score each piece's first bars played twice: NLL on the 1st and the 2nd copy and their "
+                    "ratio, beside the n-grams' (melody shards)");
+  command->add_option("--repeat-bars", options->repeat_bars, "Bars of the phrase the repeat probe plays twice")
+      ->capture_default_str();
   add_threads_option(command, options->threads);
   command
       ->add_option("--device", options->device,
