@@ -20,22 +20,26 @@ std::string input_kind_name(InputKind kind);  // "tokens" | "frames"
 struct ModelConfig {
   std::string family = "lstm";
   InputKind input_kind = InputKind::kTokens;
-  int64_t vocab_size = 0;       // V: tokens (kTokens) or keys per frame (kFrames)
-  int64_t embedding_size = 0;   // token embedding width (0 = same as hidden_size)
-  int64_t hidden_size = 256;    // C
-  int64_t num_layers = 2;       // L
+  int64_t vocab_size = 0;      // V: tokens (kTokens) or keys per frame (kFrames)
+  int64_t embedding_size = 0;  // token embedding width (0 = same as hidden_size)
+  int64_t hidden_size = 256;   // C
+  int64_t num_layers = 2;      // L
   double dropout = 0.0;
-  bool residual = false;        // recurrent: add each layer's input to its output when shapes allow
+  bool residual = false;  // recurrent: add each layer's input to its output when shapes allow
   // Transformer only
-  int64_t num_heads = 4;        // H
-  int64_t feedforward_size = 0; // 0 = 4 * hidden_size
+  int64_t num_heads = 4;         // H
+  int64_t feedforward_size = 0;  // 0 = 4 * hidden_size
   int64_t max_sequence_length = 2048;
-  bool relative_attention = true;  // Music Transformer relative positions (skewing); false = learned absolute
+  bool relative_attention = true;     // Music Transformer relative positions (skewing); false = learned absolute
   int64_t max_relative_distance = 0;  // 0 = max_sequence_length
   // Step context (token models; encoding.h StepContext): what the model reads beside each token about the next.
   // -1 (the presets' value) = as the data allows, resolved by the trainer from the shard's encoding.
   int64_t context_positions = 0;  // > 0: a bar-position embedding of this many positions (the encoding's count)
   int64_t context_lookback = 0;   // 1 or 2: embeddings of the tokens 1 (and 2) bars before the next token
+  // true: the chord under the next token (12 pitch-class bits, data/shard.h ShardChords) is mapped linearly to the
+  // input width and added (sequence_model.h). Needs a shard prepared with --chords-track. Absent in older
+  // checkpoints = false.
+  bool chord_conditioning = false;
 
   nlohmann::json to_json() const;
   // Absent keys take the defaults; throws cadenza::Error naming the key on an unknown key, a wrong type, a value out
