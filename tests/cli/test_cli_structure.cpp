@@ -195,9 +195,11 @@ TEST(CliChords, PrepareWithChordsTrainGenerateOverChordsAndRefusals) {
   EXPECT_LE(score.end_tick(), 5 * bar);
 
   const std::string primed = dir.file("primed");
-  const auto with_primer =
-      run_cadenza("generate --checkpoint " + run + " --out " + primed + " --primer-midi " + dir.file("tunes/t0.mid") +
-                  " --track-index 0 --chords \"C | G7 | Am | F | C | G7\"");
+  Score primer = tune_with_chords(0);
+  primer.tracks.resize(1);  // the melody alone
+  write_midi_file(primer, dir.file("primer.mid"));
+  const auto with_primer = run_cadenza("generate --checkpoint " + run + " --out " + primed + " --primer-midi " +
+                                       dir.file("primer.mid") + " --chords \"C | G7 | Am | F | C | G7\"");
   ASSERT_EQ(with_primer.exit_code, 0) << with_primer.output;
   const Score continued = read_midi_file(primed + "/sample_001.mid");
   bool primed_chords = false;

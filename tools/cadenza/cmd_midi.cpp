@@ -253,15 +253,15 @@ void run_midi_info(const MidiInfoOptions& options) {
 
 struct ChordTonesOptions {
   std::vector<std::string> inputs;
+  std::vector<std::string> chords_from;
   int melody_track = 0;
   int chords_track = 1;
   int steps_per_quarter = 4;
 };
 
-// The chord-tone share of the melody notes of MIDI files (score/chords.h count_chord_tones), summed over the files.
-void run_chord_tones(const ChordTonesOptions& options) {
+std::vector<std::string> midi_files(const std::vector<std::string>& inputs) {
   std::vector<std::string> files;
-  for (const auto& input : options.inputs) {
+  for (const auto& input : inputs) {
     if (std::filesystem::is_directory(input)) {
       std::vector<std::string> found;
       for (const auto& entry : std::filesystem::directory_iterator(input)) {
@@ -275,14 +275,40 @@ void run_chord_tones(const ChordTonesOptions& options) {
       files.push_back(input);
     }
   }
+  return files;
+}
+
+// The chord-tone share of the melody notes of MIDI files (score/chords.h count_chord_tones), summed over the files.
+// With chords_from, file i's chords come from the chords track of the i-th of those files instead (its ticks
+// rescaled to file i's resolution): the melody of a generated piece against the chords of a real one.
+void run_chord_tones(const ChordTonesOptions& options) {
+  const std::vector<std::string> files = midi_files(options.inputs);
+  const std::vector<std::string> chord_files =
+      options.chords_from.empty() ? std::vector<std::string>() : midi_files(options.chords_from);
+  if (!chord_files.empty() && chord_files.size() != files.size())
+    throw Error("midi chord-tones: --chords-from gives " + std::to_string(chord_files.size()) + " files for " +
+                std::to_string(files.size()) + " melody files; they pair up in order, so the counts must match");
   ChordToneCount total;
-  for (const auto& file : files) {
-    const Score score = read_midi_file(file);
+  for (size_t i = 0; i < files.size(); ++i) {
+    Score score = read_midi_file(files[i]);
+    int chords_track = options.chords_track;
     ChordToneCount count;
     try {
-      count = count_chord_tones(score, options.melody_track, options.chords_track, options.steps_per_quarter);
+      if (!chord_files.empty()) {
+        const Score chords = read_midi_file(chord_files[i]);
+        if (options.chords_track >= static_cast<int>(chords.tracks.size()))
+          throw Error(chord_files[i] + ": no chord track " + std::to_string(options.chords_track));
+        Track track = chords.tracks[static_cast<size_t>(options.chords_track)];
+        for (Note& note : track.notes) {
+          note.start_tick = note.start_tick * score.ticks_per_quarter / chords.ticks_per_quarter;
+          note.end_tick = note.end_tick * score.ticks_per_quarter / chords.ticks_per_quarter;
+        }
+        score.tracks.push_back(std::move(track));
+        chords_track = static_cast<int>(score.tracks.size()) - 1;
+      }
+      count = count_chord_tones(score, options.melody_track, chords_track, options.steps_per_quarter);
     } catch (const Error& e) {
-      throw Error(file + ": " + e.what());
+      throw Error(files[i] + ": " + e.what());
     }
     total.notes += count.notes, total.chord_tones += count.chord_tones;
     total.beat_notes += count.beat_notes, total.beat_chord_tones += count.beat_chord_tones;
@@ -316,6 +342,9 @@ void setup_midi(CLI::App& app) {
       "The share of melody notes that are chord tones (pitch class in the chord sounding at the note's onset), "
       "overall and on beats, over MIDI files (folders: their .mid files); notes over no chord are not counted");
   tones->add_option("inputs", tones_options->inputs, "MIDI files or folders")->required();
+  tones->add_option("--chords-from", tones_options->chords_from,
+                    "Take the chords of each input from these MIDI files or folders instead (paired in order, their "
+                    "--chords-track): e.g. generated melodies against the real tunes' chords");
   tones->add_option("--melody-track", tones_options->melody_track, "0-based track of the melody")
       ->check(CLI::Range(0, 65535))
       ->capture_default_str();
