@@ -1,6 +1,7 @@
 #include "codec/batches.h"
 
 #include "common/error.h"
+#include "score/chords.h"
 
 namespace cadenza::codec {
 
@@ -10,8 +11,13 @@ int64_t shard_input_size(const Shard& shard) {
   return static_cast<int64_t>(spec.num_tracks) * spec.num_pitches();
 }
 
-BatchSource::BatchSource(const Shard& shard, Split split, const BatchOptions& options, bool with_context)
-    : shard_(shard) {
+BatchSource::BatchSource(const Shard& shard, Split split, const BatchOptions& options, bool with_context,
+                         bool with_chords)
+    : shard_(shard), with_chords_(with_chords) {
+  if (with_chords && !shard.has_chords())
+    throw Error(shard.path() +
+                ": the model reads chords, but the shard stores none (prepare it with --encoding melody "
+                "--chords-track N)");
   if (shard.is_piano_roll()) {
     if (with_context) throw Error(shard.path() + ": a step context is for token shards, this one holds piano rolls");
     roll_sampler_ = std::make_unique<RollBatchSampler>(shard, split, options, 0);
@@ -24,7 +30,7 @@ BatchSource::BatchSource(const Shard& shard, Split split, const BatchOptions& op
     pad_id_ = token_sampler_->pad_id();
     if (with_context) {
       encoding_ = shard.make_encoding();
-      if (encoding_->position_count() == 0)
+      if (encoding_->position_count() == 0 && !with_chords)
         throw Error(shard.path() + ": its '" + encoding_->name() +
                     "' encoding gives no step context (melody with --set structure=true does)");
     }
@@ -41,12 +47,13 @@ const std::vector<StepContext>& BatchSource::piece_contexts(size_t piece) {
 }
 
 torch::Tensor window_context(std::span<const Token> piece, const std::vector<StepContext>& contexts, size_t first,
-                             size_t length, int vocab) {
-  torch::Tensor out = torch::empty({static_cast<int64_t>(length), 3}, torch::kLong);
+                             size_t length, int vocab, const std::vector<uint16_t>* chords) {
+  torch::Tensor out = torch::empty({static_cast<int64_t>(length), chords ? 4 : 3}, torch::kLong);
   auto values = out.accessor<int64_t, 2>();
   for (size_t t = 0; t < length; ++t) {
     const auto row = context_values(piece, first + t, contexts[first + t], vocab);
     for (int c = 0; c < 3; ++c) values[static_cast<int64_t>(t)][c] = row[static_cast<size_t>(c)];
+    if (chords) values[static_cast<int64_t>(t)][3] = first + t + 1 < chords->size() ? (*chords)[first + t + 1] : 0;
   }
   return out;
 }
@@ -65,7 +72,7 @@ TensorBatch BatchSource::next(uint64_t seed) {
     if (encoding_) {
       // Positions from the piece's own grammar run; lookback tokens from the (possibly transposed) crop.
       const int vocab = static_cast<int>(shard_.vocabulary_size());
-      batch.context = torch::zeros({drawn.batch_size, drawn.length, 3}, torch::kLong);
+      batch.context = torch::zeros({drawn.batch_size, drawn.length, with_chords_ ? 4 : 3}, torch::kLong);
       batch.context.select(2, 1).fill_(vocab), batch.context.select(2, 2).fill_(vocab);
       auto values = batch.context.accessor<int64_t, 3>();
       for (int b = 0; b < drawn.batch_size; ++b) {
@@ -77,6 +84,16 @@ TensorBatch BatchSource::next(uint64_t seed) {
           const StepContext& context = piece[row.start + static_cast<size_t>(t)];
           const auto row_values = context_values(crop, static_cast<size_t>(t), context, vocab);
           for (int c = 0; c < 3; ++c) values[b][t][c] = row_values[static_cast<size_t>(c)];
+        }
+        if (with_chords_) {
+          // The chord under token t + 1, moved with the crop's transposition.
+          auto found = chords_.find(row.piece);
+          if (found == chords_.end()) found = chords_.emplace(row.piece, shard_.piece_chords(row.piece)).first;
+          const std::vector<uint16_t>& chords = found->second;
+          for (int t = 0; t < row.length; ++t) {
+            const size_t next = row.start + static_cast<size_t>(t) + 1;
+            values[b][t][3] = next < chords.size() ? transpose_chord_mask(chords[next], row.transposition) : 0;
+          }
         }
       }
     }

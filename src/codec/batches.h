@@ -24,7 +24,8 @@ struct TensorBatch {
   torch::Tensor input;        // (B, T) int64 or (B, T, V) float: what the model reads
   torch::Tensor targets;      // (B, T) int64 with pad_id, or (B, T, V) float frames
   torch::Tensor frame_mask;   // (B, T) bool, true = real (frames only; tokens use pad_id)
-  torch::Tensor context;      // (B, T, 3) int64 step contexts (tokens, when asked for; models/sequence_model.h)
+  torch::Tensor context;      // (B, T, 3) int64 step contexts, (B, T, 4) with chords (tokens, when asked for;
+                              // models/sequence_model.h)
   int64_t real_elements = 0;  // real tokens / frames in the batch (throughput accounting)
 };
 
@@ -35,9 +36,12 @@ int64_t shard_input_size(const Shard& shard);
 // with_context: token batches carry each token's step context (the encoding's grammar run over the whole piece gives
 // the positions; lookback tokens come from the crop itself, "none" before its first token). Time stretching would
 // move the bar lines, so it is refused with a context.
+// with_chords: the context has a 4th column, the chord under token t + 1 (data/shard.h ShardChords), transposed with
+// the crop; the shard must store chords. Its encoding then need not give positions (they stay 0).
 class BatchSource {
  public:
-  BatchSource(const Shard& shard, Split split, const BatchOptions& options, bool with_context = false);
+  BatchSource(const Shard& shard, Split split, const BatchOptions& options, bool with_context = false,
+              bool with_chords = false);
   TensorBatch next(uint64_t seed);
   bool frames() const { return roll_sampler_ != nullptr; }
   int64_t pad_id() const { return pad_id_; }
@@ -49,14 +53,17 @@ class BatchSource {
   std::unique_ptr<TokenBatchSampler> token_sampler_;
   std::unique_ptr<RollBatchSampler> roll_sampler_;
   int64_t pad_id_ = -1;
-  std::unique_ptr<TokenEncoding> encoding_;  // with a context
+  std::unique_ptr<TokenEncoding> encoding_;                        // with a context
   std::unordered_map<size_t, std::vector<StepContext>> contexts_;  // per piece
+  bool with_chords_ = false;
+  std::unordered_map<size_t, std::vector<uint16_t>> chords_;  // per piece
 };
 
 // The (T, 3) step contexts of tokens[first, first + T) of a token piece (contexts: the piece's, from the encoding's
-// grammar), lookback tokens from the piece.
+// grammar), lookback tokens from the piece. With chords (the piece's, one mask per token): (T, 4), column 3 the chord
+// under token t + 1 (0 past the end).
 torch::Tensor window_context(std::span<const Token> piece, const std::vector<StepContext>& contexts, size_t first,
-                             size_t length, int vocab);
+                             size_t length, int vocab, const std::vector<uint16_t>* chords = nullptr);
 
 // One piece as a tensor: (T) int64 tokens, or (T, V) float frames.
 torch::Tensor piece_tensor(const Shard& shard, size_t piece);

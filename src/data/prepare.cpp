@@ -14,8 +14,10 @@
 #include "common/file_io.h"
 #include "data/checksum.h"
 #include "data/duplicates.h"
+#include "encoding/melody.h"
 #include "encoding/pianoroll.h"
 #include "midi/midi.h"
+#include "score/chords.h"
 #include "score/jsb.h"
 
 namespace cadenza {
@@ -121,6 +123,7 @@ void list_folder(const fs::path& folder, bool recursive, std::vector<InputFile>&
 struct EncodedPiece {
   Split split = Split::kTrain;
   std::vector<Token> tokens;
+  std::vector<uint16_t> chords;  // --chords-track: the chord mask of every token
   PianoRoll roll;
   PieceFingerprint fingerprint;  // for duplicate grouping (MIDI pieces)
 };
@@ -144,6 +147,9 @@ class PieceEncoder {
     } else {
       tokens_ = make_token_encoding(spec);
     }
+    if (options_.chords_track >= 0 && !dynamic_cast<const MelodyEncoding*>(tokens_.get()))
+      throw Error("--chords-track: chords are stored for the melody encoding only, not '" +
+                  spec.value("name", std::string()) + "'");
   }
 
   // Encodes into piece (with its fingerprint when asked); returns "" on success, else the reason it is skipped.
@@ -176,6 +182,17 @@ class PieceEncoder {
       piece.tokens = tokens_->encode(*score);
       if (piece.tokens.empty()) return "no notes";
       length = piece.tokens.size();
+      if (options_.chords_track >= 0) {
+        if (static_cast<size_t>(options_.chords_track) >= input.tracks.size())
+          return "no chord track " + std::to_string(options_.chords_track) + " (the file has " +
+                 std::to_string(input.tracks.size()) + ")";
+        const auto& melody = static_cast<const MelodyEncoding&>(*tokens_);
+        const std::vector<int64_t> steps = melody.token_steps(piece.tokens);
+        const std::vector<uint16_t> at_step = chord_masks_at_steps(
+            input, options_.chords_track, melody.melody_spec().steps_per_quarter, steps.back() + 1);
+        piece.chords.resize(steps.size());
+        for (size_t i = 0; i < steps.size(); ++i) piece.chords[i] = at_step[static_cast<size_t>(steps[i])];
+      }
       if (fingerprint) piece.fingerprint = fingerprint_tokens(*score, piece.tokens);
     } else {
       piece.roll = end_tick >= 0 ? roll_->encode(*score, end_tick) : roll_->encode(*score);
@@ -311,6 +328,7 @@ nlohmann::json options_json(const PrepareOptions& options) {
           {"set", options.settings},
           {"track", options.track},
           {"track_index", options.track_index},
+          {"chords_track", options.chords_track},
           {"split", options.split.to_string()},
           {"recursive", options.recursive},
           {"min_length", options.min_length},
@@ -437,6 +455,7 @@ PreparedDataset build_dataset(const PrepareOptions& options) {
     metadata.vocabulary = encoding->vocabulary().names();
   metadata.prepare_options = options_json(options);
   metadata.tool_version = kCadenzaToolVersion;
+  if (options.chords_track >= 0) metadata.chords.present = true, metadata.chords.track = options.chords_track;
   ShardWriter writer(std::move(metadata));
 
   PreparedDataset prepared;
@@ -463,6 +482,13 @@ PreparedDataset build_dataset(const PrepareOptions& options) {
           result.total_length += static_cast<uint64_t>(piece.roll.num_steps);
         } else {
           writer.add_tokens(source, piece.split, piece.tokens);
+          if (writer.metadata().chords.present) {
+            std::vector<uint32_t> runs;
+            for (size_t i = 0; i < piece.chords.size(); ++i)
+              if (i == 0 || piece.chords[i] != piece.chords[i - 1])
+                runs.insert(runs.end(), {uint32_t(i), piece.chords[i]});
+            writer.metadata().chords.runs.push_back(std::move(runs));
+          }
           result.total_length += piece.tokens.size();
         }
         ++result.pieces;

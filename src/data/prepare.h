@@ -61,6 +61,10 @@ struct PrepareOptions {
   // Keep only the score track with this index (0-based, in read_midi's order) before encoding; -1 = all. A file
   // with fewer tracks is skipped. Nottingham files hold the melody in track 0 and the chords in track 1.
   int track_index = -1;
+  // Melody encoding: store the chord under every token (data/shard.h ShardChords), read from the score track with
+  // this index (0-based, before --track / --track-index select the melody); -1 = no chords. A file with fewer
+  // tracks is skipped.
+  int chords_track = -1;
   SplitRatios split;
   bool recursive = true;
   uint64_t min_length = 0;  // 0 = no lower bound

@@ -87,6 +87,11 @@ nlohmann::json metadata_to_json(const ShardMetadata& metadata, PayloadKind kind,
                           {"groups", metadata.duplicates.groups},
                           {"pieces", metadata.duplicates.pieces},
                           {"moved", metadata.duplicates.moved}};
+  if (metadata.chords.present)
+    json["chords"] = {{"version", kShardChordsVersion},
+                      {"track", metadata.chords.track},
+                      {"mask", "12 pitch-class bits, bit p = pitch class p (C = 0); 0 = no chord"},
+                      {"runs", metadata.chords.runs}};
   uint64_t per_split[3] = {0, 0, 0};
   uint64_t total_length = 0;
   for (const auto& piece : pieces) {
@@ -345,6 +350,17 @@ Shard::Shard(const std::string& path, bool verify_payload) : file_(path) {
       metadata_.duplicates.pieces = duplicates.at("pieces").get<uint64_t>();
       metadata_.duplicates.moved = duplicates.at("moved").get<uint64_t>();
     }
+    if (json.contains("chords")) {  // optional: shards prepared without --chords-track have no chords
+      const auto& chords = json.at("chords");
+      const int version = chords.at("version").get<int>();
+      if (version != kShardChordsVersion)
+        fail(static_cast<int64_t>(metadata_offset), "chords version " + std::to_string(version) +
+                                                        " is not known to this build (it reads version " +
+                                                        std::to_string(kShardChordsVersion) + ")");
+      metadata_.chords.present = true;
+      metadata_.chords.track = chords.value("track", -1);
+      metadata_.chords.runs = chords.at("runs").get<std::vector<std::vector<uint32_t>>>();
+    }
   } catch (const nlohmann::json::exception& e) {
     fail(static_cast<int64_t>(metadata_offset), std::string("bad metadata block: ") + e.what());
   }
@@ -497,6 +513,30 @@ std::vector<Token> Shard::token_vector(size_t index) const {
   }
   auto span = tokens32(index);
   return std::vector<Token>(span.begin(), span.end());
+}
+
+std::vector<uint16_t> Shard::piece_chords(size_t index) const {
+  if (!metadata_.chords.present)
+    throw Error(path() + ": the shard stores no chords (prepare it with --chords-track N)");
+  const PieceInfo& info = piece(index);
+  if (metadata_.chords.runs.size() != pieces_.size())
+    throw Error(path() + ": the chords list " + std::to_string(metadata_.chords.runs.size()) + " pieces, the index " +
+                std::to_string(pieces_.size()));
+  const auto& runs = metadata_.chords.runs[index];
+  std::vector<uint16_t> masks(static_cast<size_t>(info.length), 0);
+  if (runs.size() % 2 != 0 || (!runs.empty() && runs[0] != 0))
+    throw Error(path() + ": the chords of piece " + std::to_string(index) +
+                " must be [first token, mask] pairs starting at token 0");
+  for (size_t r = 0; r < runs.size(); r += 2) {
+    const uint32_t first = runs[r], mask = runs[r + 1];
+    const uint64_t end = r + 2 < runs.size() ? runs[r + 2] : info.length;
+    if (mask > 0xFFF || first >= end || end > info.length)
+      throw Error(path() + ": the chords of piece " + std::to_string(index) + " are malformed at run " +
+                  std::to_string(r / 2) + " (first token " + std::to_string(first) + ", mask " + std::to_string(mask) +
+                  ", piece length " + std::to_string(info.length) + ")");
+    std::fill(masks.begin() + first, masks.begin() + static_cast<int64_t>(end), static_cast<uint16_t>(mask));
+  }
+  return masks;
 }
 
 PianoRoll Shard::roll(size_t index) const {

@@ -68,6 +68,18 @@ struct DuplicateInfo {
 inline constexpr char kDuplicateMethod[] =
     "same encoding, same transposition-invariant melodic line, or >= 50% shared 8-note shingles of it";
 
+// The harmony under every token (`dataset prepare --chords-track N`, melody encoding), stored under the metadata key
+// "chords" (version 1). Shards without the key have no chords. Per piece, runs as a flat list [first token, mask,
+// first token, mask, ...] (first tokens ascending from 0): token i has the mask of the last run starting at or before
+// it. A mask is 12 pitch-class bits (score/chords.h; 0 = no chord).
+struct ShardChords {
+  bool present = false;
+  int track = -1;                           // the source track index the chords were read from
+  std::vector<std::vector<uint32_t>> runs;  // one entry per piece, in index order
+  bool operator==(const ShardChords&) const = default;
+};
+inline constexpr int kShardChordsVersion = 1;
+
 struct ShardMetadata {
   // TokenEncoding::spec(), or PianoRollSpec::to_json() plus "name": "pianoroll".
   nlohmann::json encoding = nlohmann::json::object();
@@ -77,6 +89,7 @@ struct ShardMetadata {
   nlohmann::json prepare_options = nlohmann::json::object();  // how the shard was made (free-form)
   std::string tool_version;
   DuplicateInfo duplicates;
+  ShardChords chords;
 
   std::string encoding_name() const;  // encoding["name"], "" when absent
   bool is_piano_roll() const { return encoding_name() == kPianoRollEncodingName; }
@@ -148,6 +161,10 @@ class Shard {
   std::span<const uint16_t> tokens(size_t index) const;
   std::span<const int32_t> tokens32(size_t index) const;
   std::vector<Token> token_vector(size_t index) const;
+  // True when the shard stores the chord under every token (ShardChords).
+  bool has_chords() const { return metadata_.chords.present; }
+  // The chord mask of every token of a piece (ShardChords); Error when the shard has none or the runs are malformed.
+  std::vector<uint16_t> piece_chords(size_t index) const;
   // Unpacks a piano-roll piece.
   PianoRoll roll(size_t index) const;
 

@@ -408,4 +408,14 @@ std::unique_ptr<TokenEncoding> make_melody_encoding(const nlohmann::json& spec) 
   return std::make_unique<MelodyEncoding>(MelodySpec::from_json(spec));
 }
 
+std::vector<int64_t> MelodyEncoding::token_steps(std::span<const Token> tokens) const {
+  std::vector<int64_t> steps(tokens.size());
+  int64_t step = 0;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    steps[i] = step;
+    if (is_step_token(tokens[i])) ++step;
+  }
+  return steps;
+}
+
 }  // namespace cadenza

@@ -98,6 +98,11 @@ class MelodyEncoding : public TokenEncoding {
 
   const MelodySpec& melody_spec() const { return spec_; }
   Token note_on(int pitch) const;  // -1 when pitch is outside [min_pitch, max_pitch]
+  // True for the tokens that are one grid step each (NO_EVENT, NOTE_OFF, NOTE_ON), false for structure tokens.
+  bool is_step_token(Token token) const { return token >= 0 && token < kFirstNoteOn + spec_.num_pitches(); }
+  // The grid step of every token (for chords, data/shard.h ShardChords): the number of step tokens before it, so a
+  // header token has step 0 and END the step after the last.
+  std::vector<int64_t> token_steps(std::span<const Token> tokens) const;
   int position_count() const override;
   Token end_token() const override;
   // structure only (else -1): the meter token of n/d (exact, or the listed meter of the same bar length), the key

@@ -123,7 +123,13 @@ std::vector<Token> generate_tokens(models::SequenceModelImpl& model, const Token
   auto feed = [&](size_t i) {
     const torch::Tensor input =
         torch::full({1}, static_cast<int64_t>(tokens[i]), torch::dtype(torch::kLong).device(device));
-    const torch::Tensor context = context_tensor(model, {context_values(tokens, i, contexts[i], vocab)}, device);
+    torch::Tensor context = context_tensor(model, {context_values(tokens, i, contexts[i], vocab)}, device);
+    if (model.reads_chords()) {
+      // A 4th column: the chord under token i + 1.
+      const int64_t chord =
+          options.next_chord ? options.next_chord(std::span<const Token>(tokens.data(), i + 1)) : int64_t{0};
+      context = torch::cat({context, torch::full({1, 1}, chord, context.options())}, 1);  // (1, 4)
+    }
     const torch::Tensor out =
         model.step(input, *state, context).reshape({-1}).to(torch::kCPU, torch::kFloat).contiguous();
     std::copy(out.data_ptr<float>(), out.data_ptr<float>() + vocab, logits.begin());

@@ -14,8 +14,8 @@
 // valid music.
 #pragma once
 
-#include <cstdint>
 #include <array>
+#include <cstdint>
 #include <functional>
 #include <span>
 #include <vector>
@@ -34,6 +34,9 @@ struct GenerationOptions {
   // Called with the whole sequence after each generated token; returning true stops sampling there (closing
   // tokens may follow). Used for lengths in bars or seconds, which only a decode can tell.
   std::function<bool(std::span<const Token>)> stop_after;
+  // Chord models (SequenceModelImpl::reads_chords()): the chord under the next token (12 pitch-class bits, 0 = no
+  // chord), given the sequence before it. Absent: "no chord" throughout.
+  std::function<int64_t(std::span<const Token>)> next_chord;
 };
 
 // What happened at the end of one generate_tokens() call.

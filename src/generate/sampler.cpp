@@ -95,6 +95,14 @@ void check_sample_request(const SampleRequest& request, const SamplerCapabilitie
   if (!caps.until_end && request.until_end)
     fail("--until-end needs a model whose encoding ends tunes (melody with structure=true); " + model + " has none");
   if (request.until_end && request.beam_size > 0) fail("--until-end and --beam-size cannot be combined");
+  const bool chords_given = !request.chords.empty() || request.chords_score.has_value();
+  if (chords_given && !caps.chords)
+    fail(
+        "--chords / --chords-midi need a model trained with chord conditioning (model config chord_conditioning "
+        "on a melody shard prepared with --chords-track); " +
+        model + " has none");
+  if (!request.chords.empty() && request.chords_score) fail("give chords as --chords or --chords-midi, not both");
+  if (chords_given && request.beam_size > 0) fail("--chords and --beam-size cannot be combined yet");
   if (!caps.lengths_in_steps && (request.steps > 0 || request.seconds > 0))
     fail(model + " generates whole bars: give the length with --bars, not --steps or --seconds");
   if (!caps.truncation && request.truncation != 0) fail(model + " draws no latent: --truncation does not apply");

@@ -67,7 +67,14 @@ struct SampleRequest {
   // Token models whose encoding ends tunes (capabilities().until_end): stop where the model ends the tune; a length,
   // if given, is then only a cap (default 64 bars).
   bool until_end = false;
-  int beam_size = 0;                 // > 0: beam search (token models)
+  // Chord models (capabilities().chords): the harmony the melody is generated over, from step 0 of the piece (a
+  // primer's bars take the first chords). Either a progression of chord symbols (score/chords.h, bars of the
+  // primer's meter, 4/4 without one), or the chords of a track of chords_score (its meter; 4/4 when it has none).
+  // The output gets a "chords" track. Without a length, the piece is as long as the chords.
+  std::string chords;
+  std::optional<Score> chords_score;
+  int chords_track = 1;
+  int beam_size = 0;  // > 0: beam search (token models)
   int branch_factor = 4;
   // Latent families
   double truncation = 0;               // latents / noise from N(0, 1) truncated to +-truncation (0 = none)
@@ -114,7 +121,8 @@ struct SamplerCapabilities {
   bool top_k_top_p = false;  // token models
   bool primer = false;       // continue a score / tokens
   bool beam_search = false;
-  bool until_end = false;           // the encoding has an end token the model can choose
+  bool until_end = false;         // the encoding has an end token the model can choose
+  bool chords = false;            // the model reads chords (chord_conditioning, melody encoding)
   bool lengths_in_steps = false;  // `steps` and `seconds` (else bars only)
   bool truncation = false;
   bool binarize = false;

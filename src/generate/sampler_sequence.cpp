@@ -22,10 +22,12 @@
 #include <random>
 
 #include "common/error.h"
+#include "encoding/melody.h"
 #include "encoding/pianoroll.h"
 #include "generate/beam_search.h"
 #include "generate/generator.h"
 #include "models/checkpoint.h"
+#include "score/chords.h"
 #include "score/operations.h"
 
 namespace cadenza {
@@ -71,6 +73,8 @@ class SequenceSampler final : public Sampler {
     caps.primer = true;
     caps.beam_search = !frames();
     caps.until_end = !frames() && encoding_->end_token() >= 0;
+    caps.chords = !frames() && loaded_.model_config.chord_conditioning &&
+                  dynamic_cast<const MelodyEncoding*>(encoding_.get()) != nullptr;
     caps.lengths_in_steps = true;
     return caps;
   }
@@ -104,6 +108,33 @@ class SequenceSampler final : public Sampler {
       while (!primer.empty() && encoding_->end_token() >= 0 && primer.back() == encoding_->end_token())
         primer.pop_back();
     }
+    // Chords (a chord model): the chord of every grid step from the piece's start, in the meter they follow.
+    const auto* melody = dynamic_cast<const MelodyEncoding*>(encoding_.get());
+    std::vector<uint16_t> chord_steps;
+    const bool with_chords = !request.chords.empty() || request.chords_score.has_value();
+    if (with_chords) {
+      const int steps_per_quarter = melody->melody_spec().steps_per_quarter;
+      const Score& meter_source = request.chords_score ? *request.chords_score : encoding_->decode(primer);
+      const TimeSignature meter =
+          meter_source.time_signatures.empty() ? TimeSignature{} : meter_source.time_signatures.front();
+      if (request.chords_score) {
+        const Score& score = *request.chords_score;
+        const int64_t steps = nearest_grid_step(score.end_tick(), steps_per_quarter, score.ticks_per_quarter);
+        chord_steps = chord_masks_at_steps(score, request.chords_track, steps_per_quarter, steps);
+      } else {
+        const int64_t bar_steps = int64_t{4} * steps_per_quarter * meter.numerator / meter.denominator;
+        if (bar_steps <= 0 || int64_t{4} * steps_per_quarter * meter.numerator % meter.denominator != 0)
+          throw Error("generate: a bar of " + std::to_string(meter.numerator) + "/" +
+                      std::to_string(meter.denominator) + " is not a whole number of the model's grid steps");
+        chord_steps = progression_step_masks(parse_chord_progression(request.chords), bar_steps);
+      }
+      // A tune model (structure) starts with START METER_n_d: without a primer, the chords' meter is given and the
+      // model chooses the key over the first chord.
+      if (primer.empty() && encoding_->end_token() >= 0) {
+        const Token meter_token = melody->meter_token(meter.numerator, meter.denominator);
+        primer = {encoding_->vocabulary().id("START"), meter_token};
+      }
+    }
     const Score primer_score = encoding_->decode(primer);
     const int ticks_per_quarter = primer_score.ticks_per_quarter;
     const int64_t primer_end = primer.empty() ? 0 : primer_score.end_tick();
@@ -113,10 +144,21 @@ class SequenceSampler final : public Sampler {
       target_end = target_end_tick(request, primer_score, primer_end);
     else if (request.steps <= 0)
       target_end = tick_after_bars(primer_score, primer_end, 64);
+    const int64_t ticks_per_step = with_chords ? melody->melody_spec().ticks_per_step() : 1;
+    const int64_t chords_end = static_cast<int64_t>(chord_steps.size()) * ticks_per_step;
+    if (with_chords && request.steps <= 0 && request.bars <= 0 && request.seconds <= 0 && chords_end > primer_end)
+      target_end = chords_end;  // no length given: as long as the chords
 
     GenerationOptions options;
     options.sampling = request.sampling;
     options.seed = request.seed;
+    if (with_chords) {
+      options.next_chord = [melody, &chord_steps](std::span<const Token> before) -> int64_t {
+        int64_t step = 0;  // the next token's grid step
+        for (const Token token : before) step += melody->is_step_token(token) ? 1 : 0;
+        return step < static_cast<int64_t>(chord_steps.size()) ? chord_steps[static_cast<size_t>(step)] : 0;
+      };
+    }
     // The piece so far for request.on_progress (on a schedule that keeps decoding linear overall).
     auto progress_next = std::make_shared<int64_t>(1);
     auto report_progress = [this, &request, primer_end, progress_next, primer_size = primer.size()](
@@ -190,6 +232,14 @@ class SequenceSampler final : public Sampler {
     piece.primer_end_tick = primer_end;
     piece.score = encoding_->decode(piece.tokens);
     if (target_end >= 0) piece.score = clip(piece.score, 0, target_end);
+    if (with_chords) {
+      // The chords under the piece, as a track of their own (up to the piece's end).
+      const int64_t piece_end = target_end >= 0 ? target_end : piece.score.end_tick();
+      const auto steps = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(chord_steps.size()),
+                                                               (piece_end + ticks_per_step - 1) / ticks_per_step));
+      add_chord_track(piece.score, std::vector<uint16_t>(chord_steps.begin(), chord_steps.begin() + steps),
+                      ticks_per_step);
+    }
     set_tempo(piece.score, request.qpm);
     const int64_t end = target_end >= 0 && !request.until_end ? target_end : piece.score.end_tick();
     piece.music_seconds = piece.score.tick_to_seconds(end) - piece.score.tick_to_seconds(primer_end);

@@ -28,7 +28,8 @@ const OptionFields<ModelConfig>& model_config_fields() {
           .integer("max_relative_distance", &ModelConfig::max_relative_distance, 0, int64_t{1} << 20)
           .integer("context_positions", &ModelConfig::context_positions, -1, 4096)
           .integer("context_lookback", &ModelConfig::context_lookback, -1, 2)
-          .integer("attention_length", &ModelConfig::attention_length, 0, 4096);
+          .integer("attention_length", &ModelConfig::attention_length, 0, 4096)
+          .boolean("chord_conditioning", &ModelConfig::chord_conditioning);
   return fields;
 }
 
@@ -60,6 +61,8 @@ void ModelConfig::validate() const {
   if (family.empty()) throw Error("model config: \"family\" must name a model family");
   if ((context_positions > 0 || context_lookback > 0) && input_kind != InputKind::kTokens)
     throw Error("model config: \"context_positions\" and \"context_lookback\" are for token models");
+  if (chord_conditioning && input_kind != InputKind::kTokens)
+    throw Error("model config: \"chord_conditioning\" is for token models");
   check_memory_estimate(4.0 * approximate_parameters(), "model config: a " + family + " model with hidden_size " +
                                                             std::to_string(hidden_size) + ", num_layers " +
                                                             std::to_string(num_layers) + " and vocab_size " +

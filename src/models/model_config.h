@@ -40,6 +40,10 @@ struct ModelConfig {
   // outputs of the top layer, added to the output before the head (recurrent.h). 0 = off; absent in checkpoints
   // written before it existed, which therefore load unchanged.
   int64_t attention_length = 0;
+  // true: the chord under the next token (12 pitch-class bits, data/shard.h ShardChords) is mapped linearly to the
+  // input width and added (sequence_model.h). Needs a shard prepared with --chords-track. Absent in older
+  // checkpoints = false.
+  bool chord_conditioning = false;
 
   nlohmann::json to_json() const;
   // Absent keys take the defaults; throws cadenza::Error naming the key on an unknown key, a wrong type, a value out

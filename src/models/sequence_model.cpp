@@ -20,17 +20,20 @@ void SequenceModelImpl::register_context(int64_t width) {
       lookback->push_back(lookback_list_.back());
     }
   }
+  if (config_.chord_conditioning)
+    chord = register_module("chord", torch::nn::Linear(torch::nn::LinearOptions(kChordBits, width).bias(false)));
 }
 
 torch::Tensor SequenceModelImpl::embed_context(const torch::Tensor& context, int64_t batch, int64_t steps,
                                                bool one_step) {
   const std::string who = config_.family + " model";
-  if (!context.defined()) throw Error(who + ": it reads a step context (bar position, lookback), but none was given");
+  if (!context.defined())
+    throw Error(who + ": it reads a step context (bar position, lookback, chord), but none was given");
   const bool shape_ok = one_step ? context.dim() == 2 && context.size(0) == batch
                                  : context.dim() == 3 && context.size(0) == batch && context.size(1) == steps;
-  if (!shape_ok || context.size(-1) != 3 || context.scalar_type() != torch::kLong)
-    throw Error(who + ": the step context must be int64 of shape " + (one_step ? "(B, 3)" : "(B, T, 3)") +
-                " for the input it goes with");
+  if (!shape_ok || (context.size(-1) != 3 && context.size(-1) != 4) || context.scalar_type() != torch::kLong)
+    throw Error(who + ": the step context must be int64 of shape " +
+                (one_step ? "(B, 3) or (B, 4)" : "(B, T, 3) or (B, T, 4)") + " for the input it goes with");
   auto check = [&](const torch::Tensor& column, int64_t limit, const char* what) {
     if (column.numel() == 0) return;
     auto [low, high] = torch::aminmax(column);
@@ -48,6 +51,21 @@ torch::Tensor SequenceModelImpl::embed_context(const torch::Tensor& context, int
     const torch::Tensor tokens = context.select(-1, 1 + static_cast<int64_t>(k));
     check(tokens, config_.vocab_size + 1, k == 0 ? "lookback tokens (1 bar)" : "lookback tokens (2 bars)");
     const torch::Tensor embedded = lookback_list_[k]->forward(tokens);
+    sum = sum.defined() ? sum + embedded : embedded;
+  }
+  if (chord) {
+    std::vector<int64_t> shape(context.sizes().begin(), context.sizes().end() - 1);
+    shape.push_back(chord->options.out_features());
+    if (context.size(-1) < 4) {
+      // No chord column: "no chord" everywhere, whose bits are all 0, so the chord adds nothing.
+      if (!sum.defined()) sum = torch::zeros(shape, chord->weight.options());
+      return sum;
+    }
+    const torch::Tensor masks = context.select(-1, 3);
+    check(masks, int64_t{1} << kChordBits, "chord masks");
+    const torch::Tensor bits = torch::arange(kChordBits, masks.options());                  // (12)
+    const torch::Tensor on = masks.unsqueeze(-1).bitwise_right_shift(bits).bitwise_and(1);  // (B, T, 12)
+    const torch::Tensor embedded = chord->forward(on.to(chord->weight.scalar_type()));      // (B, T, E)
     sum = sum.defined() ? sum + embedded : embedded;
   }
   return sum;

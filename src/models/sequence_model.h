@@ -62,7 +62,9 @@ class SequenceModelImpl : public torch::nn::Module {
   // input: (B, T) int64 token ids, or (B, T, V) float frames in {0,1}.  Returns (B, T, V) logits, where
   // position t predicts the element at t+1.
   // context: (B, T, 3) int64, what the model reads beside token t about token t + 1 (encoding.h StepContext):
-  // [its position in the bar, the token one bar before it, the token two bars before it] with V for "no such token".
+  // [its position in the bar, the token one bar before it, the token two bars before it] with V for "no such token";
+  // (B, T, 4) adds the chord under token t + 1 as 12 pitch-class bits (score/chords.h; 0 = no chord), which chord
+  // models (config chord_conditioning) read; a chord model given 3 columns reads "no chord" everywhere.
   // Required when the model reads a context (reads_context()), ignored otherwise.
   virtual torch::Tensor forward(const torch::Tensor& input, const torch::Tensor& context) = 0;
   torch::Tensor forward(const torch::Tensor& input) { return forward(input, torch::Tensor()); }
@@ -73,13 +75,20 @@ class SequenceModelImpl : public torch::nn::Module {
   virtual torch::Tensor step(const torch::Tensor& input_t, DecodeState& state, const torch::Tensor& context_t) = 0;
   torch::Tensor step(const torch::Tensor& input_t, DecodeState& state) { return step(input_t, state, {}); }
 
-  // True when the config asks for a step context (context_positions > 0 or context_lookback > 0).
-  bool reads_context() const { return config_.context_positions > 0 || config_.context_lookback > 0; }
+  // True when the config asks for a step context (context_positions > 0, context_lookback > 0, chord_conditioning).
+  bool reads_context() const {
+    return config_.context_positions > 0 || config_.context_lookback > 0 || config_.chord_conditioning;
+  }
+  // True when the model reads the chord column of the context (config chord_conditioning).
+  bool reads_chords() const { return config_.chord_conditioning; }
+  static constexpr int64_t kChordBits = 12;
 
   // The context's embeddings, added to the input layer's output: bar_position (context_positions, E) and
   // lookback.k (V + 1, E) for k < context_lookback. Absent (null) when the config reads no context.
   torch::nn::Embedding bar_position{nullptr};
   torch::nn::ModuleList lookback{nullptr};
+  // chord_conditioning: the chord's 12 pitch-class bits (0/1) -> (E), a linear map without bias, added too.
+  torch::nn::Linear chord{nullptr};
 
  protected:
   // Registers the context embeddings of width `width` (E) when the config asks for them. Backbones call it right

@@ -53,9 +53,14 @@ std::vector<Window> make_windows(const Shard& shard, const std::vector<size_t>& 
 // with_context: also the (B, T, 3) step contexts of token windows (codec/batches.h window_context), undefined else.
 class WindowReader {
  public:
-  WindowReader(const Shard& shard, const std::vector<Window>& windows, int64_t keys, bool with_context = false)
-      : shard_(shard), windows_(windows), keys_(keys), frames_(shard.is_piano_roll()) {
+  WindowReader(const Shard& shard, const std::vector<Window>& windows, int64_t keys, bool with_context = false,
+               bool with_chords = false)
+      : shard_(shard), windows_(windows), keys_(keys), frames_(shard.is_piano_roll()), with_chords_(with_chords) {
     if (with_context) encoding_ = shard.make_encoding();
+    if (with_chords && !shard.has_chords())
+      throw Error(shard.path() +
+                  ": the model reads chords, but the shard stores none (prepare it with "
+                  "--chords-track N)");
   }
   struct Batch {
     torch::Tensor input, real, context;
@@ -65,13 +70,14 @@ class WindowReader {
     Batch out;
     out.input = frames_ ? torch::zeros({B, T, keys_}) : torch::zeros({B, T}, torch::kLong);
     out.real = torch::zeros({B, T}, torch::kBool);
-    if (encoding_) out.context = torch::zeros({B, T, 3}, torch::kLong);
+    if (encoding_) out.context = torch::zeros({B, T, with_chords_ ? 4 : 3}, torch::kLong);
     for (size_t i = first; i < last; ++i) {
       const Window& w = windows_[i];
       if (w.piece != cached_piece_) {
         cached_ = piece_tensor(shard_, w.piece), cached_piece_ = w.piece;
         if (encoding_)
           cached_tokens_ = shard_.token_vector(w.piece), cached_contexts_ = encoding_->contexts(cached_tokens_);
+        if (with_chords_) cached_chords_ = shard_.piece_chords(w.piece);
       }
       const int64_t row = static_cast<int64_t>(i - first);
       out.input[row].narrow(0, 0, w.length).copy_(cached_.narrow(0, w.start, w.length));
@@ -80,7 +86,8 @@ class WindowReader {
         out.context[row]
             .narrow(0, 0, w.length)
             .copy_(codec::window_context(cached_tokens_, cached_contexts_, static_cast<size_t>(w.start),
-                                         static_cast<size_t>(w.length), static_cast<int>(keys_)));
+                                         static_cast<size_t>(w.length), static_cast<int>(keys_),
+                                         with_chords_ ? &cached_chords_ : nullptr));
     }
     return out;
   }
@@ -95,6 +102,8 @@ class WindowReader {
   torch::Tensor cached_;
   std::vector<Token> cached_tokens_;
   std::vector<StepContext> cached_contexts_;
+  bool with_chords_ = false;
+  std::vector<uint16_t> cached_chords_;
 };
 
 // Every world_size-th window for this rank (all of them in one process). The windows are sorted longest first, so
@@ -144,7 +153,7 @@ EvaluationResult evaluate_model(models::SequenceModelImpl& model, const Shard& s
   result.pieces = static_cast<int64_t>(pieces.size());
   result.windows = static_cast<int64_t>(all_windows.size());
   double nll_sum = 0, correct = 0, accuracy_denominator = 0;
-  WindowReader reader(shard, windows, V, model.reads_context());
+  WindowReader reader(shard, windows, V, model.reads_context(), model.reads_chords());
   for (size_t first = 0; first < windows.size();) {
     const int64_t T = windows[first].length;
     const int64_t rows = std::max<int64_t>(1, options.max_batch_elements / T);

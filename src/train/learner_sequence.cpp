@@ -56,7 +56,8 @@ class SequenceLearner final : public Learner {
     batch_options.augment.max_transpose = static_cast<int>(options.max_transpose);
     batch_options.augment.min_stretch = options.min_stretch;
     batch_options.augment.max_stretch = options.max_stretch;
-    source_ = std::make_unique<BatchSource>(shard, Split::kTrain, batch_options, model_->reads_context());
+    source_ = std::make_unique<BatchSource>(shard, Split::kTrain, batch_options, model_->reads_context(),
+                                            model_->reads_chords());
     for (size_t piece : shard.pieces_in_split(Split::kTrain)) train_elements_ += shard.piece(piece).length;
     for (size_t piece : shard.pieces_in_split(Split::kValid))
       if (shard.piece(piece).length >= 2) has_validation_ = true;
@@ -224,6 +225,9 @@ json resolve_sequence_config(const models::Family& family, const json& model, co
   if (asked > positions)
     throw Error("model config: \"context_positions\" " + std::to_string(asked) + " is more than the " +
                 std::to_string(positions) + " positions of " + shard.path() + "'s encoding");
+  if (resolved.value("chord_conditioning", false) && !shard.has_chords())
+    throw Error("model config: \"chord_conditioning\" needs chords in the data, and " + shard.path() +
+                " stores none (prepare it with --encoding melody --chords-track N)");
   return models::ModelConfig::from_json(resolved).to_json();
 }
 

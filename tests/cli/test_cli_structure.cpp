@@ -125,5 +125,117 @@ TEST(CliStructure, UntilEndNeedsAnEncodingWithAnEndAndAContextNeedsStructuredDat
   EXPECT_CLI_ERROR(until_end, {"--until-end"});
 }
 
+// ---- chords (docs/conditioning.md "Chords") ------------------------------------------------------------------------
+
+// A 4-bar 4/4 tune in C: track 0 the melody (quarter notes on the chord's tones and a passing tone), track 1 the chords
+// C | G7 | Am | F, one block per bar.
+Score tune_with_chords(int seed) {
+  Score score = make_empty_score(480, 120.0, 4, 4);
+  Track melody, chords;
+  melody.name = "melody";
+  chords.name = "chords";
+  const std::vector<std::vector<int>> bars = {{60, 64, 67}, {55, 59, 62, 65}, {57, 60, 64}, {53, 57, 60}};
+  for (int bar = 0; bar < 4; ++bar) {
+    const int64_t start = bar * 1920;
+    for (int pitch : bars[static_cast<size_t>(bar)]) chords.notes.push_back({pitch, 70, start, start + 1920});
+    for (int beat = 0; beat < 4; ++beat) {
+      const auto& chord = bars[static_cast<size_t>(bar)];
+      const int pitch = 12 + chord[static_cast<size_t>((seed + beat) % static_cast<int>(chord.size()))];
+      melody.notes.push_back({pitch, 90, start + beat * 480, start + beat * 480 + 480});
+    }
+  }
+  score.tracks = {melody, chords};
+  score.normalize();
+  return score;
+}
+
+TEST(CliChords, PrepareWithChordsTrainGenerateOverChordsAndRefusals) {
+  testing::TempDir dir;
+  fs::create_directories(dir.file("tunes"));
+  for (int i = 0; i < 16; ++i) write_midi_file(tune_with_chords(i), dir.file("tunes/t" + std::to_string(i) + ".mid"));
+  const std::string shard = dir.file("chords.cdz");
+  const auto prepared = run_cadenza("dataset prepare --input " + dir.file("tunes") +
+                                    " --encoding melody --set structure=true --track-index 0 --chords-track 1"
+                                    " --no-group-duplicates --split 0.6,0.2,0.2 --out " +
+                                    shard);
+  ASSERT_EQ(prepared.exit_code, 0) << prepared.output;
+  const auto info = run_cadenza("dataset info " + shard);
+  ASSERT_EQ(info.exit_code, 0) << info.output;
+  EXPECT_NE(info.output.find("chord under every token, from track 1"), std::string::npos) << info.output;
+
+  const std::string run = dir.file("run");
+  const auto trained = run_cadenza("train --model lstm --preset tiny --data " + shard + " --out " + run +
+                                   " --steps 30 --set eval_every=15 --set chord_conditioning=true --threads 1");
+  ASSERT_EQ(trained.exit_code, 0) << trained.output;
+  std::ifstream config_file(run + "/config.json");
+  EXPECT_EQ(nlohmann::json::parse(config_file)["model"]["chord_conditioning"], true);
+  const auto evaluated = run_cadenza("evaluate --checkpoint " + run + " --data " + shard + " --json");
+  ASSERT_EQ(evaluated.exit_code, 0) << evaluated.output;
+
+  // Over a progression (no length: as long as the chords, 5 bars of 4/4), and with a primer.
+  const std::string out = dir.file("out");
+  const auto generated =
+      run_cadenza("generate --checkpoint " + run + " --out " + out + " --chords \"C | G7 | Am F/C | Dm7 G7 | C\"");
+  ASSERT_EQ(generated.exit_code, 0) << generated.output;
+  const Score score = read_midi_file(out + "/sample_001.mid");
+  const Track* chord_track = nullptr;
+  for (const Track& track : score.tracks)
+    if (track.name == "chords") chord_track = &track;
+  ASSERT_NE(chord_track, nullptr) << "the output has a chords track";
+  ASSERT_FALSE(chord_track->notes.empty());
+  const int64_t bar = 4 * score.ticks_per_quarter;
+  int64_t chords_end = 0;
+  bool has_b_in_bar_2 = false;
+  for (const Note& note : chord_track->notes) {
+    chords_end = std::max(chords_end, note.end_tick);
+    if (note.start_tick == bar && note.pitch % 12 == 11) has_b_in_bar_2 = true;  // G7 = G B D F
+  }
+  EXPECT_EQ(chords_end, 5 * bar) << "the five bars of chords";
+  EXPECT_TRUE(has_b_in_bar_2);
+  EXPECT_LE(score.end_tick(), 5 * bar);
+
+  const std::string primed = dir.file("primed");
+  Score primer = tune_with_chords(0);
+  primer.tracks.resize(1);  // the melody alone
+  write_midi_file(primer, dir.file("primer.mid"));
+  const auto with_primer = run_cadenza("generate --checkpoint " + run + " --out " + primed + " --primer-midi " +
+                                       dir.file("primer.mid") + " --chords \"C | G7 | Am | F | C | G7\"");
+  ASSERT_EQ(with_primer.exit_code, 0) << with_primer.output;
+  const Score continued = read_midi_file(primed + "/sample_001.mid");
+  bool primed_chords = false;
+  for (const Track& track : continued.tracks) primed_chords |= track.name == "chords" && !track.notes.empty();
+  EXPECT_TRUE(primed_chords);
+  EXPECT_GT(continued.end_tick(), 4 * 4 * continued.ticks_per_quarter) << "continues past the 4-bar primer";
+
+  // A symbol that does not parse is named with its position; no output is written.
+  const auto bad = run_cadenza("generate --checkpoint " + run + " --out " + dir.file("bad") + " --chords \"C | Hm7\"");
+  EXPECT_CLI_ERROR(bad, {"chord symbol 'Hm7'", "bar 2, chord 1", "root A..G"});
+  EXPECT_FALSE(fs::exists(dir.file("bad")));
+  const auto quality = run_cadenza("generate --checkpoint " + run + " --out " + dir.file("bad") + " --chords \"Cfoo\"");
+  EXPECT_CLI_ERROR(quality, {"'Cfoo'", "bar 1, chord 1", "unknown quality 'foo'"});
+
+  // A model without chord conditioning refuses chords; a shard without chords cannot train one.
+  const std::string plain_run = dir.file("plain_run");
+  ASSERT_EQ(
+      run_cadenza("train --model lstm --preset tiny --data " + shard + " --out " + plain_run + " --steps 2 --threads 1")
+          .exit_code,
+      0);
+  const auto refused =
+      run_cadenza("generate --checkpoint " + plain_run + " --out " + dir.file("refused") + " --chords \"C | G\"");
+  EXPECT_CLI_ERROR(refused, {"--chords", "chord conditioning", "has none"});
+  const std::string no_chords = dir.file("no_chords.cdz");
+  ASSERT_EQ(
+      run_cadenza("dataset prepare --input " + dir.file("tunes") +
+                  " --encoding melody --track-index 0 --no-group-duplicates --split 0.6,0.2,0.2 --out " + no_chords)
+          .exit_code,
+      0);
+  const auto no_data = run_cadenza("train --model lstm --preset tiny --data " + no_chords + " --out " +
+                                   dir.file("run2") + " --steps 2 --set chord_conditioning=true --threads 1");
+  EXPECT_CLI_ERROR(no_data, {"chord_conditioning", no_chords, "stores none", "--chords-track"});
+  const auto wrong_encoding = run_cadenza("dataset prepare --input " + dir.file("tunes") +
+                                          " --encoding remi --chords-track 1 --out " + dir.file("remi.cdz"));
+  EXPECT_CLI_ERROR(wrong_encoding, {"--chords-track", "melody encoding only", "remi"});
+}
+
 }  // namespace
 }  // namespace cadenza

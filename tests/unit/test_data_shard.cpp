@@ -99,6 +99,42 @@ TEST(DataShard, TokenRoundTripKeepsMetadataPiecesAndSplits) {
   EXPECT_THROW_WITH(shard.piece(3), Error, {path, "piece 3 does not exist", "has 3"});
 }
 
+TEST(DataShard, ChordsRoundTripAndOldShardsHaveNone) {
+  TempDir dir;
+  // Without the "chords" key (every shard before chords existed): no chords, and asking for them says so.
+  const Shard plain(write_sample_token_shard(dir));
+  EXPECT_FALSE(plain.has_chords());
+  EXPECT_THROW_WITH(plain.piece_chords(0), Error, {"stores no chords", "--chords-track"});
+
+  ShardMetadata metadata = token_metadata(40);
+  metadata.chords.present = true;
+  metadata.chords.track = 1;
+  // Piece 0 (7 tokens): C major from token 0, G major from token 4; piece 1 (12): no chord, then A minor from 3;
+  // piece 2 (1): C major.
+  metadata.chords.runs = {{0, 0x091, 4, 0x884}, {0, 0, 3, 0x211}, {0, 0x091}};
+  ShardWriter writer(metadata);
+  auto pieces = sample_pieces(40);
+  for (uint32_t i = 0; i < 3; ++i) writer.add_tokens(i, static_cast<Split>(i), pieces[i]);
+  writer.write(dir.file("chords.cdz"));
+  const Shard shard(dir.file("chords.cdz"));
+  ASSERT_TRUE(shard.has_chords());
+  EXPECT_EQ(shard.metadata().chords, metadata.chords);
+  EXPECT_EQ(shard.piece_chords(0), (std::vector<uint16_t>{0x091, 0x091, 0x091, 0x091, 0x884, 0x884, 0x884}));
+  const auto second = shard.piece_chords(1);
+  ASSERT_EQ(second.size(), 12u);
+  EXPECT_EQ(second[2], 0);
+  EXPECT_EQ(second[3], 0x211);
+  EXPECT_EQ(second[11], 0x211);
+
+  // Runs that do not fit their piece are refused, naming the piece and the run.
+  metadata.chords.runs = {{0, 0x091, 9, 0x884}, {0, 0}, {0, 0}};
+  ShardWriter bad(metadata);
+  for (uint32_t i = 0; i < 3; ++i) bad.add_tokens(i, static_cast<Split>(i), pieces[i]);
+  bad.write(dir.file("bad_chords.cdz"));
+  EXPECT_THROW_WITH(Shard(dir.file("bad_chords.cdz")).piece_chords(0), Error,
+                    {"chords of piece 0", "malformed at run 0", "piece length 7"});
+}
+
 TEST(DataShard, SerializationIsDeterministic) {
   TempDir dir;
   std::string a = write_sample_token_shard(dir);

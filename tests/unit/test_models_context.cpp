@@ -8,6 +8,8 @@
 
 #include "common/error.h"
 #include "models/factories.h"
+#include "models/tensor_io.h"
+#include "support/pytorch_fixture.h"
 #include "support/sequence_models.h"
 #include "support/test_support.h"
 
@@ -111,6 +113,113 @@ TEST_P(ContextBackbone, MissingOrMalformedContextIsAClearError) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, ContextBackbone, ::testing::Values("rnn", "lstm", "gru", "transformer"));
+
+// ---- chords (config chord_conditioning: a 4th context column, 12 pitch-class bits) ---------------------------------
+
+ModelConfig chord_config(const std::string& family, bool with_bar_context) {
+  ModelConfig config = context_config(family, with_bar_context ? 2 : 0);
+  if (!with_bar_context) config.context_positions = 0;
+  config.chord_conditioning = true;
+  return config;
+}
+
+// (B, T, 4): a random bar context and random chord masks in [0, 4096).
+torch::Tensor random_chord_context(int64_t B, int64_t T) {
+  return torch::cat({random_context(B, T), torch::randint(4096, {B, T, 1}, torch::kLong)}, -1);
+}
+
+class ChordBackbone : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ChordBackbone, StepWithChordsReproducesForward) {
+  for (bool with_bar_context : {false, true}) {
+    torch::manual_seed(12);
+    auto model = testing::test_sequence_model(chord_config(GetParam(), with_bar_context));
+    model->eval();
+    torch::NoGradGuard no_grad;
+    const int64_t B = 3, T = 12;
+    const torch::Tensor input = torch::randint(kVocab, {B, T}, torch::kLong);
+    const torch::Tensor context = random_chord_context(B, T);
+    const torch::Tensor full = model->forward(input, context);  // (B, T, V)
+    auto state = model->initial_state(B);
+    for (int64_t t = 0; t < T; ++t) {
+      const torch::Tensor logits = model->step(input.select(1, t), *state, context.select(1, t));
+      EXPECT_LT(max_abs_diff(logits, full.select(1, t)), 1e-5) << GetParam() << " bar context " << with_bar_context;
+    }
+    // The chord is read: other chords give other logits from the first position on.
+    torch::Tensor other = context.clone();
+    other.select(-1, 3).bitwise_xor_(5);
+    EXPECT_GT(max_abs_diff(model->forward(input, other).select(1, 0), full.select(1, 0)), 1e-4) << GetParam();
+    // Three columns (no chord column) read as "no chord" (all bits 0) everywhere.
+    torch::Tensor no_chord = context.clone();
+    no_chord.select(-1, 3).zero_();
+    EXPECT_LT(max_abs_diff(model->forward(input, context.narrow(-1, 0, 3)), model->forward(input, no_chord)), 1e-6);
+  }
+}
+
+TEST_P(ChordBackbone, ChordWeightHasThePyTorchNameAndShape) {
+  auto model = testing::test_sequence_model(chord_config(GetParam(), false));
+  const auto parameters = model->named_parameters();
+  const int64_t width = GetParam() == "transformer" ? 16 : 6;
+  ASSERT_TRUE(parameters.contains("chord.weight"));
+  EXPECT_EQ(parameters["chord.weight"].sizes(), (std::vector<int64_t>{width, 12}));
+  EXPECT_FALSE(parameters.contains("chord.bias"));
+  EXPECT_TRUE(model->reads_chords());
+  EXPECT_TRUE(model->reads_context());
+  // Without chord_conditioning there is no chord weight (older checkpoints load unchanged), and the config key is
+  // optional in JSON (absent = false).
+  nlohmann::json json = context_config(GetParam(), 2).to_json();
+  json.erase("chord_conditioning");
+  const ModelConfig old_config = ModelConfig::from_json(json);
+  EXPECT_FALSE(old_config.chord_conditioning);
+  auto plain = testing::test_sequence_model(old_config);
+  EXPECT_FALSE(plain->named_parameters().contains("chord.weight"));
+  EXPECT_FALSE(plain->reads_chords());
+}
+
+TEST_P(ChordBackbone, MalformedChordsAreAClearError) {
+  auto model = testing::test_sequence_model(chord_config(GetParam(), false));
+  model->eval();
+  torch::NoGradGuard no_grad;
+  const torch::Tensor input = torch::randint(kVocab, {2, 5}, torch::kLong);
+  EXPECT_THROW_WITH(model->forward(input), Error, {"reads a step context", "chord", "none was given"});
+  torch::Tensor bad = random_chord_context(2, 5);
+  bad.select(-1, 3).fill_(4096);
+  EXPECT_THROW_WITH(model->forward(input, bad), Error, {"chord masks", "[0, 4096)", "found 4096..4096"});
+  EXPECT_THROW_WITH(model->forward(input, torch::zeros({2, 5, 5}, torch::kLong)), Error, {"(B, T, 3) or (B, T, 4)"});
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, ChordBackbone, ::testing::Values("rnn", "lstm", "gru", "transformer"));
+
+// The chord models against their PyTorch references (tests/fixtures/make_chord_fixtures.py): logits, loss and
+// gradients of forward() with chords, and step() with the chord of each position.
+class ChordMatchesPyTorch : public testing::PyTorchFixtureTest {};
+
+TEST_P(ChordMatchesPyTorch, LogitsLossGradientsAndSteps) {
+  auto model = testing::test_sequence_model(config_);
+  load_module_tensors(*model, file_, path_, "model.");
+  model->train();  // dropout is 0 in the fixtures
+  const torch::Tensor input = get("input"), context = get("context");
+  ASSERT_EQ(context.size(-1), 4);
+  const torch::Tensor logits = model->forward(input, context);
+  EXPECT_LT(max_abs_diff(logits, get("logits")), 1e-5);
+  const torch::Tensor loss = loss_of(logits);
+  EXPECT_NEAR(loss.item<double>(), get("loss").item<double>(), 1e-5);
+  loss.backward();
+  for (const auto& item : model->named_parameters()) {
+    ASSERT_TRUE(item.value().grad().defined()) << item.key();
+    EXPECT_LT(max_abs_diff(item.value().grad(), get("grad." + item.key())), 1e-5) << item.key();
+  }
+  model->eval();
+  torch::NoGradGuard no_grad;
+  auto state = model->initial_state(input.size(0));
+  for (int64_t t = 0; t < input.size(1); ++t) {
+    const torch::Tensor step = model->step(input.select(1, t), *state, context.select(1, t));
+    EXPECT_LT(max_abs_diff(step, get("logits").select(1, t)), 1e-5) << "t " << t;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, ChordMatchesPyTorch,
+                         ::testing::Values("chord_rnn", "chord_lstm", "chord_gru", "chord_transformer"));
 
 }  // namespace
 }  // namespace cadenza::models

@@ -24,6 +24,7 @@ struct DatasetPrepareOptions {
   std::vector<std::string> settings;  // key=value
   std::string track;
   int track_index = -1;
+  int chords_track = -1;
   std::string split = "0.8,0.1,0.1";
   bool no_recursive = false;
   uint64_t min_length = 0;
@@ -57,6 +58,7 @@ void run_dataset_prepare(const DatasetPrepareOptions& cli) {
   for (const auto& setting : cli.settings) apply_setting(options.settings, setting);
   options.track = cli.track;
   options.track_index = cli.track_index;
+  options.chords_track = cli.chords_track;
   options.split = SplitRatios::parse(cli.split);
   options.recursive = !cli.no_recursive;
   options.min_length = cli.min_length;
@@ -146,6 +148,9 @@ void run_dataset_info(const DatasetInfoOptions& cli) {
                 with_thousands(duplicates.moved).c_str(), duplicates.method.c_str());
   else
     std::printf("duplicates  not grouped (prepared without duplicate grouping)\n");
+  if (shard.has_chords())
+    std::printf("chords      the chord under every token, from track %d (12 pitch-class bits)\n",
+                shard.metadata().chords.track);
   const auto& skipped = shard.metadata().skipped;
   if (!skipped.empty()) {
     std::printf("skipped     %zu\n", skipped.size());
@@ -179,6 +184,13 @@ void setup_dataset(CLI::App& app) {
   prepare
       ->add_option("--track-index", prepare_options->track_index,
                    "Keep only the score track with this 0-based index (-1 = all; Nottingham: 0 melody, 1 chords)")
+      ->check(CLI::Range(-1, 65535))
+      ->capture_default_str();
+  prepare
+      ->add_option("--chords-track", prepare_options->chords_track,
+                   "Melody encoding: store the chord sounding under every token, read from the score track with this "
+                   "0-based index (before --track-index picks the melody; Nottingham: 1). -1 = no chords. Models "
+                   "trained with --set chord_conditioning=true read it (docs/conditioning.md)")
       ->check(CLI::Range(-1, 65535))
       ->capture_default_str();
   prepare

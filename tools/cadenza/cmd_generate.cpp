@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "midi/midi.h"
 #include "sampler_options.h"
+#include "score/chords.h"
 
 namespace cadenza::cli {
 
@@ -22,6 +23,7 @@ struct GenerateCommandOptions {
   int num_outputs = 1;
   std::string primer_midi;
   std::string primer_tokens;
+  std::string chords_midi;
   std::string prefix = "sample";
 };
 
@@ -44,7 +46,13 @@ void run_generate(GenerateCommandOptions& cli) {
                   sampler->capabilities().family + " model reading " + sampler->capabilities().input);
     request.primer_tokens = sampler->encoding()->from_text(cli.primer_tokens);
   }
-  check_sample_request(request, sampler->capabilities(), "generate");  // before the folder is made
+  if (!cli.chords_midi.empty()) request.chords_score = read_midi_file(cli.chords_midi);
+  check_sample_request(request, sampler->capabilities(), "generate");    // before the folder is made
+  if (!request.chords.empty()) parse_chord_progression(request.chords);  // a bad symbol stops here, named
+  if (request.chords_score &&
+      (request.chords_track < 0 || static_cast<size_t>(request.chords_track) >= request.chords_score->tracks.size()))
+    throw Error("generate: " + cli.chords_midi + ": no chord track " + std::to_string(request.chords_track) +
+                " (the file has " + std::to_string(request.chords_score->tracks.size()) + " tracks)");
   PieceWriter writer(cli.common.out, cli.common.wav, "generate");
   for (int i = 0; i < cli.num_outputs; ++i) {
     request.seed = cli.common.request.seed + static_cast<uint64_t>(i);
@@ -71,6 +79,18 @@ void setup_generate(CLI::App& parent) {
   command->add_option("--primer-midi", options->primer_midi, "MIDI file to continue (encoded like the training data)");
   command->add_option("--primer-tokens", options->primer_tokens,
                       "Token names separated by spaces to continue, e.g. \"NOTE_ON_60 STEP\" (token models)");
+  command->add_option("--chords", request.chords,
+                      "Chord models (trained with chord_conditioning): the chords to play the melody over, bars "
+                      "separated by '|', several chords in a bar split it evenly, e.g. \"C | G7 | Am F/C | Bdim\" "
+                      "(roots A-G with # or b; qualities maj m 7 m7 maj7 dim dim7 m7b5 aug sus2 sus4 6 m6 9; /bass). "
+                      "They start at the piece's start (a primer's bars take the first chords), bars of the primer's "
+                      "meter (4/4 without one); the output has a \"chords\" track; without a length, the piece is as "
+                      "long as the chords");
+  command->add_option("--chords-midi", options->chords_midi,
+                      "Chord models: take the chords from a track of this MIDI file (--chords-track), in its meter");
+  command->add_option("--chords-track", request.chords_track, "The track of --chords-midi that holds the chords")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
   command->add_flag("--until-end", request.until_end,
                     "Let the model end the tune (models of tunes with an end: melody with structure=true); a length "
                     "is then only a cap (64 bars by default)");
@@ -82,8 +102,9 @@ void setup_generate(CLI::App& parent) {
       ->capture_default_str();
   command->add_option("--branch-factor", request.branch_factor, "Continuations each beam proposes per step")
       ->capture_default_str();
-  command->add_option("--windows-per-anchor", request.windows_per_anchor,
-                      "Latent models, pieces longer than a window: windows between the anchors of the latent path")
+  command
+      ->add_option("--windows-per-anchor", request.windows_per_anchor,
+                   "Latent models, pieces longer than a window: windows between the anchors of the latent path")
       ->capture_default_str();
   command->add_option("--events", request.events, "rgan: note events to generate (0 = 64, or enough for --bars)")
       ->capture_default_str();

@@ -1,16 +1,20 @@
 // `cadenza midi info FILE [--json]`: what a Standard MIDI File holds, as Cadenza reads it. The report is made of
 // JSON pieces (MidiReport) printed either as JSON (--json) or as text, so both always say the same things.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "command.h"
 #include "common/error.h"
 #include "common/file_io.h"
 #include "midi/midi.h"
 #include "midi/midi_names.h"
+#include "score/chords.h"
 #include "score/timeline.h"
 
 namespace cadenza::cli {
@@ -247,6 +251,75 @@ void run_midi_info(const MidiInfoOptions& options) {
     print_text(report);
 }
 
+struct ChordTonesOptions {
+  std::vector<std::string> inputs;
+  std::vector<std::string> chords_from;
+  int melody_track = 0;
+  int chords_track = 1;
+  int steps_per_quarter = 4;
+};
+
+std::vector<std::string> midi_files(const std::vector<std::string>& inputs) {
+  std::vector<std::string> files;
+  for (const auto& input : inputs) {
+    if (std::filesystem::is_directory(input)) {
+      std::vector<std::string> found;
+      for (const auto& entry : std::filesystem::directory_iterator(input)) {
+        const std::string extension = entry.path().extension().string();
+        if (entry.is_regular_file() && (extension == ".mid" || extension == ".midi")) found.push_back(entry.path());
+      }
+      std::sort(found.begin(), found.end());
+      if (found.empty()) throw Error(input + ": no .mid files in this folder");
+      files.insert(files.end(), found.begin(), found.end());
+    } else {
+      files.push_back(input);
+    }
+  }
+  return files;
+}
+
+// The chord-tone share of the melody notes of MIDI files (score/chords.h count_chord_tones), summed over the files.
+// With chords_from, file i's chords come from the chords track of the i-th of those files instead (its ticks
+// rescaled to file i's resolution): the melody of a generated piece against the chords of a real one.
+void run_chord_tones(const ChordTonesOptions& options) {
+  const std::vector<std::string> files = midi_files(options.inputs);
+  const std::vector<std::string> chord_files =
+      options.chords_from.empty() ? std::vector<std::string>() : midi_files(options.chords_from);
+  if (!chord_files.empty() && chord_files.size() != files.size())
+    throw Error("midi chord-tones: --chords-from gives " + std::to_string(chord_files.size()) + " files for " +
+                std::to_string(files.size()) + " melody files; they pair up in order, so the counts must match");
+  ChordToneCount total;
+  for (size_t i = 0; i < files.size(); ++i) {
+    Score score = read_midi_file(files[i]);
+    int chords_track = options.chords_track;
+    ChordToneCount count;
+    try {
+      if (!chord_files.empty()) {
+        const Score chords = read_midi_file(chord_files[i]);
+        if (options.chords_track >= static_cast<int>(chords.tracks.size()))
+          throw Error(chord_files[i] + ": no chord track " + std::to_string(options.chords_track));
+        Track track = chords.tracks[static_cast<size_t>(options.chords_track)];
+        for (Note& note : track.notes) {
+          note.start_tick = note.start_tick * score.ticks_per_quarter / chords.ticks_per_quarter;
+          note.end_tick = note.end_tick * score.ticks_per_quarter / chords.ticks_per_quarter;
+        }
+        score.tracks.push_back(std::move(track));
+        chords_track = static_cast<int>(score.tracks.size()) - 1;
+      }
+      count = count_chord_tones(score, options.melody_track, chords_track, options.steps_per_quarter);
+    } catch (const Error& e) {
+      throw Error(files[i] + ": " + e.what());
+    }
+    total.notes += count.notes, total.chord_tones += count.chord_tones;
+    total.beat_notes += count.beat_notes, total.beat_chord_tones += count.beat_chord_tones;
+  }
+  auto share = [](int64_t part, int64_t whole) { return whole > 0 ? static_cast<double>(part) / whole : 0.0; };
+  std::printf("files %zu, melody notes over a chord %lld (on beats %lld)\n", files.size(),
+              static_cast<long long>(total.notes), static_cast<long long>(total.beat_notes));
+  std::printf("chord tones: overall %.4f, on beats %.4f\n", share(total.chord_tones, total.notes),
+              share(total.beat_chord_tones, total.beat_notes));
+}
+
 void setup_midi(CLI::App& app) {
   CLI::App* midi = app.add_subcommand("midi", "Inspect Standard MIDI Files");
   midi->require_subcommand(1);
@@ -262,6 +335,26 @@ void setup_midi(CLI::App& app) {
                  "Extend notes held by the sustain pedal (CC64) before counting")
       ->capture_default_str();
   info->callback([info_options] { run_midi_info(*info_options); });
+
+  auto tones_options = std::make_shared<ChordTonesOptions>();
+  CLI::App* tones = midi->add_subcommand(
+      "chord-tones",
+      "The share of melody notes that are chord tones (pitch class in the chord sounding at the note's onset), "
+      "overall and on beats, over MIDI files (folders: their .mid files); notes over no chord are not counted");
+  tones->add_option("inputs", tones_options->inputs, "MIDI files or folders")->required();
+  tones->add_option("--chords-from", tones_options->chords_from,
+                    "Take the chords of each input from these MIDI files or folders instead (paired in order, their "
+                    "--chords-track): e.g. generated melodies against the real tunes' chords");
+  tones->add_option("--melody-track", tones_options->melody_track, "0-based track of the melody")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  tones->add_option("--chords-track", tones_options->chords_track, "0-based track of the chords")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  tones->add_option("--steps-per-quarter", tones_options->steps_per_quarter, "Grid the onsets are quantized to")
+      ->check(CLI::Range(1, 480))
+      ->capture_default_str();
+  tones->callback([tones_options] { run_chord_tones(*tones_options); });
 }
 
 }  // namespace
