@@ -116,17 +116,22 @@ TEST(CommonOutputLock, ManyProcessesNeverHoldItTogether) {
           // refused: another worker has it
         }
       }
+      // A worker may lose every race to the others on a busy machine (the lock promises exclusion, not fairness),
+      // so only the whole group must have held it.
       _exit(held > 0 ? 0 : 3);
     }
     children.push_back(child);
   }
+  int workers_that_held_it = 0;
   for (pid_t child : children) {
     int status = 0;
     ::waitpid(child, &status, 0);
     ASSERT_TRUE(WIFEXITED(status));
     EXPECT_NE(WEXITSTATUS(status), 2) << "two processes held the lock at once";
-    EXPECT_EQ(WEXITSTATUS(status), 0);
+    EXPECT_TRUE(WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 3) << "exit status " << WEXITSTATUS(status);
+    workers_that_held_it += WEXITSTATUS(status) == 0 ? 1 : 0;
   }
+  EXPECT_GE(workers_that_held_it, 1) << "nobody ever got the lock";
 }
 
 TEST(CommonOutputLock, AFolderThatCannotBeCreatedIsNamed) {
