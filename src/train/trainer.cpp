@@ -325,9 +325,14 @@ class TrainingSession {
   // ---- the loop
   double elapsed() const { return elapsed_before_ + seconds_since(session_start_); }
 
+  // Ctrl-C, the schedule's last step, the time budget. With several processes, Ctrl-C and the budget are what every
+  // rank learnt from the control numbers of the last step's all-reduce (a Ctrl-C on any rank, rank 0's clock), so no
+  // rank is left waiting in one.
   bool stop_condition() {
-    if (parallel_ != nullptr) return agreed_stop_condition();
-    if (stop_requested_ != nullptr && stop_requested_->load()) {
+    const bool interrupted =
+        parallel_ != nullptr ? agreed_interrupt_ : stop_requested_ != nullptr && stop_requested_->load();
+    const bool budget_spent = parallel_ != nullptr ? agreed_budget_spent_ : time_budget_spent();
+    if (interrupted) {
       result_.stop_reason = "interrupted";
       return true;
     }
@@ -335,36 +340,22 @@ class TrainingSession {
       result_.stop_reason = "steps";
       return true;
     }
-    if (options_.time_budget_seconds > 0 && elapsed() >= options_.time_budget_seconds) {
+    if (budget_spent) {
       result_.stop_reason = "time budget";
       return true;
     }
     return false;
+  }
+  bool time_budget_spent() const {
+    return options_.time_budget_seconds > 0 && elapsed() >= options_.time_budget_seconds;
   }
 
-  // With several processes, the stops are what every rank learnt from the control numbers of the last step's
-  // all-reduce (a Ctrl-C on any rank, rank 0's clock for the time budget), so no rank is left waiting in one.
-  bool agreed_stop_condition() {
-    if (agreed_interrupt_) {
-      result_.stop_reason = "interrupted";
-      return true;
-    }
-    if (loop_.step >= loop_.schedule_steps) {
-      result_.stop_reason = "steps";
-      return true;
-    }
-    if (agreed_budget_spent_) {
-      result_.stop_reason = "time budget";
-      return true;
-    }
-    return false;
-  }
   // What this rank tells the others with each step: [Ctrl-C here, rank 0's time budget spent, rank 0's fitted
   // schedule (0: none new)].
   void send_control() {
     const bool interrupt = stop_requested_ != nullptr && stop_requested_->load();
     const bool lead = parallel_->rank() == 0;
-    const bool spent = lead && options_.time_budget_seconds > 0 && elapsed() >= options_.time_budget_seconds;
+    const bool spent = lead && time_budget_spent();
     parallel_->set_control(
         {interrupt ? 1.0 : 0.0, spent ? 1.0 : 0.0, lead ? static_cast<double>(proposed_schedule_steps_) : 0.0});
     proposed_schedule_steps_ = 0;
