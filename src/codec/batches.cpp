@@ -1,6 +1,7 @@
 #include "codec/batches.h"
 
 #include "common/error.h"
+#include "models/sequence_model.h"
 #include "score/chords.h"
 
 namespace cadenza::codec {
@@ -12,8 +13,12 @@ int64_t shard_input_size(const Shard& shard) {
 }
 
 BatchSource::BatchSource(const Shard& shard, Split split, const BatchOptions& options, bool with_context,
-                         bool with_chords)
-    : shard_(shard), with_chords_(with_chords) {
+                         bool with_chords, int64_t styles)
+    : shard_(shard), with_chords_(with_chords), styles_(styles) {
+  if (styles > 0 && (!shard.has_styles() || static_cast<int64_t>(shard.style_names().size()) != styles))
+    throw Error(shard.path() + ": the model reads " + std::to_string(styles) + " styles, but the shard stores " +
+                (shard.has_styles() ? std::to_string(shard.style_names().size())
+                                    : std::string("none (prepare it with --style-from RULE or --style NAME)")));
   if (with_chords && !shard.has_chords())
     throw Error(shard.path() +
                 ": the model reads chords, but the shard stores none (prepare it with --encoding melody "
@@ -30,7 +35,7 @@ BatchSource::BatchSource(const Shard& shard, Split split, const BatchOptions& op
     pad_id_ = token_sampler_->pad_id();
     if (with_context) {
       encoding_ = shard.make_encoding();
-      if (encoding_->position_count() == 0 && !with_chords)
+      if (encoding_->position_count() == 0 && !with_chords && styles == 0)
         throw Error(shard.path() + ": its '" + encoding_->name() +
                     "' encoding gives no step context (melody with --set structure=true does)");
     }
@@ -47,15 +52,42 @@ const std::vector<StepContext>& BatchSource::piece_contexts(size_t piece) {
 }
 
 torch::Tensor window_context(std::span<const Token> piece, const std::vector<StepContext>& contexts, size_t first,
-                             size_t length, int vocab, const std::vector<uint16_t>* chords) {
-  torch::Tensor out = torch::empty({static_cast<int64_t>(length), chords ? 4 : 3}, torch::kLong);
+                             size_t length, int vocab, const std::vector<uint16_t>* chords,
+                             const std::vector<int64_t>* style) {
+  const int64_t styles = style ? static_cast<int64_t>(style->size()) : 0;
+  const int64_t width = styles > 0 ? 4 + styles : chords ? 4 : 3;
+  torch::Tensor out = torch::zeros({static_cast<int64_t>(length), width}, torch::kLong);
   auto values = out.accessor<int64_t, 2>();
   for (size_t t = 0; t < length; ++t) {
     const auto row = context_values(piece, first + t, contexts[first + t], vocab);
     for (int c = 0; c < 3; ++c) values[static_cast<int64_t>(t)][c] = row[static_cast<size_t>(c)];
     if (chords) values[static_cast<int64_t>(t)][3] = first + t + 1 < chords->size() ? (*chords)[first + t + 1] : 0;
+    for (int64_t k = 0; k < styles; ++k) values[static_cast<int64_t>(t)][4 + k] = (*style)[static_cast<size_t>(k)];
   }
   return out;
+}
+
+std::vector<int64_t> one_hot_style(int64_t count, int64_t index) {
+  if (index < 0 || index >= count)
+    throw Error("style index " + std::to_string(index) + " is outside the model's " + std::to_string(count) +
+                " styles");
+  std::vector<int64_t> column(static_cast<size_t>(count), 0);
+  column[static_cast<size_t>(index)] = models::SequenceModelImpl::kStyleUnit;
+  return column;
+}
+
+void check_shard_styles(const Shard& shard, const std::vector<std::string>& style_names) {
+  auto joined = [](const std::vector<std::string>& names) {
+    std::string text;
+    for (const auto& name : names) text += (text.empty() ? "" : ", ") + name;
+    return text.empty() ? std::string("none") : text;
+  };
+  if (!shard.has_styles())
+    throw Error(shard.path() + ": the model reads styles (" + joined(style_names) +
+                "), but the shard stores none (prepare it with --style-from RULE or --style NAME)");
+  if (shard.style_names() != style_names)
+    throw Error(shard.path() + ": the model's styles (" + joined(style_names) + ") differ from the shard's (" +
+                joined(shard.style_names()) + ")");
 }
 
 TensorBatch BatchSource::next(uint64_t seed) {
@@ -72,7 +104,8 @@ TensorBatch BatchSource::next(uint64_t seed) {
     if (encoding_) {
       // Positions from the piece's own grammar run; lookback tokens from the (possibly transposed) crop.
       const int vocab = static_cast<int>(shard_.vocabulary_size());
-      batch.context = torch::zeros({drawn.batch_size, drawn.length, with_chords_ ? 4 : 3}, torch::kLong);
+      const int64_t width = styles_ > 0 ? 4 + styles_ : with_chords_ ? 4 : 3;
+      batch.context = torch::zeros({drawn.batch_size, drawn.length, width}, torch::kLong);
       batch.context.select(2, 1).fill_(vocab), batch.context.select(2, 2).fill_(vocab);
       auto values = batch.context.accessor<int64_t, 3>();
       for (int b = 0; b < drawn.batch_size; ++b) {
@@ -94,6 +127,11 @@ TensorBatch BatchSource::next(uint64_t seed) {
             const size_t next = row.start + static_cast<size_t>(t) + 1;
             values[b][t][3] = next < chords.size() ? transpose_chord_mask(chords[next], row.transposition) : 0;
           }
+        }
+        if (styles_ > 0) {
+          // Every row reads its piece's style (one-hot), padding included (the loss ignores padding).
+          const int64_t column = 4 + static_cast<int64_t>(shard_.piece_style(row.piece));
+          for (int64_t t = 0; t < drawn.length; ++t) values[b][t][column] = models::SequenceModelImpl::kStyleUnit;
         }
       }
     }

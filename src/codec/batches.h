@@ -38,10 +38,12 @@ int64_t shard_input_size(const Shard& shard);
 // move the bar lines, so it is refused with a context.
 // with_chords: the context has a 4th column, the chord under token t + 1 (data/shard.h ShardChords), transposed with
 // the crop; the shard must store chords. Its encoding then need not give positions (they stay 0).
+// styles > 0: the context is (B, T, 4 + styles), columns 4.. the piece's style one-hot in the model's fixed point
+// (models/sequence_model.h kStyleUnit); the shard must store that many styles (data/shard.h ShardStyles).
 class BatchSource {
  public:
   BatchSource(const Shard& shard, Split split, const BatchOptions& options, bool with_context = false,
-              bool with_chords = false);
+              bool with_chords = false, int64_t styles = 0);
   TensorBatch next(uint64_t seed);
   bool frames() const { return roll_sampler_ != nullptr; }
   int64_t pad_id() const { return pad_id_; }
@@ -57,13 +59,21 @@ class BatchSource {
   std::unordered_map<size_t, std::vector<StepContext>> contexts_;  // per piece
   bool with_chords_ = false;
   std::unordered_map<size_t, std::vector<uint16_t>> chords_;  // per piece
+  int64_t styles_ = 0;
 };
 
 // The (T, 3) step contexts of tokens[first, first + T) of a token piece (contexts: the piece's, from the encoding's
 // grammar), lookback tokens from the piece. With chords (the piece's, one mask per token): (T, 4), column 3 the chord
-// under token t + 1 (0 past the end).
+// under token t + 1 (0 past the end). With a style (S fixed-point weights, models/sequence_model.h
+// style_weights_column): (T, 4 + S), the style in columns 4.. of every row.
 torch::Tensor window_context(std::span<const Token> piece, const std::vector<StepContext>& contexts, size_t first,
-                             size_t length, int vocab, const std::vector<uint16_t>* chords = nullptr);
+                             size_t length, int vocab, const std::vector<uint16_t>* chords = nullptr,
+                             const std::vector<int64_t>* style = nullptr);
+// The fixed-point one-hot style column of style `index` of `count`.
+std::vector<int64_t> one_hot_style(int64_t count, int64_t index);
+
+// Checks that a style model's `style_names` are the shard's (same names, same order); throws Error naming both.
+void check_shard_styles(const Shard& shard, const std::vector<std::string>& style_names);
 
 // One piece as a tensor: (T) int64 tokens, or (T, V) float frames.
 torch::Tensor piece_tensor(const Shard& shard, size_t piece);

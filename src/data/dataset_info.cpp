@@ -131,6 +131,16 @@ nlohmann::json shard_info_json(const Shard& shard, const ShardStats& stats, bool
   } else {
     json["duplicates"] = nullptr;
   }
+  if (shard.has_styles()) {
+    // Pieces per style and split: {"jigs": {"train": 3, "valid": 1, "test": 0}, ...}, and how they were labelled.
+    nlohmann::json per_style = nlohmann::json::object();
+    for (const std::string& name : shard.style_names()) per_style[name] = {{"train", 0}, {"valid", 0}, {"test", 0}};
+    for (size_t i = 0; i < shard.num_pieces(); ++i) {
+      auto& count = per_style[shard.style_names()[shard.piece_style(i)]][split_name(shard.piece(i).split)];
+      count = count.get<uint64_t>() + 1;
+    }
+    json["styles"] = {{"source", metadata.styles.source}, {"pieces", std::move(per_style)}};
+  }
   json["skipped_count"] = metadata.skipped.size();
   nlohmann::json skipped = nlohmann::json::array();
   const size_t shown =

@@ -14,6 +14,7 @@
 #include "common/file_io.h"
 #include "data/checksum.h"
 #include "data/duplicates.h"
+#include "data/style_label.h"
 #include "encoding/melody.h"
 #include "encoding/pianoroll.h"
 #include "midi/midi.h"
@@ -329,6 +330,8 @@ nlohmann::json options_json(const PrepareOptions& options) {
           {"track", options.track},
           {"track_index", options.track_index},
           {"chords_track", options.chords_track},
+          {"style_from", options.style_from},
+          {"styles", options.styles},
           {"split", options.split.to_string()},
           {"recursive", options.recursive},
           {"min_length", options.min_length},
@@ -343,7 +346,8 @@ std::vector<InputFile> collect_input_files(const std::vector<std::string>& input
   std::vector<InputFile> files;
   std::vector<SkippedFile> found_problems;
   std::vector<std::string> empty_folders;
-  for (const auto& input : inputs) {
+  for (size_t input_index = 0; input_index < inputs.size(); ++input_index) {
+    const std::string& input = inputs[input_index];
     const fs::path path(input);
     std::error_code error;
     const auto status = fs::status(path, error);
@@ -359,6 +363,7 @@ std::vector<InputFile> collect_input_files(const std::vector<std::string>& input
       const size_t before = files.size(), problems_before = found_problems.size();
       std::vector<SkippedFile> folder_problems;
       list_folder(path, recursive, files, folder_problems);
+      for (size_t i = before; i < files.size(); ++i) files[i].input = input_index;
       // A folder's problems are named relative to it, like its files; several input folders keep them apart by
       // their full path only when needed: the relative path is what the shard records.
       found_problems.insert(found_problems.end(), folder_problems.begin(), folder_problems.end());
@@ -366,7 +371,7 @@ std::vector<InputFile> collect_input_files(const std::vector<std::string>& input
     } else {
       auto kind = kind_of(path);
       if (!kind) throw Error("input '" + input + "' is not a .mid, .midi or .json file (name folders to search them)");
-      files.push_back({path.string(), path.filename().generic_string(), *kind});
+      files.push_back({path.string(), path.filename().generic_string(), *kind, input_index});
     }
   }
   std::sort(files.begin(), files.end(), [](const InputFile& a, const InputFile& b) {
@@ -425,10 +430,51 @@ nlohmann::json resolve_encoding_spec(const std::string& encoding, const nlohmann
   return make_token_encoding(spec)->spec();
 }
 
+namespace {
+
+// The style of every file ("" = none, with the reason in `reasons`), from the options' rule or given names.
+// Returns false when the options ask for no styles.
+bool label_styles(const PrepareOptions& options, const std::vector<InputFile>& files, std::vector<std::string>& styles,
+                  std::vector<std::string>& reasons) {
+  if (!options.style_from.empty() && !options.styles.empty())
+    throw Error("--style-from '" + options.style_from + "' and --style: give the styles one way, not both");
+  if (options.style_from.empty() && options.styles.empty()) return false;
+  styles.assign(files.size(), std::string());
+  reasons.assign(files.size(), std::string());
+  if (!options.styles.empty()) {
+    if (options.styles.size() != 1 && options.styles.size() != options.inputs.size())
+      throw Error("--style given " + std::to_string(options.styles.size()) + " times for " +
+                  std::to_string(options.inputs.size()) + " inputs: give one style for all inputs or one per input");
+    for (const std::string& name : options.styles) check_style_name(name);
+    for (size_t f = 0; f < files.size(); ++f)
+      styles[f] = options.styles.size() == 1 ? options.styles.front() : options.styles[files[f].input];
+    return true;
+  }
+  const StyleRule rule = StyleRule::parse(options.style_from);
+  for (size_t f = 0; f < files.size(); ++f) {
+    try {
+      const std::optional<std::string> style = style_for_path(rule, files[f].relative);
+      if (style)
+        styles[f] = *style;
+      else
+        reasons[f] = rule.source == StyleRule::Source::folder
+                         ? "no style: the file is not in a sub-folder of its input (--style-from folder)"
+                         : "no style: the file name does not match --style-from '" + rule.to_string() + "'";
+    } catch (const Error& e) {
+      reasons[f] = std::string("no style: ") + e.what();
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 PreparedDataset build_dataset(const PrepareOptions& options) {
   const nlohmann::json spec = resolve_encoding_spec(options.encoding, options.settings);
   std::vector<SkippedFile> unreadable;  // links, FIFOs, unreadable folders met while listing the inputs
   const std::vector<InputFile> files = collect_input_files(options.inputs, options.recursive, &unreadable);
+  std::vector<std::string> file_styles, style_reasons;
+  const bool with_styles = label_styles(options, files, file_styles, style_reasons);
 
   int threads = options.threads;
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -439,7 +485,12 @@ PreparedDataset build_dataset(const PrepareOptions& options) {
   std::vector<FileOutcome> outcomes(files.size());
   std::atomic<size_t> next{0};
   auto work = [&](const PieceEncoder& encoder) {
-    for (size_t i = next++; i < files.size(); i = next++) outcomes[i] = process_file(files[i], options.split, encoder);
+    for (size_t i = next++; i < files.size(); i = next++) {
+      if (with_styles && file_styles[i].empty())
+        outcomes[i].skipped.push_back({files[i].relative, style_reasons[i]});  // not read: it could not be used
+      else
+        outcomes[i] = process_file(files[i], options.split, encoder);
+    }
   };
   std::vector<std::unique_ptr<PieceEncoder>> encoders;
   for (int t = 0; t < threads; ++t) encoders.push_back(std::make_unique<PieceEncoder>(spec, options));
@@ -463,7 +514,8 @@ PreparedDataset build_dataset(const PrepareOptions& options) {
   if (options.group_duplicates) group_duplicate_pieces(outcomes, result, writer.metadata());
   result.files_found = files.size() + unreadable.size();
   result.files_skipped = unreadable.size();
-  size_t next_unreadable = 0;  // merged into the skipped list in path order
+  size_t next_unreadable = 0;             // merged into the skipped list in path order
+  std::vector<std::string> piece_styles;  // with styles: the style name of every stored piece
   for (size_t f = 0; f < outcomes.size(); ++f) {
     auto& outcome = outcomes[f];
     for (; next_unreadable < unreadable.size() && unreadable[next_unreadable].path < files[f].relative;
@@ -493,6 +545,7 @@ PreparedDataset build_dataset(const PrepareOptions& options) {
         }
         ++result.pieces;
         ++result.pieces_per_split[static_cast<int>(piece.split)];
+        if (with_styles) piece_styles.push_back(file_styles[f]);
       }
     }
     for (auto& skipped : outcome.skipped) writer.metadata().skipped.push_back(skipped);
@@ -501,6 +554,17 @@ PreparedDataset build_dataset(const PrepareOptions& options) {
   for (; next_unreadable < unreadable.size(); ++next_unreadable)
     writer.metadata().skipped.push_back(unreadable[next_unreadable]);
   result.skipped = writer.metadata().skipped;
+  if (with_styles) {
+    ShardStyles& styles = writer.metadata().styles;
+    styles.present = true;
+    styles.source = options.style_from.empty() ? "given" : StyleRule::parse(options.style_from).to_string();
+    styles.names = piece_styles;
+    std::sort(styles.names.begin(), styles.names.end());
+    styles.names.erase(std::unique(styles.names.begin(), styles.names.end()), styles.names.end());
+    for (const std::string& name : piece_styles)
+      styles.pieces.push_back(static_cast<uint32_t>(std::lower_bound(styles.names.begin(), styles.names.end(), name) -
+                                                    styles.names.begin()));
+  }
   if (result.pieces == 0) {
     std::string first = result.skipped.empty() ? std::string("(none listed)")
                                                : result.skipped.front().path + ": " + result.skipped.front().reason;

@@ -40,6 +40,7 @@ struct InputFile {
   std::string path;      // as found on disk (input folder joined with the relative path)
   std::string relative;  // recorded in the shard and hashed for the split ('/'-separated)
   InputKind kind = InputKind::kMidi;
+  size_t input = 0;  // index of the input (PrepareOptions::inputs) it was found through
 };
 
 // Lists the input files in processing order. Entries of input folders that cannot be read as files — broken
@@ -65,6 +66,12 @@ struct PrepareOptions {
   // this index (0-based, before --track / --track-index select the melody); -1 = no chords. A file with fewer
   // tracks is skipped.
   int chords_track = -1;
+  // Style labels (data/shard.h ShardStyles; docs/conditioning.md, Styles and blends). At most one of:
+  // style_from: a data/style_label.h StyleRule ("folder" or "name:REGEX") applied to every file's relative path;
+  // styles: the style of the inputs, one name for all of them or one per input in order.
+  // A file whose style cannot be found is skipped with the reason. Neither: the shard stores no styles.
+  std::string style_from;
+  std::vector<std::string> styles;
   SplitRatios split;
   bool recursive = true;
   uint64_t min_length = 0;  // 0 = no lower bound

@@ -92,6 +92,11 @@ nlohmann::json metadata_to_json(const ShardMetadata& metadata, PayloadKind kind,
                       {"track", metadata.chords.track},
                       {"mask", "12 pitch-class bits, bit p = pitch class p (C = 0); 0 = no chord"},
                       {"runs", metadata.chords.runs}};
+  if (metadata.styles.present)
+    json["styles"] = {{"version", kShardStylesVersion},
+                      {"source", metadata.styles.source},
+                      {"names", metadata.styles.names},
+                      {"pieces", metadata.styles.pieces}};
   uint64_t per_split[3] = {0, 0, 0};
   uint64_t total_length = 0;
   for (const auto& piece : pieces) {
@@ -361,6 +366,28 @@ Shard::Shard(const std::string& path, bool verify_payload) : file_(path) {
       metadata_.chords.track = chords.value("track", -1);
       metadata_.chords.runs = chords.at("runs").get<std::vector<std::vector<uint32_t>>>();
     }
+    if (json.contains("styles")) {  // optional: shards prepared without --style / --style-from have no styles
+      const auto& styles = json.at("styles");
+      const int version = styles.at("version").get<int>();
+      if (version != kShardStylesVersion)
+        fail(static_cast<int64_t>(metadata_offset), "styles version " + std::to_string(version) +
+                                                        " is not known to this build (it reads version " +
+                                                        std::to_string(kShardStylesVersion) + ")");
+      ShardStyles& read = metadata_.styles;
+      read.present = true;
+      read.source = styles.value("source", std::string());
+      read.names = styles.at("names").get<std::vector<std::string>>();
+      read.pieces = styles.at("pieces").get<std::vector<uint32_t>>();
+      for (size_t i = 1; i < read.names.size(); ++i)
+        if (!(read.names[i - 1] < read.names[i]))
+          fail(static_cast<int64_t>(metadata_offset), "styles: the names must be sorted and distinct ('" +
+                                                          read.names[i - 1] + "' before '" + read.names[i] + "')");
+      for (size_t i = 0; i < read.pieces.size(); ++i)
+        if (read.pieces[i] >= read.names.size())
+          fail(static_cast<int64_t>(metadata_offset), "styles: piece " + std::to_string(i) + " has style index " +
+                                                          std::to_string(read.pieces[i]) + ", but there are " +
+                                                          std::to_string(read.names.size()) + " styles");
+    }
   } catch (const nlohmann::json::exception& e) {
     fail(static_cast<int64_t>(metadata_offset), std::string("bad metadata block: ") + e.what());
   }
@@ -537,6 +564,16 @@ std::vector<uint16_t> Shard::piece_chords(size_t index) const {
     std::fill(masks.begin() + first, masks.begin() + static_cast<int64_t>(end), static_cast<uint16_t>(mask));
   }
   return masks;
+}
+
+uint32_t Shard::piece_style(size_t index) const {
+  if (!metadata_.styles.present)
+    throw Error(path() + ": the shard stores no styles (prepare it with --style-from RULE or --style NAME)");
+  piece(index);  // range check
+  if (metadata_.styles.pieces.size() != pieces_.size())
+    throw Error(path() + ": the styles list " + std::to_string(metadata_.styles.pieces.size()) + " pieces, the index " +
+                std::to_string(pieces_.size()));
+  return metadata_.styles.pieces[index];
 }
 
 PianoRoll Shard::roll(size_t index) const {

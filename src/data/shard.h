@@ -80,6 +80,18 @@ struct ShardChords {
 };
 inline constexpr int kShardChordsVersion = 1;
 
+// The style label of every piece (`dataset prepare --style-from RULE` / `--style NAME`, data/style_label.h), stored
+// under the metadata key "styles" (version 1). Shards without the key have no styles. `names` are sorted and
+// distinct; `pieces` holds one index into `names` per piece, in index order.
+struct ShardStyles {
+  bool present = false;
+  std::string source;              // how the labels were found: "folder", "name:REGEX" or "given"
+  std::vector<std::string> names;  // sorted
+  std::vector<uint32_t> pieces;    // per piece, an index into names
+  bool operator==(const ShardStyles&) const = default;
+};
+inline constexpr int kShardStylesVersion = 1;
+
 struct ShardMetadata {
   // TokenEncoding::spec(), or PianoRollSpec::to_json() plus "name": "pianoroll".
   nlohmann::json encoding = nlohmann::json::object();
@@ -90,6 +102,7 @@ struct ShardMetadata {
   std::string tool_version;
   DuplicateInfo duplicates;
   ShardChords chords;
+  ShardStyles styles;
 
   std::string encoding_name() const;  // encoding["name"], "" when absent
   bool is_piano_roll() const { return encoding_name() == kPianoRollEncodingName; }
@@ -165,6 +178,11 @@ class Shard {
   bool has_chords() const { return metadata_.chords.present; }
   // The chord mask of every token of a piece (ShardChords); Error when the shard has none or the runs are malformed.
   std::vector<uint16_t> piece_chords(size_t index) const;
+  // True when the shard stores a style label per piece (ShardStyles).
+  bool has_styles() const { return metadata_.styles.present; }
+  const std::vector<std::string>& style_names() const { return metadata_.styles.names; }
+  // The style index (into style_names()) of a piece; Error when the shard has no styles.
+  uint32_t piece_style(size_t index) const;
   // Unpacks a piano-roll piece.
   PianoRoll roll(size_t index) const;
 

@@ -119,16 +119,28 @@ std::vector<Token> generate_tokens(models::SequenceModelImpl& model, const Token
   GenerationStats local_stats;
   auto state = model.initial_state(1);
   std::vector<float> logits(vocab);
+  const std::vector<int64_t> even_style =
+      model.style_count() > 0
+          ? models::style_weights_column(std::vector<double>(static_cast<size_t>(model.style_count()), 1.0))
+          : std::vector<int64_t>();
   // Feeds token i (with its step context) and copies the (V) logits for the next position to the CPU buffer.
   auto feed = [&](size_t i) {
     const torch::Tensor input =
         torch::full({1}, static_cast<int64_t>(tokens[i]), torch::dtype(torch::kLong).device(device));
     torch::Tensor context = context_tensor(model, {context_values(tokens, i, contexts[i], vocab)}, device);
-    if (model.reads_chords()) {
-      // A 4th column: the chord under token i + 1.
-      const int64_t chord =
-          options.next_chord ? options.next_chord(std::span<const Token>(tokens.data(), i + 1)) : int64_t{0};
+    const std::span<const Token> before(tokens.data(), i + 1);
+    if (model.reads_chords() || model.style_count() > 0) {
+      // A 4th column: the chord under token i + 1 (0 = none; a style model without chords reads no chord column).
+      const int64_t chord = model.reads_chords() && options.next_chord ? options.next_chord(before) : int64_t{0};
       context = torch::cat({context, torch::full({1, 1}, chord, context.options())}, 1);  // (1, 4)
+    }
+    if (model.style_count() > 0) {
+      // Columns 4..: the style vector of token i + 1.
+      const std::vector<int64_t> style = options.next_style ? options.next_style(before) : even_style;
+      if (static_cast<int64_t>(style.size()) != model.style_count())
+        throw Error("generate: the style vector has " + std::to_string(style.size()) + " weights, the model reads " +
+                    std::to_string(model.style_count()) + " styles");
+      context = torch::cat({context, torch::tensor(style, context.options()).reshape({1, -1})}, 1);  // (1, 4 + S)
     }
     const torch::Tensor out =
         model.step(input, *state, context).reshape({-1}).to(torch::kCPU, torch::kFloat).contiguous();

@@ -37,6 +37,10 @@ struct GenerationOptions {
   // Chord models (SequenceModelImpl::reads_chords()): the chord under the next token (12 pitch-class bits, 0 = no
   // chord), given the sequence before it. Absent: "no chord" throughout.
   std::function<int64_t(std::span<const Token>)> next_chord;
+  // Style models (SequenceModelImpl::style_count() > 0): the style vector of the next token, given the sequence
+  // before it, as the context's fixed-point columns (models/sequence_model.h style_weights_column). Absent: the even
+  // mixture of the model's styles throughout.
+  std::function<std::vector<int64_t>(std::span<const Token>)> next_style;
 };
 
 // What happened at the end of one generate_tokens() call.

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "data/style_blend.h"
 #include "score/operations.h"
 
 namespace cadenza {
@@ -15,6 +16,8 @@ nlohmann::json SamplerCapabilities::to_json() const {
           {"primer", primer},
           {"beam_search", beam_search},
           {"until_end", until_end},
+          {"chords", chords},
+          {"styles", styles},
           {"lengths_in_steps", lengths_in_steps},
           {"truncation", truncation},
           {"binarize", binarize},
@@ -103,6 +106,19 @@ void check_sample_request(const SampleRequest& request, const SamplerCapabilitie
         model + " has none");
   if (!request.chords.empty() && request.chords_score) fail("give chords as --chords or --chords-midi, not both");
   if (chords_given && request.beam_size > 0) fail("--chords and --beam-size cannot be combined yet");
+  const bool style_given = !request.style.empty() || !request.style_path.empty();
+  if (style_given && caps.styles.empty())
+    fail(
+        "--style / --style-path need a model trained with style conditioning (model config style_conditioning on a "
+        "shard prepared with --style-from or --style); " +
+        model + " has none");
+  if (!request.style.empty() && !request.style_path.empty())
+    fail("give the style as --style or --style-path, not both");
+  if (!caps.styles.empty() && request.beam_size > 0)
+    fail("beam search with a style-conditioned model cannot be done yet (sample without --beam-size)");
+  // Names and weights are checked here, before any work (the sampler parses them again for their values).
+  if (!request.style.empty()) parse_style_mixture(request.style, caps.styles);
+  if (!request.style_path.empty()) parse_style_path(request.style_path, caps.styles);
   if (!caps.lengths_in_steps && (request.steps > 0 || request.seconds > 0))
     fail(model + " generates whole bars: give the length with --bars, not --steps or --seconds");
   if (!caps.truncation && request.truncation != 0) fail(model + " draws no latent: --truncation does not apply");

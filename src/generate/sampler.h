@@ -74,6 +74,12 @@ struct SampleRequest {
   std::string chords;
   std::optional<Score> chords_score;
   int chords_track = 1;
+  // Style models (capabilities().styles): the style vector the model reads (data/style_blend.h). `style`: one style
+  // or a mixture ("jigs", "jigs=0.7,waltzes=0.3"); `style_path`: a transition by bar ("jigs@0 -> waltzes@16", bars
+  // from the start of the piece, a primer's included). At most one; neither: the even mixture of all the model's
+  // styles.
+  std::string style;
+  std::string style_path;
   int beam_size = 0;  // > 0: beam search (token models)
   int branch_factor = 4;
   // Latent families
@@ -121,9 +127,10 @@ struct SamplerCapabilities {
   bool top_k_top_p = false;  // token models
   bool primer = false;       // continue a score / tokens
   bool beam_search = false;
-  bool until_end = false;         // the encoding has an end token the model can choose
-  bool chords = false;            // the model reads chords (chord_conditioning, melody encoding)
-  bool lengths_in_steps = false;  // `steps` and `seconds` (else bars only)
+  bool until_end = false;           // the encoding has an end token the model can choose
+  bool chords = false;              // the model reads chords (chord_conditioning, melody encoding)
+  std::vector<std::string> styles;  // the styles the model reads (style_conditioning); empty = none
+  bool lengths_in_steps = false;    // `steps` and `seconds` (else bars only)
   bool truncation = false;
   bool binarize = false;
   bool events = false;

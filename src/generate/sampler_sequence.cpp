@@ -22,10 +22,12 @@
 #include <random>
 
 #include "common/error.h"
+#include "data/style_blend.h"
 #include "encoding/melody.h"
 #include "encoding/pianoroll.h"
 #include "generate/beam_search.h"
 #include "generate/generator.h"
+#include "generate/style_schedule.h"
 #include "models/checkpoint.h"
 #include "score/chords.h"
 #include "score/operations.h"
@@ -75,6 +77,7 @@ class SequenceSampler final : public Sampler {
     caps.until_end = !frames() && encoding_->end_token() >= 0;
     caps.chords = !frames() && loaded_.model_config.chord_conditioning &&
                   dynamic_cast<const MelodyEncoding*>(encoding_.get()) != nullptr;
+    if (!frames() && loaded_.model_config.style_conditioning) caps.styles = loaded_.model_config.style_names;
     caps.lengths_in_steps = true;
     return caps;
   }
@@ -159,6 +162,7 @@ class SequenceSampler final : public Sampler {
         return step < static_cast<int64_t>(chord_steps.size()) ? chord_steps[static_cast<size_t>(step)] : 0;
       };
     }
+    if (loaded_.model->style_count() > 0) options.next_style = style_function(request);
     // The piece so far for request.on_progress (on a schedule that keeps decoding linear overall).
     auto progress_next = std::make_shared<int64_t>(1);
     auto report_progress = [this, &request, primer_end, progress_next, primer_size = primer.size()](
@@ -244,6 +248,18 @@ class SequenceSampler final : public Sampler {
     const int64_t end = target_end >= 0 && !request.until_end ? target_end : piece.score.end_tick();
     piece.music_seconds = piece.score.tick_to_seconds(end) - piece.score.tick_to_seconds(primer_end);
     return piece;
+  }
+
+  // The style vector of the next token for a style model: --style, --style-path or the even mixture.
+  std::function<std::vector<int64_t>(std::span<const Token>)> style_function(const SampleRequest& request) const {
+    const std::vector<std::string>& names = loaded_.model_config.style_names;
+    StylePath path;
+    if (!request.style_path.empty())
+      path = parse_style_path(request.style_path, names);
+    else
+      path.anchors.push_back(
+          {0, request.style.empty() ? even_style_mixture(names.size()) : parse_style_mixture(request.style, names)});
+    return style_schedule(std::move(path), *encoding_);
   }
 
   SampledPiece sample_frames(const SampleRequest& request) {

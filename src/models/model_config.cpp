@@ -29,7 +29,22 @@ const OptionFields<ModelConfig>& model_config_fields() {
           .integer("context_positions", &ModelConfig::context_positions, -1, 4096)
           .integer("context_lookback", &ModelConfig::context_lookback, -1, 2)
           .integer("attention_length", &ModelConfig::attention_length, 0, 4096)
-          .boolean("chord_conditioning", &ModelConfig::chord_conditioning);
+          .boolean("chord_conditioning", &ModelConfig::chord_conditioning)
+          .boolean("style_conditioning", &ModelConfig::style_conditioning)
+          .custom(
+              "style_names",
+              [](const nlohmann::json& value, ModelConfig& config) {
+                if (!value.is_array())
+                  throw Error("model config: \"style_names\" must be a list of style names, got " + value.dump());
+                std::vector<std::string> names;
+                for (const auto& name : value) {
+                  if (!name.is_string())
+                    throw Error("model config: \"style_names\" must be a list of style names, got " + value.dump());
+                  names.push_back(name.get<std::string>());
+                }
+                config.style_names = std::move(names);
+              },
+              [](const ModelConfig& config) { return nlohmann::json(config.style_names); });
   return fields;
 }
 
@@ -63,6 +78,16 @@ void ModelConfig::validate() const {
     throw Error("model config: \"context_positions\" and \"context_lookback\" are for token models");
   if (chord_conditioning && input_kind != InputKind::kTokens)
     throw Error("model config: \"chord_conditioning\" is for token models");
+  if (style_conditioning && input_kind != InputKind::kTokens)
+    throw Error("model config: \"style_conditioning\" is for token models");
+  if (!style_conditioning && !style_names.empty())
+    throw Error("model config: \"style_names\" is set, but \"style_conditioning\" is false");
+  for (size_t i = 0; i < style_names.size(); ++i) {
+    if (style_names[i].empty()) throw Error("model config: \"style_names\" has an empty name");
+    if (i > 0 && !(style_names[i - 1] < style_names[i]))
+      throw Error("model config: \"style_names\" must be sorted and distinct ('" + style_names[i - 1] + "' before '" +
+                  style_names[i] + "')");
+  }
   check_memory_estimate(4.0 * approximate_parameters(), "model config: a " + family + " model with hidden_size " +
                                                             std::to_string(hidden_size) + ", num_layers " +
                                                             std::to_string(num_layers) + " and vocab_size " +

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "common/options.h"
 
@@ -44,6 +45,12 @@ struct ModelConfig {
   // input width and added (sequence_model.h). Needs a shard prepared with --chords-track. Absent in older
   // checkpoints = false.
   bool chord_conditioning = false;
+  // true: the piece's style (data/shard.h ShardStyles), a vector of weights over style_names (one-hot in training, a
+  // mixture summing to 1 for blends), is mapped linearly to the input width and added (sequence_model.h). Needs a
+  // shard prepared with --style-from / --style; the trainer fills style_names from it. Absent in older checkpoints =
+  // false, no names.
+  bool style_conditioning = false;
+  std::vector<std::string> style_names;  // sorted and distinct; the style vector's order
 
   nlohmann::json to_json() const;
   // Absent keys take the defaults; throws cadenza::Error naming the key on an unknown key, a wrong type, a value out

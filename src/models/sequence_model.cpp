@@ -1,5 +1,7 @@
 #include "models/sequence_model.h"
 
+#include <cmath>
+
 namespace cadenza::models {
 
 int64_t count_parameters(const torch::nn::Module& module) {
@@ -22,6 +24,31 @@ void SequenceModelImpl::register_context(int64_t width) {
   }
   if (config_.chord_conditioning)
     chord = register_module("chord", torch::nn::Linear(torch::nn::LinearOptions(kChordBits, width).bias(false)));
+  if (config_.style_conditioning) {
+    if (config_.style_names.empty())
+      throw Error("model config: \"style_conditioning\" needs \"style_names\" (the trainer takes them from the data)");
+    style = register_module("style", torch::nn::Linear(torch::nn::LinearOptions(style_count(), width).bias(false)));
+  }
+}
+
+std::vector<int64_t> style_weights_column(const std::vector<double>& weights) {
+  double sum = 0;
+  for (const double weight : weights) {
+    if (!std::isfinite(weight) || weight < 0)
+      throw Error("style weights must be finite and non-negative, got " + std::to_string(weight));
+    sum += weight;
+  }
+  if (!(sum > 0)) throw Error("style weights must not all be zero");
+  std::vector<int64_t> column(weights.size());
+  int64_t total = 0;
+  size_t largest = 0;
+  for (size_t i = 0; i < weights.size(); ++i) {
+    column[i] = std::llround(weights[i] / sum * static_cast<double>(SequenceModelImpl::kStyleUnit));
+    total += column[i];
+    if (weights[i] > weights[largest]) largest = i;
+  }
+  column[largest] += SequenceModelImpl::kStyleUnit - total;
+  return column;
 }
 
 torch::Tensor SequenceModelImpl::embed_context(const torch::Tensor& context, int64_t batch, int64_t steps,
@@ -31,9 +58,15 @@ torch::Tensor SequenceModelImpl::embed_context(const torch::Tensor& context, int
     throw Error(who + ": it reads a step context (bar position, lookback, chord), but none was given");
   const bool shape_ok = one_step ? context.dim() == 2 && context.size(0) == batch
                                  : context.dim() == 3 && context.size(0) == batch && context.size(1) == steps;
-  if (!shape_ok || (context.size(-1) != 3 && context.size(-1) != 4) || context.scalar_type() != torch::kLong)
-    throw Error(who + ": the step context must be int64 of shape " +
-                (one_step ? "(B, 3) or (B, 4)" : "(B, T, 3) or (B, T, 4)") + " for the input it goes with");
+  const int64_t styles = style_count();
+  const bool width_ok = styles > 0 ? context.size(-1) == 4 + styles : context.size(-1) == 3 || context.size(-1) == 4;
+  if (!shape_ok || !width_ok || context.scalar_type() != torch::kLong) {
+    const std::string lead = one_step ? "(B, " : "(B, T, ";
+    const std::string shapes =
+        styles > 0 ? lead + std::to_string(4 + styles) + ") (4 columns + " + std::to_string(styles) + " styles)"
+                   : lead + "3) or " + lead + "4)";
+    throw Error(who + ": the step context must be int64 of shape " + shapes + " for the input it goes with");
+  }
   auto check = [&](const torch::Tensor& column, int64_t limit, const char* what) {
     if (column.numel() == 0) return;
     auto [low, high] = torch::aminmax(column);
@@ -51,6 +84,13 @@ torch::Tensor SequenceModelImpl::embed_context(const torch::Tensor& context, int
     const torch::Tensor tokens = context.select(-1, 1 + static_cast<int64_t>(k));
     check(tokens, config_.vocab_size + 1, k == 0 ? "lookback tokens (1 bar)" : "lookback tokens (2 bars)");
     const torch::Tensor embedded = lookback_list_[k]->forward(tokens);
+    sum = sum.defined() ? sum + embedded : embedded;
+  }
+  if (style) {
+    const torch::Tensor columns = context.narrow(-1, 4, style_count());  // (B, T, S) fixed point
+    check(columns, kStyleUnit + 1, "style weights");
+    const torch::Tensor weights = columns.to(style->weight.scalar_type()) / static_cast<double>(kStyleUnit);
+    const torch::Tensor embedded = style->forward(weights);  // (B, T, E)
     sum = sum.defined() ? sum + embedded : embedded;
   }
   if (chord) {

@@ -65,6 +65,9 @@ class SequenceModelImpl : public torch::nn::Module {
   // [its position in the bar, the token one bar before it, the token two bars before it] with V for "no such token";
   // (B, T, 4) adds the chord under token t + 1 as 12 pitch-class bits (score/chords.h; 0 = no chord), which chord
   // models (config chord_conditioning) read; a chord model given 3 columns reads "no chord" everywhere.
+  // Style models (config style_conditioning, S = style_names.size()) read (B, T, 4 + S): columns 4.. are the style
+  // vector of token t + 1, weights in fixed point (kStyleUnit = weight 1; style_weights_column()), one-hot in training
+  // and any mixture summing to kStyleUnit for blends; the chord column is then read only by chord models.
   // Required when the model reads a context (reads_context()), ignored otherwise.
   virtual torch::Tensor forward(const torch::Tensor& input, const torch::Tensor& context) = 0;
   torch::Tensor forward(const torch::Tensor& input) { return forward(input, torch::Tensor()); }
@@ -75,13 +78,22 @@ class SequenceModelImpl : public torch::nn::Module {
   virtual torch::Tensor step(const torch::Tensor& input_t, DecodeState& state, const torch::Tensor& context_t) = 0;
   torch::Tensor step(const torch::Tensor& input_t, DecodeState& state) { return step(input_t, state, {}); }
 
-  // True when the config asks for a step context (context_positions > 0, context_lookback > 0, chord_conditioning).
+  // True when the config asks for a step context (context_positions > 0, context_lookback > 0, chord_conditioning,
+  // style_conditioning).
   bool reads_context() const {
-    return config_.context_positions > 0 || config_.context_lookback > 0 || config_.chord_conditioning;
+    return config_.context_positions > 0 || config_.context_lookback > 0 || config_.chord_conditioning ||
+           config_.style_conditioning;
   }
   // True when the model reads the chord column of the context (config chord_conditioning).
   bool reads_chords() const { return config_.chord_conditioning; }
+  // The number of styles the model reads (config style_names; 0 = no style conditioning).
+  int64_t style_count() const {
+    return config_.style_conditioning ? static_cast<int64_t>(config_.style_names.size()) : 0;
+  }
   static constexpr int64_t kChordBits = 12;
+  // A style weight of 1 in the int64 context (2^24: float32 holds every multiple of it in [0, 1] exactly, so a
+  // one-hot style is exact and a mixture is rounded by at most 2^-25).
+  static constexpr int64_t kStyleUnit = int64_t{1} << 24;
 
   // The context's embeddings, added to the input layer's output: bar_position (context_positions, E) and
   // lookback.k (V + 1, E) for k < context_lookback. Absent (null) when the config reads no context.
@@ -89,6 +101,8 @@ class SequenceModelImpl : public torch::nn::Module {
   torch::nn::ModuleList lookback{nullptr};
   // chord_conditioning: the chord's 12 pitch-class bits (0/1) -> (E), a linear map without bias, added too.
   torch::nn::Linear chord{nullptr};
+  // style_conditioning: the style vector (S weights summing to 1) -> (E), a linear map without bias, added too.
+  torch::nn::Linear style{nullptr};
 
  protected:
   // Registers the context embeddings of width `width` (E) when the config asks for them. Backbones call it right
@@ -101,6 +115,11 @@ class SequenceModelImpl : public torch::nn::Module {
   ModelConfig config_;
   std::vector<torch::nn::Embedding> lookback_list_;
 };
+
+// Style weights (S, each >= 0, any positive sum; normalised here) as the context's fixed-point columns (S) int64,
+// summing to kStyleUnit exactly (the rounding remainder goes to the largest weight). Throws Error on a negative,
+// non-finite or all-zero weight vector.
+std::vector<int64_t> style_weights_column(const std::vector<double>& weights);
 
 // Number of trainable parameters.
 int64_t count_parameters(const torch::nn::Module& module);

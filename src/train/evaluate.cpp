@@ -54,8 +54,14 @@ std::vector<Window> make_windows(const Shard& shard, const std::vector<size_t>& 
 class WindowReader {
  public:
   WindowReader(const Shard& shard, const std::vector<Window>& windows, int64_t keys, bool with_context = false,
-               bool with_chords = false)
-      : shard_(shard), windows_(windows), keys_(keys), frames_(shard.is_piano_roll()), with_chords_(with_chords) {
+               bool with_chords = false, const std::vector<std::string>* style_names = nullptr)
+      : shard_(shard),
+        windows_(windows),
+        keys_(keys),
+        frames_(shard.is_piano_roll()),
+        with_chords_(with_chords),
+        styles_(style_names ? static_cast<int64_t>(style_names->size()) : 0) {
+    if (style_names) codec::check_shard_styles(shard, *style_names);
     if (with_context) encoding_ = shard.make_encoding();
     if (with_chords && !shard.has_chords())
       throw Error(shard.path() +
@@ -70,7 +76,7 @@ class WindowReader {
     Batch out;
     out.input = frames_ ? torch::zeros({B, T, keys_}) : torch::zeros({B, T}, torch::kLong);
     out.real = torch::zeros({B, T}, torch::kBool);
-    if (encoding_) out.context = torch::zeros({B, T, with_chords_ ? 4 : 3}, torch::kLong);
+    if (encoding_) out.context = torch::zeros({B, T, styles_ > 0 ? 4 + styles_ : with_chords_ ? 4 : 3}, torch::kLong);
     for (size_t i = first; i < last; ++i) {
       const Window& w = windows_[i];
       if (w.piece != cached_piece_) {
@@ -78,6 +84,7 @@ class WindowReader {
         if (encoding_)
           cached_tokens_ = shard_.token_vector(w.piece), cached_contexts_ = encoding_->contexts(cached_tokens_);
         if (with_chords_) cached_chords_ = shard_.piece_chords(w.piece);
+        if (styles_ > 0) cached_style_ = codec::one_hot_style(styles_, shard_.piece_style(w.piece));
       }
       const int64_t row = static_cast<int64_t>(i - first);
       out.input[row].narrow(0, 0, w.length).copy_(cached_.narrow(0, w.start, w.length));
@@ -87,7 +94,8 @@ class WindowReader {
             .narrow(0, 0, w.length)
             .copy_(codec::window_context(cached_tokens_, cached_contexts_, static_cast<size_t>(w.start),
                                          static_cast<size_t>(w.length), static_cast<int>(keys_),
-                                         with_chords_ ? &cached_chords_ : nullptr));
+                                         with_chords_ ? &cached_chords_ : nullptr,
+                                         styles_ > 0 ? &cached_style_ : nullptr));
     }
     return out;
   }
@@ -104,6 +112,8 @@ class WindowReader {
   std::vector<StepContext> cached_contexts_;
   bool with_chords_ = false;
   std::vector<uint16_t> cached_chords_;
+  int64_t styles_ = 0;
+  std::vector<int64_t> cached_style_;  // the cached piece's one-hot style
 };
 
 // Every world_size-th window for this rank (all of them in one process). The windows are sorted longest first, so
@@ -153,7 +163,8 @@ EvaluationResult evaluate_model(models::SequenceModelImpl& model, const Shard& s
   result.pieces = static_cast<int64_t>(pieces.size());
   result.windows = static_cast<int64_t>(all_windows.size());
   double nll_sum = 0, correct = 0, accuracy_denominator = 0;
-  WindowReader reader(shard, windows, V, model.reads_context(), model.reads_chords());
+  WindowReader reader(shard, windows, V, model.reads_context(), model.reads_chords(),
+                      model.style_count() > 0 ? &model.config().style_names : nullptr);
   for (size_t first = 0; first < windows.size();) {
     const int64_t T = windows[first].length;
     const int64_t rows = std::max<int64_t>(1, options.max_batch_elements / T);

@@ -56,8 +56,9 @@ class SequenceLearner final : public Learner {
     batch_options.augment.max_transpose = static_cast<int>(options.max_transpose);
     batch_options.augment.min_stretch = options.min_stretch;
     batch_options.augment.max_stretch = options.max_stretch;
+    if (config_.style_conditioning) codec::check_shard_styles(shard, config_.style_names);
     source_ = std::make_unique<BatchSource>(shard, Split::kTrain, batch_options, model_->reads_context(),
-                                            model_->reads_chords());
+                                            model_->reads_chords(), model_->style_count());
     for (size_t piece : shard.pieces_in_split(Split::kTrain)) train_elements_ += shard.piece(piece).length;
     for (size_t piece : shard.pieces_in_split(Split::kValid))
       if (shard.piece(piece).length >= 2) has_validation_ = true;
@@ -228,6 +229,17 @@ json resolve_sequence_config(const models::Family& family, const json& model, co
   if (resolved.value("chord_conditioning", false) && !shard.has_chords())
     throw Error("model config: \"chord_conditioning\" needs chords in the data, and " + shard.path() +
                 " stores none (prepare it with --encoding melody --chords-track N)");
+  if (resolved.value("style_conditioning", false)) {
+    // The style names come from the data; a config that already has them (a checkpoint's) must match it.
+    if (!shard.has_styles())
+      throw Error("model config: \"style_conditioning\" needs a style label per piece, and " + shard.path() +
+                  " stores none (prepare it with --style-from folder|name:REGEX or --style NAME)");
+    const json names = shard.style_names();
+    if (resolved.contains("style_names") && !resolved["style_names"].empty() && resolved["style_names"] != names)
+      throw Error("model config: \"style_names\" " + resolved["style_names"].dump() + " differ from " + shard.path() +
+                  "'s styles " + names.dump());
+    resolved["style_names"] = names;
+  }
   return models::ModelConfig::from_json(resolved).to_json();
 }
 
@@ -247,8 +259,14 @@ std::vector<double> model_log_probs(models::SequenceModelImpl& model, const Toke
   const torch::Device device = parameters.empty() ? torch::Device(torch::kCPU) : parameters.front().device();
   torch::Tensor input = torch::tensor(std::vector<int64_t>(tokens.begin(), tokens.end()), torch::kLong).unsqueeze(0);
   torch::Tensor context;
+  // A style model reads the even mixture of its styles (what generate gives it without --style).
+  const std::vector<int64_t> style =
+      model.style_count() > 0
+          ? models::style_weights_column(std::vector<double>(static_cast<size_t>(model.style_count()), 1.0))
+          : std::vector<int64_t>();
   if (model.reads_context())
-    context = codec::window_context(tokens, encoding->contexts(tokens), 0, tokens.size(), static_cast<int>(vocab))
+    context = codec::window_context(tokens, encoding->contexts(tokens), 0, tokens.size(), static_cast<int>(vocab),
+                                    nullptr, style.empty() ? nullptr : &style)
                   .unsqueeze(0)
                   .to(device);
   const torch::Tensor logits = model.forward(input.to(device), context).to(torch::kFloat);                // (1, T, V)

@@ -238,4 +238,132 @@ TEST(CliChords, PrepareWithChordsTrainGenerateOverChordsAndRefusals) {
 }
 
 }  // namespace
+// ---- styles (docs/conditioning.md "Styles and blends") -------------------------------------------------------------
+
+TEST(CliStyles, PrepareWithStylesTrainGenerateStylesMixturesPathsAndRefusals) {
+  testing::TempDir dir;
+  // Runs a command once and expects it to fail with one error line naming all of `names`.
+  const auto expect_error = [](const std::string& command, std::initializer_list<std::string> names) {
+    const auto result = run_cadenza(command);
+    EXPECT_CLI_ERROR_CODE(command, result.exit_code, result.output, 1, names);
+  };
+  fs::create_directories(dir.file("tunes"));
+  fs::create_directories(dir.file("more"));
+  for (int i = 0; i < 8; ++i) {
+    write_midi_file(tune_with_chords(i), dir.file("tunes/jigs_" + std::to_string(i) + ".mid"));
+    write_midi_file(tune_with_chords(i + 1), dir.file("tunes/reels_" + std::to_string(i) + ".mid"));
+    write_midi_file(tune_with_chords(i + 2), dir.file("more/m" + std::to_string(i) + ".mid"));
+  }
+  write_midi_file(tune_with_chords(3), dir.file("tunes/polka.mid"));  // no style by the rule: skipped
+  const std::string shard = dir.file("styles.cdz");
+  const auto prepared = run_cadenza("dataset prepare --input " + dir.file("tunes") +
+                                    " --encoding melody --set structure=true --track-index 0 --chords-track 1"
+                                    " --style-from 'name:^(jigs|reels)_' --no-group-duplicates --split 0.6,0.2,0.2"
+                                    " --out " +
+                                    shard);
+  ASSERT_EQ(prepared.exit_code, 0) << prepared.output;
+  const auto info = run_cadenza("dataset info " + shard);
+  ASSERT_EQ(info.exit_code, 0) << info.output;
+  for (const std::string expected : {"styles      2 (name:^(jigs|reels)_)", "jigs", "reels", "polka.mid: no style"})
+    EXPECT_NE(info.output.find(expected), std::string::npos) << expected << "\n" << info.output;
+  const auto info_json = run_cadenza("dataset info --json " + shard);
+  ASSERT_EQ(info_json.exit_code, 0) << info_json.output;
+  const auto per_style = nlohmann::json::parse(info_json.output)["styles"]["pieces"];
+  EXPECT_EQ(per_style["jigs"]["train"].get<int>() + per_style["jigs"]["valid"].get<int>() +
+                per_style["jigs"]["test"].get<int>(),
+            8);
+
+  // Several inputs, one style each, in one shard.
+  const std::string given = dir.file("given.cdz");
+  const auto two_inputs = run_cadenza("dataset prepare --input " + dir.file("tunes") + " --input " + dir.file("more") +
+                                      " --style dance --style song --encoding melody"
+                                      " --track-index 0 --no-group-duplicates --out " +
+                                      given);
+  ASSERT_EQ(two_inputs.exit_code, 0) << two_inputs.output;
+  const auto given_json = run_cadenza("dataset info --json " + given);
+  const auto given_styles = nlohmann::json::parse(given_json.output)["styles"];
+  EXPECT_EQ(given_styles["source"], "given");
+  ASSERT_TRUE(given_styles["pieces"].contains("dance") && given_styles["pieces"].contains("song")) << given_styles;
+  const auto count = [&](const std::string& style) {
+    int total = 0;
+    for (const auto& [split, pieces] : given_styles["pieces"][style].items()) total += pieces.get<int>();
+    return total;
+  };
+  EXPECT_EQ(count("dance"), 17);
+  EXPECT_EQ(count("song"), 8);
+  expect_error(("dataset prepare --input " + dir.file("tunes") + " --input " + dir.file("more") + " --input " +
+                dir.file("tunes") + " --style a --style b --out " + dir.file("x.cdz")),
+               {"--style given 2 times for 3 inputs"});
+  expect_error(("dataset prepare --input " + dir.file("tunes") + " --style 'a b' --out " + dir.file("x.cdz")),
+               {"style name 'a b'"});
+
+  // A model with styles and chords: the style names go into its config.
+  const std::string run = dir.file("run");
+  const auto trained = run_cadenza("train --model lstm --preset tiny --data " + shard + " --out " + run +
+                                   " --steps 20 --set eval_every=10 --set style_conditioning=true"
+                                   " --set chord_conditioning=true --threads 1");
+  ASSERT_EQ(trained.exit_code, 0) << trained.output;
+  std::ifstream config_file(run + "/config.json");
+  const auto model_config = nlohmann::json::parse(config_file)["model"];
+  EXPECT_EQ(model_config["style_conditioning"], true);
+  EXPECT_EQ(model_config["style_names"], nlohmann::json({"jigs", "reels"}));
+  const auto evaluated = run_cadenza("evaluate --checkpoint " + run + " --data " + shard + " --json");
+  ASSERT_EQ(evaluated.exit_code, 0) << evaluated.output;
+
+  // One style, a mixture, a path (with a primer and chords), and none (the even mixture).
+  Score primer = tune_with_chords(0);
+  primer.tracks.resize(1);
+  write_midi_file(primer, dir.file("primer.mid"));
+  const std::vector<std::pair<std::string, std::string>> requests = {
+      {"one", "--style jigs --bars 4"},
+      {"mixture", "--style jigs=0.7,reels=0.3 --bars 4"},
+      {"path", "--style-path 'jigs@0 -> reels@6' --primer-midi " + dir.file("primer.mid") +
+                   " --chords \"C | G7 | Am | F | C | G7 | Am | F\""},
+      {"none", "--bars 4"}};
+  for (const auto& [name, options] : requests) {
+    const auto generated = run_cadenza("generate --checkpoint " + run + " --out " + dir.file(name) + " " + options);
+    ASSERT_EQ(generated.exit_code, 0) << name << ": " << generated.output;
+    EXPECT_TRUE(fs::exists(dir.file(name) + "/sample_001.mid")) << name;
+  }
+  EXPECT_NE(
+      run_cadenza("generate --checkpoint " + run + " --out " + dir.file("p2") + " --style-path 'jigs@0 -> reels@6'")
+          .output.find("style path: jigs@0 -> reels@6"),
+      std::string::npos);
+  EXPECT_NE(run_cadenza("generate --checkpoint " + run + " --out " + dir.file("n2") + " --bars 2")
+                .output.find("the even mixture of the model's 2 styles"),
+            std::string::npos);
+  const Score continued = read_midi_file(dir.file("path") + "/sample_001.mid");
+  EXPECT_GT(continued.end_tick(), 4 * 4 * continued.ticks_per_quarter) << "continues past the 4-bar primer";
+
+  // Errors: named, before any output is written.
+  const auto unknown = run_cadenza("generate --checkpoint " + run + " --out " + dir.file("bad") + " --style polkas");
+  EXPECT_CLI_ERROR(unknown, {"unknown style 'polkas'", "the model knows jigs, reels"});
+  EXPECT_FALSE(fs::exists(dir.file("bad")));
+  expect_error(("generate --checkpoint " + run + " --out " + dir.file("bad") + " --style jigs=0,reels=0"),
+               {"sum to 0"});
+  expect_error(("generate --checkpoint " + run + " --out " + dir.file("bad") + " --style-path 'jigs@4 -> reels@2'"),
+               {"anchor 2", "bars must ascend"});
+  expect_error(("generate --checkpoint " + run + " --out " + dir.file("bad") + " --style jigs --style-path 'jigs@0'"),
+               {"--style or --style-path, not both"});
+  expect_error(("generate --checkpoint " + run + " --out " + dir.file("bad") + " --beam-size 2"),
+               {"beam search", "style-conditioned model"});
+
+  // A model without style conditioning refuses a style; a shard without styles cannot train one.
+  const std::string plain_run = dir.file("plain_run");
+  ASSERT_EQ(
+      run_cadenza("train --model lstm --preset tiny --data " + shard + " --out " + plain_run + " --steps 2 --threads 1")
+          .exit_code,
+      0);
+  EXPECT_CLI_ERROR(run_cadenza("generate --checkpoint " + plain_run + " --out " + dir.file("bad") + " --style jigs"),
+                   {"--style / --style-path", "style conditioning", "has none"});
+  const std::string no_styles = dir.file("no_styles.cdz");
+  ASSERT_EQ(run_cadenza("dataset prepare --input " + dir.file("more") +
+                        " --encoding melody --track-index 0 --no-group-duplicates --out " + no_styles)
+                .exit_code,
+            0);
+  expect_error(("train --model lstm --preset tiny --data " + no_styles + " --out " + dir.file("run3") +
+                " --steps 2 --set style_conditioning=true --threads 1"),
+               {"style_conditioning", no_styles, "stores none", "--style-from"});
+}
+
 }  // namespace cadenza

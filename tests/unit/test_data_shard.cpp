@@ -135,6 +135,42 @@ TEST(DataShard, ChordsRoundTripAndOldShardsHaveNone) {
                     {"chords of piece 0", "malformed at run 0", "piece length 7"});
 }
 
+TEST(DataShard, StylesRoundTripAndOldShardsHaveNone) {
+  TempDir dir;
+  // Without the "styles" key (every shard before styles existed): no styles, and asking for one says so.
+  const Shard plain(write_sample_token_shard(dir));
+  EXPECT_FALSE(plain.has_styles());
+  EXPECT_TRUE(plain.style_names().empty());
+  EXPECT_THROW_WITH(plain.piece_style(0), Error, {"stores no styles", "--style-from"});
+
+  ShardMetadata metadata = token_metadata(40);
+  metadata.styles.present = true;
+  metadata.styles.source = "name:^([a-z]+)";
+  metadata.styles.names = {"jigs", "reels"};
+  metadata.styles.pieces = {1, 0, 1};
+  auto pieces = sample_pieces(40);
+  auto write = [&](const std::string& name) {
+    ShardWriter writer(metadata);
+    for (uint32_t i = 0; i < 3; ++i) writer.add_tokens(i, static_cast<Split>(i), pieces[i]);
+    writer.write(dir.file(name));
+    return dir.file(name);
+  };
+  const Shard shard(write("styles.cdz"));
+  ASSERT_TRUE(shard.has_styles());
+  EXPECT_EQ(shard.metadata().styles, metadata.styles);
+  EXPECT_EQ(shard.style_names(), (std::vector<std::string>{"jigs", "reels"}));
+  EXPECT_EQ(shard.piece_style(0), 1u);
+  EXPECT_EQ(shard.piece_style(1), 0u);
+  EXPECT_EQ(shard.metadata_json()["styles"]["version"], kShardStylesVersion);
+
+  // Names out of order and indexes past the names are format errors naming the problem.
+  metadata.styles.names = {"reels", "jigs"};
+  EXPECT_THROW_WITH(Shard(write("unsorted.cdz")), FormatError, {"styles", "sorted", "'reels' before 'jigs'"});
+  metadata.styles.names = {"jigs", "reels"};
+  metadata.styles.pieces = {0, 2, 1};
+  EXPECT_THROW_WITH(Shard(write("index.cdz")), FormatError, {"piece 1 has style index 2", "2 styles"});
+}
+
 TEST(DataShard, SerializationIsDeterministic) {
   TempDir dir;
   std::string a = write_sample_token_shard(dir);

@@ -13,6 +13,7 @@
 #include "encoding/encoding.h"
 #include "families/registry.h"
 #include "generate/generator.h"
+#include "generate/style_schedule.h"
 #include "models/sequence_model.h"
 #include "support/test_support.h"
 
@@ -232,6 +233,96 @@ TEST(GenerateGeneratorChecks, FiveHundredTwelveTokensWithASmallLstm) {
   const auto tokens = generate_tokens(*model, *encoding, {}, options, &stats);
   EXPECT_EQ(stats.generated_tokens, 512);
   expect_grammatical(*encoding, tokens);
+}
+
+// ---- styles (generate/style_schedule.h; docs/conditioning.md "Styles and blends") ----------------------------------
+
+TEST(GenerateStyles, ScheduleMovesBarByBarOnTheMelodyGrid) {
+  auto encoding = melody();  // 4 steps per quarter: a 4/4 bar is 16 steps
+  std::string text = "NOTE_ON_60";
+  for (int i = 0; i < 47; ++i) text += " NO_EVENT";
+  const std::vector<Token> tokens = encoding->from_text(text);  // 48 steps, 3 bars
+  const auto schedule = style_schedule(parse_style_path("a@0 -> b@2", {"a", "b"}), *encoding);
+  const auto before = [&](size_t count) { return schedule(std::span<const Token>(tokens.data(), count)); };
+  // The next token after 15 tokens is step 15 (bar 0); after 16, step 16 (bar 1, halfway); after 32, bar 2.
+  EXPECT_EQ(before(1), models::style_weights_column({1, 0}));
+  EXPECT_EQ(before(15), models::style_weights_column({1, 0}));
+  EXPECT_EQ(before(16), models::style_weights_column({0.5, 0.5}));
+  EXPECT_EQ(before(31), models::style_weights_column({0.5, 0.5}));
+  EXPECT_EQ(before(32), models::style_weights_column({0, 1}));
+  EXPECT_EQ(before(48), models::style_weights_column({0, 1}));
+  // One anchor: constant.
+  const auto constant = style_schedule(parse_style_path("b@3", {"a", "b"}), *encoding);
+  EXPECT_EQ(constant(std::span<const Token>(tokens.data(), 1)), models::style_weights_column({0, 1}));
+
+  // Bars follow the meters: two bars of 3/4, then 4/4.
+  Score score = make_empty_score(480, 120.0, 3, 4);
+  score.time_signatures.push_back({2 * 1440, 4, 4});
+  EXPECT_DOUBLE_EQ(bars_before(score, 1440), 1.0);
+  EXPECT_DOUBLE_EQ(bars_before(score, 2 * 1440 + 1920), 3.0);
+  EXPECT_DOUBLE_EQ(bars_before(score, 2 * 1440 + 960), 2.5);
+}
+
+TEST(GenerateStyles, GreedyWithMovingStylesEqualsMaskedArgmaxOfForwardWithThoseStyles) {
+  auto encoding = melody();
+  const int vocab = encoding->vocabulary().size();
+  torch::manual_seed(12);
+  models::ModelConfig config;
+  config.family = "gru";
+  config.vocab_size = vocab;
+  config.hidden_size = 16;
+  config.num_layers = 1;
+  config.style_conditioning = true;
+  config.style_names = {"a", "b"};
+  auto model = families::make_sequence_model(config);
+  {
+    torch::NoGradGuard no_grad;  // a strong style effect, so that the styles change the choices
+    model->named_parameters()["style.weight"].mul_(40.0);
+  }
+  // The style flips at every token: a if the sequence before has an even length, b if odd.
+  GenerationOptions options;
+  options.max_tokens = 40;
+  options.sampling.temperature = 0.0;
+  std::vector<size_t> asked;
+  options.next_style = [&](std::span<const Token> before) {
+    asked.push_back(before.size());
+    return models::style_weights_column(before.size() % 2 == 0 ? std::vector<double>{1, 0} : std::vector<double>{0, 1});
+  };
+  const auto primer = encoding->from_text("NOTE_ON_67 NO_EVENT");
+  const auto tokens = generate_tokens(*model, *encoding, primer, options);
+  ASSERT_EQ(tokens.size(), primer.size() + 40);
+  ASSERT_GE(asked.size(), tokens.size() - 1);
+  for (size_t i = 0; i + 1 < tokens.size(); ++i) EXPECT_EQ(asked[i], i + 1) << "asked for the style of token i + 1";
+
+  torch::NoGradGuard no_grad;
+  model->eval();
+  const auto T = static_cast<int64_t>(tokens.size());
+  const std::vector<StepContext> contexts = encoding->contexts(tokens);
+  torch::Tensor context = torch::zeros({1, T, 6}, torch::kLong);
+  for (int64_t t = 0; t < T; ++t) {
+    const auto row = context_values(tokens, static_cast<size_t>(t), contexts[static_cast<size_t>(t)], vocab);
+    for (int c = 0; c < 3; ++c) context[0][t][c] = row[static_cast<size_t>(c)];
+    context[0][t][(t + 1) % 2 == 0 ? 4 : 5] = models::SequenceModelImpl::kStyleUnit;
+  }
+  std::vector<int64_t> ids(tokens.begin(), tokens.end());
+  const torch::Tensor logits = model->forward(torch::tensor(ids, torch::kLong).unsqueeze(0), context)[0];  // (T, V)
+  auto grammar = encoding->grammar();
+  std::vector<uint8_t> mask(vocab);
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (i >= primer.size()) {
+      grammar->allowed(mask);
+      float best = -INFINITY;
+      for (int t = 0; t < vocab; ++t)
+        if (mask[t]) best = std::max(best, logits[static_cast<int64_t>(i) - 1][t].item<float>());
+      EXPECT_GE(logits[static_cast<int64_t>(i) - 1][tokens[i]].item<float>(), best - 1e-4f) << "position " << i;
+    }
+    grammar->push(tokens[i]);
+  }
+  // The styles matter: the same model under the other alternation writes something else.
+  options.next_style = [](std::span<const Token> before) {
+    return models::style_weights_column(before.size() % 2 == 0 ? std::vector<double>{0, 1} : std::vector<double>{1, 0});
+  };
+  EXPECT_NE(generate_tokens(*model, *encoding, primer, options), tokens);
 }
 
 }  // namespace

@@ -221,5 +221,146 @@ TEST_P(ChordMatchesPyTorch, LogitsLossGradientsAndSteps) {
 INSTANTIATE_TEST_SUITE_P(Fixtures, ChordMatchesPyTorch,
                          ::testing::Values("chord_rnn", "chord_lstm", "chord_gru", "chord_transformer"));
 
+// ---- styles (config style_conditioning: columns 4.. of the context, the style vector in fixed point) ---------------
+
+const std::vector<std::string> kStyleNames = {"hpps", "jigs", "reels"};
+
+ModelConfig style_config(const std::string& family, bool with_chords) {
+  ModelConfig config = chord_config(family, /*with_bar_context=*/with_chords);
+  config.chord_conditioning = with_chords;
+  config.style_conditioning = true;
+  config.style_names = kStyleNames;
+  return config;
+}
+
+// (B, T, 4 + S): a random bar context and chord, and a style vector that differs at every position (random mixtures
+// in fixed point, summing to kStyleUnit), as a --style-path moving over the piece gives.
+torch::Tensor random_style_context(int64_t B, int64_t T) {
+  const auto S = static_cast<int64_t>(kStyleNames.size());
+  torch::Tensor styles = torch::empty({B, T, S}, torch::kLong);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 0; t < T; ++t) {
+      std::vector<double> weights;
+      for (int64_t s = 0; s < S; ++s) weights.push_back(torch::rand({1}).item<double>());
+      const std::vector<int64_t> column = style_weights_column(weights);
+      for (int64_t s = 0; s < S; ++s) styles[b][t][s] = column[static_cast<size_t>(s)];
+    }
+  return torch::cat({random_chord_context(B, T), styles}, -1);
+}
+
+TEST(StyleWeights, FixedPointColumnsSumToOneUnitAndRejectBadWeights) {
+  const std::vector<int64_t> column = style_weights_column({0.7, 0.3, 0.0});
+  EXPECT_EQ(column[0] + column[1] + column[2], SequenceModelImpl::kStyleUnit);
+  EXPECT_NEAR(static_cast<double>(column[0]) / SequenceModelImpl::kStyleUnit, 0.7, 1e-7);
+  EXPECT_EQ(column[2], 0);
+  EXPECT_EQ(style_weights_column({0, 2, 0}), (std::vector<int64_t>{0, SequenceModelImpl::kStyleUnit, 0}));
+  const std::vector<int64_t> thirds = style_weights_column({1, 1, 1});
+  EXPECT_EQ(thirds[0] + thirds[1] + thirds[2], SequenceModelImpl::kStyleUnit);
+  EXPECT_THROW_WITH(style_weights_column({0, 0}), Error, {"must not all be zero"});
+  EXPECT_THROW_WITH(style_weights_column({1, -0.5}), Error, {"non-negative", "-0.5"});
+}
+
+class StyleBackbone : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(StyleBackbone, StepWithMovingStylesReproducesForward) {
+  for (bool with_chords : {false, true}) {
+    torch::manual_seed(13);
+    auto model = testing::test_sequence_model(style_config(GetParam(), with_chords));
+    model->eval();
+    torch::NoGradGuard no_grad;
+    const int64_t B = 3, T = 12;
+    const torch::Tensor input = torch::randint(kVocab, {B, T}, torch::kLong);
+    const torch::Tensor context = random_style_context(B, T);
+    const torch::Tensor full = model->forward(input, context);  // (B, T, V)
+    auto state = model->initial_state(B);
+    for (int64_t t = 0; t < T; ++t) {
+      const torch::Tensor logits = model->step(input.select(1, t), *state, context.select(1, t));
+      EXPECT_LT(max_abs_diff(logits, full.select(1, t)), 1e-5) << GetParam() << " chords " << with_chords;
+    }
+    // The style is read: another style vector gives other logits from the first position on.
+    torch::Tensor other = context.clone();
+    other.narrow(-1, 4, 3).zero_();
+    other.select(-1, 4).fill_(SequenceModelImpl::kStyleUnit);
+    EXPECT_GT(max_abs_diff(model->forward(input, other).select(1, 0), full.select(1, 0)), 1e-4) << GetParam();
+  }
+}
+
+TEST_P(StyleBackbone, StyleWeightHasThePyTorchNameAndOldConfigsHaveNone) {
+  auto model = testing::test_sequence_model(style_config(GetParam(), false));
+  const auto parameters = model->named_parameters();
+  const int64_t width = GetParam() == "transformer" ? 16 : 6;
+  ASSERT_TRUE(parameters.contains("style.weight"));
+  EXPECT_EQ(parameters["style.weight"].sizes(), (std::vector<int64_t>{width, 3}));
+  EXPECT_FALSE(parameters.contains("style.bias"));
+  EXPECT_FALSE(parameters.contains("chord.weight"));
+  EXPECT_EQ(model->style_count(), 3);
+  EXPECT_TRUE(model->reads_context());
+  // The names round-trip through the config JSON; without the keys (older checkpoints) there is no style.
+  const ModelConfig read = ModelConfig::from_json(style_config(GetParam(), false).to_json());
+  EXPECT_EQ(read.style_names, kStyleNames);
+  nlohmann::json json = context_config(GetParam(), 2).to_json();
+  json.erase("style_conditioning");
+  json.erase("style_names");
+  const ModelConfig old_config = ModelConfig::from_json(json);
+  EXPECT_FALSE(old_config.style_conditioning);
+  auto plain = testing::test_sequence_model(old_config);
+  EXPECT_FALSE(plain->named_parameters().contains("style.weight"));
+  EXPECT_EQ(plain->style_count(), 0);
+}
+
+TEST_P(StyleBackbone, MalformedStylesAreAClearError) {
+  auto model = testing::test_sequence_model(style_config(GetParam(), false));
+  model->eval();
+  torch::NoGradGuard no_grad;
+  const torch::Tensor input = torch::randint(kVocab, {2, 5}, torch::kLong);
+  EXPECT_THROW_WITH(model->forward(input, random_chord_context(2, 5)), Error, {"(B, T, 7)", "3 styles"});
+  torch::Tensor bad = random_style_context(2, 5);
+  bad.select(-1, 5).fill_(SequenceModelImpl::kStyleUnit + 1);
+  EXPECT_THROW_WITH(model->forward(input, bad), Error, {"style weights", "[0, 16777217)"});
+  nlohmann::json json = style_config(GetParam(), false).to_json();
+  json["style_names"] = {"jigs", "hpps"};
+  EXPECT_THROW_WITH(ModelConfig::from_json(json), Error, {"style_names", "sorted"});
+  json["style_conditioning"] = false;
+  EXPECT_THROW_WITH(ModelConfig::from_json(json), Error, {"style_names", "\"style_conditioning\" is false"});
+  ModelConfig unnamed = style_config(GetParam(), false);
+  unnamed.style_names.clear();
+  EXPECT_THROW_WITH(testing::test_sequence_model(unnamed), Error, {"style_conditioning", "style_names"});
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, StyleBackbone, ::testing::Values("rnn", "lstm", "gru", "transformer"));
+
+// The style models against their PyTorch references (tests/fixtures/make_style_fixtures.py; lstm and transformer
+// with chords too): logits, loss and gradients of forward() with a style vector that moves over the positions, and
+// step() with the style of each position.
+class StyleMatchesPyTorch : public testing::PyTorchFixtureTest {};
+
+TEST_P(StyleMatchesPyTorch, LogitsLossGradientsAndSteps) {
+  auto model = testing::test_sequence_model(config_);
+  load_module_tensors(*model, file_, path_, "model.");
+  model->train();  // dropout is 0 in the fixtures
+  const torch::Tensor input = get("input"), context = get("context");
+  ASSERT_EQ(context.size(-1), 4 + 3);
+  ASSERT_EQ(model->style_count(), 3);
+  const torch::Tensor logits = model->forward(input, context);
+  EXPECT_LT(max_abs_diff(logits, get("logits")), 1e-5);
+  const torch::Tensor loss = loss_of(logits);
+  EXPECT_NEAR(loss.item<double>(), get("loss").item<double>(), 1e-5);
+  loss.backward();
+  for (const auto& item : model->named_parameters()) {
+    ASSERT_TRUE(item.value().grad().defined()) << item.key();
+    EXPECT_LT(max_abs_diff(item.value().grad(), get("grad." + item.key())), 1e-5) << item.key();
+  }
+  model->eval();
+  torch::NoGradGuard no_grad;
+  auto state = model->initial_state(input.size(0));
+  for (int64_t t = 0; t < input.size(1); ++t) {
+    const torch::Tensor step = model->step(input.select(1, t), *state, context.select(1, t));
+    EXPECT_LT(max_abs_diff(step, get("logits").select(1, t)), 1e-5) << "t " << t;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, StyleMatchesPyTorch,
+                         ::testing::Values("style_rnn", "style_lstm", "style_gru", "style_transformer"));
+
 }  // namespace
 }  // namespace cadenza::models

@@ -25,6 +25,8 @@ struct DatasetPrepareOptions {
   std::string track;
   int track_index = -1;
   int chords_track = -1;
+  std::string style_from;
+  std::vector<std::string> styles;
   std::string split = "0.8,0.1,0.1";
   bool no_recursive = false;
   uint64_t min_length = 0;
@@ -59,6 +61,8 @@ void run_dataset_prepare(const DatasetPrepareOptions& cli) {
   options.track = cli.track;
   options.track_index = cli.track_index;
   options.chords_track = cli.chords_track;
+  options.style_from = cli.style_from;
+  options.styles = cli.styles;
   options.split = SplitRatios::parse(cli.split);
   options.recursive = !cli.no_recursive;
   options.min_length = cli.min_length;
@@ -151,6 +155,14 @@ void run_dataset_info(const DatasetInfoOptions& cli) {
   if (shard.has_chords())
     std::printf("chords      the chord under every token, from track %d (12 pitch-class bits)\n",
                 shard.metadata().chords.track);
+  if (shard.has_styles()) {
+    std::printf("styles      %zu (%s); pieces train / valid / test\n", shard.style_names().size(),
+                shard.metadata().styles.source.c_str());
+    for (const auto& [name, counts] : info["styles"]["pieces"].items())
+      std::printf("  %-20s %6s / %s / %s\n", name.c_str(), with_thousands(counts["train"].get<uint64_t>()).c_str(),
+                  with_thousands(counts["valid"].get<uint64_t>()).c_str(),
+                  with_thousands(counts["test"].get<uint64_t>()).c_str());
+  }
   const auto& skipped = shard.metadata().skipped;
   if (!skipped.empty()) {
     std::printf("skipped     %zu\n", skipped.size());
@@ -193,6 +205,14 @@ void setup_dataset(CLI::App& app) {
                    "trained with --set chord_conditioning=true read it (docs/conditioning.md)")
       ->check(CLI::Range(-1, 65535))
       ->capture_default_str();
+  prepare->add_option(
+      "--style-from", prepare_options->style_from,
+      "Label every piece with a style: 'folder' (the folder the file is in) or 'name:REGEX' (the regular expression's "
+      "first group, else its match, in the file name; Nottingham: 'name:^(reels|[a-z]+)'). Files without a style are "
+      "skipped. Models trained with --set style_conditioning=true read it (docs/conditioning.md)");
+  prepare->add_option("--style", prepare_options->styles,
+                      "The style of the inputs instead of --style-from: one name for all, or one per --input in order "
+                      "(repeatable; letters, digits, '-', '_', '.')");
   prepare
       ->add_option("--split", prepare_options->split,
                    "train,valid,test fractions for MIDI files (by hash of the relative path; duplicates follow the "

@@ -7,6 +7,7 @@
 #include "bundled_models.h"
 #include "command.h"
 #include "common/error.h"
+#include "data/style_blend.h"
 #include "midi/midi.h"
 #include "sampler_options.h"
 #include "score/chords.h"
@@ -53,6 +54,15 @@ void run_generate(GenerateCommandOptions& cli) {
       (request.chords_track < 0 || static_cast<size_t>(request.chords_track) >= request.chords_score->tracks.size()))
     throw Error("generate: " + cli.chords_midi + ": no chord track " + std::to_string(request.chords_track) +
                 " (the file has " + std::to_string(request.chords_score->tracks.size()) + " tracks)");
+  const std::vector<std::string>& styles = sampler->capabilities().styles;
+  if (!styles.empty()) {
+    if (!request.style_path.empty())
+      std::printf("style path: %s (by bar)\n", request.style_path.c_str());
+    else if (!request.style.empty())
+      std::printf("style: %s\n", describe_style_vector(parse_style_mixture(request.style, styles), styles).c_str());
+    else
+      std::printf("style: the even mixture of the model's %zu styles (none given with --style)\n", styles.size());
+  }
   PieceWriter writer(cli.common.out, cli.common.wav, "generate");
   for (int i = 0; i < cli.num_outputs; ++i) {
     request.seed = cli.common.request.seed + static_cast<uint64_t>(i);
@@ -91,6 +101,15 @@ void setup_generate(CLI::App& parent) {
   command->add_option("--chords-track", request.chords_track, "The track of --chords-midi that holds the chords")
       ->check(CLI::Range(0, 65535))
       ->capture_default_str();
+  command->add_option("--style", request.style,
+                      "Style models (trained with style_conditioning): the style to generate in, one of the model's "
+                      "styles (\"jigs\") or a mixture of them (\"jigs=0.7,waltzes=0.3\", weights >= 0, normalised). "
+                      "Default: the even mixture of all the model's styles");
+  command->add_option("--style-path", request.style_path,
+                      "Style models: a style that moves over the piece bar by bar, anchors STYLE@BAR separated by "
+                      "'->' (\"jigs@0 -> waltzes@16\"; an anchor may be a mixture), interpolated linearly between the "
+                      "anchors, held before the first and after the last; bars from the piece's start (a primer's "
+                      "included)");
   command->add_flag("--until-end", request.until_end,
                     "Let the model end the tune (models of tunes with an end: melody with structure=true); a length "
                     "is then only a cap (64 bars by default)");
