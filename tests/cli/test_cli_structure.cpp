@@ -307,7 +307,7 @@ TEST(CliStyles, PrepareWithStylesTrainGenerateStylesMixturesPathsAndRefusals) {
   const auto model_config = nlohmann::json::parse(config_file)["model"];
   EXPECT_EQ(model_config["style_conditioning"], true);
   EXPECT_EQ(model_config["style_names"], nlohmann::json({"jigs", "reels"}));
-  const auto evaluated = run_cadenza("evaluate --checkpoint " + run + " --data " + shard + " --json");
+  const auto evaluated = run_cadenza("evaluate --checkpoint " + run + " --data " + shard + " --split train --json");
   ASSERT_EQ(evaluated.exit_code, 0) << evaluated.output;
 
   // One style, a mixture, a path (with a primer and chords), and none (the even mixture).

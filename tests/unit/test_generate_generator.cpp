@@ -290,7 +290,7 @@ TEST(GenerateStyles, GreedyWithMovingStylesEqualsMaskedArgmaxOfForwardWithThoseS
   };
   const auto primer = encoding->from_text("NOTE_ON_67 NO_EVENT");
   const auto tokens = generate_tokens(*model, *encoding, primer, options);
-  ASSERT_EQ(tokens.size(), primer.size() + 40);
+  ASSERT_GE(tokens.size(), primer.size() + 40);  // closing tokens may follow
   ASSERT_GE(asked.size(), tokens.size() - 1);
   for (size_t i = 0; i + 1 < tokens.size(); ++i) EXPECT_EQ(asked[i], i + 1) << "asked for the style of token i + 1";
 
@@ -308,7 +308,7 @@ TEST(GenerateStyles, GreedyWithMovingStylesEqualsMaskedArgmaxOfForwardWithThoseS
   const torch::Tensor logits = model->forward(torch::tensor(ids, torch::kLong).unsqueeze(0), context)[0];  // (T, V)
   auto grammar = encoding->grammar();
   std::vector<uint8_t> mask(vocab);
-  for (size_t i = 0; i < tokens.size(); ++i) {
+  for (size_t i = 0; i < primer.size() + 40; ++i) {  // the sampled tokens (a closing token follows its own rule)
     if (i >= primer.size()) {
       grammar->allowed(mask);
       float best = -INFINITY;
