@@ -1,0 +1,98 @@
+// Style columns of the step context (codec/batches.h): every training row reads its own piece's style one-hot, a
+// window reads the style it is given, and a model's styles must be the shard's (docs/conditioning.md, Styles).
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "codec/batches.h"
+#include "common/error.h"
+#include "data/shard.h"
+#include "models/sequence_model.h"
+#include "support/test_support.h"
+
+namespace cadenza::codec {
+namespace {
+
+constexpr int64_t kUnit = models::SequenceModelImpl::kStyleUnit;
+
+// Four melody pieces in train: pieces 0 and 2 repeat pitch 60 (style "a"), pieces 1 and 3 pitch 72 (style "b").
+std::string write_styled_shard(const testing::TempDir& dir, bool with_styles) {
+  const auto encoding = make_token_encoding(nlohmann::json{{"name", "melody"}});
+  ShardMetadata metadata;
+  metadata.encoding = encoding->spec();
+  metadata.vocabulary = encoding->vocabulary().names();
+  for (int i = 0; i < 4; ++i) metadata.sources.push_back({"p" + std::to_string(i) + ".mid", 1, "fnv1a64:0"});
+  if (with_styles) {
+    metadata.styles.present = true;
+    metadata.styles.source = "given";
+    metadata.styles.names = {"a", "b"};
+    metadata.styles.pieces = {0, 1, 0, 1};
+  }
+  ShardWriter writer(metadata);
+  for (uint32_t i = 0; i < 4; ++i) {
+    std::string text;
+    for (int n = 0; n < 12 + 3 * static_cast<int>(i); ++n)
+      text += (i % 2 == 0 ? " NOTE_ON_60" : " NOTE_ON_72") + std::string(" NO_EVENT");
+    writer.add_tokens(i, Split::kTrain, encoding->from_text(text.substr(1)));
+  }
+  const std::string path = dir.file(with_styles ? "styles.cdz" : "plain.cdz");
+  writer.write(path);
+  return path;
+}
+
+TEST(CodecStyles, EveryRowReadsItsPiecesStyleOneHot) {
+  testing::TempDir dir;
+  const Shard shard(write_styled_shard(dir, true));
+  const auto encoding = shard.make_encoding();
+  const int64_t note_60 = encoding->vocabulary().id("NOTE_ON_60"), note_72 = encoding->vocabulary().id("NOTE_ON_72");
+  BatchOptions options;
+  options.batch_size = 8;
+  options.crop_length = 10;
+  BatchSource source(shard, Split::kTrain, options, /*with_context=*/true, /*with_chords=*/false, /*styles=*/2);
+  int rows_a = 0, rows_b = 0;
+  for (uint64_t seed = 1; seed <= 4; ++seed) {
+    const TensorBatch batch = source.next(seed);
+    ASSERT_EQ(batch.context.size(-1), 4 + 2);
+    for (int64_t b = 0; b < batch.targets.size(0); ++b) {
+      const torch::Tensor row = batch.targets[b];
+      const bool piece_a = (row == note_60).any().item<bool>(), piece_b = (row == note_72).any().item<bool>();
+      ASSERT_NE(piece_a, piece_b) << "each row comes from one piece";
+      const torch::Tensor styles = batch.context[b].narrow(-1, 4, 2);  // (T, 2)
+      EXPECT_TRUE((styles.select(-1, piece_a ? 0 : 1) == kUnit).all().item<bool>()) << "row " << b;
+      EXPECT_TRUE((styles.select(-1, piece_a ? 1 : 0) == 0).all().item<bool>()) << "row " << b;
+      (piece_a ? rows_a : rows_b) += 1;
+    }
+  }
+  EXPECT_GT(rows_a, 0);
+  EXPECT_GT(rows_b, 0);
+}
+
+TEST(CodecStyles, WindowContextCarriesTheGivenStyleAndMismatchesAreErrors) {
+  testing::TempDir dir;
+  const Shard shard(write_styled_shard(dir, true));
+  const auto encoding = shard.make_encoding();
+  const std::vector<Token> tokens = shard.token_vector(1);
+  const std::vector<int64_t> style = one_hot_style(2, 1);
+  const torch::Tensor context =
+      window_context(tokens, encoding->contexts(tokens), 2, 5, shard.vocabulary_size(), nullptr, &style);
+  ASSERT_EQ(context.sizes(), (std::vector<int64_t>{5, 6}));
+  EXPECT_TRUE((context.select(-1, 5) == kUnit).all().item<bool>());
+  EXPECT_TRUE((context.select(-1, 4) == 0).all().item<bool>());
+  EXPECT_TRUE((context.select(-1, 3) == 0).all().item<bool>()) << "no chord column content without chords";
+  EXPECT_THROW_WITH(one_hot_style(2, 2), Error, {"style index 2", "2 styles"});
+
+  EXPECT_NO_THROW(check_shard_styles(shard, {"a", "b"}));
+  EXPECT_THROW_WITH(check_shard_styles(shard, {"a", "c"}), Error, {"the model's styles (a, c)", "shard's (a, b)"});
+  const Shard plain(write_styled_shard(dir, false));
+  EXPECT_THROW_WITH(check_shard_styles(plain, {"a", "b"}), Error, {"stores none", "--style-from"});
+  EXPECT_THROW_WITH(BatchSource(plain, Split::kTrain, BatchOptions{}, true, false, 2), Error,
+                    {"reads 2 styles", "stores none"});
+  EXPECT_THROW_WITH(BatchSource(shard, Split::kTrain, BatchOptions{}, true, false, 3), Error,
+                    {"reads 3 styles", "stores 2"});
+}
+
+}  // namespace
+}  // namespace cadenza::codec
