@@ -133,11 +133,37 @@ std::vector<Token> beam_search_tokens(models::SequenceModelImpl& model, const To
   std::vector<float> logits(vocab);
   // Keeps state rows `keep` (in that order), feeds one token per kept row (the last token of beams[of_beam[r]], or
   // token `at` of beam 0 for the prefix) and copies the (rows, V) logits to the CPU.
+  // The context of token `at + 1` of a beam: its step context, and for a style model (columns 4..) the beam's style
+  // after a chord column that stays 0 (beam search takes no chords).
+  const int64_t styles = model.style_count();
+  const std::vector<int64_t> even_style =
+      styles > 0 ? models::style_weights_column(std::vector<double>(static_cast<size_t>(styles), 1.0))
+                 : std::vector<int64_t>();
   auto context_of = [&](const Beam& beam, size_t at) {
-    return context_values(beam.tokens, at, beam.contexts[at], vocab);
+    const auto values = context_values(beam.tokens, at, beam.contexts[at], vocab);
+    std::vector<int64_t> row(values.begin(), values.end());
+    if (styles > 0) {
+      row.push_back(0);
+      const std::vector<int64_t> style =
+          options.next_style ? options.next_style(std::span<const Token>(beam.tokens.data(), at + 1)) : even_style;
+      if (static_cast<int64_t>(style.size()) != styles)
+        throw Error("beam search: the style vector has " + std::to_string(style.size()) + " weights, the model reads " +
+                    std::to_string(styles) + " styles");
+      row.insert(row.end(), style.begin(), style.end());
+    }
+    return row;
+  };
+  auto context_rows = [&](const std::vector<std::vector<int64_t>>& rows_values) {
+    if (!model.reads_context()) return torch::Tensor();
+    const auto width = static_cast<int64_t>(rows_values.front().size());
+    torch::Tensor out = torch::empty({static_cast<int64_t>(rows_values.size()), width}, torch::kLong);
+    auto values = out.accessor<int64_t, 2>();
+    for (size_t r = 0; r < rows_values.size(); ++r)
+      for (int64_t c = 0; c < width; ++c) values[static_cast<int64_t>(r)][c] = rows_values[r][static_cast<size_t>(c)];
+    return out.to(device);
   };
   auto advance = [&](const std::vector<int64_t>& keep, const std::vector<Token>& inputs,
-                     const std::vector<std::array<int64_t, 3>>& contexts) {
+                     const std::vector<std::vector<int64_t>>& contexts) {
     bool identity = static_cast<int64_t>(keep.size()) == rows;
     for (size_t i = 0; identity && i < keep.size(); ++i) identity = keep[i] == static_cast<int64_t>(i);
     if (!identity) state->select_rows(torch::tensor(keep, torch::kLong));
@@ -145,7 +171,7 @@ std::vector<Token> beam_search_tokens(models::SequenceModelImpl& model, const To
     std::vector<int64_t> ids(inputs.begin(), inputs.end());
     const torch::Tensor input = torch::tensor(ids, torch::kLong).to(device);
     const torch::Tensor out =
-        model.step(input, *state, context_tensor(model, contexts, device)).to(torch::kCPU, torch::kFloat).contiguous();
+        model.step(input, *state, context_rows(contexts)).to(torch::kCPU, torch::kFloat).contiguous();
     logits.assign(out.data_ptr<float>(), out.data_ptr<float>() + rows * vocab);
   };
   auto any_cannot_end = [&] {
@@ -154,8 +180,7 @@ std::vector<Token> beam_search_tokens(models::SequenceModelImpl& model, const To
 
   // The prefix, one token at a time at batch size 1 (as generate_tokens feeds it), only when logits are needed.
   if (remaining > 0 || any_cannot_end()) {
-    for (size_t i = 0; i < beams[0].tokens.size(); ++i)
-      advance({0}, {beams[0].tokens[i]}, {context_of(beams[0], i)});
+    for (size_t i = 0; i < beams[0].tokens.size(); ++i) advance({0}, {beams[0].tokens[i]}, {context_of(beams[0], i)});
   }
 
   std::vector<uint8_t> mask(vocab);
@@ -198,7 +223,7 @@ std::vector<Token> beam_search_tokens(models::SequenceModelImpl& model, const To
     ++local_stats.generated_tokens;
     --remaining;
     if (remaining > 0 || any_cannot_end()) {
-      std::vector<std::array<int64_t, 3>> contexts;
+      std::vector<std::vector<int64_t>> contexts;
       for (const Beam& beam : beams) contexts.push_back(context_of(beam, beam.tokens.size() - 1));
       advance(parents, inputs, contexts);
     }
@@ -231,7 +256,7 @@ std::vector<Token> beam_search_tokens(models::SequenceModelImpl& model, const To
       }
     }
     if (keep.empty() || round + 1 == kMaxClosingTokens) break;
-    std::vector<std::array<int64_t, 3>> contexts;
+    std::vector<std::vector<int64_t>> contexts;
     for (int b : next_row_beam) contexts.push_back(context_of(beams[b], beams[b].tokens.size() - 1));
     advance(keep, inputs, contexts);
     row_beam = std::move(next_row_beam);

@@ -39,6 +39,9 @@ struct BeamSearchOptions {
   SamplingOptions sampling;  // how stochastic proposals are drawn (scores always use temperature 1)
   uint64_t seed = 0;
   bool stochastic = true;  // false: each beam proposes its branch_factor most likely allowed tokens
+  // Style models: the style vector of each beam's next token, given that beam's tokens before it (as
+  // GenerationOptions::next_style). Absent: the even mixture of the model's styles.
+  std::function<std::vector<int64_t>(std::span<const Token>)> next_style;
 };
 
 // What happened in one beam_search_tokens() call, for the returned sequence.

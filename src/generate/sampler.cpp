@@ -114,8 +114,6 @@ void check_sample_request(const SampleRequest& request, const SamplerCapabilitie
         model + " has none");
   if (!request.style.empty() && !request.style_path.empty())
     fail("give the style as --style or --style-path, not both");
-  if (!caps.styles.empty() && request.beam_size > 0)
-    fail("beam search with a style-conditioned model cannot be done yet (sample without --beam-size)");
   // Names and weights are checked here, before any work (the sampler parses them again for their values).
   if (!request.style.empty()) parse_style_mixture(request.style, caps.styles);
   if (!request.style_path.empty()) parse_style_path(request.style_path, caps.styles);

@@ -206,6 +206,7 @@ class SequenceSampler final : public Sampler {
       beam.sampling = request.sampling;
       beam.seed = request.seed;
       beam.stochastic = request.sampling.temperature > 0;
+      beam.next_style = options.next_style;
       BeamSearchStats stats;
       if (target_end < 0) {
         beam.max_tokens = request.steps;

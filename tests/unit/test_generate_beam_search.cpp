@@ -397,5 +397,55 @@ TEST(GenerateBeamSearchChecks, ZeroTokensReturnsThePrimerOrClosesIt) {
   EXPECT_NEAR(stats.log_probability, forward_log_probability(*model, *encoding, closed, 1), 1e-4);
 }
 
+// A style model (docs/conditioning.md, Styles and blends): with a style vector that alternates at every token, beam
+// size 1 and branch factor 1 is greedy generation with the same styles, and other styles give other tokens.
+TEST(GenerateBeamSearchStyles, BeamOneEqualsGreedyWithMovingStyles) {
+  auto encoding = melody();
+  torch::manual_seed(12);
+  models::ModelConfig config;
+  config.family = "lstm";
+  config.vocab_size = encoding->vocabulary().size();
+  config.hidden_size = 16;
+  config.num_layers = 1;
+  config.style_conditioning = true;
+  config.style_names = {"a", "b"};
+  auto model = families::make_sequence_model(config);
+  {
+    torch::NoGradGuard no_grad;
+    model->named_parameters()["style.weight"].mul_(40.0);
+  }
+  const auto alternate = [](bool flip) {
+    return [flip](std::span<const Token> before) {
+      return models::style_weights_column((before.size() % 2 == 0) != flip ? std::vector<double>{1, 0}
+                                                                           : std::vector<double>{0, 1});
+    };
+  };
+  const auto primer = encoding->from_text("NOTE_ON_67 NO_EVENT");
+  GenerationOptions greedy;
+  greedy.max_tokens = 40;
+  greedy.sampling.temperature = 0.0;
+  greedy.next_style = alternate(false);
+  const auto expected = generate_tokens(*model, *encoding, primer, greedy);
+
+  BeamSearchOptions beam;
+  beam.beam_size = 1;
+  beam.branch_factor = 1;
+  beam.stochastic = false;
+  beam.max_tokens = 40;
+  beam.next_style = alternate(false);
+  EXPECT_EQ(beam_search_tokens(*model, *encoding, primer, beam), expected);
+  beam.next_style = alternate(true);
+  EXPECT_NE(beam_search_tokens(*model, *encoding, primer, beam), expected);
+  // Several beams run with a style as one batch, and stay grammatical.
+  beam.beam_size = 3;
+  beam.branch_factor = 2;
+  const auto wide = beam_search_tokens(*model, *encoding, primer, beam);
+  auto grammar = encoding->grammar();
+  for (const Token token : wide) {
+    ASSERT_TRUE(grammar->is_allowed(token));
+    grammar->push(token);
+  }
+}
+
 }  // namespace
 }  // namespace cadenza
