@@ -209,7 +209,7 @@ void setup_dataset(CLI::App& app) {
       "--style-from", prepare_options->style_from,
       "Label every piece with a style: 'folder' (the folder the file is in) or 'name:REGEX' (the regular expression's "
       "first group, else its match, in the file name; Nottingham: 'name:^(reels|[a-z]+)'). Files without a style are "
-      "skipped. Models trained with --set style_conditioning=true read it (docs/conditioning.md)");
+      "skipped. Models trained with --set style_conditioning=true read it (docs/conditioning.md). Default: no styles");
   prepare->add_option("--style", prepare_options->styles,
                       "The style of the inputs instead of --style-from: one name for all, or one per --input in order "
                       "(repeatable; letters, digits, '-', '_', '.')");
