@@ -553,6 +553,7 @@ StyleCorpus collect_style_corpus(const StyleCorpusOptions& options) {
   struct Entry {
     LabelledPiece piece;
     bool kept = false;
+    int fingerprint = -1;  // index in fingerprints; -1: the melody encoding refused it (`dataset prepare` skips it)
   };
   std::vector<Entry> entries;
   std::vector<PieceFingerprint> fingerprints;
@@ -578,10 +579,17 @@ StyleCorpus collect_style_corpus(const StyleCorpusOptions& options) {
       score.source = file.relative;
       entry.piece.melody = style_melody(score, options.track_index);
       if (encoding) {
-        // The fingerprint `dataset prepare` takes: the score with only the selected track, melody-encoded.
+        // The fingerprint `dataset prepare` takes: the score with only the selected track, melody-encoded. A piece
+        // the encoding refuses (a range no octave shift fits) is not in a shard and keeps its own split here.
         Score selected = score;
         if (options.track_index >= 0) selected.tracks = {score.tracks[static_cast<size_t>(options.track_index)]};
-        fingerprints.push_back(fingerprint_tokens(selected, encoding->encode(selected)));
+        try {
+          PieceFingerprint fingerprint = fingerprint_tokens(selected, encoding->encode(selected));
+          entry.fingerprint = static_cast<int>(fingerprints.size());
+          fingerprints.push_back(std::move(fingerprint));
+        } catch (const Error&) {
+          ++corpus.not_encodable;
+        }
       }
     } catch (const Error& e) {
       if (!entry.kept) continue;
@@ -604,16 +612,22 @@ StyleCorpus collect_style_corpus(const StyleCorpusOptions& options) {
       const auto depth_a = std::count(a.begin(), a.end(), '/'), depth_b = std::count(b.begin(), b.end(), '/');
       return depth_a != depth_b ? depth_a < depth_b : a < b;
     };
-    std::vector<size_t> leader(entries.size());
-    for (size_t i = 0; i < entries.size(); ++i) {
+    std::vector<size_t> entry_of(fingerprints.size());  // fingerprint index -> entry index
+    for (size_t e = 0; e < entries.size(); ++e)
+      if (entries[e].fingerprint >= 0) entry_of[static_cast<size_t>(entries[e].fingerprint)] = e;
+    std::vector<size_t> leader(fingerprints.size());  // per group root, the leader's fingerprint index
+    for (size_t i = 0; i < fingerprints.size(); ++i) {
       const size_t root = groups.group_of[i];
-      if (root == i || leads_before(entries[i].piece.relative, entries[leader[root]].piece.relative)) leader[root] = i;
+      if (root == i ||
+          leads_before(entries[entry_of[i]].piece.relative, entries[entry_of[leader[root]]].piece.relative))
+        leader[root] = i;
     }
-    for (size_t i = 0; i < entries.size(); ++i) {
-      const Split split = entries[leader[groups.group_of[i]]].piece.split;
-      if (entries[i].piece.split != split) {
-        entries[i].piece.split = split;
-        if (entries[i].kept) ++corpus.duplicate_moved;
+    for (size_t i = 0; i < fingerprints.size(); ++i) {
+      LabelledPiece& piece = entries[entry_of[i]].piece;
+      const Split split = entries[entry_of[leader[groups.group_of[i]]]].piece.split;
+      if (piece.split != split) {
+        piece.split = split;
+        if (entries[entry_of[i]].kept) ++corpus.duplicate_moved;
       }
     }
   }
