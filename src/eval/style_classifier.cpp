@@ -556,6 +556,7 @@ StyleCorpus collect_style_corpus(const StyleCorpusOptions& options) {
     int fingerprint = -1;  // index in fingerprints; -1: the melody encoding refused it (`dataset prepare` skips it)
   };
   std::vector<Entry> entries;
+  std::set<std::string> styles_found;  // by the rule, kept or not
   std::vector<PieceFingerprint> fingerprints;
   const std::unique_ptr<TokenEncoding> encoding =
       options.group_duplicates ? make_token_encoding({{"name", "melody"}}) : nullptr;
@@ -565,6 +566,7 @@ StyleCorpus collect_style_corpus(const StyleCorpusOptions& options) {
       continue;
     }
     const std::optional<std::string> style = style_for_path(options.rule, file.relative);
+    if (style) styles_found.insert(*style);
     Entry entry;
     if (!style)
       ++corpus.unlabelled;
@@ -638,12 +640,12 @@ StyleCorpus collect_style_corpus(const StyleCorpusOptions& options) {
                 " files found, " + std::to_string(corpus.unlabelled) + " without a style by rule '" +
                 options.rule.to_string() + "', " + std::to_string(corpus.not_kept) + " of styles not kept, " +
                 std::to_string(corpus.skipped.size()) + " skipped)");
-  std::set<std::string> found;
-  for (const LabelledPiece& piece : corpus.pieces) found.insert(piece.style);
+  std::set<std::string> kept;
+  for (const LabelledPiece& piece : corpus.pieces) kept.insert(piece.style);
   for (const std::string& style : options.keep_styles)
-    if (!found.count(style)) {
+    if (!kept.count(style)) {
       std::string list;
-      for (const std::string& name : found) list += (list.empty() ? "" : ", ") + name;
+      for (const std::string& name : styles_found) list += (list.empty() ? "" : ", ") + name;
       throw Error("style classifier: no piece of style '" + style + "' in the inputs (styles found: " + list + ")");
     }
   return corpus;
