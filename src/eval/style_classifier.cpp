@@ -394,10 +394,14 @@ StyleClassifier StyleClassifier::train(const std::vector<std::string>& styles,
     }
   for (size_t f = 0; f < feature_count; ++f)
     classifier.scale_[f] = variance[f] > 1e-12 ? std::sqrt(variance[f]) : 1.0;  // a constant feature stays 0
+  classifier.ignore_meter_ = options.ignore_meter;
+  const std::vector<bool> used = classifier.used_features();
+  for (size_t f = 0; f < feature_count; ++f)
+    if (!used[f]) classifier.mean_[f] = 0.0, classifier.scale_[f] = 1.0;
   for (const StyleExample& example : examples) {
     std::vector<double> x(feature_count);
     for (size_t f = 0; f < feature_count; ++f)
-      x[f] = (example.features[f] - classifier.mean_[f]) / classifier.scale_[f];
+      x[f] = used[f] ? (example.features[f] - classifier.mean_[f]) / classifier.scale_[f] : 0.0;  // weight stays 0
     problem.x.push_back(std::move(x));
     problem.y.push_back(example.style);
   }
@@ -405,6 +409,7 @@ StyleClassifier StyleClassifier::train(const std::vector<std::string>& styles,
   classifier.fit_["examples"] = examples.size();
   classifier.fit_["l2"] = options.l2;
   classifier.fit_["balance_styles"] = options.balance_styles;
+  classifier.fit_["ignore_meter"] = options.ignore_meter;
   classifier.weights_.assign(styles.size(), std::vector<double>(feature_count));
   classifier.bias_.assign(styles.size(), 0.0);
   for (size_t k = 0; k < styles.size(); ++k) {
@@ -412,6 +417,16 @@ StyleClassifier StyleClassifier::train(const std::vector<std::string>& styles,
     classifier.bias_[k] = theta[styles.size() * feature_count + k];
   }
   return classifier;
+}
+
+bool is_meter_feature(const std::string& name) {
+  return name.rfind("meter_", 0) == 0 || name.rfind("onset_", 0) == 0 || name == "notes_per_bar";
+}
+
+std::vector<bool> StyleClassifier::used_features() const {
+  std::vector<bool> used;
+  for (const std::string& name : style_feature_names()) used.push_back(!(ignore_meter_ && is_meter_feature(name)));
+  return used;
 }
 
 int StyleClassifier::style_index(const std::string& name) const {
@@ -434,10 +449,12 @@ std::vector<double> StyleClassifier::probabilities(const std::vector<double>& fe
   if (features.size() != mean_.size())
     throw Error("style classifier: " + std::to_string(features.size()) + " features given, " +
                 std::to_string(mean_.size()) + " expected");
+  const std::vector<bool> used = used_features();
   std::vector<double> z(styles_.size());
   for (size_t k = 0; k < styles_.size(); ++k) {
     double value = bias_[k];
-    for (size_t f = 0; f < features.size(); ++f) value += weights_[k][f] * (features[f] - mean_[f]) / scale_[f];
+    for (size_t f = 0; f < features.size(); ++f)
+      if (used[f]) value += weights_[k][f] * (features[f] - mean_[f]) / scale_[f];
     z[k] = value;
   }
   softmax_in_place(z);
@@ -459,7 +476,8 @@ std::vector<std::vector<double>> StyleClassifier::classify_windows(const Score& 
 nlohmann::json StyleClassifier::to_json() const {
   return {{"format", kStyleClassifierFormat},
           {"version", kStyleClassifierVersion},
-          {"features", {{"version", kStyleFeaturesVersion}, {"names", style_feature_names()}}},
+          {"features",
+           {{"version", kStyleFeaturesVersion}, {"names", style_feature_names()}, {"ignore_meter", ignore_meter_}}},
           {"track_index", track_index_},
           {"window_bars", window_bars_},
           {"styles", styles_},
@@ -490,6 +508,11 @@ StyleClassifier StyleClassifier::from_json(const nlohmann::json& json, const std
   const size_t feature_count = style_feature_names().size();
 
   StyleClassifier classifier;
+  if (features.contains("ignore_meter")) {
+    if (!features["ignore_meter"].is_boolean())
+      bad(source, "\"features.ignore_meter\" must be true or false, not " + features["ignore_meter"].dump());
+    classifier.ignore_meter_ = features["ignore_meter"].get<bool>();
+  }
   const nlohmann::json& styles = member(json, "styles", source);
   if (!styles.is_array() || styles.size() < 2) bad(source, "\"styles\" must be an array of at least two names");
   for (const auto& style : styles) {

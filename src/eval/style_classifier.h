@@ -35,6 +35,9 @@
 // piece does not count more), optionally reweighted so that every style weighs the same (balance_styles; off by
 // default: on Nottingham it costs accuracy and gains no balanced accuracy).
 //
+// ignore_meter leaves out the features that depend on the meter written in the file (the meter, the onsets' places in
+// the bar, notes per bar), for generated pieces whose meter means nothing.
+//
 // Saved as JSON (format "cadenza-style-classifier", version 1): the features' names and version, the track index
 // and window size, the standardisation, the weights, the style names and a free-form training summary. load()
 // checks everything and names the file and the problem.
@@ -59,6 +62,9 @@ inline constexpr char kStyleClassifierFormat[] = "cadenza-style-classifier";
 
 // The names of the features, in the order style_features() returns them.
 const std::vector<std::string>& style_feature_names();
+// Whether a feature depends on the meter written in the file: meter_*, onset_* (positions in the bar) and
+// notes_per_bar.
+bool is_meter_feature(const std::string& name);
 
 // The melody the classifier reads: track `track_index` of the score (-1: the first non-drum track with notes) as
 // one monophonic track (form_metrics' melody_line). Throws Error naming score.source when the track does not exist
@@ -83,10 +89,13 @@ struct StyleExample {
 };
 
 struct StyleTrainOptions {
-  double l2 = 1e-3;             // penalty on the weights (standardised features)
-  int max_iterations = 500;     // L-BFGS iterations
-  double tolerance = 1e-6;      // stop when the gradient's largest component is below this
-  bool balance_styles = false;  // reweight the examples so that every style's total weight is the same
+  double l2 = 1e-3;          // penalty on the weights (standardised features)
+  int max_iterations = 500;  // L-BFGS iterations
+  double tolerance = 1e-6;   // stop when the gradient's largest component is below this
+  bool balance_styles = false;
+  // Leave out the features that depend on the meter written in the file (is_meter_feature): for pieces whose
+  // meter says nothing (a generator that writes every piece in 4/4).
+  bool ignore_meter = false;  // reweight the examples so that every style's total weight is the same
 };
 
 // The probabilities of a melody's windows (empty for a window without notes).
@@ -122,6 +131,10 @@ class StyleClassifier {
   void set_training_summary(nlohmann::json summary) { summary_ = std::move(summary); }
   // The optimiser's outcome: iterations run, final objective, whether the gradient fell below the tolerance.
   const nlohmann::json& fit_report() const { return fit_; }
+  // Trained with ignore_meter: the meter features are not read (their weights are 0).
+  bool ignores_meter() const { return ignore_meter_; }
+  // Per feature, whether the classifier reads it.
+  std::vector<bool> used_features() const;
 
   nlohmann::json to_json() const;
   // Throws Error "SOURCE: PROBLEM" on a wrong format / version, other features, or malformed values.
@@ -136,6 +149,7 @@ class StyleClassifier {
   std::vector<double> bias_;                  // per style
   int track_index_ = 0;
   int window_bars_ = 4;
+  bool ignore_meter_ = false;
   nlohmann::json summary_ = nlohmann::json::object();
   nlohmann::json fit_ = nlohmann::json::object();
 };

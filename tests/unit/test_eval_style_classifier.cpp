@@ -239,6 +239,38 @@ TEST(EvalStyleClassifier, SaveLoadGivesIdenticalProbabilities) {
   }
 }
 
+TEST(EvalStyleClassifier, IgnoreMeterReadsNoMeterFeature) {
+  StyleTrainOptions options;
+  options.ignore_meter = true;
+  const StyleClassifier classifier = trained_synthetic(options);
+  ASSERT_TRUE(classifier.ignores_meter());
+  const auto& names = style_feature_names();
+  const std::vector<bool> used = classifier.used_features();
+  const nlohmann::json json = classifier.to_json();
+  size_t left_out = 0;
+  for (size_t f = 0; f < names.size(); ++f) {
+    EXPECT_EQ(used[f], !is_meter_feature(names[f])) << names[f];
+    if (used[f]) continue;
+    ++left_out;
+    for (const auto& row : json["weights"]) EXPECT_EQ(row[f].get<double>(), 0.0) << names[f];
+  }
+  EXPECT_EQ(left_out, 7u + 4u + 14u + 1u);  // numerators, denominators, onset positions, notes per bar
+  // Changing the meter features of an input changes nothing; the other features still separate the styles.
+  const LabelledPiece piece = synthetic_set(300, 1, Split::kTest)[1];  // dotted
+  std::vector<double> features = style_features(piece.melody, style_key(piece.melody));
+  const std::vector<double> before = classifier.probabilities(features);
+  for (size_t f = 0; f < names.size(); ++f)
+    if (is_meter_feature(names[f])) features[f] = 0.5;
+  EXPECT_EQ(classifier.probabilities(features), before);
+  EXPECT_GT(before[1], 0.9);
+  const StyleClassifier loaded = StyleClassifier::from_json(json, "json");
+  EXPECT_TRUE(loaded.ignores_meter());
+  EXPECT_EQ(loaded.probabilities(features), before);
+  nlohmann::json bad = json;
+  bad["features"]["ignore_meter"] = "yes";
+  EXPECT_THROW_WITH(StyleClassifier::from_json(bad, "clf.json"), Error, {"clf.json", "ignore_meter", "true or false"});
+}
+
 void write_text(const std::string& path, const std::string& text) {
   std::ofstream(path) << text;
 }

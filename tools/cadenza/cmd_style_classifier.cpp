@@ -41,6 +41,7 @@ struct TrainOptions {
   bool no_group_duplicates = false;
   double l2 = 1e-3;
   bool balance_styles = false;
+  bool ignore_meter = false;
   std::string output;
 };
 
@@ -169,6 +170,7 @@ void run_train(const TrainOptions& options) {
   eval::StyleTrainOptions train_options;
   train_options.l2 = options.l2;
   train_options.balance_styles = options.balance_styles;
+  train_options.ignore_meter = options.ignore_meter;
   const std::vector<eval::StyleExample> examples =
       eval::style_examples(corpus.pieces, {Split::kTrain}, styles, options.window_bars);
   StyleClassifier classifier = StyleClassifier::train(styles, examples, train_options);
@@ -176,9 +178,10 @@ void run_train(const TrainOptions& options) {
   const nlohmann::json& fit = classifier.fit_report();
   std::printf(
       "fit         %zu examples (whole training pieces and their %d-bar windows), L-BFGS %d iterations, "
-      "objective %.5f, %s\n",
+      "objective %.5f, %s%s\n",
       examples.size(), options.window_bars, fit["iterations"].get<int>(), fit["objective"].get<double>(),
-      fit["converged"].get<bool>() ? "converged" : "stopped (no further progress)");
+      fit["converged"].get<bool>() ? "converged" : "stopped (no further progress)",
+      options.ignore_meter ? "; the meter features left out (--ignore-meter)" : "");
 
   const auto train = eval::evaluate_style_classifier(classifier, corpus.pieces, {Split::kTrain});
   const auto held_out = eval::evaluate_style_classifier(classifier, corpus.pieces, {Split::kValid, Split::kTest});
@@ -412,6 +415,9 @@ void setup_style_classifier(CLI::App& app) {
       ->capture_default_str();
   train->add_flag("--balance-styles", train_options->balance_styles,
                   "Weigh the training examples so that every style weighs the same (default: as they come)");
+  train->add_flag("--ignore-meter", train_options->ignore_meter,
+                  "Leave out the features that depend on the meter written in the files (the meter, onsets' places "
+                  "in the bar, notes per bar): for generated pieces whose meter says nothing");
   train->add_option("--out,-o", train_options->output, "Classifier file to write (JSON, atomically)")->required();
   train->callback([train_options] { run_train(*train_options); });
 
