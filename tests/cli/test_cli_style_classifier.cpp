@@ -117,6 +117,14 @@ TEST(CliStyleClassifier, ErrorsNameTheProblem) {
   EXPECT_CLI_ERROR(run_cadenza("style-classifier classify -c " + fixture.classifier + " " +
                                fixture.dir.file("transition.mid") + " --expect polka"),
                    {"unknown style 'polka'", "the classifier knows: dotted, even"});
+  std::filesystem::create_directories(fixture.dir.file("empty"));
+  EXPECT_CLI_ERROR(run_cadenza("style-classifier classify -c " + fixture.classifier + " " + fixture.dir.file("empty")),
+                   {fixture.dir.file("empty"), "holds no .mid or .midi file"});
+  EXPECT_CLI_ERROR(run_cadenza("style-classifier classify -c " + fixture.classifier + " " + fixture.classifier),
+                   {fixture.classifier});  // not a MIDI file: the reader names it
+  EXPECT_CLI_ERROR(run_cadenza("style-classifier classify -c " + fixture.classifier + " " +
+                               fixture.dir.file("transition.mid") + " --track-index 3"),
+                   {"transition.mid", "no track 3"});
   const std::string bad = fixture.dir.file("bad.json");
   write_file_atomic(bad, std::string_view("{\"format\": \"cadenza-style-classifier\", \"version\": 7}"));
   EXPECT_CLI_ERROR(run_cadenza("style-classifier classify -c " + bad + " " + fixture.dir.file("transition.mid")),

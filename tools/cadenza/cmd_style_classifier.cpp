@@ -6,8 +6,10 @@
 //   classify  the style probabilities of MIDI files (whole and per window), the share classified as an expected
 //             style, and the mean probability of each style per window index over the files (a style transition).
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -230,6 +232,33 @@ void run_train(const TrainOptions& options) {
   std::printf("\nwrote %s\n", printable(options.output).c_str());
 }
 
+bool is_midi_name(const std::filesystem::path& path) {
+  std::string extension = path.extension().string();
+  std::transform(extension.begin(), extension.end(), extension.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return extension == ".mid" || extension == ".midi";
+}
+
+// Files as given; a folder stands for its .mid / .midi files (not its sub-folders), in name order.
+std::vector<std::string> midi_files(const std::vector<std::string>& inputs) {
+  std::vector<std::string> files;
+  for (const std::string& input : inputs) {
+    std::error_code error;
+    if (!std::filesystem::is_directory(input, error)) {
+      files.push_back(input);
+      continue;
+    }
+    std::vector<std::string> found;
+    for (const auto& entry : std::filesystem::directory_iterator(input, error))
+      if (is_midi_name(entry.path()) && entry.is_regular_file(error)) found.push_back(entry.path().string());
+    if (error) throw IoError(input, "cannot list the folder");
+    if (found.empty()) throw Error(input + ": the folder holds no .mid or .midi file");
+    std::sort(found.begin(), found.end());
+    files.insert(files.end(), found.begin(), found.end());
+  }
+  return files;
+}
+
 // One classified file.
 struct Classified {
   std::string file;
@@ -245,17 +274,11 @@ void run_classify(const ClassifyOptions& options) {
   const std::vector<std::string>& styles = classifier.styles();
   const int expected = options.expect.empty() ? -1 : classifier.style_index(options.expect);  // names the known ones
 
-  std::vector<SkippedFile> problems;
-  const std::vector<InputFile> files = collect_input_files(options.inputs, /*recursive=*/false, &problems);
-  for (const SkippedFile& problem : problems)
-    std::fprintf(stderr, "cadenza: warning: skipped %s: %s\n", printable(problem.path).c_str(),
-                 printable(problem.reason).c_str());
   std::vector<Classified> results;
-  for (const InputFile& file : files) {
-    if (file.kind != InputKind::kMidi) throw Error(file.path + ": not a MIDI file (the classifier reads .mid files)");
-    Score score = read_midi_file(file.path);  // errors name the file
-    score.source = file.path;
-    Classified result{file.path, {}, {}};
+  for (const std::string& path : midi_files(options.inputs)) {
+    Score score = read_midi_file(path);  // errors name the file
+    score.source = path;
+    Classified result{path, {}, {}};
     const size_t track = static_cast<size_t>(std::max(track_index, 0));
     if (track_index >= 0 && track >= score.tracks.size()) eval::style_melody(score, track_index);  // "no track N"
     const bool has_notes = track_index >= 0 ? !score.tracks[track].notes.empty()
