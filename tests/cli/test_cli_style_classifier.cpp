@@ -89,6 +89,15 @@ TEST(CliStyleClassifier, TrainReportsAccuracyAndClassifyMeasuresStyles) {
       "classify", classified.output,
       {"new0.mid", "new4.mid", "classified as 'dotted': 1.000 (5/5)", "mean probability per 4-bar window"}));
 
+  // A piece without notes (a generator can write one) is listed and counted as not of the expected style.
+  write_tune(fixture.dir.file("silent.mid"), {});
+  CommandResult with_silent =
+      run_cadenza("style-classifier classify -c " + fixture.classifier + " " + fixture.dir.file("dotted/new0.mid") +
+                  " " + fixture.dir.file("silent.mid") + " --expect dotted");
+  ASSERT_EQ(with_silent.exit_code, 0) << with_silent.output;
+  EXPECT_TRUE(message_names("classify", with_silent.output,
+                            {"silent.mid", "(no notes)", "classified as 'dotted': 0.500 (1/2)"}));
+
   // The transition: the first two windows read "even", the last two "dotted".
   CommandResult moving = run_cadenza("style-classifier classify -c " + fixture.classifier + " " +
                                      fixture.dir.file("transition.mid") + " --json");

@@ -280,11 +280,14 @@ void run_classify(const ClassifyOptions& options) {
     score.source = path;
     Classified result{path, {}, {}};
     const size_t track = static_cast<size_t>(std::max(track_index, 0));
-    if (track_index >= 0 && track >= score.tracks.size()) eval::style_melody(score, track_index);  // "no track N"
-    const bool has_notes = track_index >= 0 ? !score.tracks[track].notes.empty()
-                                            : std::any_of(score.tracks.begin(), score.tracks.end(), [](const Track& t) {
-                                                return !t.is_drum && !t.notes.empty();
-                                              });
+    const bool empty = score.note_count() == 0;  // a generated piece may have no note (and no track) at all
+    if (!empty && track_index >= 0 && track >= score.tracks.size())
+      eval::style_melody(score, track_index);  // throws "FILE: no track N (the score has M)"
+    const bool has_notes = empty ? false
+                           : track_index >= 0
+                               ? !score.tracks[track].notes.empty()
+                               : std::any_of(score.tracks.begin(), score.tracks.end(),
+                                             [](const Track& t) { return !t.is_drum && !t.notes.empty(); });
     if (has_notes) {  // a generated piece without notes is counted, as not of the expected style
       const Score melody = eval::style_melody(score, track_index);
       result.probabilities = classifier.classify_melody(melody);
