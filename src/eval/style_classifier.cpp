@@ -285,6 +285,7 @@ std::vector<double> style_features(const Score& melody, const Key& key) {
             features.begin() + static_cast<long>(duration_at + std::size(kTimeBins)));
   at = duration_at + std::size(kTimeBins);
 
+  bar_count(melody);  // refuses a score with more than kMaxMeasuredBars bars before they are listed
   const std::vector<Bar> bar_list = bars(melody);
   const int64_t tpq = melody.ticks_per_quarter;
   size_t bar = 0;
@@ -326,6 +327,7 @@ std::vector<double> style_features(const Score& melody, const Key& key) {
 
 std::vector<Score> bar_windows(const Score& melody, int window_bars) {
   if (window_bars < 1) throw Error("style windows: " + std::to_string(window_bars) + " bars (must be at least 1)");
+  bar_count(melody);  // refuses a score with more than kMaxMeasuredBars bars before they are listed
   const std::vector<Bar> bar_list = bars(melody);
   std::vector<Score> windows;
   const auto size = static_cast<size_t>(window_bars);

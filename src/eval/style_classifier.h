@@ -26,7 +26,9 @@
 // of the whole piece (four bars are too short to find a key).
 //
 // Windows: bar_windows() cuts a melody into whole windows of N bars of its meter (bars() from tick 0; a piece of
-// 33 bars has 8 windows of 4 and its last bar is in none); windows without notes are not classified.
+// 33 bars has 8 windows of 4 and its last bar is in none); windows without notes are not classified. A note held
+// across a window's start counts in that window as an onset at its start (score/operations.h clip()).
+// A score of more than eval::kMaxMeasuredBars bars (a corrupt file) is refused with an Error naming it.
 //
 // The classifier: features standardised with the training examples' (weighted) mean and standard deviation, then
 // softmax(W x + b), fitted by minimising the weighted mean cross-entropy + l2 / 2 * |W|^2 (the bias is not

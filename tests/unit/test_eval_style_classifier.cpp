@@ -319,6 +319,10 @@ TEST(EvalStyleClassifier, ErrorsNameTheProblem) {
   EXPECT_TRUE(refused(other, {path, "\"window_bars\""}));
 
   EXPECT_THROW_WITH(style_melody(tiny(), 3), Error, {"tiny.mid", "no track 3"});
+  // A corrupt file's note far away would ask for billions of bars: refused, naming the score.
+  const Score far = melody_of({{60, 80, 0, Q}, {62, 80, int64_t{1} << 40, (int64_t{1} << 40) + Q}});
+  EXPECT_THROW_WITH(style_features(far, Key{}), Error, {"tiny.mid"});
+  EXPECT_THROW_WITH(bar_windows(far, 4), Error, {"tiny.mid"});
   EXPECT_THROW_WITH(style_melody(melody_of({}), 0), Error, {"tiny.mid", "no notes in track 0"});
   EXPECT_THROW_WITH(StyleClassifier::train({"even"}, {}), Error, {"at least two styles"});
   EXPECT_THROW_WITH(StyleClassifier::train({"even", "dotted", "jigs"},
