@@ -273,6 +273,11 @@ TEST(CliStyles, PrepareWithStylesTrainGenerateStylesMixturesPathsAndRefusals) {
                 per_style["jigs"]["test"].get<int>(),
             8);
 
+  const auto pieces = run_cadenza("dataset info --pieces " + shard);
+  ASSERT_EQ(pieces.exit_code, 0) << pieces.output;
+  EXPECT_NE(pieces.output.find("jigs_3.mid\tjigs\n"), std::string::npos) << pieces.output;
+  EXPECT_NE(pieces.output.find("reels_3.mid\treels\n"), std::string::npos) << pieces.output;
+
   // Several inputs, one style each, in one shard.
   const std::string given = dir.file("given.cdz");
   const auto two_inputs = run_cadenza("dataset prepare --input " + dir.file("tunes") + " --input " + dir.file("more") +

@@ -116,12 +116,20 @@ void run_dataset_info(const DatasetInfoOptions& cli) {
     // One line per piece, in shard order: its split and the path of the file it came from (scripts pick a split's
     // files with it, e.g. the test tunes to compare generated pieces with).
     nlohmann::json list = nlohmann::json::array();
-    for (const PieceInfo& piece : shard.pieces()) {
+    // A shard with styles adds each piece's style (a third column; "style" in JSON).
+    for (size_t i = 0; i < shard.num_pieces(); ++i) {
+      const PieceInfo& piece = shard.piece(i);
       const std::string& path = shard.metadata().sources.at(piece.source).path;
-      if (cli.json)
-        list.push_back({{"split", split_name(piece.split)}, {"path", path}});
-      else
+      const std::string style = shard.has_styles() ? shard.style_names().at(shard.piece_style(i)) : std::string();
+      if (cli.json) {
+        nlohmann::json entry = {{"split", split_name(piece.split)}, {"path", path}};
+        if (shard.has_styles()) entry["style"] = style;
+        list.push_back(std::move(entry));
+      } else if (shard.has_styles()) {
+        std::printf("%s\t%s\t%s\n", split_name(piece.split), path.c_str(), style.c_str());
+      } else {
         std::printf("%s\t%s\n", split_name(piece.split), path.c_str());
+      }
     }
     if (cli.json) std::printf("%s\n", list.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return;
