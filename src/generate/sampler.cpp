@@ -125,6 +125,14 @@ void check_sample_request(const SampleRequest& request, const SamplerCapabilitie
   if (!caps.events && request.events != 0) fail("--events applies to note-event models; " + model + " is not one");
 }
 
+void Sampler::use_device(const std::string& spec) {
+  if (spec == "cpu" || spec == "auto") return;
+  if (spec == "cuda" || spec.rfind("cuda:", 0) == 0)
+    throw Error("--device " + spec + ": a " + capabilities().family + " model (" + capabilities().input +
+                ") generates on the CPU only for now (token models of rnn, lstm, gru and transformer take a device)");
+  throw Error("--device " + spec + ": expected auto, cpu, cuda or cuda:N");
+}
+
 std::vector<SampledPiece> Sampler::interpolate(const Score*, const Score*, int, bool, const SampleRequest&) {
   throw Error("interpolate: a " + capabilities().family + " model has no latent space to interpolate in");
 }

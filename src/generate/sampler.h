@@ -153,6 +153,11 @@ class Sampler {
   virtual nlohmann::json training_metadata() const = 0;
   // The token encoding of a token model (primer tokens, vocabulary); null otherwise.
   virtual const TokenEncoding* encoding() const { return nullptr; }
+  // `--device` (auto, cpu, cuda, cuda:N; models/device.h): where the model generates from now on. Token models of
+  // the autoregressive families move to the device; the others generate on the CPU, take "cpu" and "auto" (which
+  // means the CPU for them) and refuse a GPU with an Error naming the family. A bad value or an absent CUDA device
+  // is an Error naming what was found.
+  virtual void use_device(const std::string& spec);
 
   // One new piece (continuing request.primer / primer_tokens when given). Throws cadenza::Error naming an option the
   // model cannot honour, a length out of bounds, or a primer it rejects.

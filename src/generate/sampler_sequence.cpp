@@ -29,6 +29,7 @@
 #include "generate/generator.h"
 #include "generate/style_schedule.h"
 #include "models/checkpoint.h"
+#include "models/device.h"
 #include "score/chords.h"
 #include "score/operations.h"
 
@@ -58,6 +59,15 @@ class SequenceSampler final : public Sampler {
   nlohmann::json training_metadata() const override { return loaded_.info.training; }
   const TokenEncoding* encoding() const override { return encoding_.get(); }
   bool frames() const { return roll_encoding_.has_value(); }
+
+  // Token generation runs on the model's device (generator.h, beam_search.h); frame sampling builds its frames on
+  // the CPU, so piano-roll models stay there.
+  void use_device(const std::string& spec) override {
+    const torch::Device device = models::resolve_device(spec);
+    if (device.is_cpu()) return;
+    if (frames()) Sampler::use_device(spec);
+    loaded_.model->to(device);
+  }
 
   std::string describe() const override {
     char parameters[32];

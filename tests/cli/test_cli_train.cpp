@@ -315,6 +315,15 @@ TEST(CliTrain, DeviceOptionCpuRunsAndAbsentCudaIsRefused) {
   EXPECT_CLI_ERROR(run_cadenza("train " + common + " --device cuda:x --out " + data.dir.file("x")),
                    {"--device cuda:x", "cuda:N"});
   EXPECT_FALSE(fs::exists(data.dir.file("gpu"))) << "a refused run must not leave a run folder";
+  // generate / sample: --device too; the families that generate on the CPU only say so whatever the machine has.
+  const auto generated = run_cadenza("generate --checkpoint " + data.dir.file("cpu") + " --out " +
+                                     data.dir.file("samples") + " -n 1 --bars 1 --device cpu");
+  EXPECT_EQ(generated.exit_code, 0) << generated.output;
+  EXPECT_CLI_ERROR(run_cadenza("generate --checkpoint " + data.dir.file("cpu") + " --out " + data.dir.file("s2") +
+                               " --device tpu"),
+                   {"--device tpu", "expected auto, cpu, cuda or cuda:N"});
+  EXPECT_CLI_ERROR(run_cadenza("sample --model nottingham-gan --out " + data.dir.file("s3") + " --device cuda:0"),
+                   {"--device cuda:0", "gan", "generates on the CPU only"});
   const auto probe = run_cadenza("train " + common + " --device cuda --out " + data.dir.file("cuda"));
   if (probe.exit_code == 0) GTEST_SKIP() << "SKIPPED the absent-CUDA refusal: this machine has a CUDA device";
   EXPECT_CLI_ERROR(probe, {"--device cuda", "no CUDA device is available", "--device cpu or auto"});

@@ -39,6 +39,11 @@ void add_sampler_options(CLI::App* command, SamplerCommandOptions& options, bool
   command->add_option("--seed", options.request.seed, "Seed (piece i of a batch uses seed + i)")->capture_default_str();
   command->add_flag("--wav", options.wav, "Also render each piece to WAV with FluidSynth");
   add_threads_option(command, options.threads);
+  command
+      ->add_option("--device", options.device,
+                   "cpu, auto, cuda or cuda:N: where the model generates (token models of rnn, lstm, gru and "
+                   "transformer; the other families generate on the CPU)")
+      ->capture_default_str();
 }
 
 void add_input_track_option(CLI::App* command, SamplerCommandOptions& options) {
@@ -58,6 +63,7 @@ std::unique_ptr<Sampler> open_command_sampler(SamplerCommandOptions& options, co
   models::configure_tensor_threads(resolve_threads(options.threads));
   const std::string checkpoint = options.checkpoint.empty() ? bundled_model_path(options.model) : options.checkpoint;
   std::unique_ptr<Sampler> sampler = families::open_sampler(checkpoint);
+  sampler->use_device(options.device);
   const SamplerCapabilities caps = sampler->capabilities();
   if (options.temperature == nullptr || options.temperature->count() == 0)
     options.request.sampling.temperature = caps.temperature ? default_temperature : caps.default_temperature;

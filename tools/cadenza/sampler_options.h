@@ -17,7 +17,8 @@ struct SamplerCommandOptions {
   std::string model;  // a bundled model by name
   std::string out;
   bool wav = false;
-  int threads = 1;  // batch-1 decoding is matrix-vector work (docs/threading.md)
+  int threads = 1;             // batch-1 decoding is matrix-vector work (docs/threading.md)
+  std::string device = "cpu";  // --device: batch-1 decoding is a chain of small steps; the CPU unless asked
   SampleRequest request;
   int track_index = -1;  // encode only this track of each input MIDI file
   CLI::Option* temperature = nullptr;
