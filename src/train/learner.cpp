@@ -17,12 +17,13 @@ void check_finite_loss(double value, const std::string& what) {
 }
 
 double apply_update(const torch::Tensor& loss, const std::string& what, torch::nn::Module& module,
-                    torch::optim::Optimizer& optimizer, double clip_norm, DataParallel* parallel, double weight) {
+                    torch::optim::Optimizer& optimizer, double clip_norm, DataParallel* parallel, double weight,
+                    std::vector<double>* means) {
   if (parallel != nullptr) {
     // Every rank must reach the all-reduce, so the finite check comes after it, on the global loss.
     optimizer.zero_grad();
     loss.backward();
-    const double value = parallel->average_gradients(module, loss.item<double>(), weight);
+    const double value = parallel->average_gradients(module, loss.item<double>(), weight, means);
     check_finite_loss(value, what);
     if (clip_norm > 0) torch::nn::utils::clip_grad_norm_(module.parameters(), clip_norm);
     optimizer.step();
