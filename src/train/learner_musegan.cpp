@@ -52,13 +52,8 @@ class MuseGanLearner final : public Learner {
   StepOutcome train_step(int64_t /*step*/, uint64_t batch_seed, double learning_rate) override {
     set_learning_rate(*generator_optimizer_, learning_rate);
     set_learning_rate(*critic_optimizer_, learning_rate);
-    if (parallel_ != nullptr && !batch_statistics_synchronised_) {
-      // Batch norm in the generator: the statistics of the global batch, not of this rank's slice.
-      DataParallel* parallel = parallel_;
-      model_->generator->synchronise_batch_statistics(
-          [parallel](const torch::Tensor& values) { return parallel->sum_over_ranks(values); });
-      batch_statistics_synchronised_ = true;
-    }
+    // Batch norm in the generator's training pass: the statistics of the global batch, not of this rank's slice.
+    if (parallel_ != nullptr) model_->generator->synchronise_batch_statistics(synchronised_statistics());
     std::mt19937_64 rng(batch_seed);
     const int64_t batch = options_.batch_size;
     // Data parallel: every rank draws the windows, noise and penalty mixing of the whole global batch (the loop
@@ -79,8 +74,13 @@ class MuseGanLearner final : public Learner {
           window_rolls(std::vector<Window>(rows.begin() + begin, rows.begin() + end));  // (b, K, N, S, P)
       torch::Tensor fake;
       {
+        // Without gradients the generator's pass for the whole global batch on every rank costs less than its
+        // batch norms' all-reduces (one per layer), and gives the global statistics as exactly: so every rank makes
+        // the whole batch and keeps its rows.
         torch::NoGradGuard no_grad;
-        fake = model_->generator->forward(noise_here(models::sample_musegan_noise(config_, batch)));
+        if (parallel_ != nullptr) model_->generator->synchronise_batch_statistics(nullptr);
+        fake = mine(model_->generator->forward(models::sample_musegan_noise(config_, batch)));
+        if (parallel_ != nullptr) model_->generator->synchronise_batch_statistics(synchronised_statistics());
       }
       const torch::Tensor real_scores = model_->critic->forward(real);
       const torch::Tensor fake_scores = model_->critic->forward(fake);
@@ -140,6 +140,11 @@ class MuseGanLearner final : public Learner {
     return roll_window_batch(shard_, windows, config_, rolls_);
   }
 
+  models::BatchStatisticsReducer synchronised_statistics() const {
+    DataParallel* parallel = parallel_;
+    return [parallel](const torch::Tensor& values) { return parallel->sum_over_ranks(values); };
+  }
+
   const Shard& shard_;
   TrainOptions options_;
   models::MuseGanConfig config_;
@@ -147,7 +152,6 @@ class MuseGanLearner final : public Learner {
   std::unique_ptr<torch::optim::AdamW> generator_optimizer_, critic_optimizer_;
   std::vector<Window> train_windows_, valid_windows_, reference_windows_;
   std::unordered_map<size_t, PianoRoll> rolls_;
-  bool batch_statistics_synchronised_ = false;
 };
 
 }  // namespace
