@@ -105,16 +105,11 @@ template torch::Tensor synced_batch_norm(torch::nn::BatchNorm2dImpl&, const torc
 
 namespace {
 
-// Eval mode: the module's own forward (running statistics). Training: synced_batch_norm over the global batch, and in
-// one process (no reducer) over this batch by the same float64 arithmetic. Torch's float batch_norm would do there,
-// but the gradient of a bias just before a batch norm is zero only up to its rounding (the mean subtraction cancels
-// it), and Adam scales that float noise up to updates of ~lr/10 on such biases: one process and N would drift apart
-// in those biases (and the running means they feed) though not in anything the output depends on. In float64 the
-// noise is too small for Adam to see.
+// The module's own forward (one process: this batch's statistics; eval mode: the running ones), or the global
+// batch's statistics in data-parallel training.
 template <typename Holder>
 torch::Tensor normalise(Holder& norm, const torch::Tensor& x, const BatchStatisticsReducer& reducer) {
-  if (!norm->is_training()) return norm->forward(x);
-  if (!reducer) return synced_batch_norm(*norm, x, [](const torch::Tensor& sums) { return sums; });
+  if (!reducer || !norm->is_training()) return norm->forward(x);
   return synced_batch_norm(*norm, x, reducer);
 }
 

@@ -31,9 +31,9 @@
 //                                        R = pitch_stride (12: octaves), O = P / R (integer division),
 //                                        W = P - (O-1)*R, in [R, 2R): block o paints pitches [o*R, o*R + W).
 //   The bar generators of all bars of a track run as one batch of B*N; batch norm statistics are taken over it.
-//   In training mode every batch norm is synced_batch_norm() (float64). In data-parallel training each process holds
-//   a slice of the batch: synchronise_batch_statistics() makes it take its statistics over the whole global batch
-//   (sums all-reduced, as PyTorch's SyncBatchNorm), so N processes compute what one computes.
+//   In data-parallel training each process holds a slice of the batch: synchronise_batch_statistics() makes every
+//   batch norm in training mode synced_batch_norm(), which takes its statistics over the whole global batch (sums
+//   all-reduced, as PyTorch's SyncBatchNorm), so N processes compute what one computes.
 //
 // Critic (WGAN: an unbounded score, no sigmoid, no batch norm; tracks are the input channels of 3-D convolutions over
 // (bars, steps, pitches)); LeakyReLU(0.2) after every convolution:
