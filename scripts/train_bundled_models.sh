@@ -3,16 +3,20 @@
 # rnn, lstm, gru, transformer and the 2-bar vae, and Nottingham melody + chords (2-track piano roll) for the gan,
 # each sized to stay under 4 MB as float32 and trained for a fixed time budget (vae 45 min, gan 30 min: their
 # budgets below; BUDGET applies to the autoregressive families).
-# Usage: scripts/train_bundled_models.sh [BUDGET=6m] [WORK=build/bundled] [THREADS=1]
+# Usage: scripts/train_bundled_models.sh [BUDGET=35m] [WORK=build/bundled] [THREADS=1]
 # Needs the data: `cadenza dataset fetch nottingham` (or ../shared/data/nottingham), and a built `cadenza`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-budget=${1:-6m}
+budget=${1:-35m}
 work=${2:-build/bundled}
 threads=${3:-1}
 cadenza=${CADENZA:-${CADENZA_BUILD_DIR:-build}/cadenza}
 data=${NOTTINGHAM_DIR:-../shared/data/nottingham/MIDI}
 mkdir -p "$work"
+# Whole tunes for the autoregressive families (structure=true: START, the meter, the key, the bar position of every
+# step and END), so that a piece begins in a key and meter of its own choosing and can end; plain melodies for the vae.
+"$cadenza" dataset prepare --input "$data" --no-recursive --encoding melody --track-index 0 --set structure=true \
+  --out "$work/nottingham_tunes.cdz"
 "$cadenza" dataset prepare --input "$data" --no-recursive --encoding melody --track-index 0 \
   --out "$work/nottingham_melody.cdz"
 "$cadenza" dataset prepare --input "$data" --no-recursive --encoding pianoroll --set num_tracks=2 \
@@ -27,11 +31,11 @@ declare -A sizes=(
 )
 # The latent families: the small preset is bundle-sized already; the gan reads the piano roll.
 declare -A budgets=([vae]=45m [gan]=30m)
-declare -A shards=([gan]=nottingham_roll.cdz)
+declare -A shards=([gan]=nottingham_roll.cdz [vae]=nottingham_melody.cdz)
 sizes[vae]=""
 sizes[gan]=""
 for family in ${FAMILIES:-rnn lstm gru transformer vae gan}; do
-  shard="$work/${shards[$family]:-nottingham_melody.cdz}"
+  shard="$work/${shards[$family]:-nottingham_tunes.cdz}"
   augment="--set max_transpose=3"
   case $family in vae | gan) augment="" ;; esac
   # shellcheck disable=SC2086

@@ -2,6 +2,7 @@
 """Writes models/<name>/README.md (a model card) for a bundled model from its training run.
 
 Usage: scripts/write_model_card.py NAME RUN_DIR TEST_JSON COMMAND [FORM_JSON [FORM_COMMAND]] [--out FILE]
+                                   [--notes FILE]
   RUN_DIR       the `cadenza train` run folder (config.json, metrics.jsonl)
   TEST_JSON     the output of `cadenza evaluate --json` on the test split (for token models it holds the
                 Kneser-Ney n-gram and cached n-gram baselines on the same tokens, shown beside the model's NLL)
@@ -10,6 +11,8 @@ Usage: scripts/write_model_card.py NAME RUN_DIR TEST_JSON COMMAND [FORM_JSON [FO
                 --mean-only ...` on pieces the model generated: the form metrics of their melody beside real tunes'
   FORM_COMMAND  optional: the commands that produced FORM_JSON (shown in the card)
   --out FILE    where to write the card (default models/NAME/README.md; the model file is looked up beside it)
+  --notes FILE  Markdown appended to the card as it is: measurements a script wrote (e.g. the chord-tone and
+                style-classifier figures of scripts/measure_conditioned_model.sh)
 Everything in the card comes from those files; nothing is typed in by hand.
 """
 import json
@@ -196,6 +199,13 @@ def main():
             sys.exit("write_model_card.py: --out needs a file name")
         out_path = args[at + 1]
         del args[at:at + 2]
+    notes = None
+    if "--notes" in args:
+        at = args.index("--notes")
+        if at + 1 >= len(args):
+            sys.exit("write_model_card.py: --notes needs a file name")
+        notes = open(args[at + 1]).read().rstrip("\n").split("\n")
+        del args[at:at + 2]
     if len(args) not in (4, 5, 6):
         sys.exit(__doc__)
     name, run_dir, test_json, command = args[:4]
@@ -220,14 +230,24 @@ def main():
     size = os.path.getsize(model_path)
     m, t = config["model"], config["train"]
     best = min(valid, key=lambda r: r["nll"]) if valid else None
+    tunes = m.get("context_positions", 0) > 0  # a structured shard: whole tunes with START, meter, key, END
+    chords, styles = m.get("chord_conditioning", False), m.get("style_names") if m.get("style_conditioning") else None
+    example = f"cadenza generate --model {name} --out samples -n 4 --bars 16 --wav"
+    if chords:
+        example = (f"cadenza generate --model {name} --out samples -n 4 --wav "
+                   + (f"--style {styles[0] if 'reels' not in styles else 'reels'} " if styles else "")
+                   + '--chords "D | G | D | A7 | D | G | A7 | D"')
     lines = [
         f"# {name}",
         "",
         f"A `{m['family']}` model of Nottingham folk-tune melodies ({config['data']['encoding']} encoding: one token",
-        "per 16th-note step, note-on / note-off events, pitches 48..84), bundled with Cadenza.",
+        "per 16th-note step, note-on / note-off events, pitches 48..84"
+        + ("; whole tunes: START, the meter, the key, the position in the bar of every step, END" if tunes else "")
+        + ")" + (", written over given chords" if chords else "")
+        + (", in a chosen style or blend of styles" if styles else "") + ", bundled with Cadenza.",
         "",
         "```bash",
-        f"cadenza generate --model {name} --out samples -n 4 --bars 16 --wav",
+        example,
         "```",
         "",
         "| | |",
@@ -237,8 +257,13 @@ def main():
         + f", dropout {m.get('dropout', 0)} |",
         f"| parameters | {end['parameters']:,} |",
         f"| file | model.safetensors, {size / 1e6:.2f} MB (float32, no optimizer state) |",
-        f"| training data | Nottingham Music Database (Jukedeck's cleaned MIDI), melody track of each tune; "
+        f"| training data | Nottingham Music Database (Jukedeck's cleaned MIDI), melody track of each tune"
+        + (" and the chord under every step (track 1)" if chords else "") + "; "
         f"Cadenza's stable hash split (80/10/10) |",
+        *([f"| conditioning | " + ("the chord under every step (12 pitch classes: `--chords`, `--chords-midi`)" if chords else "")
+           + ("; " if chords and styles else "")
+           + (f"the style of the piece (`--style`, `--style-path`): {', '.join(styles)} (from the file names)" if styles else "")
+           + " |"] if chords or styles else []),
         f"| data licence | GPLv3 (the Nottingham database); this model is derived from it |",
         *fine_tune_rows(config),
         f"| training | {end['step']:,} steps of batch {t['batch_size']} x {t['crop_length']} tokens, AdamW lr {t['learning_rate']}, "
@@ -256,6 +281,14 @@ def main():
     if train:
         lines.append(f"| training speed | {train[-1]['elements_per_second']:.0f} tokens/s at the end of training |")
     lines += form_lines(form, form_command)
+    if notes:
+        lines += [""] + notes
+    limits = ("Limitations: trained for minutes on CPU, so it knows the idiom (keys, dotted rhythms, phrase lengths) "
+              "better than long-range form")
+    if not chords:
+        limits += "; melodies only (no chords)"
+    if not tunes:
+        limits += "; 4/4 bars are assumed when generating by bars"
     lines += [
         "",
         "Reproduce:",
@@ -264,8 +297,7 @@ def main():
         command,
         "```",
         "",
-        "Limitations: trained for minutes on CPU, so it knows the idiom (keys, dotted rhythms, phrase lengths) better",
-        "than long-range form; melodies only (no chords); 4/4 bars are assumed when generating by bars.",
+        limits + ".",
         "",
     ]
     write_card(out_path or os.path.join(card_dir, "README.md"), lines)

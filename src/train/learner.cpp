@@ -6,6 +6,7 @@
 
 #include "codec/batches.h"
 #include "common/error.h"
+#include "models/torch_compat.h"
 #include "train/distributed.h"
 
 namespace cadenza::train {
@@ -19,9 +20,12 @@ void check_finite_loss(double value, const std::string& what) {
 double apply_update(const torch::Tensor& loss, const std::string& what, torch::nn::Module& module,
                     torch::optim::Optimizer& optimizer, double clip_norm, DataParallel* parallel, double weight,
                     std::vector<double>* means) {
+  // Under --precision bf16 the forward pass ran in autocast; the backward pass follows its dtypes by itself, and the
+  // clipping and the update work on the fp32 weights and gradients.
+  models::AutocastPause fp32_update;
   if (parallel != nullptr) {
     // Every rank must reach the all-reduce, so the finite check comes after it, on the global loss.
-    optimizer.zero_grad();
+    models::zero_gradients(optimizer);
     loss.backward();
     const double value = parallel->average_gradients(module, loss.item<double>(), weight, means);
     check_finite_loss(value, what);
@@ -31,7 +35,7 @@ double apply_update(const torch::Tensor& loss, const std::string& what, torch::n
   }
   const double value = loss.item<double>();  // CPU: no sync cost; needed to stop before a bad update
   check_finite_loss(value, what);
-  optimizer.zero_grad();
+  models::zero_gradients(optimizer);
   loss.backward();
   if (clip_norm > 0) torch::nn::utils::clip_grad_norm_(module.parameters(), clip_norm);
   optimizer.step();

@@ -16,6 +16,7 @@
 #include "data/shard.h"
 #include "models/checkpoint.h"
 #include "models/device.h"
+#include "models/torch_compat.h"
 #include "train/fine_tune.h"
 #include "train/learner.h"
 #include "train/schedule.h"
@@ -254,6 +255,8 @@ class TrainingSession {
       learner_->set_data_parallel(parallel_);
     }
     const torch::Device device = models::resolve_device(request_.device);
+    device_ = device;
+    precision_ = models::parse_precision(request_.precision);
     // "auto" means the best place this family can train: the CPU for those that take no device.
     if (!device.is_cpu() && (learner_->supports_accelerators() || request_.device != "auto")) {
       if (!learner_->supports_accelerators())
@@ -385,7 +388,10 @@ class TrainingSession {
     if (parallel_ != nullptr) send_control();
     StepOutcome outcome;
     try {
-      outcome = learner_->train_step(step, batch_seed(options_.seed, step), learning_rate_);
+      {
+        const models::AutocastScope mixed_precision(device_, precision_);
+        outcome = learner_->train_step(step, batch_seed(options_.seed, step), learning_rate_);
+      }
       if (parallel_ != nullptr) receive_control();
     } catch (const NonFiniteLoss& error) {
       std::ostringstream message;
@@ -576,6 +582,8 @@ class TrainingSession {
   int64_t proposed_schedule_steps_ = 0;
 
   json config_, model_config_;
+  torch::Device device_ = torch::kCPU;
+  models::Precision precision_ = models::Precision::kFp32;
   TrainOptions options_;
   LoopState loop_;
   std::unique_ptr<Learner> learner_;

@@ -48,6 +48,8 @@ struct TrainRequest {
   DataParallel* parallel = nullptr;
   // `--device` (models/device.h): "cpu", "cuda", "cuda:N" or "auto". Checkpoints are written as CPU tensors.
   std::string device = "cpu";
+  // `--precision` (models/torch_compat.h): "fp32", or "bf16" for autocast in the training step's forward pass.
+  std::string precision = "fp32";
 };
 
 // What the progress display shows; sent every step (the display decides how often to draw).

@@ -125,13 +125,17 @@ TEST(CliBaseline, EvaluateShowsBothNgramsBesideTheModelOnTheSameTokens) {
   write_file_atomic(shards.dir.file("form.json"), form_run.output);
   const nlohmann::json form = nlohmann::json::parse(form_run.output);
   std::filesystem::create_directories(shards.dir.file("card"));
+  write_file_atomic(shards.dir.file("notes.md"), "| measured by a script | 0.5 |\n");
   std::filesystem::copy_file(run + "/checkpoints/best.safetensors", shards.dir.file("card/model.safetensors"));
   const auto card_run = testing::run_command(
       "/usr/bin/python3 " + std::string(CADENZA_SOURCE_DIR) + "/scripts/write_model_card.py tiny-lstm " + run + " " +
       shards.dir.file("test.json") + " 'cadenza train ...' " + shards.dir.file("form.json") +
-      " 'cadenza metrics ...' --out " + shards.dir.file("card/README.md"));
+      " 'cadenza metrics ...' --out " + shards.dir.file("card/README.md") + " --notes " + shards.dir.file("notes.md"));
   ASSERT_EQ(card_run.exit_code, 0) << card_run.output;
   const std::string card = read_file_text(shards.dir.file("card/README.md"));
+  // --notes: a measurement script's Markdown, appended as it is; a plain melody model says it has no chords.
+  EXPECT_NE(card.find("\n| measured by a script | 0.5 |\n"), std::string::npos) << card;
+  EXPECT_NE(card.find("melodies only (no chords)"), std::string::npos) << card;
   auto three_decimals = [](double value) {
     char text[32];
     std::snprintf(text, sizeof text, "%.3f", value);

@@ -78,6 +78,23 @@ TEST(CliDataset, PrepareSummarizesAndInfoDescribes) {
       splits["train"]["pieces"].get<int>() + splits["valid"]["pieces"].get<int>() + splits["test"]["pieces"].get<int>(),
       6);
   EXPECT_EQ(json["tokens"]["pieces"], 6);
+
+  // --pieces: every piece's split and source, matching the split counts.
+  auto list = run_cadenza("dataset info " + out + " --pieces");
+  ASSERT_EQ(list.exit_code, 0) << list.output;
+  EXPECT_NE(list.output.find("\tmore/tune5.mid\n"), std::string::npos) << list.output;
+  auto list_json = run_cadenza("dataset info " + out + " --pieces --json");
+  ASSERT_EQ(list_json.exit_code, 0) << list_json.output;
+  const auto pieces = nlohmann::json::parse(list_json.output);
+  ASSERT_EQ(pieces.size(), 6u);
+  int test_pieces = 0;
+  for (const auto& piece : pieces) {
+    EXPECT_NE(list.output.find(piece["split"].get<std::string>() + "\t" + piece["path"].get<std::string>() + "\n"),
+              std::string::npos)
+        << piece;
+    test_pieces += piece["split"] == "test";
+  }
+  EXPECT_EQ(test_pieces, splits["test"]["pieces"].get<int>());
   EXPECT_GT(json["distinct_tokens_used"].get<int>(), 5);
   EXPECT_LE(json["top_tokens"].size(), 10u);
 }

@@ -73,7 +73,7 @@ TEST(CliFrontEnd, ModelCommandTableMatchesTheEngine) {
 TEST(CliFrontEnd, HelpListsEveryCommand) {
   const auto help = run_cadenza("--help");
   ASSERT_EQ(help.exit_code, 0) << help.output;
-  for (const char* name : {"baseline", "dataset", "metrics", "midi", "originality", "render"})
+  for (const char* name : {"baseline", "dataset", "metrics", "midi", "originality", "render", "style-classifier"})
     EXPECT_TRUE(contains(help.output, std::string("  ") + name + " ")) << name << " missing:\n" << help.output;
   for (const auto& command : cli::model_commands()) {
     EXPECT_TRUE(contains(help.output, std::string("  ") + command.name + " ")) << command.name << " missing:\n"

@@ -339,6 +339,34 @@ nlohmann::json evaluate_json(const std::string& arguments) {
   return nlohmann::json::parse(evaluated.output.substr(evaluated.output.find('{')));
 }
 
+TEST(CliTrain, PrecisionBf16TrainsCloseToFp32WithFp32WeightsAndABadValueIsRefused) {
+  // CPU autocast runs the same bf16 code path as CUDA's: the forward pass in bf16, weights and checkpoint in fp32.
+  PreparedTunes data;
+  const std::string common = "--model transformer --preset tiny --steps 6 --threads 1 --data " + data.shard;
+  const auto fp32 = run_cadenza("train " + common + " --out " + data.dir.file("fp32"));
+  ASSERT_EQ(fp32.exit_code, 0) << fp32.output;
+  const auto bf16 = run_cadenza("train " + common + " --precision bf16 --out " + data.dir.file("bf16"));
+  ASSERT_EQ(bf16.exit_code, 0) << bf16.output;
+  EXPECT_NE(bf16.output.find("bf16 autocast"), std::string::npos) << bf16.output;
+  const auto checkpoint = safetensors::read(data.dir.file("bf16") + "/checkpoints/last.safetensors");
+  ASSERT_FALSE(checkpoint.tensors.empty());
+  for (const auto& [name, tensor] : checkpoint.tensors) {
+    EXPECT_NE(tensor.dtype, safetensors::DType::kBF16) << name;
+    EXPECT_NE(tensor.dtype, safetensors::DType::kF16) << name;
+  }
+  // Validation runs in fp32 on both; the bf16 run's weights took 6 slightly different steps.
+  const std::string shard = " --data " + data.shard + " --no-baseline";
+  const double nll_fp32 = evaluate_json("--checkpoint " + data.dir.file("fp32") + shard)["model"]["nll"];
+  const double nll_bf16 = evaluate_json("--checkpoint " + data.dir.file("bf16") + shard)["model"]["nll"];
+  EXPECT_NEAR(nll_bf16, nll_fp32, 0.02 * nll_fp32);
+  EXPECT_NE(weight_bytes(data.dir.file("bf16") + "/checkpoints/last.safetensors"),
+            weight_bytes(data.dir.file("fp32") + "/checkpoints/last.safetensors"))
+      << "--precision bf16 changed nothing: autocast was not on";
+  EXPECT_CLI_ERROR(run_cadenza("train " + common + " --precision fp16 --out " + data.dir.file("fp16")),
+                   {"--precision fp16", "expected fp32 or bf16"});
+  EXPECT_FALSE(fs::exists(data.dir.file("fp16"))) << "a refused run must not leave a run folder";
+}
+
 TEST(CliTrain, InitFromStartsFromTheSourceWeights) {
   PreparedTunes data;
   const std::string source = data.dir.file("source");

@@ -38,6 +38,7 @@ struct DatasetInfoOptions {
   std::string file;
   bool json = false;
   bool all_skipped = false;
+  bool pieces = false;
 };
 
 std::string with_thousands(uint64_t value) {
@@ -107,6 +108,20 @@ std::string length_line(const nlohmann::json& stats) {
 void run_dataset_info(const DatasetInfoOptions& cli) {
   const Shard shard(cli.file);
   const ShardStats stats = compute_shard_stats(shard);
+  if (cli.pieces) {
+    // One line per piece, in shard order: its split and the path of the file it came from (scripts pick a split's
+    // files with it, e.g. the test tunes to compare generated pieces with).
+    nlohmann::json list = nlohmann::json::array();
+    for (const PieceInfo& piece : shard.pieces()) {
+      const std::string& path = shard.metadata().sources.at(piece.source).path;
+      if (cli.json)
+        list.push_back({{"split", split_name(piece.split)}, {"path", path}});
+      else
+        std::printf("%s\t%s\n", split_name(piece.split), path.c_str());
+    }
+    if (cli.json) std::printf("%s\n", list.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    return;
+  }
   const nlohmann::json info = shard_info_json(shard, stats, cli.all_skipped);
   if (cli.json) {
     // The file name comes from the command line and may not be UTF-8.
@@ -219,6 +234,9 @@ void setup_dataset(CLI::App& app) {
   info->add_option("file", info_options->file, "Shard file")->required();
   info->add_flag("--json", info_options->json, "Print JSON instead of text");
   info->add_flag("--skipped", info_options->all_skipped, "List every skipped file (default: the first 5)");
+  info->add_flag("--pieces", info_options->pieces,
+                 "Instead of the summary, list every piece: its split and its source file (tab-separated; with "
+                 "--json an array of {split, path})");
   info->callback([info_options] { run_dataset_info(*info_options); });
 
   setup_dataset_fetch(*dataset);

@@ -20,6 +20,7 @@
 #include "families/registry.h"
 #include "models/device.h"
 #include "models/threading.h"
+#include "models/torch_compat.h"
 #include "run_control.h"
 #include "train/distributed.h"
 #include "train/train_config.h"
@@ -51,6 +52,7 @@ struct TrainCommandOptions {
   bool print_config = false;
   double distributed_timeout_seconds = 300;
   std::string device = "auto";
+  std::string precision = "fp32";
 };
 
 void apply_length_options(const TrainCommandOptions& cli, nlohmann::json& config);
@@ -164,6 +166,7 @@ void run_train(const TrainCommandOptions& cli) {
                        ? "cuda:" + std::to_string(environment->local_rank)
                        : cli.device;
   const torch::Device device = models::resolve_device(request.device);  // a bad --device fails before any work
+  request.precision = models::precision_name(models::parse_precision(cli.precision));  // and a bad --precision
   request.overwrite = cli.overwrite;
   std::string family_name = cli.model;
   if (!cli.resume) {
@@ -205,7 +208,8 @@ void run_train(const TrainCommandOptions& cli) {
                   : "";
   std::fprintf(stderr, "%s %s on %s -> %s (%s%s)\n", cli.resume ? "resuming" : "training", family_name.c_str(),
                cli.data.c_str(), cli.out.c_str(),
-               (device.is_cpu() ? threads : models::device_text(device) + ", " + threads).c_str(), processes.c_str());
+               (device.is_cpu() ? threads : models::device_text(device) + ", " + threads).c_str(),
+               (processes + (request.precision == "fp32" ? "" : ", " + request.precision + " autocast")).c_str());
 
   // Rank 0 reports for all; the other ranks say only what goes wrong.
   TrainProgressDisplay display(family_name, lead && stderr_is_terminal());
@@ -296,6 +300,12 @@ void setup_train(CLI::App& parent) {
           "auto, cpu, cuda or cuda:N: where the model, batches and optimizer live (auto: the first CUDA device "
           "when there is one and the family takes a device, else the CPU; checkpoints are always written "
           "as CPU tensors)")
+      ->capture_default_str();
+  command
+      ->add_option("--precision", options->precision,
+                   "fp32, or bf16: the training step's forward pass in bfloat16 autocast (on CUDA; on the CPU too, "
+                   "fast only where the CPU has bf16 instructions); weights, gradients, optimizer state, losses, "
+                   "validation and checkpoints stay fp32")
       ->capture_default_str();
   command
       ->add_option("--distributed-timeout", options->distributed_timeout_seconds,
