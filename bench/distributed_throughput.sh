@@ -14,7 +14,35 @@ processes=${4:-2}
 steps=${5:-40}
 cadenza=${CADENZA:-build/cadenza}
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+
+# Every cadenza this script starts runs in the background and is waited for by pid, so that a signal (a timeout's
+# SIGTERM, Ctrl-C) reaches the trap at once rather than after the current run; the trap then kills the runs still
+# going (by their pids) before removing the work folder.
+children=()
+cleanup() {
+  trap - EXIT INT TERM HUP
+  local pid
+  for pid in "${children[@]}"; do
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  for pid in "${children[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT
+trap 'cleanup; exit 143' TERM
+trap 'cleanup; exit 129' HUP
+
+# Waits for the children started so far; forgets them once they have ended.
+wait_children() {
+  local pid
+  for pid in "${children[@]}"; do
+    wait "$pid" || true
+  done
+  children=()
+}
 
 mean_rate() {  # the mean elements_per_second of the train records after the first
   python3 -c '
@@ -32,15 +60,18 @@ for family in $families; do
   for preset in $presets; do
     # shellcheck disable=SC2046
     "$cadenza" train $(common "$family" "$preset") --out "$work/one-$family-$preset" --threads "$processes" \
-      >/dev/null 2>&1
+      >/dev/null 2>&1 &
+    children+=($!)
+    wait_children
     port=$((29600 + RANDOM % 1000))
     for ((r = 0; r < processes; r++)); do
       # shellcheck disable=SC2046
       RANK=$r WORLD_SIZE=$processes LOCAL_RANK=$r LOCAL_WORLD_SIZE=$processes MASTER_ADDR=127.0.0.1 \
         MASTER_PORT=$port "$cadenza" train $(common "$family" "$preset") --out "$work/many-$family-$preset" \
         --threads 1 >/dev/null 2>&1 &
+      children+=($!)
     done
-    wait
+    wait_children
     one=$(mean_rate "$work/one-$family-$preset/metrics.jsonl")
     many=$(mean_rate "$work/many-$family-$preset/metrics.jsonl")
     ratio=$(python3 -c "print(f'{$many / $one:.2f}')" 2>/dev/null || echo nan)

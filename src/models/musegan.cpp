@@ -62,6 +62,59 @@ MuseGanNoise sample_musegan_noise(const MuseGanConfig& config, int64_t batch_siz
           sample_truncated_normal({B, K, config.track_temporal_latent}, truncation, options)};
 }
 
+// ---- batch norm over the global batch -------------------------------------------------------------------------
+
+template <typename BatchNorm>
+torch::Tensor synced_batch_norm(BatchNorm& norm, const torch::Tensor& x, const BatchStatisticsReducer& reducer) {
+  const int64_t C = x.size(1);
+  std::vector<int64_t> reduced_dims{0};  // every dimension but the channels'
+  for (int64_t d = 2; d < x.dim(); ++d) reduced_dims.push_back(d);
+  std::vector<int64_t> channel_shape(x.dim(), 1);  // (1, C, 1, ...)
+  channel_shape[1] = C;
+  const torch::Tensor x64 = x.to(torch::kDouble);
+  const double count_here = static_cast<double>(x.numel() / C);
+  // [sum (C), sum of squares (C), count (1)] of this slice, summed over the processes.
+  const torch::Tensor local =
+      torch::cat({x64.sum(reduced_dims), (x64 * x64).sum(reduced_dims), torch::full({1}, count_here, x64.options())});
+  const torch::Tensor global = reducer(local);  // (2C + 1)
+  const torch::Tensor count = global.narrow(0, 2 * C, 1).detach();
+  const torch::Tensor mean = global.narrow(0, 0, C) / count;                                   // (C)
+  const torch::Tensor variance = (global.narrow(0, C, C) / count - mean * mean).clamp_min(0);  // (C), biased
+  const auto& options = norm.options;
+  if (options.track_running_stats()) {
+    torch::NoGradGuard no_grad;
+    const double n = count.item<double>();
+    norm.num_batches_tracked.add_(1);
+    // No momentum: torch's cumulative moving average.
+    const double momentum =
+        options.momentum() ? *options.momentum() : 1.0 / norm.num_batches_tracked.template item<double>();
+    norm.running_mean.mul_(1 - momentum).add_(mean.detach().to(norm.running_mean.dtype()) * momentum);
+    norm.running_var.mul_(1 - momentum)
+        .add_(variance.detach().to(norm.running_var.dtype()) * (momentum * n / std::max(n - 1, 1.0)));
+  }
+  torch::Tensor y = (x64 - mean.view(channel_shape)) * torch::rsqrt(variance + options.eps()).view(channel_shape);
+  if (options.affine())
+    y = y * norm.weight.to(torch::kDouble).view(channel_shape) + norm.bias.to(torch::kDouble).view(channel_shape);
+  return y.to(x.scalar_type());
+}
+
+template torch::Tensor synced_batch_norm(torch::nn::BatchNorm1dImpl&, const torch::Tensor&,
+                                         const BatchStatisticsReducer&);
+template torch::Tensor synced_batch_norm(torch::nn::BatchNorm2dImpl&, const torch::Tensor&,
+                                         const BatchStatisticsReducer&);
+
+namespace {
+
+// The module's own forward (one process: this batch's statistics; eval mode: the running ones), or the global
+// batch's statistics in data-parallel training.
+template <typename Holder>
+torch::Tensor normalise(Holder& norm, const torch::Tensor& x, const BatchStatisticsReducer& reducer) {
+  if (!reducer || !norm->is_training()) return norm->forward(x);
+  return synced_batch_norm(*norm, x, reducer);
+}
+
+}  // namespace
+
 // ---- generator ------------------------------------------------------------------------------------------------
 
 TemporalGeneratorImpl::TemporalGeneratorImpl(int64_t latent_size, int64_t hidden_size, int64_t num_bars)
@@ -72,8 +125,8 @@ TemporalGeneratorImpl::TemporalGeneratorImpl(int64_t latent_size, int64_t hidden
 }
 
 torch::Tensor TemporalGeneratorImpl::forward(const torch::Tensor& z) {
-  auto h = torch::relu(hidden_norm->forward(hidden->forward(z)));        // (B, H)
-  return output->forward(h).view({z.size(0), num_bars_, latent_size_});  // (B, N, Z)
+  auto h = torch::relu(normalise(hidden_norm, hidden->forward(z), reducer));  // (B, H)
+  return output->forward(h).view({z.size(0), num_bars_, latent_size_});       // (B, N, Z)
 }
 
 BarGeneratorImpl::BarGeneratorImpl(const MuseGanConfig& config) {
@@ -103,12 +156,12 @@ BarGeneratorImpl::BarGeneratorImpl(const MuseGanConfig& config) {
 
 torch::Tensor BarGeneratorImpl::forward(const torch::Tensor& bar_input) {
   const int64_t M = bar_input.size(0);
-  auto h = torch::relu(project_norm->forward(project->forward(bar_input)));  // (M, C0*S0)
-  h = h.view({M, first_channels_, first_steps_, 1});                         // (M, C0, S0, 1)
+  auto h = torch::relu(normalise(project_norm, project->forward(bar_input), reducer));  // (M, C0*S0)
+  h = h.view({M, first_channels_, first_steps_, 1});                                    // (M, C0, S0, 1)
   for (size_t j = 0; j < time_layers_.size(); ++j)
-    h = torch::relu(time_norm_layers_[j]->forward(time_layers_[j]->forward(h)));  // (M, C_j+1, 2 S_j, 1)
-  h = torch::relu(octave_norm->forward(octave->forward(h)));                      // (M, C, S, O)
-  return pitch->forward(h).squeeze(1);                                            // (M, S, P)
+    h = torch::relu(normalise(time_norm_layers_[j], time_layers_[j]->forward(h), reducer));  // (M, C_j+1, 2 S_j, 1)
+  h = torch::relu(normalise(octave_norm, octave->forward(h), reducer));                      // (M, C, S, O)
+  return pitch->forward(h).squeeze(1);                                                       // (M, S, P)
 }
 
 MuseGanGeneratorImpl::MuseGanGeneratorImpl(MuseGanConfig config) : config_(std::move(config)) {
@@ -128,6 +181,13 @@ MuseGanGeneratorImpl::MuseGanGeneratorImpl(MuseGanConfig config) : config_(std::
     bar_generator_modules_.emplace_back(config_);
     bar_generators->push_back(bar_generator_modules_.back());
   }
+}
+
+void MuseGanGeneratorImpl::synchronise_batch_statistics(const BatchStatisticsReducer& reducer) {
+  batch_statistics_synchronised_ = static_cast<bool>(reducer);
+  if (shared_temporal) shared_temporal->reducer = reducer;
+  for (auto& generator : track_temporal_generators_) generator->reducer = reducer;
+  for (auto& generator : bar_generator_modules_) generator->reducer = reducer;
 }
 
 void MuseGanGeneratorImpl::check_noise(const MuseGanNoise& noise) const {
@@ -153,7 +213,8 @@ torch::Tensor MuseGanGeneratorImpl::logits(const MuseGanNoise& noise) {
   check_noise(noise);
   const int64_t B = noise.batch_size(), K = config_.num_tracks, N = config_.num_bars;
   const int64_t S = config_.steps_per_bar, P = config_.num_pitches, D = config_.bar_input_size();
-  if (is_training() && B < 2)
+  // (Synchronised, the statistics are the global batch's, which the training loop keeps at 2 or more rows.)
+  if (is_training() && B < 2 && !batch_statistics_synchronised_)
     throw Error("musegan generator: batch norm in training mode needs a batch of at least 2, got 1 (call eval())");
 
   // Time-independent latents repeat over the bars; temporal ones get one latent per bar from their generator.

@@ -31,6 +31,9 @@
 //                                        R = pitch_stride (12: octaves), O = P / R (integer division),
 //                                        W = P - (O-1)*R, in [R, 2R): block o paints pitches [o*R, o*R + W).
 //   The bar generators of all bars of a track run as one batch of B*N; batch norm statistics are taken over it.
+//   In data-parallel training each process holds a slice of the batch: synchronise_batch_statistics() makes every
+//   batch norm in training mode synced_batch_norm(), which takes its statistics over the whole global batch (sums
+//   all-reduced, as PyTorch's SyncBatchNorm), so N processes compute what one computes.
 //
 // Critic (WGAN: an unbounded score, no sigmoid, no batch norm; tracks are the input channels of 3-D convolutions over
 // (bars, steps, pitches)); LeakyReLU(0.2) after every convolution:
@@ -80,6 +83,17 @@ torch::Tensor sample_truncated_normal(const std::vector<int64_t>& shape, double 
 MuseGanNoise sample_musegan_noise(const MuseGanConfig& config, int64_t batch_size, double truncation = 0.0,
                                   const torch::TensorOptions& options = torch::kFloat);
 
+// Sums a tensor over the processes of a data-parallel run, differentiably (the gradient of the sum flows back as the
+// sum of the processes' gradients): train/distributed.h's DataParallel::sum_over_ranks. Empty: one process.
+using BatchStatisticsReducer = std::function<torch::Tensor(const torch::Tensor&)>;
+
+// Batch norm in training mode with the statistics of the global batch: the per-channel sum and sum of squares of x
+// (and its count) are summed over the processes by `reducer`, then normalised as torch's batch_norm does (biased
+// variance for the output, unbiased for running_var, momentum and eps from the module). x (M, C) or (M, C, H, W).
+// Updates the running statistics and num_batches_tracked. Computed in float64, returned in x's dtype.
+template <typename BatchNorm>
+torch::Tensor synced_batch_norm(BatchNorm& norm, const torch::Tensor& x, const BatchStatisticsReducer& reducer);
+
 // z (B, Z) -> (B, N, Z): one latent per bar.
 class TemporalGeneratorImpl : public torch::nn::Module {
  public:
@@ -89,6 +103,7 @@ class TemporalGeneratorImpl : public torch::nn::Module {
   torch::nn::Linear hidden{nullptr};
   torch::nn::BatchNorm1d hidden_norm{nullptr};
   torch::nn::Linear output{nullptr};
+  BatchStatisticsReducer reducer;  // set: batch norm over the global batch (training mode)
 
  private:
   int64_t latent_size_, num_bars_;
@@ -108,6 +123,7 @@ class BarGeneratorImpl : public torch::nn::Module {
   torch::nn::ConvTranspose2d octave{nullptr};
   torch::nn::BatchNorm2d octave_norm{nullptr};
   torch::nn::ConvTranspose2d pitch{nullptr};
+  BatchStatisticsReducer reducer;  // set: batch norm over the global batch (training mode)
 
  private:
   int64_t first_channels_, first_steps_;
@@ -128,6 +144,10 @@ class MuseGanGeneratorImpl : public torch::nn::Module {
 
   const MuseGanConfig& config() const { return config_; }
 
+  // Every batch norm of the generator takes its training statistics over the global batch of a data-parallel run
+  // through `reducer` (empty: over this process's batch, the default).
+  void synchronise_batch_statistics(const BatchStatisticsReducer& reducer);
+
   TemporalGenerator shared_temporal{nullptr};     // absent when Zst = 0
   torch::nn::ModuleList track_temporal{nullptr};  // K TemporalGenerators; absent when Zpt = 0
   torch::nn::ModuleList bar_generators{nullptr};  // K BarGenerators
@@ -136,6 +156,7 @@ class MuseGanGeneratorImpl : public torch::nn::Module {
   void check_noise(const MuseGanNoise& noise) const;
 
   MuseGanConfig config_;
+  bool batch_statistics_synchronised_ = false;
   std::vector<TemporalGenerator> track_temporal_generators_;
   std::vector<BarGenerator> bar_generator_modules_;
 };

@@ -197,12 +197,14 @@ void DataParallel::broadcast_parameters(torch::nn::Module& module) {
   });
 }
 
-double DataParallel::average_gradients(torch::nn::Module& module, double loss, double weight) {
+double DataParallel::average_gradients(torch::nn::Module& module, double loss, double weight,
+                                       std::vector<double>* means) {
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> parameters;
   for (const auto& parameter : module.parameters())
     if (parameter.requires_grad()) parameters.push_back(parameter);
-  // One flat buffer: weight * gradient of every trainable parameter, then weight, weight * loss and the controls.
+  // One flat buffer: weight * gradient of every trainable parameter, then weight, weight * loss, weight * each of
+  // `means`, and the controls.
   std::vector<torch::Tensor> pieces;
   pieces.reserve(parameters.size() + 1);
   for (const auto& parameter : parameters) {
@@ -211,24 +213,25 @@ double DataParallel::average_gradients(torch::nn::Module& module, double loss, d
                                     : torch::zeros({parameter.numel()}, parameter.options().dtype(torch::kFloat)));
   }
   std::vector<float> tail{static_cast<float>(weight), std::isfinite(loss) ? static_cast<float>(loss * weight) : NAN};
+  const size_t mean_count = means != nullptr ? means->size() : 0;
+  for (size_t i = 0; i < mean_count; ++i) tail.push_back(static_cast<float>((*means)[i] * weight));
   for (double value : control_in_) tail.push_back(static_cast<float>(value));
   // On the parameters' device (Gloo reduces CUDA tensors through the host).
   const torch::Device device = parameters.empty() ? torch::Device(torch::kCPU) : parameters.front().device();
   pieces.push_back(torch::tensor(tail, torch::kFloat).to(device));
-  torch::Tensor flat = torch::cat(pieces);  // (total parameters + 2 + controls)
-  guarded("the gradient all-reduce", [&] {
-    std::vector<torch::Tensor> one{flat};
-    group_->group->allreduce(one)->wait(timeout_);
-  });
+  torch::Tensor flat = torch::cat(pieces);  // (total parameters + 2 + means + controls)
+  all_reduce_in_place(flat, "the gradient all-reduce");
   const int64_t tail_start = flat.numel() - static_cast<int64_t>(tail.size());
-  const auto summed_tail = flat.narrow(0, tail_start, static_cast<int64_t>(tail.size())).to(torch::kDouble);
+  const auto summed_tail = flat.narrow(0, tail_start, static_cast<int64_t>(tail.size())).to(torch::kDouble).cpu();
   const double total_weight = summed_tail[0].item<double>();
   const double weighted_loss = summed_tail[1].item<double>();
-  control_out_.assign(control_in_.size(), 0.0);
-  for (size_t i = 0; i < control_in_.size(); ++i) control_out_[i] = summed_tail[2 + i].item<double>();
-  control_in_.clear();
   // No real element anywhere: the mean loss was 0 on every rank, and so is the gradient.
   const double scale = total_weight > 0 ? 1.0 / total_weight : 0.0;
+  for (size_t i = 0; i < mean_count; ++i) (*means)[i] = summed_tail[static_cast<int64_t>(2 + i)].item<double>() * scale;
+  std::vector<double> controls;
+  for (size_t i = 0; i < control_in_.size(); ++i)
+    controls.push_back(summed_tail[static_cast<int64_t>(2 + mean_count + i)].item<double>());
+  take_control(controls);
   int64_t offset = 0;
   for (auto& parameter : parameters) {
     const int64_t count = parameter.numel();
@@ -240,19 +243,53 @@ double DataParallel::average_gradients(torch::nn::Module& module, double loss, d
   return total_weight > 0 ? weighted_loss / total_weight : 0.0;
 }
 
+void DataParallel::take_control(const std::vector<double>& summed_controls) {
+  if (control_in_.empty()) return;  // an all-reduce after the step's first: control_out_ keeps what that one brought
+  control_out_ = summed_controls;
+  control_in_.clear();
+}
+
+void DataParallel::all_reduce_in_place(torch::Tensor& tensor, const char* what) {
+  guarded(what, [&] {
+    std::vector<torch::Tensor> one{tensor};
+    group_->group->allreduce(one)->wait(timeout_);
+  });
+}
+
 void DataParallel::all_reduce_sum(std::vector<double>& values) {
   std::vector<double> with_control = values;
   with_control.insert(with_control.end(), control_in_.begin(), control_in_.end());
   torch::Tensor tensor = torch::tensor(with_control, torch::kDouble);
-  guarded("an all-reduce", [&] {
-    std::vector<torch::Tensor> one{tensor};
-    group_->group->allreduce(one)->wait(timeout_);
-  });
+  all_reduce_in_place(tensor, "an all-reduce");
   for (size_t i = 0; i < values.size(); ++i) values[i] = tensor[static_cast<int64_t>(i)].item<double>();
-  control_out_.assign(control_in_.size(), 0.0);
+  std::vector<double> controls;
   for (size_t i = 0; i < control_in_.size(); ++i)
-    control_out_[i] = tensor[static_cast<int64_t>(values.size() + i)].item<double>();
-  control_in_.clear();
+    controls.push_back(tensor[static_cast<int64_t>(values.size() + i)].item<double>());
+  take_control(controls);
+}
+
+// The all-reduce's adjoint is itself: d(sum_r x_r)/d x_k = I for every k, so rank k's input receives the sum over the
+// ranks of the gradients that reached the output.
+struct DataParallel::SumOverRanks : torch::autograd::Function<SumOverRanks> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* context, const torch::Tensor& values,
+                               int64_t parallel_address) {
+    context->saved_data["parallel"] = parallel_address;
+    auto* parallel = reinterpret_cast<DataParallel*>(parallel_address);
+    torch::Tensor summed = values.detach().contiguous().clone();
+    parallel->all_reduce_in_place(summed, "the batch-statistics all-reduce");
+    return summed;
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* context,
+                                                 torch::autograd::variable_list gradients) {
+    auto* parallel = reinterpret_cast<DataParallel*>(context->saved_data["parallel"].toInt());
+    torch::Tensor summed = gradients[0].contiguous().clone();
+    parallel->all_reduce_in_place(summed, "the batch-statistics gradient all-reduce");
+    return {summed, torch::Tensor()};
+  }
+};
+
+torch::Tensor DataParallel::sum_over_ranks(const torch::Tensor& values) {
+  return SumOverRanks::apply(values, reinterpret_cast<int64_t>(this));
 }
 
 void DataParallel::barrier() {

@@ -21,6 +21,9 @@
 #include <string>
 #include <vector>
 
+namespace at {
+class Tensor;
+}
 namespace torch::nn {
 class Module;
 }
@@ -71,12 +74,24 @@ class DataParallel {
   // The gradient all-reduce: on entry each parameter's .grad holds this rank's gradient of its mean loss over
   // `weight` elements; on return every rank holds sum_r(weight_r * grad_r) / sum_r(weight_r). `loss` is this rank's
   // mean loss; the return value is the weighted global mean (NaN when any rank's is not finite). The control values
-  // set with set_control() are summed alongside and read back with control().
-  double average_gradients(torch::nn::Module& module, double loss, double weight);
+  // set with set_control() are summed alongside and read back with control(). `means`, when given, are more of this
+  // rank's means over `weight` elements (a learner's reported figures): they ride in the same buffer and come back
+  // as the weighted global means.
+  double average_gradients(torch::nn::Module& module, double loss, double weight, std::vector<double>* means = nullptr);
 
-  // Numbers summed over the ranks in the next average_gradients (or all_reduce_sum) call.
-  void set_control(std::vector<double> values) { control_in_ = std::move(values); }
+  // Numbers summed over the ranks in the next average_gradients (or all_reduce_sum) call; control() holds the sums
+  // from the call that carried them until the next set_control() (a learner that makes several all-reduces in one
+  // step, as a GAN does, sends them with its first).
+  void set_control(std::vector<double> values) {
+    control_in_ = std::move(values);
+    control_out_.clear();
+  }
   const std::vector<double>& control() const { return control_out_; }
+
+  // `values` summed over the ranks (any shape; float or double), differentiably: the gradient of the result flows
+  // back as the sum over the ranks of their gradients, so a statistic of the global batch (synchronised batch norm)
+  // trains as in one process. Every rank must call it in the same order, forward and backward.
+  at::Tensor sum_over_ranks(const at::Tensor& values);
 
   // Sums `values` elementwise over the ranks (validation totals, agreement on a stop).
   void all_reduce_sum(std::vector<double>& values);
@@ -90,6 +105,10 @@ class DataParallel {
   [[noreturn]] void fail(const char* what, const std::string& cause);
 
   struct Group;
+  struct SumOverRanks;  // the autograd function behind sum_over_ranks()
+  void all_reduce_in_place(at::Tensor& tensor, const char* what);
+  // Fills control_out_ from the summed buffer when this call carried the controls.
+  void take_control(const std::vector<double>& summed_controls);
   DistributedEnvironment environment_;
   std::chrono::milliseconds timeout_;
   std::unique_ptr<Group> group_;

@@ -18,7 +18,8 @@ void check_finite_loss(double value, const std::string& what) {
 }
 
 double apply_update(const torch::Tensor& loss, const std::string& what, torch::nn::Module& module,
-                    torch::optim::Optimizer& optimizer, double clip_norm, DataParallel* parallel, double weight) {
+                    torch::optim::Optimizer& optimizer, double clip_norm, DataParallel* parallel, double weight,
+                    std::vector<double>* means) {
   // Under --precision bf16 the forward pass ran in autocast; the backward pass follows its dtypes by itself, and the
   // clipping and the update work on the fp32 weights and gradients.
   models::AutocastPause fp32_update;
@@ -26,7 +27,7 @@ double apply_update(const torch::Tensor& loss, const std::string& what, torch::n
     // Every rank must reach the all-reduce, so the finite check comes after it, on the global loss.
     models::zero_gradients(optimizer);
     loss.backward();
-    const double value = parallel->average_gradients(module, loss.item<double>(), weight);
+    const double value = parallel->average_gradients(module, loss.item<double>(), weight, means);
     check_finite_loss(value, what);
     if (clip_norm > 0) torch::nn::utils::clip_grad_norm_(module.parameters(), clip_norm);
     optimizer.step();

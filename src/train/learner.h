@@ -81,6 +81,10 @@ class Learner {
   // global batch, averages gradients through `parallel` before clipping, and shards its validation; the others are
   // refused by the loop with a message naming the family.
   virtual bool supports_data_parallel() const { return false; }
+  // Whether the learner draws its random numbers (latent noise, penalty mixing) for the whole global batch and takes
+  // its slice of them: then the loop seeds torch's generator alike on every rank (with the one-process seed), rather
+  // than each rank its own (which gives each rank its own dropout masks).
+  virtual bool draws_for_the_global_batch() const { return false; }
   // Whether the learner trains on a CUDA device (`--device`): it moves its batches to the model's device. The loop
   // moves the model before the first step; the others are refused on anything but the CPU.
   virtual bool supports_accelerators() const { return false; }
@@ -111,10 +115,11 @@ void check_finite_loss(double value, const std::string& what);
 // clipping) and steps. Returns the loss's value.
 // With `parallel`, `loss` is this rank's mean over `weight` elements: the gradients are averaged over the ranks
 // (weighted) before the finite check, clipping and the step, and the value returned is the global mean, so every
-// rank makes the same update and the same decision.
+// rank makes the same update and the same decision. `means` (this rank's figures, each a mean over `weight`
+// elements, for metrics) ride in the same all-reduce and come back as the global means; untouched in one process.
 double apply_update(const torch::Tensor& loss, const std::string& what, torch::nn::Module& module,
                     torch::optim::Optimizer& optimizer, double clip_norm, DataParallel* parallel = nullptr,
-                    double weight = 1);
+                    double weight = 1, std::vector<double>* means = nullptr);
 
 void set_learning_rate(torch::optim::AdamW& optimizer, double learning_rate);
 // AdamW over `module`'s parameters with the run's rate, betas and weight decay (0 = Adam).

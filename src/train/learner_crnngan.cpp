@@ -10,6 +10,7 @@
 #include "data/windows.h"
 #include "models/checkpoint.h"
 #include "models/crnngan.h"
+#include "train/distributed.h"
 
 namespace cadenza::train {
 namespace {
@@ -63,45 +64,50 @@ class CrnnGanLearner final : public Learner {
     set_learning_rate(*generator_optimizer_, learning_rate);
     set_learning_rate(*discriminator_optimizer_, learning_rate);
     std::mt19937_64 rng(batch_seed);
+    const int64_t batch = options_.batch_size;
     std::vector<Window> rows;
-    for (int64_t row = 0; row < options_.batch_size; ++row)
-      rows.push_back(train_windows_[random_below(rng, train_windows_.size())]);
-    const torch::Tensor real = gather(train_pieces_, rows);  // (B, T, 3)
-    const int64_t batch = real.size(0);
+    for (int64_t row = 0; row < batch; ++row) rows.push_back(train_windows_[random_below(rng, train_windows_.size())]);
+    // Data parallel: every rank draws the windows and the noise of the whole global batch (the loop seeds torch's
+    // generator alike on every rank) and keeps its rows [begin, end). The losses are means over the rows (and
+    // steps), and the ranks' slices are alike in size.
+    const auto [begin, end] = parallel_ != nullptr ? parallel_->slice_of(batch) : std::pair<int64_t, int64_t>{0, batch};
+    const int64_t rows_here = end - begin;
+    const auto mine = [&](const torch::Tensor& t) { return rows_here == batch ? t : t.narrow(0, begin, rows_here); };
+    const torch::Tensor real =
+        gather(train_pieces_, std::vector<Window>(rows.begin() + begin, rows.begin() + end));  // (b, T, 3)
     torch::Tensor fake;
     {
       torch::NoGradGuard no_grad;
-      fake = model_->generator->forward(models::sample_crnngan_noise(config_, batch, length_));
+      fake = model_->generator->forward(mine(models::sample_crnngan_noise(config_, batch, length_)));
     }
     const torch::Tensor real_logits = model_->discriminator->forward(real);
     const torch::Tensor fake_logits = model_->discriminator->forward(fake);
     const torch::Tensor discriminator_loss = models::crnngan_discriminator_loss(real_logits, fake_logits);
-    const double discriminator_value = discriminator_loss.item<double>();
-    check_finite_loss(discriminator_value, "the discriminator's loss");
-    discriminator_optimizer_->zero_grad();
-    discriminator_loss.backward();
-    if (options_.clip_norm > 0)
-      torch::nn::utils::clip_grad_norm_(model_->discriminator->parameters(), options_.clip_norm);
-    discriminator_optimizer_->step();
-    const double accuracy =
+    std::vector<double> accuracy{
         0.5 *
-        (real_logits.gt(0).to(torch::kDouble).mean() + fake_logits.le(0).to(torch::kDouble).mean()).item<double>();
+        (real_logits.gt(0).to(torch::kDouble).mean() + fake_logits.le(0).to(torch::kDouble).mean()).item<double>()};
+    const double discriminator_value =
+        apply_update(discriminator_loss, "the discriminator's loss", *model_->discriminator, *discriminator_optimizer_,
+                     options_.clip_norm, parallel_, static_cast<double>(rows_here), &accuracy);
 
-    const torch::Tensor generated = model_->generator->forward(models::sample_crnngan_noise(config_, batch, length_));
+    const torch::Tensor generated =
+        model_->generator->forward(mine(models::sample_crnngan_noise(config_, batch, length_)));
     const torch::Tensor generator_loss = models::crnngan_generator_loss(model_->discriminator->forward(generated));
-    const double generator_value = generator_loss.item<double>();
-    check_finite_loss(generator_value, "the generator's loss");
-    generator_optimizer_->zero_grad();
-    generator_loss.backward();
-    if (options_.clip_norm > 0) torch::nn::utils::clip_grad_norm_(model_->generator->parameters(), options_.clip_norm);
-    generator_optimizer_->step();
+    const double generator_value =
+        apply_update(generator_loss, "the generator's loss", *model_->generator, *generator_optimizer_,
+                     options_.clip_norm, parallel_, static_cast<double>(rows_here));
     discriminator_optimizer_->zero_grad();
     return {generator_value, batch * length_,
-            json{{"discriminator_loss", discriminator_value}, {"discriminator_accuracy", accuracy}}};
+            json{{"discriminator_loss", discriminator_value}, {"discriminator_accuracy", accuracy[0]}}};
   }
+
+  bool supports_data_parallel() const override { return true; }
+  bool draws_for_the_global_batch() const override { return true; }
 
   std::optional<ValidationOutcome> validate(int64_t /*step*/) override {
     if (valid_windows_.empty()) return std::nullopt;
+    // No score decides anything here: with several processes rank 0, which writes the metrics, measures it alone.
+    if (parallel_ != nullptr && parallel_->rank() != 0) return std::nullopt;
     torch::NoGradGuard no_grad;
     model_->eval();
     torch::manual_seed(0x5a11d);

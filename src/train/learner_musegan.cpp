@@ -13,6 +13,7 @@
 #include "models/checkpoint.h"
 #include "models/musegan.h"
 #include "score/operations.h"
+#include "train/distributed.h"
 #include "train/gan_report.h"
 
 namespace cadenza::train {
@@ -51,40 +52,53 @@ class MuseGanLearner final : public Learner {
   StepOutcome train_step(int64_t /*step*/, uint64_t batch_seed, double learning_rate) override {
     set_learning_rate(*generator_optimizer_, learning_rate);
     set_learning_rate(*critic_optimizer_, learning_rate);
+    // Batch norm in the generator's training pass: the statistics of the global batch, not of this rank's slice.
+    if (parallel_ != nullptr) model_->generator->synchronise_batch_statistics(synchronised_statistics());
     std::mt19937_64 rng(batch_seed);
     const int64_t batch = options_.batch_size;
+    // Data parallel: every rank draws the windows, noise and penalty mixing of the whole global batch (the loop
+    // seeds torch's generator alike on every rank) and keeps its rows [begin, end).
+    const auto [begin, end] = parallel_ != nullptr ? parallel_->slice_of(batch) : std::pair<int64_t, int64_t>{0, batch};
+    const int64_t rows_here = end - begin;
+    const auto mine = [&](const torch::Tensor& t) { return rows_here == batch ? t : t.narrow(0, begin, rows_here); };
+    const auto noise_here = [&](const models::MuseGanNoise& noise) {
+      return models::MuseGanNoise{mine(noise.shared), mine(noise.shared_temporal), mine(noise.track),
+                                  mine(noise.track_temporal)};
+    };
     double critic_loss_value = 0, w_estimate = 0, penalty_value = 0;
     for (int64_t c = 0; c < options_.critic_steps; ++c) {
       std::vector<Window> rows;
       for (int64_t row = 0; row < batch; ++row)
         rows.push_back(train_windows_[random_below(rng, train_windows_.size())]);
-      const torch::Tensor real = window_rolls(rows);  // (B, K, N, S, P)
+      const torch::Tensor real =
+          window_rolls(std::vector<Window>(rows.begin() + begin, rows.begin() + end));  // (b, K, N, S, P)
       torch::Tensor fake;
       {
+        // Without gradients the generator's pass for the whole global batch on every rank costs less than its
+        // batch norms' all-reduces (one per layer), and gives the global statistics as exactly: so every rank makes
+        // the whole batch and keeps its rows.
         torch::NoGradGuard no_grad;
-        fake = model_->generator->forward(models::sample_musegan_noise(config_, batch));
+        if (parallel_ != nullptr) model_->generator->synchronise_batch_statistics(nullptr);
+        fake = mine(model_->generator->forward(models::sample_musegan_noise(config_, batch)));
+        if (parallel_ != nullptr) model_->generator->synchronise_batch_statistics(synchronised_statistics());
       }
       const torch::Tensor real_scores = model_->critic->forward(real);
       const torch::Tensor fake_scores = model_->critic->forward(fake);
       const torch::Tensor wasserstein = models::wgan_critic_loss(real_scores, fake_scores);
       const torch::Tensor penalty =
-          models::gradient_penalty(*model_->critic, real, fake, torch::rand({batch}), options_.gradient_penalty);
+          models::gradient_penalty(*model_->critic, real, fake, mine(torch::rand({batch})), options_.gradient_penalty);
       const torch::Tensor loss = wasserstein + penalty;
-      critic_loss_value = loss.item<double>();
-      check_finite_loss(critic_loss_value, "the critic's loss");
-      w_estimate = -wasserstein.item<double>();
-      penalty_value = penalty.item<double>();
-      critic_optimizer_->zero_grad();
-      loss.backward();
-      critic_optimizer_->step();
+      // Each a mean over the rows: the ranks' slices are alike in size, so the global mean is the ranks' mean.
+      std::vector<double> figures{wasserstein.item<double>(), penalty.item<double>()};
+      critic_loss_value = apply_update(loss, "the critic's loss", *model_->critic, *critic_optimizer_, 0.0, parallel_,
+                                       static_cast<double>(rows_here), &figures);
+      w_estimate = -figures[0];
+      penalty_value = figures[1];
     }
-    const torch::Tensor fake = model_->generator->forward(models::sample_musegan_noise(config_, batch));
+    const torch::Tensor fake = model_->generator->forward(noise_here(models::sample_musegan_noise(config_, batch)));
     const torch::Tensor generator_loss = models::wgan_generator_loss(model_->critic->forward(fake));
-    const double generator_value = generator_loss.item<double>();
-    check_finite_loss(generator_value, "the generator's loss");
-    generator_optimizer_->zero_grad();
-    generator_loss.backward();
-    generator_optimizer_->step();
+    const double generator_value = apply_update(generator_loss, "the generator's loss", *model_->generator,
+                                                *generator_optimizer_, 0.0, parallel_, static_cast<double>(rows_here));
     critic_optimizer_->zero_grad();  // the generator's backward pass reached the critic too; drop those gradients
     const int64_t frames = options_.critic_steps * batch * config_.num_bars * config_.steps_per_bar;
     // The loss shown is the critic's estimate of the Wasserstein distance between real and generated windows
@@ -95,7 +109,13 @@ class MuseGanLearner final : public Learner {
                  {"generator_loss", generator_value}}};
   }
 
+  bool supports_data_parallel() const override { return true; }
+  bool draws_for_the_global_batch() const override { return true; }
+
   std::optional<ValidationOutcome> validate(int64_t /*step*/) override {
+    // No score decides anything here, and the sample report (pairwise distances between samples) does not split
+    // into sums: with several processes rank 0, which writes the metrics, measures it alone.
+    if (parallel_ != nullptr && parallel_->rank() != 0) return std::nullopt;
     torch::NoGradGuard no_grad;
     model_->eval();  // batch norm uses its running statistics, as when sampling
     torch::manual_seed(0x5a11d);
@@ -118,6 +138,11 @@ class MuseGanLearner final : public Learner {
  private:
   torch::Tensor window_rolls(const std::vector<Window>& windows) {  // (B, K, N, S, P)
     return roll_window_batch(shard_, windows, config_, rolls_);
+  }
+
+  models::BatchStatisticsReducer synchronised_statistics() const {
+    DataParallel* parallel = parallel_;
+    return [parallel](const torch::Tensor& values) { return parallel->sum_over_ranks(values); };
   }
 
   const Shard& shard_;

@@ -14,6 +14,7 @@
 #include "models/checkpoint.h"
 #include "models/vae.h"
 #include "score/operations.h"
+#include "train/distributed.h"
 
 namespace cadenza::train {
 namespace {
@@ -26,7 +27,10 @@ using nlohmann::json;
 // "accuracy_sampled" (steps exactly right, decoded from the posterior mean; sampled = greedy decoding fed its own
 // outputs, MusicVAE's reconstruction accuracy), "windows", "input_kind"; frames models add the sampled
 // reconstruction's cell precision, recall and F1 ("cells_*_sampled").
-json vae_window_metrics(models::MusicVaeImpl& model, VaeSegments& segments, const std::vector<Window>& windows);
+// With `parallel` (data-parallel training) each rank measures every world_size-th window and the sums are reduced;
+// every window's z draw is the same row of one draw for all the windows, so the figures are one process's.
+json vae_window_metrics(models::MusicVaeImpl& model, VaeSegments& segments, const std::vector<Window>& windows,
+                        DataParallel* parallel = nullptr);
 
 class VaeLearner final : public Learner {
  public:
@@ -53,32 +57,47 @@ class VaeLearner final : public Learner {
   StepOutcome train_step(int64_t step, uint64_t batch_seed, double learning_rate) override {
     set_learning_rate(*optimizer_, learning_rate);
     std::mt19937_64 rng(batch_seed);
+    const int64_t batch_size = options_.batch_size;
     std::vector<Window> batch;
-    for (int64_t row = 0; row < options_.batch_size; ++row)
+    for (int64_t row = 0; row < batch_size; ++row)
       batch.push_back(train_windows_[random_below(rng, train_windows_.size())]);
-    const torch::Tensor x = segments_.batch(batch);  // (B, T) tokens or (B, T, V) frames
-    const models::VaeOutput out = model_->forward(x);
+    // The reparameterisation's epsilon for the whole global batch, first (the loop seeds torch's generator alike on
+    // every rank): with several processes each rank keeps its rows [begin, end) of the windows and of epsilon, so N
+    // processes compute what one computes.
+    const torch::Tensor epsilon = torch::randn({batch_size, config_.latent_size});  // (B, Z)
+    const auto [begin, end] =
+        parallel_ != nullptr ? parallel_->slice_of(batch_size) : std::pair<int64_t, int64_t>{0, batch_size};
+    const int64_t rows_here = end - begin;
+    if (parallel_ != nullptr && parallel_->rank() > 0 && config_.dropout > 0)
+      // Dropout masks: each rank its own (rank 0 those of a one-process run), as for the other families.
+      torch::manual_seed(batch_seed + 0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(parallel_->rank()));
+    const torch::Tensor x = segments_.batch(batch, static_cast<size_t>(begin),
+                                            static_cast<size_t>(rows_here));  // (b, T) tokens or (b, T, V) frames
+    const models::VaeOutput out = model_->forward(x, epsilon.narrow(0, begin, rows_here));
     const double beta = models::kl_beta(config_, step);
+    // Every term is a mean over the rows (the free-bits hinge acts per sequence), so with slices alike in size the
+    // global loss is the ranks' mean.
     const models::VaeLoss loss = models::elbo_loss(out.logits, x, out.mu, out.logvar, beta, config_.free_bits);
-    const double value = loss.loss.item<double>();
-    check_finite_loss(value, "the negative ELBO");
-    optimizer_->zero_grad();
-    loss.loss.backward();
-    if (options_.clip_norm > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.clip_norm);
-    optimizer_->step();
+    std::vector<double> figures{loss.reconstruction.item<double>(), loss.kl_bits.item<double>(),
+                                models::step_accuracy(out.logits, x).item<double>()};
+    const double value = apply_update(loss.loss, "the negative ELBO", *model_, *optimizer_, options_.clip_norm,
+                                      parallel_, static_cast<double>(rows_here), &figures);
     const double length = static_cast<double>(config_.sequence_length);
-    return {value, x.size(0) * x.size(1),
-            json{{"reconstruction_per_step", loss.reconstruction.item<double>() / length},
-                 {"kl_bits", loss.kl_bits.item<double>()},
+    return {value, batch_size * config_.sequence_length,
+            json{{"reconstruction_per_step", figures[0] / length},
+                 {"kl_bits", figures[1]},
                  {"beta", beta},
-                 {"accuracy", models::step_accuracy(out.logits, x).item<double>()}}};
+                 {"accuracy", figures[2]}}};
   }
+
+  bool supports_data_parallel() const override { return true; }
+  bool draws_for_the_global_batch() const override { return true; }
 
   std::optional<ValidationOutcome> validate(int64_t /*step*/) override {
     if (valid_windows_.empty()) return std::nullopt;
     model_->eval();
     ValidationOutcome outcome;
-    outcome.record = vae_window_metrics(*model_, segments_, valid_windows_);
+    outcome.record = vae_window_metrics(*model_, segments_, valid_windows_, parallel_);
     model_->train();
     outcome.score = outcome.record["elbo_per_step"].get<double>();
     outcome.score_name = "elbo";
@@ -94,19 +113,32 @@ class VaeLearner final : public Learner {
   std::vector<Window> train_windows_, valid_windows_;
 };
 
-json vae_window_metrics(models::MusicVaeImpl& model, VaeSegments& segments, const std::vector<Window>& windows) {
+json vae_window_metrics(models::MusicVaeImpl& model, VaeSegments& segments, const std::vector<Window>& windows,
+                        DataParallel* parallel) {
   if (windows.empty()) throw Error("vae: no window to evaluate on");
   torch::NoGradGuard no_grad;
   torch::manual_seed(0x5a11d);  // the ELBO's z draws: the same at every validation (the loop reseeds each step)
   const int64_t length = model.config().sequence_length;
+  // Window i's epsilon is row i, whichever rank measures it.
+  const torch::Tensor epsilon = torch::randn({static_cast<int64_t>(windows.size()), model.config().latent_size});
+  std::vector<Window> mine;
+  std::vector<int64_t> my_rows;
+  const size_t first_row = parallel != nullptr ? static_cast<size_t>(parallel->rank()) : 0;
+  const size_t stride = parallel != nullptr ? static_cast<size_t>(parallel->world_size()) : 1;
+  for (size_t i = first_row; i < windows.size(); i += stride) {
+    mine.push_back(windows[i]);
+    my_rows.push_back(static_cast<int64_t>(i));
+  }
+  const torch::Tensor my_epsilon = epsilon.index_select(0, torch::tensor(my_rows, torch::kLong));  // (n, Z)
   const bool frames = segments.codec().frames();
   double elbo_sum = 0, reconstruction_sum = 0, kl_bits_sum = 0, forced_correct = 0, sampled_correct = 0;
   double true_on = 0, sampled_on = 0, both_on = 0;  // frames: cells on in the input, the reconstruction, both
   const size_t chunk = 128;
-  for (size_t first = 0; first < windows.size(); first += chunk) {
-    const size_t count = std::min(chunk, windows.size() - first);
-    const torch::Tensor x = segments.batch(windows, first, count);  // (B, T) or (B, T, V)
-    const models::VaeOutput sampled = model.forward(x);             // z ~ q(z|x)
+  for (size_t first = 0; first < mine.size(); first += chunk) {
+    const size_t count = std::min(chunk, mine.size() - first);
+    const torch::Tensor x = segments.batch(mine, first, count);  // (B, T) or (B, T, V)
+    const models::VaeOutput sampled =
+        model.forward(x, my_epsilon.narrow(0, static_cast<int64_t>(first), static_cast<int64_t>(count)));  // z ~ q(z|x)
     const models::VaeLoss loss = models::elbo_loss(sampled.logits, x, sampled.mu, sampled.logvar, 1.0, 0.0);
     const double rows = static_cast<double>(count);
     elbo_sum += (loss.reconstruction.item<double>() + loss.kl.item<double>()) * rows;
@@ -124,6 +156,13 @@ json vae_window_metrics(models::MusicVaeImpl& model, VaeSegments& segments, cons
     } else {
       sampled_correct += greedy.eq(x).to(torch::kDouble).mean().item<double>() * rows;
     }
+  }
+  if (parallel != nullptr) {
+    std::vector<double> sums{elbo_sum, reconstruction_sum, kl_bits_sum, forced_correct, sampled_correct,
+                             true_on,  sampled_on,         both_on};
+    parallel->all_reduce_sum(sums);
+    elbo_sum = sums[0], reconstruction_sum = sums[1], kl_bits_sum = sums[2], forced_correct = sums[3];
+    sampled_correct = sums[4], true_on = sums[5], sampled_on = sums[6], both_on = sums[7];
   }
   const double n = static_cast<double>(windows.size()), t = static_cast<double>(length);
   json record = {{"elbo_per_step", elbo_sum / n / t},

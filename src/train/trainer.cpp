@@ -249,7 +249,7 @@ class TrainingSession {
         throw Error("distributed training: the " + family_name_of(config_["model"]) +
                     " family trains in one process only for now (WORLD_SIZE is " +
                     std::to_string(parallel_->world_size()) +
-                    "); the autoregressive families (rnn, lstm, gru, transformer, rnn_nade, transformer_nade) train on "
+                    "); docs/distributed.md lists the families that train on "
                     "several");
       parallel_->slice_of(options_.batch_size);  // refuses a batch that does not split evenly, before any work
       learner_->set_data_parallel(parallel_);
@@ -381,8 +381,10 @@ class TrainingSession {
     // quarter of the fitted schedule (a tenth made the bundled LSTM stall on a plateau at lr 2e-3).
     if (loop_.schedule_estimated) schedule_.warmup_steps = std::min(options_.warmup_steps, loop_.schedule_steps / 4);
     learning_rate_ = schedule_.at(step, loop_.schedule_steps);
-    // Each rank its own dropout masks (rank 0 those of a one-process run).
-    torch::manual_seed(dropout_seed(options_.seed, step) + static_cast<uint64_t>(parallel_ ? parallel_->rank() : 0));
+    // Each rank its own dropout masks (rank 0 those of a one-process run), unless the learner draws its random
+    // numbers for the whole global batch and slices them (the latent families): then every rank draws the same.
+    const bool own_stream = parallel_ != nullptr && !learner_->draws_for_the_global_batch();
+    torch::manual_seed(dropout_seed(options_.seed, step) + static_cast<uint64_t>(own_stream ? parallel_->rank() : 0));
     if (parallel_ != nullptr) send_control();
     StepOutcome outcome;
     try {

@@ -165,6 +165,66 @@ MuseGanConfig small_musegan_config() {
   return config;
 }
 
+// The data-parallel batch norm (statistics summed over the processes by a reducer) against torch's own batch_norm:
+// with one process (the identity as reducer) the output, the gradients of input, weight and bias, and the running
+// statistics are torch's. And with the batch split in two halves whose sums are added, each half is normalised with
+// the whole batch's statistics, as torch normalises the whole batch.
+double largest_difference(const torch::Tensor& a, const torch::Tensor& b) {
+  return (a.to(torch::kDouble) - b.to(torch::kDouble)).abs().max().item<double>();
+}
+
+TEST(MuseGan, SyncedBatchNormIsTorchsBatchNorm) {
+  torch::manual_seed(7);
+  for (int dims : {2, 4}) {
+    SCOPED_TRACE(dims);
+    const torch::Tensor x = dims == 2 ? torch::randn({6, 5}) * 3 + 1 : torch::randn({4, 3, 5, 2}) * 2 - 1;
+    const torch::Tensor upstream = torch::randn_like(x);
+    const auto run = [&](auto make) {
+      auto reference = make(), synced = make();
+      {
+        torch::NoGradGuard no_grad;
+        reference->weight.uniform_(0.5, 1.5);
+        reference->bias.uniform_(-0.5, 0.5);
+        synced->weight.copy_(reference->weight);
+        synced->bias.copy_(reference->bias);
+      }
+      const torch::Tensor a = x.clone().requires_grad_(true), b = x.clone().requires_grad_(true);
+      const torch::Tensor expected = reference->forward(a);
+      const torch::Tensor got = synced_batch_norm(*synced, b, [](const torch::Tensor& t) { return t; });
+      (expected * upstream).sum().backward();
+      (got * upstream).sum().backward();
+      EXPECT_LT(largest_difference(expected, got), 1e-5);
+      EXPECT_LT(largest_difference(a.grad(), b.grad()), 1e-5);
+      EXPECT_LT(largest_difference(reference->weight.grad(), synced->weight.grad()), 1e-5);
+      EXPECT_LT(largest_difference(reference->bias.grad(), synced->bias.grad()), 1e-5);
+      EXPECT_LT(largest_difference(reference->running_mean, synced->running_mean), 1e-6);
+      EXPECT_LT(largest_difference(reference->running_var, synced->running_var), 1e-6);
+      EXPECT_EQ(largest_difference(synced->num_batches_tracked, torch::ones({}, torch::kLong)), 0);
+
+      // Two halves, each seeing the other's sums (no gradient through them here): each half's output is the
+      // whole batch's output rows.
+      const int64_t half = x.size(0) / 2;
+      const auto local_sums = [&](const torch::Tensor& part) {
+        std::vector<int64_t> reduced{0};
+        for (int64_t d = 2; d < part.dim(); ++d) reduced.push_back(d);
+        const torch::Tensor p = part.to(torch::kDouble);
+        return torch::cat({p.sum(reduced), (p * p).sum(reduced),
+                           torch::full({1}, static_cast<double>(part.numel() / part.size(1)), p.options())});
+      };
+      for (int64_t part = 0; part < 2; ++part) {
+        const torch::Tensor other = local_sums(x.narrow(0, (1 - part) * half, half)).detach();
+        const torch::Tensor output = synced_batch_norm(*synced, x.narrow(0, part * half, half),
+                                                       [&](const torch::Tensor& t) { return t + other; });
+        EXPECT_LT(largest_difference(output, expected.narrow(0, part * half, half)), 1e-5);
+      }
+    };
+    if (dims == 2)
+      run([] { return torch::nn::BatchNorm1d(5); });
+    else
+      run([] { return torch::nn::BatchNorm2d(3); });
+  }
+}
+
 TEST(MuseGan, ShapesForDefaultAndPianoConfigs) {
   torch::manual_seed(1);
   MuseGanConfig piano = small_musegan_config();
