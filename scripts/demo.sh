@@ -2,7 +2,7 @@
 # The Cadenza demo: set up, build, then walk the whole path on real music —
 # fetch Nottingham and the JSB chorales (verified against pinned SHA-256 manifests), inspect a tune, prepare
 # compact dataset shards in every encoding, render a tune to WAV / PNG / SVG, generate pieces (MIDI + WAV) with
-# every bundled model (autoregressive, VAE and GAN), interpolate and reconstruct with the VAE, stitch 16 bars of
+# every bundled model (autoregressive, VAE and GAN), a melody over given chords in a chosen style, interpolate and reconstruct with the VAE, stitch 16 bars of
 # GAN output, measure what was generated, and train, evaluate and sample a small model from scratch.
 # Output lands in demo-output/ (or $CADENZA_DEMO_OUT); the build in build/ (or $CADENZA_BUILD_DIR).
 #
@@ -95,6 +95,13 @@ fi
 for model in "${models[@]}"; do
   "$cadenza" generate --model "$model" --out "$out/generated/$model" --num-outputs 2 --bars 16 --seed 1 --wav
 done
+
+step "A melody over given chords, in a chosen style: the bundled chord model (docs/conditioning.md)"
+"$cadenza" generate --model nottingham-chords --out "$out/generated/over-chords" -n 2 --seed 1 --wav --style reels \
+  --chords "D | G | D | A7 | D | G | A7 | D"
+"$cadenza" generate --model nottingham-chords --out "$out/generated/style-path" -n 1 --seed 1 --bars 16 \
+  --style-path "jigs@0 -> reels@12"
+"$cadenza" midi chord-tones "$out/generated/over-chords"
 
 if ! $have_data; then
   # Stand-ins for the Nottingham tunes: two melodies the bundled LSTM just wrote.

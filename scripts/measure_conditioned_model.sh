@@ -67,10 +67,12 @@ rm -rf gen_transition
 {
   echo
   echo "Transition \`--style-path \"jigs@0 -> reels@24\"\`, 32 bars: the classifier's mean probability per 4-bar window"
+  echo "(windows that at least half of the pieces reach; bars of each piece's own meter)"
   echo
   "$cadenza" style-classifier classify --classifier classifier.json gen_transition --json | python3 -c "
 import json, sys
 d = json.load(sys.stdin)
+d['windows'] = [w for w in d['windows'] if 2 * w['files'] >= $count]  # windows most pieces reach
 print('| bars | ' + ' | '.join(w and f\"{w['first_bar']}-{w['end_bar']}\" for w in d['windows']) + ' |')
 print('| --- |' + ' --- |' * len(d['windows']))
 for s in ('jigs', 'reels'):
@@ -87,7 +89,7 @@ while read -r name; do
   ln -s "$data/$name" "tunes/${prefix}_$name"
   style=$(sed -E 's/^(reels|[a-z]+).*/\1/' <<< "$name")
   "$cadenza" generate "${source_arg[@]}" --out gen_chords --prefix "$prefix" --seed "$((index + 1))" \
-    --chords-midi "$data/$name" --chords-track 1 --style "$style" --threads 1 > /dev/null
+    --chords-midi "$data/$name" --chords-track 1 --style "$style" --threads 1 < /dev/null > /dev/null
   index=$((index + 1))
 done < tunes.txt
 tones() {  # tones ARGS... -> "overall / on beats"

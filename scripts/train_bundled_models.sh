@@ -27,7 +27,9 @@ declare -A sizes=(
   [rnn]="--set hidden_size=256 --set num_layers=2"
   [lstm]="--set hidden_size=192 --set num_layers=2"
   [gru]="--set hidden_size=256 --set num_layers=2"
-  [transformer]="--set hidden_size=128 --set num_layers=4 --set num_heads=4 --set feedforward_size=512 --set max_relative_distance=256 --set crop_length=128"
+  # Crops of 256 tokens (16 bars of 16ths) can hold an 8-bar phrase and its repeat for attention to copy from; a
+  # quarter of them start at the tune's START, so that the meter and KEY tokens are in the context often enough.
+  [transformer]="--set hidden_size=128 --set num_layers=4 --set num_heads=4 --set feedforward_size=512 --set max_relative_distance=256 --set crop_length=256 --set start_crop_share=0.25"
 )
 # The latent families: the small preset is bundle-sized already; the gan reads the piano roll.
 declare -A budgets=([vae]=45m [gan]=30m)

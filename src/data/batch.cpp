@@ -24,6 +24,10 @@ void check_options(const BatchOptions& options) {
   if (!std::isfinite(low) || !std::isfinite(high) || low <= 0.0 || high < low)
     throw Error("time stretch range must satisfy 0 < min <= max, got [" + std::to_string(low) + ", " +
                 std::to_string(high) + "]");
+  if (!(options.start_share >= 0.0 && options.start_share <= 1.0))
+    throw Error("start crop share must be in [0, 1], got " + std::to_string(options.start_share));
+  if (options.start_share > 0 && (low != 1.0 || high != 1.0))
+    throw Error("start_crop_share cannot be combined with time stretching (min_stretch / max_stretch) yet");
 }
 
 bool stretch_enabled(const AugmentOptions& augment) {
@@ -93,7 +97,8 @@ std::vector<Token> TokenBatchSampler::crop(size_t piece, BatchRowInfo& row) {
     if (tokens.size() > crop_length) tokens.resize(crop_length);
   } else {
     const uint64_t window = std::min(length, crop_length);
-    row.start = random_below(rng_, length - window + 1);
+    const bool from_start = options_.start_share > 0 && random_real(rng_, 0.0, 1.0) < options_.start_share;
+    row.start = from_start ? 0 : random_below(rng_, length - window + 1);
     tokens = window_tokens(shard_, piece, row.start, window);
   }
   if (augment.max_transpose > 0) {

@@ -40,6 +40,11 @@ struct AugmentOptions {
 struct BatchOptions {
   int batch_size = 32;
   int crop_length = 256;  // tokens, or steps for piano rolls
+  // Token crops: the share of rows whose crop starts at the piece's first token instead of a uniform position.
+  // Uniform crops of a long tune rarely hold its beginning (crop 256 of a 540-token tune: 1 row in ~285), so a model
+  // of whole tunes would rarely learn how a tune opens (START, its meter and key, given a style). 0 = uniform only,
+  // and then no extra random number is drawn, so older configurations draw exactly the batches they drew before.
+  double start_share = 0.0;
   ShortPiecePolicy short_pieces = ShortPiecePolicy::kPad;
   AugmentOptions augment;
 };

@@ -189,13 +189,24 @@ class SequenceSampler final : public Sampler {
       options.max_tokens = std::max<int64_t>(16, kMaxTokensPerQuarter * length / std::max(1, ticks_per_quarter));
       // Checked at positions that halve the predicted remaining distance (see the header comment).
       auto next_check = std::make_shared<size_t>(primer.size() + 1);
-      options.stop_after = [this, target_end, primer_end, next_check,
+      options.stop_after = [this, melody, target_end, primer_end, next_check,
                             primer_size = primer.size()](std::span<const Token> tokens) {
         if (tokens.size() < *next_check) return false;
-        const int64_t end = encoding_->decode(tokens).end_tick();
+        int64_t end = encoding_->decode(tokens).end_tick();
+        // A melody's time is its step count, rests included: a model that rests at the end (a tune over, the chords
+        // run out) would otherwise be sampled on, to the token cap, until some note ends past the target.
+        if (melody != nullptr) {
+          int64_t steps = 0;
+          for (const Token token : tokens) steps += melody->is_step_token(token) ? 1 : 0;
+          end = std::max<int64_t>(end, steps * melody->melody_spec().ticks_per_step());
+        }
         if (end >= target_end) return true;
+        if (end <= primer_end) {  // no time yet (e.g. only the KEY token so far): no rate to predict from
+          *next_check = tokens.size() + 1;
+          return false;
+        }
         const double generated = static_cast<double>(tokens.size() - primer_size);
-        const double per_tick = generated / static_cast<double>(std::max<int64_t>(1, end - primer_end));
+        const double per_tick = generated / static_cast<double>(end - primer_end);
         const double remaining = per_tick * static_cast<double>(target_end - end);
         *next_check = tokens.size() + static_cast<size_t>(std::max(1.0, std::floor(remaining / 2)));
         return false;

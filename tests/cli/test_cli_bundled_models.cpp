@@ -54,5 +54,32 @@ TEST(CliBundledModels, EachGeneratesByNameAndHasACard) {
   }
 }
 
+// Generation stops when the piece reaches the length asked for (a melody's steps, trailing rests included). Before
+// the fix a tune model's first length check came right after its KEY token, when no time had passed, and it put the
+// next check at half the token cap: 4,287 and 7,682 tokens were sampled here for 8 bars of 16 steps.
+TEST(CliBundledModels, GenerationStopsAtTheLengthWhenTheMelodyRests) {
+  testing::TempDir dir;
+  const auto generated = testing::run_cadenza("generate --model nottingham-chords --out " + dir.file("over") +
+                                              " -n 2 --seed 1 --style reels --chords \"D | G | D | A7 | D | G | A7 | D\"");
+  ASSERT_EQ(generated.exit_code, 0) << generated.output;
+  std::istringstream lines(generated.output);
+  std::string line;
+  int pieces = 0;
+  while (std::getline(lines, line)) {
+    const size_t at = line.find(" tokens generated");
+    if (at == std::string::npos) continue;
+    const size_t from = line.rfind(' ', at - 1) + 1;
+    const int tokens = std::stoi(line.substr(from, at - from));
+    // 8 bars of 16 steps, the KEY token (START and METER are the primer), END, and closing tokens (a few at most).
+    EXPECT_LE(tokens, 8 * 16 + 8) << line;
+    ++pieces;
+  }
+  EXPECT_EQ(pieces, 2) << generated.output;
+  for (const char* name : {"sample_001.mid", "sample_002.mid"}) {
+    const Score score = read_midi_file(dir.file("over") + "/" + name);
+    EXPECT_EQ(score.end_tick(), 8 * 4 * score.ticks_per_quarter) << name << ": the chord track spans the 8 bars";
+  }
+}
+
 }  // namespace
 }  // namespace cadenza

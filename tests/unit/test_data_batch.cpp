@@ -74,6 +74,43 @@ TEST(DataBatch, SameSeedSameBatches) {
   EXPECT_TRUE(any_difference) << "another seed should give other batches";
 }
 
+TEST(DataBatch, StartShareCropsFromTheBeginningAndZeroKeepsTheOldStream) {
+  MelodyShard fixture;
+  Shard shard(fixture.path);
+  BatchOptions options;
+  options.batch_size = 200;
+  options.crop_length = 6;
+  TokenBatchSampler uniform(shard, Split::kTrain, options, 7);
+  options.start_share = 0.0;
+  TokenBatchSampler zero(shard, Split::kTrain, options, 7);
+  options.start_share = 1.0;
+  TokenBatchSampler all(shard, Split::kTrain, options, 7);
+  options.start_share = 0.5;
+  TokenBatchSampler half(shard, Split::kTrain, options, 7);
+  const TokenBatch u = uniform.next(), z = zero.next(), a = all.next(), h = half.next();
+  EXPECT_EQ(u.tokens, z.tokens);  // share 0 draws no extra number: the batches of older configurations
+  int uniform_at_start = 0, half_at_start = 0, long_rows = 0;
+  for (int row = 0; row < 200; ++row) {
+    EXPECT_EQ(a.rows[row].start, 0u) << row;
+    const auto piece = shard.token_vector(a.rows[row].piece);
+    for (int i = 0; i < a.rows[row].length; ++i) ASSERT_EQ(a.tokens[row * 6 + i], piece[i]);
+    // Rows of pieces long enough to start elsewhere (the fixture's pieces are far longer than 6 tokens).
+    if (shard.piece(h.rows[row].piece).length > 60) {
+      ++long_rows;
+      half_at_start += h.rows[row].start == 0;
+    }
+    uniform_at_start += u.rows[row].start == 0;
+  }
+  ASSERT_GT(long_rows, 100);
+  EXPECT_NEAR(static_cast<double>(half_at_start) / long_rows, 0.5, 0.15);
+  EXPECT_LT(uniform_at_start, 40);
+  options.start_share = 1.5;
+  EXPECT_THROW_WITH(TokenBatchSampler(shard, Split::kTrain, options, 7), Error, {"start crop share", "[0, 1]"});
+  options.start_share = 0.5;
+  options.augment.max_stretch = 1.2;
+  EXPECT_THROW_WITH(TokenBatchSampler(shard, Split::kTrain, options, 7), Error, {"start_crop_share", "stretch"});
+}
+
 TEST(DataBatch, CropsComeFromThePieceAndShortOnesArePadded) {
   MelodyShard fixture;
   Shard shard(fixture.path);
