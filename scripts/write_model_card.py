@@ -267,7 +267,8 @@ def main():
         f"| data licence | GPLv3 (the Nottingham database); this model is derived from it |",
         *fine_tune_rows(config),
         f"| training | {end['step']:,} steps of batch {t['batch_size']} x {t['crop_length']} tokens, AdamW lr {t['learning_rate']}, "
-        f"{t.get('schedule', 'cosine')} schedule, transposition augmentation +-{t['max_transpose']}; "
+        f"{t.get('schedule', 'cosine')} schedule, transposition augmentation +-{t['max_transpose']}"
+        + (f", {t['start_crop_share']:g} of the crops from the tune's START" if t.get('start_crop_share') else "") + "; "
         f"{end['elapsed_seconds'] / 60:.1f} min on a 2-core CPU machine shared with other work (threads: see the command below); stopped by {end['stop_reason']} |",
         f"| checkpoint | best validation NLL (step {best['step'] if best else '-'}) |",
         f"| test NLL | **{test['model']['nll']:.3f} nats/token** (perplexity {test['model']['perplexity']:.2f}, "
