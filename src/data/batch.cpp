@@ -26,8 +26,14 @@ void check_options(const BatchOptions& options) {
                 std::to_string(high) + "]");
   if (!(options.start_share >= 0.0 && options.start_share <= 1.0))
     throw Error("start crop share must be in [0, 1], got " + std::to_string(options.start_share));
-  if (options.start_share > 0 && (low != 1.0 || high != 1.0))
-    throw Error("start_crop_share cannot be combined with time stretching (min_stretch / max_stretch) yet");
+  if (!(options.end_share >= 0.0 && options.end_share <= 1.0))
+    throw Error("end crop share must be in [0, 1], got " + std::to_string(options.end_share));
+  if (options.start_share + options.end_share > 1.0)
+    throw Error("start_crop_share + end_crop_share must be at most 1, got " + std::to_string(options.start_share) +
+                " + " + std::to_string(options.end_share));
+  if ((options.start_share > 0 || options.end_share > 0) && (low != 1.0 || high != 1.0))
+    throw Error("start_crop_share / end_crop_share cannot be combined with time stretching (min_stretch / "
+                "max_stretch) yet");
 }
 
 bool stretch_enabled(const AugmentOptions& augment) {
@@ -97,8 +103,15 @@ std::vector<Token> TokenBatchSampler::crop(size_t piece, BatchRowInfo& row) {
     if (tokens.size() > crop_length) tokens.resize(crop_length);
   } else {
     const uint64_t window = std::min(length, crop_length);
-    const bool from_start = options_.start_share > 0 && random_real(rng_, 0.0, 1.0) < options_.start_share;
-    row.start = from_start ? 0 : random_below(rng_, length - window + 1);
+    // One number decides between the START, the END and a uniform position (none is drawn when both shares are 0).
+    const double share = options_.start_share + options_.end_share;
+    const double u = share > 0 ? random_real(rng_, 0.0, 1.0) : 1.0;
+    if (u < options_.start_share)
+      row.start = 0;
+    else if (u < share)
+      row.start = length - window;
+    else
+      row.start = random_below(rng_, length - window + 1);
     tokens = window_tokens(shard_, piece, row.start, window);
   }
   if (augment.max_transpose > 0) {

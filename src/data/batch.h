@@ -45,6 +45,9 @@ struct BatchOptions {
   // of whole tunes would rarely learn how a tune opens (START, its meter and key, given a style). 0 = uniform only,
   // and then no extra random number is drawn, so older configurations draw exactly the batches they drew before.
   double start_share = 0.0;
+  // And the share whose crop ends at the piece's last token, for the same reason: a tune model sees its END (and the
+  // cadence before it) in about one uniform crop in 285. start_share + end_share <= 1.
+  double end_share = 0.0;
   ShortPiecePolicy short_pieces = ShortPiecePolicy::kPad;
   AugmentOptions augment;
 };

@@ -54,6 +54,7 @@ class SequenceLearner final : public Learner {
     batch_options.batch_size = static_cast<int>(options.batch_size);
     batch_options.crop_length = static_cast<int>(options.crop_length);
     batch_options.start_share = options.start_crop_share;
+    batch_options.end_share = options.end_crop_share;
     batch_options.augment.max_transpose = static_cast<int>(options.max_transpose);
     batch_options.augment.min_stretch = options.min_stretch;
     batch_options.augment.max_stretch = options.max_stretch;

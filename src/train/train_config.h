@@ -33,6 +33,7 @@ struct TrainOptions {
   int64_t batch_size = 32;
   int64_t crop_length = 256;      // tokens / frames per training row (random crops of longer pieces)
   double start_crop_share = 0.0;  // token models: share of crops that start at the tune's beginning (data/batch.h)
+  double end_crop_share = 0.0;    // token models: share of crops that end at the tune's end (data/batch.h)
   int64_t max_transpose = 0;      // augmentation: random transposition within +-semitones (0 = off)
   double min_stretch = 1.0;       // augmentation: time stretch range (token shards only; 1, 1 = off)
   double max_stretch = 1.0;

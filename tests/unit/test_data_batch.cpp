@@ -111,6 +111,55 @@ TEST(DataBatch, StartShareCropsFromTheBeginningAndZeroKeepsTheOldStream) {
   EXPECT_THROW_WITH(TokenBatchSampler(shard, Split::kTrain, options, 7), Error, {"start_crop_share", "stretch"});
 }
 
+TEST(DataBatch, EndShareCropsEndAtTheLastTokenBesideTheStartShare) {
+  MelodyShard fixture;
+  Shard shard(fixture.path);
+  BatchOptions options;
+  options.batch_size = 200;
+  options.crop_length = 6;
+  options.start_share = 0.3;
+  TokenBatchSampler start_only(shard, Split::kTrain, options, 7);
+  options.end_share = 0.0;
+  TokenBatchSampler start_and_zero_end(shard, Split::kTrain, options, 7);
+  EXPECT_EQ(start_only.next().tokens, start_and_zero_end.next().tokens);  // end_share 0: the same draws as before
+  options.start_share = 0.0;
+  options.end_share = 1.0;
+  TokenBatchSampler all_end(shard, Split::kTrain, options, 7);
+  const TokenBatch e = all_end.next();
+  for (int row = 0; row < 200; ++row) {
+    const auto piece = shard.token_vector(e.rows[row].piece);
+    ASSERT_EQ(e.rows[row].start + e.rows[row].length, piece.size()) << row;
+    for (int i = 0; i < e.rows[row].length; ++i) ASSERT_EQ(e.tokens[row * 6 + i], piece[e.rows[row].start + i]);
+  }
+  options.start_share = 0.3;
+  options.end_share = 0.3;
+  TokenBatchSampler both(shard, Split::kTrain, options, 7);
+  int long_rows = 0, at_start = 0, at_end = 0;
+  for (int batch = 0; batch < 3; ++batch) {
+    const TokenBatch b = both.next();
+    for (int row = 0; row < 200; ++row) {
+      const uint64_t length = shard.piece(b.rows[row].piece).length;
+      if (length <= 60) continue;
+      ++long_rows;
+      at_start += b.rows[row].start == 0;
+      at_end += b.rows[row].start + b.rows[row].length == length;
+    }
+  }
+  ASSERT_GT(long_rows, 300);
+  EXPECT_NEAR(static_cast<double>(at_start) / long_rows, 0.3, 0.08);
+  EXPECT_NEAR(static_cast<double>(at_end) / long_rows, 0.3, 0.08);
+  options.end_share = -0.1;
+  EXPECT_THROW_WITH(TokenBatchSampler(shard, Split::kTrain, options, 7), Error, {"end crop share", "[0, 1]"});
+  options.start_share = 0.6;
+  options.end_share = 0.6;
+  EXPECT_THROW_WITH(TokenBatchSampler(shard, Split::kTrain, options, 7), Error,
+                    {"start_crop_share + end_crop_share", "at most 1", "0.6"});
+  options.start_share = 0.0;
+  options.end_share = 0.5;
+  options.augment.max_stretch = 1.2;
+  EXPECT_THROW_WITH(TokenBatchSampler(shard, Split::kTrain, options, 7), Error, {"end_crop_share", "stretch"});
+}
+
 TEST(DataBatch, CropsComeFromThePieceAndShortOnesArePadded) {
   MelodyShard fixture;
   Shard shard(fixture.path);
