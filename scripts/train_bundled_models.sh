@@ -23,10 +23,14 @@ mkdir -p "$work"
   --set lowest_pitch=36 --set highest_pitch=107 --set transpose_into_range=true --out "$work/nottingham_roll.cdz"
 
 # family -> the sizes that keep a float32 checkpoint under 4 MB (the `small` preset otherwise)
+# The recurrent families read the tokens 1, 2, 4 and 8 bars back (context_lookback=4: the phrase a tune restates is
+# one input away), and a fifth of their crops start at the tune's START and a fifth end at its END (a uniform crop of
+# a 540-token tune rarely holds either: key choice and endings would go unlearned).
+recurrent_form="--set context_lookback=4 --set start_crop_share=0.2 --set end_crop_share=0.2"
 declare -A sizes=(
-  [rnn]="--set hidden_size=256 --set num_layers=2"
-  [lstm]="--set hidden_size=192 --set num_layers=2"
-  [gru]="--set hidden_size=256 --set num_layers=2"
+  [rnn]="--set hidden_size=256 --set num_layers=2 $recurrent_form"
+  [lstm]="--set hidden_size=192 --set num_layers=2 $recurrent_form"
+  [gru]="--set hidden_size=256 --set num_layers=2 $recurrent_form"
   # Crops of 256 tokens (16 bars of 16ths) can hold an 8-bar phrase and its repeat for attention to copy from; a
   # quarter of them start at the tune's START, so that the meter and KEY tokens are in the context often enough.
   [transformer]="--set hidden_size=128 --set num_layers=4 --set num_heads=4 --set feedforward_size=512 --set max_relative_distance=256 --set crop_length=256 --set start_crop_share=0.25"

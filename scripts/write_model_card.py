@@ -254,7 +254,11 @@ def main():
         "| --- | --- |",
         f"| architecture | {m['family']}, hidden {m['hidden_size']}, {m['num_layers']} layers"
         + (f", {m.get('num_heads', 4)} heads, feed-forward {m.get('feedforward_size', 0)}, relative attention" if m["family"] == "transformer" else "")
-        + f", dropout {m.get('dropout', 0)} |",
+        + f", dropout {m.get('dropout', 0)}"
+        + (f"; reads the bar position and the tokens {', '.join(str(b) for b in (1, 2, 4, 8)[:m['context_lookback']])} bars back"
+           if m.get("context_lookback", 0) > 0 else "")
+        + (f"; attention over its last {m['attention_length']} outputs" if m.get("attention_length", 0) > 0 else "")
+        + " |",
         f"| parameters | {end['parameters']:,} |",
         f"| file | model.safetensors, {size / 1e6:.2f} MB (float32, no optimizer state) |",
         f"| training data | Nottingham Music Database (Jukedeck's cleaned MIDI), melody track of each tune"
@@ -268,7 +272,8 @@ def main():
         *fine_tune_rows(config),
         f"| training | {end['step']:,} steps of batch {t['batch_size']} x {t['crop_length']} tokens, AdamW lr {t['learning_rate']}, "
         f"{t.get('schedule', 'cosine')} schedule, transposition augmentation +-{t['max_transpose']}"
-        + (f", {t['start_crop_share']:g} of the crops from the tune's START" if t.get('start_crop_share') else "") + "; "
+        + (f", {t['start_crop_share']:g} of the crops from the tune's START" if t.get('start_crop_share') else "")
+        + (f", {t['end_crop_share']:g} ending at its END" if t.get('end_crop_share') else "") + "; "
         f"{end['elapsed_seconds'] / 60:.1f} min on a 2-core CPU machine shared with other work (threads: see the command below); stopped by {end['stop_reason']} |",
         f"| checkpoint | best validation NLL (step {best['step'] if best else '-'}) |",
         f"| test NLL | **{test['model']['nll']:.3f} nats/token** (perplexity {test['model']['perplexity']:.2f}, "

@@ -13,8 +13,11 @@ int64_t shard_input_size(const Shard& shard) {
 }
 
 BatchSource::BatchSource(const Shard& shard, Split split, const BatchOptions& options, bool with_context,
-                         bool with_chords, int64_t styles)
-    : shard_(shard), with_chords_(with_chords), styles_(styles) {
+                         bool with_chords, int64_t styles, int64_t far_lookbacks)
+    : shard_(shard), with_chords_(with_chords), styles_(styles), far_lookbacks_(far_lookbacks) {
+  if (far_lookbacks < 0 || far_lookbacks > kLookbackCount - 2)
+    throw Error("step context: " + std::to_string(far_lookbacks) + " far lookbacks asked for, at most " +
+                std::to_string(kLookbackCount - 2));
   if (styles > 0 && (!shard.has_styles() || static_cast<int64_t>(shard.style_names().size()) != styles))
     throw Error(shard.path() + ": the model reads " + std::to_string(styles) + " styles, but the shard stores " +
                 (shard.has_styles() ? std::to_string(shard.style_names().size())
@@ -53,9 +56,9 @@ const std::vector<StepContext>& BatchSource::piece_contexts(size_t piece) {
 
 torch::Tensor window_context(std::span<const Token> piece, const std::vector<StepContext>& contexts, size_t first,
                              size_t length, int vocab, const std::vector<uint16_t>* chords,
-                             const std::vector<int64_t>* style) {
+                             const std::vector<int64_t>* style, int64_t far_lookbacks) {
   const int64_t styles = style ? static_cast<int64_t>(style->size()) : 0;
-  const int64_t width = styles > 0 ? 4 + styles : chords ? 4 : 3;
+  const int64_t width = context_width(chords != nullptr, styles, far_lookbacks);
   torch::Tensor out = torch::zeros({static_cast<int64_t>(length), width}, torch::kLong);
   auto values = out.accessor<int64_t, 2>();
   for (size_t t = 0; t < length; ++t) {
@@ -63,6 +66,8 @@ torch::Tensor window_context(std::span<const Token> piece, const std::vector<Ste
     for (int c = 0; c < 3; ++c) values[static_cast<int64_t>(t)][c] = row[static_cast<size_t>(c)];
     if (chords) values[static_cast<int64_t>(t)][3] = first + t + 1 < chords->size() ? (*chords)[first + t + 1] : 0;
     for (int64_t k = 0; k < styles; ++k) values[static_cast<int64_t>(t)][4 + k] = (*style)[static_cast<size_t>(k)];
+    for (int64_t k = 0; k < far_lookbacks; ++k)
+      values[static_cast<int64_t>(t)][4 + styles + k] = row[static_cast<size_t>(3 + k)];
   }
   return out;
 }
@@ -104,9 +109,10 @@ TensorBatch BatchSource::next(uint64_t seed) {
     if (encoding_) {
       // Positions from the piece's own grammar run; lookback tokens from the (possibly transposed) crop.
       const int vocab = static_cast<int>(shard_.vocabulary_size());
-      const int64_t width = styles_ > 0 ? 4 + styles_ : with_chords_ ? 4 : 3;
+      const int64_t width = context_width(with_chords_, styles_, far_lookbacks_);
       batch.context = torch::zeros({drawn.batch_size, drawn.length, width}, torch::kLong);
       batch.context.select(2, 1).fill_(vocab), batch.context.select(2, 2).fill_(vocab);
+      for (int64_t k = 0; k < far_lookbacks_; ++k) batch.context.select(2, 4 + styles_ + k).fill_(vocab);
       auto values = batch.context.accessor<int64_t, 3>();
       for (int b = 0; b < drawn.batch_size; ++b) {
         const BatchRowInfo& row = drawn.rows[static_cast<size_t>(b)];
@@ -117,6 +123,7 @@ TensorBatch BatchSource::next(uint64_t seed) {
           const StepContext& context = piece[row.start + static_cast<size_t>(t)];
           const auto row_values = context_values(crop, static_cast<size_t>(t), context, vocab);
           for (int c = 0; c < 3; ++c) values[b][t][c] = row_values[static_cast<size_t>(c)];
+          for (int64_t k = 0; k < far_lookbacks_; ++k) values[b][t][4 + styles_ + k] = row_values[3 + k];
         }
         if (with_chords_) {
           // The chord under token t + 1, moved with the crop's transposition.

@@ -40,10 +40,12 @@ int64_t shard_input_size(const Shard& shard);
 // the crop; the shard must store chords. Its encoding then need not give positions (they stay 0).
 // styles > 0: the context is (B, T, 4 + styles), columns 4.. the piece's style one-hot in the model's fixed point
 // (models/sequence_model.h kStyleUnit); the shard must store that many styles (data/shard.h ShardStyles).
+// far_lookbacks F > 0 (1 or 2): F more columns at the end, the tokens 4 (and 8) bars back (encoding/encoding.h
+// context_width has the layout); a chord column (0 = none) is then there even without chords.
 class BatchSource {
  public:
   BatchSource(const Shard& shard, Split split, const BatchOptions& options, bool with_context = false,
-              bool with_chords = false, int64_t styles = 0);
+              bool with_chords = false, int64_t styles = 0, int64_t far_lookbacks = 0);
   TensorBatch next(uint64_t seed);
   bool frames() const { return roll_sampler_ != nullptr; }
   int64_t pad_id() const { return pad_id_; }
@@ -60,15 +62,17 @@ class BatchSource {
   bool with_chords_ = false;
   std::unordered_map<size_t, std::vector<uint16_t>> chords_;  // per piece
   int64_t styles_ = 0;
+  int64_t far_lookbacks_ = 0;
 };
 
 // The (T, 3) step contexts of tokens[first, first + T) of a token piece (contexts: the piece's, from the encoding's
 // grammar), lookback tokens from the piece. With chords (the piece's, one mask per token): (T, 4), column 3 the chord
 // under token t + 1 (0 past the end). With a style (S fixed-point weights, models/sequence_model.h
-// style_weights_column): (T, 4 + S), the style in columns 4.. of every row.
+// style_weights_column): (T, 4 + S), the style in columns 4.. of every row. far_lookbacks F: F more columns, the
+// tokens 4 (and 8) bars back (encoding/encoding.h context_width).
 torch::Tensor window_context(std::span<const Token> piece, const std::vector<StepContext>& contexts, size_t first,
                              size_t length, int vocab, const std::vector<uint16_t>* chords = nullptr,
-                             const std::vector<int64_t>* style = nullptr);
+                             const std::vector<int64_t>* style = nullptr, int64_t far_lookbacks = 0);
 // The fixed-point one-hot style column of style `index` of `count`.
 std::vector<int64_t> one_hot_style(int64_t count, int64_t index);
 

@@ -56,9 +56,12 @@ std::vector<Token> TokenEncoding::from_text(const std::string& text) const {
   return tokens;
 }
 
-std::array<int64_t, 3> context_values(std::span<const Token> tokens, size_t i, const StepContext& context, int vocab) {
-  std::array<int64_t, 3> values = {context.position, vocab, vocab};
-  for (int k = 0; k < 2; ++k) {
+std::array<int64_t, 1 + kLookbackCount> context_values(std::span<const Token> tokens, size_t i,
+                                                       const StepContext& context, int vocab) {
+  std::array<int64_t, 1 + kLookbackCount> values;
+  values.fill(vocab);
+  values[0] = context.position;
+  for (int k = 0; k < kLookbackCount; ++k) {
     const int64_t distance = context.lookback_distance[k];
     const int64_t at = static_cast<int64_t>(i) + 1 - distance;
     if (distance > 0 && at >= 0 && static_cast<size_t>(at) < tokens.size())

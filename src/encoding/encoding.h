@@ -42,17 +42,29 @@ class Vocabulary {
 };
 
 // What a model may read beside each token (encodings that define it, models configured for it): where the NEXT token
-// falls in its bar, and how far back (in tokens) the steps one and two bars before it are. The model's input at
+// falls in its bar, and how far back (in tokens) the steps 1, 2, 4 and 8 bars before it are. The model's input at
 // position i, predicting token i + 1, is token i plus the context of token i + 1.
+constexpr int kLookbackBars[] = {1, 2, 4, 8};  // the lookback lags, in bars (Magenta's lookback_rnn reads 1 and 2)
+constexpr int kLookbackCount = 4;
 struct StepContext {
-  int position = 0;                  // 1 + the next token's step within its bar; 0 = not a step (a header, the end)
-  int lookback_distance[2] = {0, 0};  // tokens back from the next token to the step 1 and 2 bars earlier; 0 = none
+  int position = 0;  // 1 + the next token's step within its bar; 0 = not a step (a header, the end)
+  // tokens back from the next token to the step kLookbackBars[k] bars earlier; 0 = none
+  int lookback_distance[kLookbackCount] = {0, 0, 0, 0};
 };
 
-// What a model reads beside tokens[i] (the context of token i + 1; models/sequence_model.h): [position, the token
-// one bar back, the token two bars back], the lookback tokens taken from `tokens` itself and `vocab` where there is
-// none (before the first token).
-std::array<int64_t, 3> context_values(std::span<const Token> tokens, size_t i, const StepContext& context, int vocab);
+// What a model reads beside tokens[i] (the context of token i + 1; models/sequence_model.h): [position, the tokens
+// 1, 2, 4 and 8 bars back], the lookback tokens taken from `tokens` itself and `vocab` where there is none (before
+// the first token).
+std::array<int64_t, 1 + kLookbackCount> context_values(std::span<const Token> tokens, size_t i,
+                                                       const StepContext& context, int vocab);
+
+// The width of a model's context row (models/sequence_model.h has the layout): [0] position, [1] and [2] the
+// tokens 1 and 2 bars back, [3] the chord (present with chords, styles or far lookbacks; 0 = none), [4, 4 + S) the
+// style weights, then the far lookbacks F (the tokens 4 and 8 bars back: models with context_lookback 3 or 4).
+// The far lookbacks come last so that the rows of older models keep their columns.
+inline int64_t context_width(bool chords, int64_t styles, int64_t far_lookbacks) {
+  return (chords || styles > 0 || far_lookbacks > 0 ? 4 : 3) + styles + far_lookbacks;
+}
 
 // A grammar state: which tokens may come next, given everything pushed so far.
 class Grammar {

@@ -69,7 +69,8 @@ Token uniform_first_token(const Grammar& grammar, int vocab, std::mt19937_64& rn
   return allowed[random_below(rng, allowed.size())];
 }
 
-torch::Tensor context_tensor(const models::SequenceModelImpl& model, const std::vector<std::array<int64_t, 3>>& rows,
+torch::Tensor context_tensor(const models::SequenceModelImpl& model,
+                             const std::vector<std::array<int64_t, 1 + kLookbackCount>>& rows,
                              const torch::Device& device) {
   if (!model.reads_context()) return torch::Tensor();
   torch::Tensor out = torch::empty({static_cast<int64_t>(rows.size()), 3}, torch::kLong);
@@ -127,9 +128,10 @@ std::vector<Token> generate_tokens(models::SequenceModelImpl& model, const Token
   auto feed = [&](size_t i) {
     const torch::Tensor input =
         torch::full({1}, static_cast<int64_t>(tokens[i]), torch::dtype(torch::kLong).device(device));
-    torch::Tensor context = context_tensor(model, {context_values(tokens, i, contexts[i], vocab)}, device);
+    const auto values = context_values(tokens, i, contexts[i], vocab);
+    torch::Tensor context = context_tensor(model, {values}, device);
     const std::span<const Token> before(tokens.data(), i + 1);
-    if (model.reads_chords() || model.style_count() > 0) {
+    if (model.reads_chords() || model.style_count() > 0 || model.far_lookbacks() > 0) {
       // A 4th column: the chord under token i + 1 (0 = none; a style model without chords reads no chord column).
       const int64_t chord = model.reads_chords() && options.next_chord ? options.next_chord(before) : int64_t{0};
       context = torch::cat({context, torch::full({1, 1}, chord, context.options())}, 1);  // (1, 4)
@@ -141,6 +143,11 @@ std::vector<Token> generate_tokens(models::SequenceModelImpl& model, const Token
         throw Error("generate: the style vector has " + std::to_string(style.size()) + " weights, the model reads " +
                     std::to_string(model.style_count()) + " styles");
       context = torch::cat({context, torch::tensor(style, context.options()).reshape({1, -1})}, 1);  // (1, 4 + S)
+    }
+    if (model.far_lookbacks() > 0) {
+      // Last: the tokens 4 (and 8) bars before token i + 1.
+      const std::vector<int64_t> far(values.begin() + 3, values.begin() + 3 + model.far_lookbacks());
+      context = torch::cat({context, torch::tensor(far, context.options()).reshape({1, -1})}, 1);  // (1, 4 + S + F)
     }
     const torch::Tensor out =
         model.step(input, *state, context).reshape({-1}).to(torch::kCPU, torch::kFloat).contiguous();

@@ -75,8 +75,10 @@ Token uniform_first_token(const Grammar& grammar, int vocab, std::mt19937_64& rn
 // The closing rule: among the allowed tokens after which `grammar` can end, the one with the largest logit; if no
 // single token ends it, the allowed token with the largest logit (ties -> lowest id).
 Token closing_token(const Grammar& grammar, const float* logits, int vocab);
-// Rows of context_values() as a (rows, 3) int64 tensor on `device`; undefined when the model reads no context.
-torch::Tensor context_tensor(const models::SequenceModelImpl& model, const std::vector<std::array<int64_t, 3>>& rows,
+// The first 3 columns (position, lookbacks of 1 and 2 bars) of rows of context_values() as a (rows, 3) int64 tensor
+// on `device`; undefined when the model reads no context. The caller appends the chord, style and far columns.
+torch::Tensor context_tensor(const models::SequenceModelImpl& model,
+                             const std::vector<std::array<int64_t, 1 + kLookbackCount>>& rows,
                              const torch::Device& device);
 
 }  // namespace generation_detail

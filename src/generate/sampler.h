@@ -107,6 +107,7 @@ struct SampledPiece {
   int64_t primer_end_tick = 0;     // where the generated music starts in `score` (0 without a primer)
   std::string unit = "steps";      // what the elements are: "tokens", "frames", "windows", "events"
   bool ended_cleanly = true;       // token models: the grammar could end where generation stopped
+  bool ended_by_model = false;     // tune models (an END token): the model wrote END before the length cap
   double generation_seconds = 0;   // wall time of this piece
   double music_seconds = 0;        // length of the generated part at the output tempo
 };

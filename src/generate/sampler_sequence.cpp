@@ -17,6 +17,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <random>
@@ -157,10 +158,21 @@ class SequenceSampler final : public Sampler {
       target_end = target_end_tick(request, primer_score, primer_end);
     else if (request.steps <= 0)
       target_end = tick_after_bars(primer_score, primer_end, 64);
+    // A length in bars counts bars of the piece's own meter: a tune model writes its meter after the primer (an
+    // unprimed 6/8 tune's 16 bars are 48 quarters, not the 64 of the 4/4 that an empty primer reads as), so the
+    // target is measured again on the piece so far at every length check, and at the end.
+    double length_bars = 0;
+    if (target_end >= 0 && request.steps <= 0 && request.seconds <= 0)
+      length_bars = request.bars > 0 ? request.bars : (request.until_end ? 64 : 16);
     const int64_t ticks_per_step = with_chords ? melody->melody_spec().ticks_per_step() : 1;
     const int64_t chords_end = static_cast<int64_t>(chord_steps.size()) * ticks_per_step;
-    if (with_chords && request.steps <= 0 && request.bars <= 0 && request.seconds <= 0 && chords_end > primer_end)
+    if (with_chords && request.steps <= 0 && request.bars <= 0 && request.seconds <= 0 && chords_end > primer_end) {
       target_end = chords_end;  // no length given: as long as the chords
+      length_bars = 0;
+    }
+    auto target_for = [length_bars, target_end, primer_end](const Score& piece_so_far) {
+      return length_bars > 0 ? tick_after_bars(piece_so_far, primer_end, length_bars) : target_end;
+    };
 
     GenerationOptions options;
     options.sampling = request.sampling;
@@ -185,14 +197,17 @@ class SequenceSampler final : public Sampler {
     if (target_end < 0) {
       options.max_tokens = request.steps;
     } else {
-      const int64_t length = target_end - primer_end;
+      // x2 in bars: the meter the model writes may have longer bars than the primer's (a safety cap only).
+      const int64_t length = (length_bars > 0 ? 2 : 1) * (target_end - primer_end);
       options.max_tokens = std::max<int64_t>(16, kMaxTokensPerQuarter * length / std::max(1, ticks_per_quarter));
       // Checked at positions that halve the predicted remaining distance (see the header comment).
       auto next_check = std::make_shared<size_t>(primer.size() + 1);
-      options.stop_after = [this, melody, target_end, primer_end, next_check,
+      options.stop_after = [this, melody, target_for, primer_end, next_check,
                             primer_size = primer.size()](std::span<const Token> tokens) {
         if (tokens.size() < *next_check) return false;
-        int64_t end = encoding_->decode(tokens).end_tick();
+        const Score decoded = encoding_->decode(tokens);
+        const int64_t target_end = target_for(decoded);
+        int64_t end = decoded.end_tick();
         // A melody's time is its step count, rests included: a model that rests at the end (a tune over, the chords
         // run out) would otherwise be sampled on, to the token cap, until some note ends past the target.
         if (melody != nullptr) {
@@ -240,7 +255,8 @@ class SequenceSampler final : public Sampler {
         beam.max_tokens = 8 * quarters;
         for (int attempt = 0; attempt < 6; ++attempt) {
           piece.tokens = beam_search_tokens(*loaded_.model, *encoding_, primer, beam, &stats);
-          if (encoding_->decode(piece.tokens).end_tick() >= target_end) break;
+          const Score decoded = encoding_->decode(piece.tokens);
+          if (decoded.end_tick() >= target_for(decoded)) break;
           beam.max_tokens *= 2;
         }
       }
@@ -256,8 +272,15 @@ class SequenceSampler final : public Sampler {
     }
     piece.primer_elements = static_cast<int64_t>(primer.size());
     piece.primer_end_tick = primer_end;
+    const Token end_token = encoding_->end_token();
+    piece.ended_by_model =
+        end_token >= 0 && std::find(piece.tokens.begin() + static_cast<std::ptrdiff_t>(primer.size()),
+                                    piece.tokens.end(), end_token) != piece.tokens.end();
     piece.score = encoding_->decode(piece.tokens);
-    if (target_end >= 0) piece.score = clip(piece.score, 0, target_end);
+    if (target_end >= 0) {
+      target_end = target_for(piece.score);  // in the piece's own meter
+      piece.score = clip(piece.score, 0, target_end);
+    }
     if (with_chords) {
       // The chords under the piece, as a track of their own (up to the piece's end).
       const int64_t piece_end = target_end >= 0 ? target_end : piece.score.end_tick();

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "encoding/encoding.h"  // kLookbackCount
+
 namespace cadenza::models {
 
 std::string input_kind_name(InputKind kind) {
@@ -27,7 +29,7 @@ const OptionFields<ModelConfig>& model_config_fields() {
           .boolean("relative_attention", &ModelConfig::relative_attention)
           .integer("max_relative_distance", &ModelConfig::max_relative_distance, 0, int64_t{1} << 20)
           .integer("context_positions", &ModelConfig::context_positions, -1, 4096)
-          .integer("context_lookback", &ModelConfig::context_lookback, -1, 2)
+          .integer("context_lookback", &ModelConfig::context_lookback, -1, kLookbackCount)
           .integer("attention_length", &ModelConfig::attention_length, 0, 4096)
           .boolean("chord_conditioning", &ModelConfig::chord_conditioning)
           .boolean("style_conditioning", &ModelConfig::style_conditioning)

@@ -36,7 +36,9 @@ struct ModelConfig {
   // Step context (token models; encoding.h StepContext): what the model reads beside each token about the next.
   // -1 (the presets' value) = as the data allows, resolved by the trainer from the shard's encoding.
   int64_t context_positions = 0;  // > 0: a bar-position embedding of this many positions (the encoding's count)
-  int64_t context_lookback = 0;   // 1 or 2: embeddings of the tokens 1 (and 2) bars before the next token
+  // 1..4: embeddings of the tokens 1, 2, 4 and 8 bars before the next token (the first context_lookback of those
+  // lags). 3 and 4 reach a repeated 4- or 8-bar phrase: the tokens the tune is most likely to restate.
+  int64_t context_lookback = 0;
   // Recurrent only (Magenta's attention_rnn): > 0: at each step, additive attention over the last attention_length
   // outputs of the top layer, added to the output before the head (recurrent.h). 0 = off; absent in checkpoints
   // written before it existed, which therefore load unchanged.

@@ -58,13 +58,15 @@ torch::Tensor SequenceModelImpl::embed_context(const torch::Tensor& context, int
     throw Error(who + ": it reads a step context (bar position, lookback, chord), but none was given");
   const bool shape_ok = one_step ? context.dim() == 2 && context.size(0) == batch
                                  : context.dim() == 3 && context.size(0) == batch && context.size(1) == steps;
-  const int64_t styles = style_count();
-  const bool width_ok = styles > 0 ? context.size(-1) == 4 + styles : context.size(-1) == 3 || context.size(-1) == 4;
+  const int64_t styles = style_count(), far = far_lookbacks();
+  const bool width_ok = styles > 0 || far > 0 ? context.size(-1) == context_width(true, styles, far)
+                                              : context.size(-1) == 3 || context.size(-1) == 4;
   if (!shape_ok || !width_ok || context.scalar_type() != torch::kLong) {
     const std::string lead = one_step ? "(B, " : "(B, T, ";
-    const std::string shapes =
-        styles > 0 ? lead + std::to_string(4 + styles) + ") (4 columns + " + std::to_string(styles) + " styles)"
-                   : lead + "3) or " + lead + "4)";
+    const std::string shapes = styles > 0 || far > 0 ? lead + std::to_string(context_width(true, styles, far)) +
+                                                           ") (4 columns + " + std::to_string(styles) + " styles + " +
+                                                           std::to_string(far) + " lookbacks of 4 and 8 bars)"
+                                                     : lead + "3) or " + lead + "4)";
     throw Error(who + ": the step context must be int64 of shape " + shapes + " for the input it goes with");
   }
   auto check = [&](const torch::Tensor& column, int64_t limit, const char* what) {
@@ -81,8 +83,11 @@ torch::Tensor SequenceModelImpl::embed_context(const torch::Tensor& context, int
     sum = bar_position->forward(positions);  // (B, T, E) or (B, E)
   }
   for (size_t k = 0; k < lookback_list_.size(); ++k) {
-    const torch::Tensor tokens = context.select(-1, 1 + static_cast<int64_t>(k));
-    check(tokens, config_.vocab_size + 1, k == 0 ? "lookback tokens (1 bar)" : "lookback tokens (2 bars)");
+    // Lags of 1 and 2 bars in columns 1 and 2, of 4 and 8 bars after the styles (encoding.h context_width).
+    const auto column = k < 2 ? 1 + static_cast<int64_t>(k) : 4 + styles + static_cast<int64_t>(k) - 2;
+    const std::string what = "lookback tokens (" + std::to_string(kLookbackBars[k]) + (k == 0 ? " bar)" : " bars)");
+    const torch::Tensor tokens = context.select(-1, column);
+    check(tokens, config_.vocab_size + 1, what.c_str());
     const torch::Tensor embedded = lookback_list_[k]->forward(tokens);
     sum = sum.defined() ? sum + embedded : embedded;
   }

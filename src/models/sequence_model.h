@@ -20,6 +20,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "encoding/encoding.h"  // the step context layout (context_width, kLookbackBars)
 #include "models/model_config.h"
 
 namespace cadenza::models {
@@ -68,6 +69,9 @@ class SequenceModelImpl : public torch::nn::Module {
   // Style models (config style_conditioning, S = style_names.size()) read (B, T, 4 + S): columns 4.. are the style
   // vector of token t + 1, weights in fixed point (kStyleUnit = weight 1; style_weights_column()), one-hot in training
   // and any mixture summing to kStyleUnit for blends; the chord column is then read only by chord models.
+  // Models with far lookbacks (context_lookback 3 or 4: far_lookbacks() = F = 1 or 2) read (B, T, 4 + S + F): the
+  // chord column is there (0 when the model reads no chords), and the last F columns are the tokens 4 (and 8) bars
+  // before token t + 1 (encoding.h context_width).
   // Required when the model reads a context (reads_context()), ignored otherwise.
   virtual torch::Tensor forward(const torch::Tensor& input, const torch::Tensor& context) = 0;
   torch::Tensor forward(const torch::Tensor& input) { return forward(input, torch::Tensor()); }
@@ -90,6 +94,8 @@ class SequenceModelImpl : public torch::nn::Module {
   int64_t style_count() const {
     return config_.style_conditioning ? static_cast<int64_t>(config_.style_names.size()) : 0;
   }
+  // The lookbacks past 2 bars (the tokens 4 and 8 bars back), which come last in the context: 0, 1 or 2.
+  int64_t far_lookbacks() const { return std::max<int64_t>(0, config_.context_lookback - 2); }
   static constexpr int64_t kChordBits = 12;
   // A style weight of 1 in the int64 context (2^24: float32 holds every multiple of it in [0, 1] exactly, so a
   // one-hot style is exact and a mixture is rounded by at most 2^-25).

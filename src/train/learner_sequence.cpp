@@ -60,7 +60,7 @@ class SequenceLearner final : public Learner {
     batch_options.augment.max_stretch = options.max_stretch;
     if (config_.style_conditioning) codec::check_shard_styles(shard, config_.style_names);
     source_ = std::make_unique<BatchSource>(shard, Split::kTrain, batch_options, model_->reads_context(),
-                                            model_->reads_chords(), model_->style_count());
+                                            model_->reads_chords(), model_->style_count(), model_->far_lookbacks());
     for (size_t piece : shard.pieces_in_split(Split::kTrain)) train_elements_ += shard.piece(piece).length;
     for (size_t piece : shard.pieces_in_split(Split::kValid))
       if (shard.piece(piece).length >= 2) has_validation_ = true;
@@ -268,7 +268,7 @@ std::vector<double> model_log_probs(models::SequenceModelImpl& model, const Toke
           : std::vector<int64_t>();
   if (model.reads_context())
     context = codec::window_context(tokens, encoding->contexts(tokens), 0, tokens.size(), static_cast<int>(vocab),
-                                    nullptr, style.empty() ? nullptr : &style)
+                                    nullptr, style.empty() ? nullptr : &style, model.far_lookbacks())
                   .unsqueeze(0)
                   .to(device);
   const torch::Tensor logits = model.forward(input.to(device), context).to(torch::kFloat);                // (1, T, V)

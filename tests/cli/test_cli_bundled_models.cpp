@@ -50,8 +50,33 @@ TEST(CliBundledModels, EachGeneratesByNameAndHasACard) {
     ASSERT_EQ(generated.exit_code, 0) << generated.output;
     const Score score = read_midi_file(out + "/sample_001.mid");
     EXPECT_GT(score.note_count(), 3u) << name;
-    EXPECT_LE(score.end_tick(), 16 * score.ticks_per_quarter) << name;
+    // 4 bars of the piece's own meter (a tune model writes its meter: 6/8 bars hold 3 quarters, 12/8 bars 6).
+    const TimeSignature meter = score.time_signatures.empty() ? TimeSignature{} : score.time_signatures.front();
+    EXPECT_LE(score.end_tick(), 4 * 4 * score.ticks_per_quarter * meter.numerator / meter.denominator) << name;
   }
+}
+
+// A length in bars counts bars of the meter the model writes, not of the 4/4 that an empty primer reads as: 4 bars
+// of a 6/8 tune are 12 quarters (before the fix, 16 quarters = 5 1/3 bars; --until-end's 64-bar cap ran 85 bars).
+TEST(CliBundledModels, LengthInBarsCountsBarsOfTheMeterTheModelWrites) {
+  testing::TempDir dir;
+  const auto generated =
+      testing::run_cadenza("generate --model nottingham-gru --out " + dir.file("tunes") + " -n 8 --seed 1 --bars 4");
+  ASSERT_EQ(generated.exit_code, 0) << generated.output;
+  int other_meters = 0;
+  for (int i = 1; i <= 8; ++i) {
+    const std::string name = "sample_00" + std::to_string(i) + ".mid";
+    const Score score = read_midi_file(dir.file("tunes") + "/" + name);
+    ASSERT_FALSE(score.time_signatures.empty()) << name;
+    const TimeSignature meter = score.time_signatures.front();
+    const int64_t bar = 4 * score.ticks_per_quarter * meter.numerator / meter.denominator;
+    other_meters += bar != 4 * score.ticks_per_quarter ? 1 : 0;
+    EXPECT_LE(score.end_tick(), 4 * bar) << name << ": more than 4 bars of " << meter.numerator << "/"
+                                         << meter.denominator;
+    EXPECT_GT(score.end_tick(), 2 * bar) << name << ": bars 3 and 4 of " << meter.numerator << "/" << meter.denominator
+                                         << " are empty";
+  }
+  ASSERT_GT(other_meters, 0) << "no piece in a meter whose bar is not 4 quarters: the test shows nothing";
 }
 
 // Generation stops when the piece reaches the length asked for (a melody's steps, trailing rests included). Before
@@ -59,8 +84,9 @@ TEST(CliBundledModels, EachGeneratesByNameAndHasACard) {
 // next check at half the token cap: 4,287 and 7,682 tokens were sampled here for 8 bars of 16 steps.
 TEST(CliBundledModels, GenerationStopsAtTheLengthWhenTheMelodyRests) {
   testing::TempDir dir;
-  const auto generated = testing::run_cadenza("generate --model nottingham-chords --out " + dir.file("over") +
-                                              " -n 2 --seed 1 --style reels --chords \"D | G | D | A7 | D | G | A7 | D\"");
+  const auto generated =
+      testing::run_cadenza("generate --model nottingham-chords --out " + dir.file("over") +
+                           " -n 2 --seed 1 --style reels --chords \"D | G | D | A7 | D | G | A7 | D\"");
   ASSERT_EQ(generated.exit_code, 0) << generated.output;
   std::istringstream lines(generated.output);
   std::string line;

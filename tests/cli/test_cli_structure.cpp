@@ -56,16 +56,18 @@ TEST(CliStructure, PrepareTrainEvaluateAndGenerateUntilTheModelsEnd) {
   ASSERT_EQ(info.exit_code, 0) << info.output;
   EXPECT_NE(info.output.find("structure"), std::string::npos) << info.output;
 
-  for (const std::string family : {"lstm", "transformer"}) {
+  // The gru reads the far lookbacks too (the tokens 4 and 8 bars back): training, evaluation and generation fill them.
+  for (const std::string family : {"lstm", "transformer", "gru"}) {
     const std::string run = data.dir.file("run_" + family);
+    const std::string lookback = family == "gru" ? " --set context_lookback=4" : "";
     const auto trained = run_cadenza("train --model " + family + " --preset tiny --data " + data.shard + " --out " +
-                                     run + " --steps 40 --set eval_every=20 --threads 1");
+                                     run + " --steps 40 --set eval_every=20 --threads 1" + lookback);
     ASSERT_EQ(trained.exit_code, 0) << trained.output;
-    // The presets read the context the data gives: 25 bar positions at 4 steps per quarter, both lookbacks.
+    // The presets read the context the data gives: 25 bar positions at 4 steps per quarter, the 1- and 2-bar lookbacks.
     std::ifstream config_file(run + "/config.json");
     const auto config = nlohmann::json::parse(config_file);
     EXPECT_EQ(config["model"]["context_positions"], 25) << family;
-    EXPECT_EQ(config["model"]["context_lookback"], 2) << family;
+    EXPECT_EQ(config["model"]["context_lookback"], family == "gru" ? 4 : 2) << family;
 
     const auto evaluated = run_cadenza("evaluate --checkpoint " + run + " --data " + data.shard + " --json");
     ASSERT_EQ(evaluated.exit_code, 0) << evaluated.output;
@@ -77,6 +79,15 @@ TEST(CliStructure, PrepareTrainEvaluateAndGenerateUntilTheModelsEnd) {
     const auto generated =
         run_cadenza("generate --checkpoint " + run + " --out " + out + " -n 3 --until-end --bars 8 --seed 3");
     ASSERT_EQ(generated.exit_code, 0) << generated.output;
+    std::smatch ended;
+    ASSERT_TRUE(std::regex_search(generated.output, ended,
+                                  std::regex("([0-3]) of 3 pieces ended by the model's END \\(the others were cut")))
+        << generated.output;
+    // Each piece says which: the model's END, or the cap.
+    const std::regex ended_line(", ended by the model");
+    const auto said = static_cast<int>(std::distance(
+        std::sregex_iterator(generated.output.begin(), generated.output.end(), ended_line), std::sregex_iterator()));
+    EXPECT_EQ(said, std::stoi(ended[1])) << generated.output;
     for (const char* name : {"sample_001.mid", "sample_002.mid", "sample_003.mid"}) {
       const Score score = read_midi_file(out + "/" + name);
       // The KEY and METER tokens the model chose are in the file; the cap (8 bars) bounds the length.
@@ -84,7 +95,9 @@ TEST(CliStructure, PrepareTrainEvaluateAndGenerateUntilTheModelsEnd) {
       const int denominator = score.time_signatures[0].denominator;
       EXPECT_TRUE(denominator == 2 || denominator == 4 || denominator == 8) << name << ": not a METER token's meter";
       EXPECT_FALSE(score.key_signatures.empty()) << name << ": the KEY token sets a key signature";
-      EXPECT_LE(score.end_tick(), 8 * 6 * score.ticks_per_quarter) << name << ": past the 8-bar cap";
+      // 8 bars of the meter the model wrote.
+      EXPECT_LE(score.end_tick(), 8 * 4 * score.ticks_per_quarter * score.time_signatures[0].numerator / denominator)
+          << name << ": past the 8-bar cap";
     }
     // A whole tune as a primer is continued: its END is not part of the primer (else nothing could follow it).
     const Score primer = read_midi_file(data.dir.file("tunes/tune0.mid"));

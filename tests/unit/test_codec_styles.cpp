@@ -1,5 +1,6 @@
 // Style columns of the step context (codec/batches.h): every training row reads its own piece's style one-hot, a
 // window reads the style it is given, and a model's styles must be the shard's (docs/conditioning.md, Styles).
+// The far lookback columns (the tokens 4 and 8 bars back) come after the styles, in batches and in windows.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -92,6 +93,62 @@ TEST(CodecStyles, WindowContextCarriesTheGivenStyleAndMismatchesAreErrors) {
                     {"reads 2 styles", "stores none"});
   EXPECT_THROW_WITH(BatchSource(shard, Split::kTrain, BatchOptions{}, true, false, 3), Error,
                     {"reads 3 styles", "stores 2"});
+}
+
+// A whole tune (structure) of 140 4/4 steps, a different pitch at every step, in train.
+std::string write_tune_shard(const testing::TempDir& dir) {
+  const auto encoding = make_token_encoding(nlohmann::json{{"name", "melody"}, {"structure", true}});
+  ShardMetadata metadata;
+  metadata.encoding = encoding->spec();
+  metadata.vocabulary = encoding->vocabulary().names();
+  metadata.sources.push_back({"tune.mid", 1, "fnv1a64:0"});
+  std::string text = "START METER_4_4 KEY_C";
+  for (int step = 0; step < 140; ++step) text += " NOTE_ON_" + std::to_string(60 + step % 13);
+  text += " NOTE_OFF END";
+  ShardWriter writer(metadata);
+  writer.add_tokens(0, Split::kTrain, encoding->from_text(text));
+  const std::string path = dir.file("tune.cdz");
+  writer.write(path);
+  return path;
+}
+
+TEST(CodecFarLookbacks, BatchesAndWindowsCarryTheTokensFourAndEightBarsBackAfterTheStyles) {
+  testing::TempDir dir;
+  const Shard shard(write_tune_shard(dir));
+  const std::vector<Token> tokens = shard.token_vector(0);
+  ASSERT_EQ(tokens.size(), 3u + 140 + 2);
+  const int vocab = static_cast<int>(shard.vocabulary_size());
+  // Row t is about token t + 1; step s is token 3 + s, so row 2 + s reads step s - 64 (4 bars) and s - 128 (8 bars).
+  auto expect_far = [&](const torch::Tensor& context, int64_t first_column, const std::string& what) {
+    for (int s = 0; s < 140; ++s) {
+      const int64_t row = 2 + s;
+      EXPECT_EQ(context[row][first_column].item<int64_t>(), s >= 64 ? tokens[3 + s - 64] : vocab) << what << s;
+      EXPECT_EQ(context[row][first_column + 1].item<int64_t>(), s >= 128 ? tokens[3 + s - 128] : vocab) << what << s;
+      EXPECT_EQ(context[row][1].item<int64_t>(), s >= 16 ? tokens[3 + s - 16] : vocab) << what << s;
+    }
+  };
+  const auto encoding = shard.make_encoding();
+  const torch::Tensor window = window_context(tokens, encoding->contexts(tokens), 0, tokens.size(), vocab, nullptr,
+                                              nullptr, /*far_lookbacks=*/2);
+  ASSERT_EQ(window.sizes(), (std::vector<int64_t>{static_cast<int64_t>(tokens.size()), 6}));
+  EXPECT_TRUE((window.select(-1, 3) == 0).all().item<bool>()) << "the chord column is there, empty";
+  expect_far(window, 4, "window, step ");
+  const std::vector<int64_t> style = one_hot_style(3, 2);
+  const torch::Tensor styled =
+      window_context(tokens, encoding->contexts(tokens), 0, tokens.size(), vocab, nullptr, &style, /*far_lookbacks=*/2);
+  ASSERT_EQ(styled.size(-1), 4 + 3 + 2);
+  expect_far(styled, 7, "styled window, step ");
+
+  BatchOptions options;
+  options.batch_size = 2;
+  options.crop_length = 200;  // the whole tune, from its first token
+  BatchSource source(shard, Split::kTrain, options, /*with_context=*/true, /*with_chords=*/false, /*styles=*/0,
+                     /*far_lookbacks=*/2);
+  const TensorBatch batch = source.next(1);
+  ASSERT_EQ(batch.context.size(-1), 6);
+  for (int64_t b = 0; b < 2; ++b) expect_far(batch.context[b], 4, "batch row " + std::to_string(b) + ", step ");
+  EXPECT_THROW_WITH(BatchSource(shard, Split::kTrain, options, true, false, 0, 3), Error,
+                    {"3 far lookbacks", "at most 2"});
 }
 
 }  // namespace

@@ -167,11 +167,11 @@ TEST(MelodyStructure, GrammarAsksForHeadersFirstEndsBetweenNotesAndThenOnlyPads)
   EXPECT_THROW_WITH(grammar->push(c4), Error, {"follows END"});
 }
 
-TEST(MelodyStructure, ContextGivesTheBarPositionAndTheTokensOneAndTwoBarsBack) {
+TEST(MelodyStructure, ContextGivesTheBarPositionAndTheTokensOneTwoFourAndEightBarsBack) {
   const MelodyEncoding encoding(structured_spec());
-  // 6/8: bars of 3 quarters = 12 steps. Three bars of eighth notes rising by step.
+  // 6/8: bars of 3 quarters = 12 steps. Ten bars of eighth notes rising by step.
   std::vector<Note> notes;
-  for (int i = 0; i < 18; ++i) notes.push_back(step_note(60 + i % 7, 2 * i, 2 * i + 2));
+  for (int i = 0; i < 60; ++i) notes.push_back(step_note(60 + i % 7, 2 * i, 2 * i + 2));
   const auto tokens = encoding.encode(melody_in(6, 8, std::nullopt, notes));
   ASSERT_EQ(encoding.vocabulary().name(tokens[1]), "METER_6_8");
   const auto contexts = encoding.contexts(tokens);
@@ -181,16 +181,20 @@ TEST(MelodyStructure, ContextGivesTheBarPositionAndTheTokensOneAndTwoBarsBack) {
   EXPECT_EQ(contexts[1].position, 0);
   // After KEY (i = 2), the next token is step 0: position 1; step s of the melody is token 3 + s.
   const int vocab = encoding.vocabulary().size();
-  for (int s = 0; s < 36; ++s) {
+  for (int s = 0; s < 120; ++s) {
     const size_t i = 2 + static_cast<size_t>(s);
     EXPECT_EQ(contexts[i].position, 1 + s % 12) << "step " << s;
     EXPECT_EQ(contexts[i].lookback_distance[0], s >= 12 ? 12 : 0) << "step " << s;
     EXPECT_EQ(contexts[i].lookback_distance[1], s >= 24 ? 24 : 0) << "step " << s;
+    EXPECT_EQ(contexts[i].lookback_distance[2], s >= 48 ? 48 : 0) << "step " << s;
+    EXPECT_EQ(contexts[i].lookback_distance[3], s >= 96 ? 96 : 0) << "step " << s;
     const auto values = context_values(tokens, i, contexts[i], vocab);
     EXPECT_EQ(values[0], 1 + s % 12);
     // The token one bar before step s is step s - 12, i.e. token 3 + s - 12; none before the second bar.
     EXPECT_EQ(values[1], s >= 12 ? tokens[3 + s - 12] : vocab) << "step " << s;
     EXPECT_EQ(values[2], s >= 24 ? tokens[3 + s - 24] : vocab) << "step " << s;
+    EXPECT_EQ(values[3], s >= 48 ? tokens[3 + s - 48] : vocab) << "step " << s;
+    EXPECT_EQ(values[4], s >= 96 ? tokens[3 + s - 96] : vocab) << "step " << s;
   }
   // The last step is followed by END: its context (after the closing NOTE_OFF) is still a step position; after END
   // there is none.

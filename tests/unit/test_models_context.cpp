@@ -112,6 +112,58 @@ TEST_P(ContextBackbone, MissingOrMalformedContextIsAClearError) {
   EXPECT_THROW_WITH(model->step(input.select(1, 0), *state, random_context(2, 1)), Error, {"(B, 3)"});
 }
 
+// Lookbacks of 4 and 8 bars (context_lookback 3, 4): a chord column (0) and then the far tokens, last in the row.
+TEST_P(ContextBackbone, FarLookbacksAreTheLastColumnsAndStepReproducesForward) {
+  for (int64_t lookback : {3, 4}) {
+    torch::manual_seed(13);
+    auto model = testing::test_sequence_model(context_config(GetParam(), lookback));
+    model->eval();
+    torch::NoGradGuard no_grad;
+    const int64_t B = 3, T = 12, far = lookback - 2;
+    ASSERT_EQ(model->far_lookbacks(), far);
+    EXPECT_TRUE(model->named_parameters().contains("lookback." + std::to_string(lookback - 1) + ".weight"));
+    const torch::Tensor input = torch::randint(kVocab, {B, T}, torch::kLong);
+    const torch::Tensor context = torch::cat({random_context(B, T), torch::zeros({B, T, 1}, torch::kLong),
+                                              torch::randint(kVocab + 1, {B, T, far}, torch::kLong)},
+                                             -1);  // (B, T, 4 + F)
+    const torch::Tensor full = model->forward(input, context);
+    auto state = model->initial_state(B);
+    for (int64_t t = 0; t < T; ++t) {
+      const torch::Tensor logits = model->step(input.select(1, t), *state, context.select(1, t));
+      EXPECT_LT(max_abs_diff(logits, full.select(1, t)), 1e-5) << GetParam() << " lookback " << lookback << " t " << t;
+    }
+    // Each far column is read: another token there gives other logits from the first position on.
+    for (int64_t k = 0; k < far; ++k) {
+      torch::Tensor other = context.clone();
+      other.select(-1, 4 + k).add_(1).remainder_(kVocab + 1);
+      EXPECT_GT(max_abs_diff(model->forward(input, other).select(1, 0), full.select(1, 0)), 1e-4)
+          << GetParam() << " far column " << k;
+    }
+    // The far embeddings add to the near model: with them zeroed, the model is the context_lookback 2 model with the
+    // same weights, fed the first 3 columns (so the near columns keep their meaning).
+    auto near = testing::test_sequence_model(context_config(GetParam(), 2));
+    near->eval();
+    auto near_parameters = near->named_parameters();
+    for (const auto& item : model->named_parameters()) {
+      if (near_parameters.contains(item.key()))
+        near_parameters[item.key()].copy_(item.value());
+      else
+        item.value().zero_();
+    }
+    EXPECT_LT(max_abs_diff(model->forward(input, context), near->forward(input, context.narrow(-1, 0, 3))), 1e-5)
+        << GetParam() << " lookback " << lookback;
+    // A row without the far columns is refused with the layout named.
+    EXPECT_THROW_WITH(model->forward(input, context.narrow(-1, 0, 3)), Error,
+                      {"(B, T, " + std::to_string(4 + far) + ")", "lookbacks of 4 and 8 bars"});
+    torch::Tensor bad = context.clone();
+    bad.select(-1, 3 + far).fill_(kVocab + 1);
+    EXPECT_THROW_WITH(model->forward(input, bad), Error,
+                      {lookback == 3 ? "lookback tokens (4 bars)" : "lookback tokens (8 bars)", "[0, 14)"});
+  }
+  ModelConfig too_far = context_config(GetParam(), 5);
+  EXPECT_THROW_WITH(ModelConfig::from_json(too_far.to_json()), Error, {"context_lookback"});
+}
+
 INSTANTIATE_TEST_SUITE_P(Families, ContextBackbone, ::testing::Values("rnn", "lstm", "gru", "transformer"));
 
 // ---- chords (config chord_conditioning: a 4th context column, 12 pitch-class bits) ---------------------------------

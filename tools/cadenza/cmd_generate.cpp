@@ -64,15 +64,22 @@ void run_generate(GenerateCommandOptions& cli) {
       std::printf("style: the even mixture of the model's %zu styles (none given with --style)\n", styles.size());
   }
   PieceWriter writer(cli.common.out, cli.common.wav, "generate");
+  int ended_by_model = 0;
   for (int i = 0; i < cli.num_outputs; ++i) {
     request.seed = cli.common.request.seed + static_cast<uint64_t>(i);
     const SampledPiece piece = sampler->sample(request);
     char name[16];
     std::snprintf(name, sizeof name, "_%03d", i + 1);
-    const std::string detail = std::to_string(piece.generated_elements) + " " + piece.unit + " " + timing_text(piece) +
-                               (piece.ended_cleanly ? "" : " (closed by the decoder)");
+    ended_by_model += piece.ended_by_model ? 1 : 0;
+    const std::string detail =
+        std::to_string(piece.generated_elements) + " " + piece.unit + " " + timing_text(piece) +
+        (piece.ended_cleanly ? "" : " (closed by the decoder)") +
+        (request.until_end ? (piece.ended_by_model ? ", ended by the model" : ", cut at the cap") : "");
     writer.write(piece.score, cli.prefix + name, detail);
   }
+  if (request.until_end)
+    std::printf("%d of %d pieces ended by the model's END (the others were cut at the length cap)\n", ended_by_model,
+                cli.num_outputs);
 }
 
 void setup_generate(CLI::App& parent) {
@@ -82,8 +89,9 @@ void setup_generate(CLI::App& parent) {
   add_sampler_options(command, options->common, /*latent=*/true);
   command->add_flag("--list-models", options->list_models, "List the bundled models and exit");
   command->add_option("--num-outputs,-n", options->num_outputs, "Pieces to generate")->capture_default_str();
-  command->add_option("--bars", request.bars,
-                      "Length after the primer in bars of its meter (default 16 when no length is given)");
+  command->add_option(
+      "--bars", request.bars,
+      "Length after the primer in bars of the piece's meter (a tune model's own; default 16 when no length is given)");
   command->add_option("--steps", request.steps, "Length as generated tokens (token models) or frames (piano roll)");
   command->add_option("--seconds", request.seconds, "Length after the primer in seconds at --qpm");
   command->add_option("--primer-midi", options->primer_midi, "MIDI file to continue (encoded like the training data)");
@@ -112,7 +120,7 @@ void setup_generate(CLI::App& parent) {
                       "included)");
   command->add_flag("--until-end", request.until_end,
                     "Let the model end the tune (models of tunes with an end: melody with structure=true); a length "
-                    "is then only a cap (64 bars by default)");
+                    "is then only a cap (64 bars of the tune's meter by default)");
   command->add_option("--top-k", request.sampling.top_k, "Sample among the k most likely tokens; 0 = all")
       ->capture_default_str();
   command->add_option("--top-p", request.sampling.top_p, "Nucleus sampling: the smallest set with probability >= p")

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Measures a whole-tune melody model (a shard prepared with --set structure=true: START, meter, key, END) as a new
+# user would, from the CLI, and writes the figures as Markdown (a model card's --notes, scripts/write_model_card.py):
+#   - the repeat probe (`evaluate --repeat-probe`): the first 8 bars of every test tune played twice; a model that
+#     reuses what it has just heard scores the second copy far lower; beside the Kneser-Ney n-gram with and without
+#     its piece cache, on the same tokens;
+#   - N whole tunes (`generate --until-end`, default settings, seed 1): how many end by the model's own END before
+#     the 64-bar cap, and their form metrics beside N real test tunes (whole tunes).
+# Usage: scripts/measure_tune_model.sh MODEL SHARD [WORK=build/tune-measure] [N=50]
+#   MODEL  a checkpoint, run folder or bundled name; SHARD  the structure shard it trained on
+set -euo pipefail
+cd "$(dirname "$0")/.."
+model=$1
+[ -e "$model" ] && model=$(realpath "$model")
+shard=$(realpath "$2")
+work=${3:-build/tune-measure}
+count=${4:-50}
+threads=${THREADS:-1}
+cadenza=$(realpath "${CADENZA:-${CADENZA_BUILD_DIR:-build}/cadenza}")
+source_arg=(--model "$model")
+[ -e "$model" ] && source_arg=(--checkpoint "$model")
+mkdir -p "$work" && cd "$work"
+
+"$cadenza" evaluate "${source_arg[@]}" --data "$shard" --repeat-probe --json --threads "$threads" > probe.json
+rm -rf tunes
+"$cadenza" generate "${source_arg[@]}" --out tunes -n "$count" --seed 1 --until-end --threads "$threads" > tunes.log
+"$cadenza" metrics tunes --reference-shard "$shard" --split test --reference-count "$count" --json --mean-only \
+  > tunes_form.json
+
+python3 - "$count" > notes.md <<'EOF'
+import json, re, sys
+count = int(sys.argv[1])
+probe = json.load(open("probe.json"))["repeat_probe"]
+log = open("tunes.log").read()
+ended = re.search(r"(\d+) of (\d+) pieces ended by the model's END", log)
+form = json.load(open("tunes_form.json"))
+mine, real = form["form_mean"], form["reference"]["form_mean"]
+def cell(value):
+    return "-" if value is None else f"{value:.3f}"
+print(f"Repeat probe (`cadenza evaluate --repeat-probe`): the first {probe['bars']} bars of {probe['pieces']} test "
+      f"tunes played twice, {probe['tokens_per_copy']:,} tokens scored in each copy, nats/token:")
+print()
+print("| | 1st copy | 2nd copy | ratio 2nd / 1st |")
+print("| --- | ---: | ---: | ---: |")
+for key, label in (("model", "this model"), ("ngram", f"Kneser-Ney {probe['ngram_order']}-gram"),
+                   ("ngram_cached", f"Kneser-Ney {probe['ngram_cached_order']}-gram + piece cache")):
+    row = probe[key]
+    print(f"| {label} | {row['first_nll']:.4f} | {row['second_nll']:.4f} | {row['ratio']:.3f} |")
+print()
+print(f"Whole tunes (`cadenza generate -n {count} --seed 1 --until-end`, default settings): "
+      f"**{ended.group(1)} of {ended.group(2)}** ended by the model's own END, the others were cut at the cap "
+      f"(64 bars of the tune's meter). Their form beside {form['reference']['piece_count']} real test tunes (whole):")
+print()
+print("| form metric | generated tunes | real tunes |")
+print("| --- | ---: | ---: |")
+for name in ("recurring_2bar_patterns", "self_similarity_4bar", "self_similarity_8bar", "notes_in_key",
+             "offgrid_onsets", "ends_on_tonic", "pitch_class_entropy", "pitch_range"):
+    print(f"| {name} | {cell(mine.get(name))} | {cell(real.get(name))} |")
+EOF
+cat notes.md
