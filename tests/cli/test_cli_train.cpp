@@ -319,9 +319,9 @@ TEST(CliTrain, DeviceOptionCpuRunsAndAbsentCudaIsRefused) {
   const auto generated = run_cadenza("generate --checkpoint " + data.dir.file("cpu") + " --out " +
                                      data.dir.file("samples") + " -n 1 --bars 1 --device cpu");
   EXPECT_EQ(generated.exit_code, 0) << generated.output;
-  EXPECT_CLI_ERROR(run_cadenza("generate --checkpoint " + data.dir.file("cpu") + " --out " + data.dir.file("s2") +
-                               " --device tpu"),
-                   {"--device tpu", "expected auto, cpu, cuda or cuda:N"});
+  EXPECT_CLI_ERROR(
+      run_cadenza("generate --checkpoint " + data.dir.file("cpu") + " --out " + data.dir.file("s2") + " --device tpu"),
+      {"--device tpu", "expected auto, cpu, cuda or cuda:N"});
   EXPECT_CLI_ERROR(run_cadenza("sample --model nottingham-gan --out " + data.dir.file("s3") + " --device cuda:0"),
                    {"--device cuda:0", "gan", "generates on the CPU only"});
   const auto probe = run_cadenza("train " + common + " --device cuda --out " + data.dir.file("cuda"));
@@ -504,8 +504,13 @@ TEST(CliTrain, InitFromRefusesWhatDoesNotFit) {
 
 TEST(CliTrain, InitFromABundledModelByName) {
   PreparedTunes data;
-  // The test tunes are prepared with the melody encoding's defaults, which the bundled Nottingham models use.
-  const auto printed = run_cadenza("train --init-from nottingham-lstm --data " + data.shard + " --out " +
+  // The bundled Nottingham lstm reads whole tunes (the melody encoding with structure=true): the test tunes are
+  // prepared the same way.
+  const std::string shard = data.dir.file("whole_tunes.cdz");
+  const auto prepared = run_cadenza("dataset prepare --input " + data.dir.file("tunes") +
+                                    " --encoding melody --set structure=true --split 0.6,0.2,0.2 --out " + shard);
+  ASSERT_EQ(prepared.exit_code, 0) << prepared.output;
+  const auto printed = run_cadenza("train --init-from nottingham-lstm --data " + shard + " --out " +
                                    data.dir.file("r") + " --print-config");
   ASSERT_EQ(printed.exit_code, 0) << printed.output;
   const auto config = nlohmann::json::parse(printed.output.substr(printed.output.find('{')));
