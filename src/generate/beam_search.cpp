@@ -140,20 +140,11 @@ std::vector<Token> beam_search_tokens(models::SequenceModelImpl& model, const To
       styles > 0 ? models::style_weights_column(std::vector<double>(static_cast<size_t>(styles), 1.0))
                  : std::vector<int64_t>();
   auto context_of = [&](const Beam& beam, size_t at) {
-    const auto values = context_values(beam.tokens, at, beam.contexts[at], vocab);
-    std::vector<int64_t> row(values.begin(), values.begin() + 3);
-    const int64_t far = model.far_lookbacks();
-    if (styles > 0 || far > 0) row.push_back(0);
-    if (styles > 0) {
-      const std::vector<int64_t> style =
-          options.next_style ? options.next_style(std::span<const Token>(beam.tokens.data(), at + 1)) : even_style;
-      if (static_cast<int64_t>(style.size()) != styles)
-        throw Error("beam search: the style vector has " + std::to_string(style.size()) + " weights, the model reads " +
-                    std::to_string(styles) + " styles");
-      row.insert(row.end(), style.begin(), style.end());
-    }
-    row.insert(row.end(), values.begin() + 3, values.begin() + 3 + far);  // the tokens 4 (and 8) bars back
-    return row;
+    const std::vector<int64_t> style = styles > 0 && options.next_style
+                                           ? options.next_style(std::span<const Token>(beam.tokens.data(), at + 1))
+                                           : even_style;
+    return context_row(model, context_values(beam.tokens, at, beam.contexts[at], vocab), /*chord=*/0, style,
+                       "beam search");
   };
   auto context_rows = [&](const std::vector<std::vector<int64_t>>& rows_values) {
     if (!model.reads_context()) return torch::Tensor();

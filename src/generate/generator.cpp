@@ -69,15 +69,22 @@ Token uniform_first_token(const Grammar& grammar, int vocab, std::mt19937_64& rn
   return allowed[random_below(rng, allowed.size())];
 }
 
-torch::Tensor context_tensor(const models::SequenceModelImpl& model,
-                             const std::vector<std::array<int64_t, 1 + kLookbackCount>>& rows,
-                             const torch::Device& device) {
-  if (!model.reads_context()) return torch::Tensor();
-  torch::Tensor out = torch::empty({static_cast<int64_t>(rows.size()), 3}, torch::kLong);
-  auto values = out.accessor<int64_t, 2>();
-  for (size_t r = 0; r < rows.size(); ++r)
-    for (int c = 0; c < 3; ++c) values[static_cast<int64_t>(r)][c] = rows[r][static_cast<size_t>(c)];
-  return out.to(device);
+std::vector<int64_t> context_row(const models::SequenceModelImpl& model,
+                                 const std::array<int64_t, 1 + kLookbackCount>& values, int64_t chord,
+                                 const std::vector<int64_t>& style, const char* who) {
+  if (!model.reads_context()) return {};
+  const int64_t styles = model.style_count(), far = model.far_lookbacks();
+  std::vector<int64_t> row(values.begin(), values.begin() + 3);
+  // A style model without chords reads no chord column, but its styles sit after one.
+  if (model.reads_chords() || styles > 0 || far > 0) row.push_back(chord);
+  if (styles > 0) {
+    if (static_cast<int64_t>(style.size()) != styles)
+      throw Error(std::string(who) + ": the style vector has " + std::to_string(style.size()) +
+                  " weights, the model reads " + std::to_string(styles) + " styles");
+    row.insert(row.end(), style.begin(), style.end());
+  }
+  row.insert(row.end(), values.begin() + 3, values.begin() + 3 + far);  // the tokens 4 (and 8) bars back
+  return row;
 }
 
 Token closing_token(const Grammar& grammar, const float* logits, int vocab) {
@@ -128,26 +135,16 @@ std::vector<Token> generate_tokens(models::SequenceModelImpl& model, const Token
   auto feed = [&](size_t i) {
     const torch::Tensor input =
         torch::full({1}, static_cast<int64_t>(tokens[i]), torch::dtype(torch::kLong).device(device));
-    const auto values = context_values(tokens, i, contexts[i], vocab);
-    torch::Tensor context = context_tensor(model, {values}, device);
-    const std::span<const Token> before(tokens.data(), i + 1);
-    if (model.reads_chords() || model.style_count() > 0 || model.far_lookbacks() > 0) {
-      // A 4th column: the chord under token i + 1 (0 = none; a style model without chords reads no chord column).
+    torch::Tensor context;
+    if (model.reads_context()) {
+      // The context of token i + 1: its step context, the chord under it, its style.
+      const std::span<const Token> before(tokens.data(), i + 1);
       const int64_t chord = model.reads_chords() && options.next_chord ? options.next_chord(before) : int64_t{0};
-      context = torch::cat({context, torch::full({1, 1}, chord, context.options())}, 1);  // (1, 4)
-    }
-    if (model.style_count() > 0) {
-      // Columns 4..: the style vector of token i + 1.
-      const std::vector<int64_t> style = options.next_style ? options.next_style(before) : even_style;
-      if (static_cast<int64_t>(style.size()) != model.style_count())
-        throw Error("generate: the style vector has " + std::to_string(style.size()) + " weights, the model reads " +
-                    std::to_string(model.style_count()) + " styles");
-      context = torch::cat({context, torch::tensor(style, context.options()).reshape({1, -1})}, 1);  // (1, 4 + S)
-    }
-    if (model.far_lookbacks() > 0) {
-      // Last: the tokens 4 (and 8) bars before token i + 1.
-      const std::vector<int64_t> far(values.begin() + 3, values.begin() + 3 + model.far_lookbacks());
-      context = torch::cat({context, torch::tensor(far, context.options()).reshape({1, -1})}, 1);  // (1, 4 + S + F)
+      const std::vector<int64_t> style =
+          model.style_count() > 0 && options.next_style ? options.next_style(before) : even_style;
+      const std::vector<int64_t> row =
+          context_row(model, context_values(tokens, i, contexts[i], vocab), chord, style, "generate");
+      context = torch::tensor(row, torch::kLong).reshape({1, -1}).to(device);  // (1, width)
     }
     const torch::Tensor out =
         model.step(input, *state, context).reshape({-1}).to(torch::kCPU, torch::kFloat).contiguous();

@@ -75,11 +75,13 @@ Token uniform_first_token(const Grammar& grammar, int vocab, std::mt19937_64& rn
 // The closing rule: among the allowed tokens after which `grammar` can end, the one with the largest logit; if no
 // single token ends it, the allowed token with the largest logit (ties -> lowest id).
 Token closing_token(const Grammar& grammar, const float* logits, int vocab);
-// The first 3 columns (position, lookbacks of 1 and 2 bars) of rows of context_values() as a (rows, 3) int64 tensor
-// on `device`; undefined when the model reads no context. The caller appends the chord, style and far columns.
-torch::Tensor context_tensor(const models::SequenceModelImpl& model,
-                             const std::vector<std::array<int64_t, 1 + kLookbackCount>>& rows,
-                             const torch::Device& device);
+// The model's context row for one token (models/sequence_model.h has the layout; encoding.h context_width its
+// width): the position and the 1- and 2-bar lookbacks of `values` (context_values()), the chord column when the model
+// reads chords, styles or far lookbacks (`chord`, 0 = none), the style weights (`style`, style models only; their
+// count is checked, errors start with `who`), then the far lookbacks. Empty when the model reads no context.
+std::vector<int64_t> context_row(const models::SequenceModelImpl& model,
+                                 const std::array<int64_t, 1 + kLookbackCount>& values, int64_t chord,
+                                 const std::vector<int64_t>& style, const char* who);
 
 }  // namespace generation_detail
 
