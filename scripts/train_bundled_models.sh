@@ -25,8 +25,9 @@ mkdir -p "$work"
 # family -> the sizes that keep a float32 checkpoint under 4 MB (the `small` preset otherwise)
 # The recurrent families read the tokens 1, 2, 4 and 8 bars back (context_lookback=4: the phrase a tune restates is
 # one input away), and a fifth of their crops start at the tune's START and a fifth end at its END (a uniform crop of
-# a 540-token tune rarely holds either: key choice and endings would go unlearned).
-recurrent_form="--set context_lookback=4 --set start_crop_share=0.2 --set end_crop_share=0.2"
+# a 540-token tune rarely holds either: key choice and endings would go unlearned). They read the tune's meter and
+# key at every step (context_header=true), so a crop that starts mid-tune, and the end of a tune, still know the key.
+recurrent_form="--set context_lookback=4 --set context_header=true --set start_crop_share=0.2 --set end_crop_share=0.2"
 declare -A sizes=(
   [rnn]="--set hidden_size=256 --set num_layers=2 $recurrent_form"
   [lstm]="--set hidden_size=192 --set num_layers=2 $recurrent_form"

@@ -13,8 +13,8 @@ int64_t shard_input_size(const Shard& shard) {
 }
 
 BatchSource::BatchSource(const Shard& shard, Split split, const BatchOptions& options, bool with_context,
-                         bool with_chords, int64_t styles, int64_t far_lookbacks)
-    : shard_(shard), with_chords_(with_chords), styles_(styles), far_lookbacks_(far_lookbacks) {
+                         bool with_chords, int64_t styles, int64_t far_lookbacks, bool header)
+    : shard_(shard), with_chords_(with_chords), styles_(styles), far_lookbacks_(far_lookbacks), header_(header) {
   if (far_lookbacks < 0 || far_lookbacks > kLookbackCount - 2)
     throw Error("step context: " + std::to_string(far_lookbacks) + " far lookbacks asked for, at most " +
                 std::to_string(kLookbackCount - 2));
@@ -36,8 +36,11 @@ BatchSource::BatchSource(const Shard& shard, Split split, const BatchOptions& op
                   "counts; train a model with a context without it");
     token_sampler_ = std::make_unique<TokenBatchSampler>(shard, split, options, 0);
     pad_id_ = token_sampler_->pad_id();
-    if (with_context) {
+    if (with_context || header) {
       encoding_ = shard.make_encoding();
+      if (header && !encoding_->has_tune_header())
+        throw Error(shard.path() + ": its '" + encoding_->name() +
+                    "' encoding writes no tune header for the model to read (melody with --set structure=true does)");
       if (encoding_->position_count() == 0 && !with_chords && styles == 0)
         throw Error(shard.path() + ": its '" + encoding_->name() +
                     "' encoding gives no step context (melody with --set structure=true does)");
@@ -56,9 +59,9 @@ const std::vector<StepContext>& BatchSource::piece_contexts(size_t piece) {
 
 torch::Tensor window_context(std::span<const Token> piece, const std::vector<StepContext>& contexts, size_t first,
                              size_t length, int vocab, const std::vector<uint16_t>* chords,
-                             const std::vector<int64_t>* style, int64_t far_lookbacks) {
+                             const std::vector<int64_t>* style, int64_t far_lookbacks, bool header) {
   const int64_t styles = style ? static_cast<int64_t>(style->size()) : 0;
-  const int64_t width = context_width(chords != nullptr, styles, far_lookbacks);
+  const int64_t width = context_width(chords != nullptr, styles, far_lookbacks, header);
   torch::Tensor out = torch::zeros({static_cast<int64_t>(length), width}, torch::kLong);
   auto values = out.accessor<int64_t, 2>();
   for (size_t t = 0; t < length; ++t) {
@@ -68,6 +71,10 @@ torch::Tensor window_context(std::span<const Token> piece, const std::vector<Ste
     for (int64_t k = 0; k < styles; ++k) values[static_cast<int64_t>(t)][4 + k] = (*style)[static_cast<size_t>(k)];
     for (int64_t k = 0; k < far_lookbacks; ++k)
       values[static_cast<int64_t>(t)][4 + styles + k] = row[static_cast<size_t>(3 + k)];
+    if (header) {
+      values[static_cast<int64_t>(t)][4 + styles + far_lookbacks] = row[kMeterValue];
+      values[static_cast<int64_t>(t)][5 + styles + far_lookbacks] = row[kKeyValue];
+    }
   }
   return out;
 }
@@ -109,10 +116,12 @@ TensorBatch BatchSource::next(uint64_t seed) {
     if (encoding_) {
       // Positions from the piece's own grammar run; lookback tokens from the (possibly transposed) crop.
       const int vocab = static_cast<int>(shard_.vocabulary_size());
-      const int64_t width = context_width(with_chords_, styles_, far_lookbacks_);
+      const int64_t width = context_width(with_chords_, styles_, far_lookbacks_, header_);
+      const int64_t header_column = 4 + styles_ + far_lookbacks_;  // with header_: the meter, then the key
       batch.context = torch::zeros({drawn.batch_size, drawn.length, width}, torch::kLong);
       batch.context.select(2, 1).fill_(vocab), batch.context.select(2, 2).fill_(vocab);
       for (int64_t k = 0; k < far_lookbacks_; ++k) batch.context.select(2, 4 + styles_ + k).fill_(vocab);
+      for (int64_t k = 0; k < (header_ ? 2 : 0); ++k) batch.context.select(2, header_column + k).fill_(vocab);
       auto values = batch.context.accessor<int64_t, 3>();
       for (int b = 0; b < drawn.batch_size; ++b) {
         const BatchRowInfo& row = drawn.rows[static_cast<size_t>(b)];
@@ -124,6 +133,13 @@ TensorBatch BatchSource::next(uint64_t seed) {
           const auto row_values = context_values(crop, static_cast<size_t>(t), context, vocab);
           for (int c = 0; c < 3; ++c) values[b][t][c] = row_values[static_cast<size_t>(c)];
           for (int64_t k = 0; k < far_lookbacks_; ++k) values[b][t][4 + styles_ + k] = row_values[3 + k];
+          if (header_) {
+            // The piece's header, the key moved with the crop's transposition (KEY tokens transpose as the melody).
+            values[b][t][header_column] = row_values[kMeterValue];
+            std::vector<Token> key{static_cast<Token>(row_values[kKeyValue])};
+            if (key[0] < vocab && encoding_->transpose(key, row.transposition))
+              values[b][t][header_column + 1] = key[0];
+          }
         }
         if (with_chords_) {
           // The chord under token t + 1, moved with the crop's transposition.

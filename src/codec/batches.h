@@ -42,10 +42,12 @@ int64_t shard_input_size(const Shard& shard);
 // (models/sequence_model.h kStyleUnit); the shard must store that many styles (data/shard.h ShardStyles).
 // far_lookbacks F > 0 (1 or 2): F more columns at the end, the tokens 4 (and 8) bars back (encoding/encoding.h
 // context_width has the layout); a chord column (0 = none) is then there even without chords.
+// header: 2 more columns, last, the piece's METER and KEY tokens (the key transposed with the crop), at every token
+// of the crop (a crop that starts mid-tune reads them too); a chord column is then there too.
 class BatchSource {
  public:
   BatchSource(const Shard& shard, Split split, const BatchOptions& options, bool with_context = false,
-              bool with_chords = false, int64_t styles = 0, int64_t far_lookbacks = 0);
+              bool with_chords = false, int64_t styles = 0, int64_t far_lookbacks = 0, bool header = false);
   TensorBatch next(uint64_t seed);
   bool frames() const { return roll_sampler_ != nullptr; }
   int64_t pad_id() const { return pad_id_; }
@@ -63,16 +65,18 @@ class BatchSource {
   std::unordered_map<size_t, std::vector<uint16_t>> chords_;  // per piece
   int64_t styles_ = 0;
   int64_t far_lookbacks_ = 0;
+  bool header_ = false;
 };
 
 // The (T, 3) step contexts of tokens[first, first + T) of a token piece (contexts: the piece's, from the encoding's
 // grammar), lookback tokens from the piece. With chords (the piece's, one mask per token): (T, 4), column 3 the chord
 // under token t + 1 (0 past the end). With a style (S fixed-point weights, models/sequence_model.h
 // style_weights_column): (T, 4 + S), the style in columns 4.. of every row. far_lookbacks F: F more columns, the
-// tokens 4 (and 8) bars back (encoding/encoding.h context_width).
+// tokens 4 (and 8) bars back (encoding/encoding.h context_width). header: 2 more, the tune's meter and key tokens.
 torch::Tensor window_context(std::span<const Token> piece, const std::vector<StepContext>& contexts, size_t first,
                              size_t length, int vocab, const std::vector<uint16_t>* chords = nullptr,
-                             const std::vector<int64_t>* style = nullptr, int64_t far_lookbacks = 0);
+                             const std::vector<int64_t>* style = nullptr, int64_t far_lookbacks = 0,
+                             bool header = false);
 // The fixed-point one-hot style column of style `index` of `count`.
 std::vector<int64_t> one_hot_style(int64_t count, int64_t index);
 

@@ -56,9 +56,8 @@ std::vector<Token> TokenEncoding::from_text(const std::string& text) const {
   return tokens;
 }
 
-std::array<int64_t, 1 + kLookbackCount> context_values(std::span<const Token> tokens, size_t i,
-                                                       const StepContext& context, int vocab) {
-  std::array<int64_t, 1 + kLookbackCount> values;
+ContextValues context_values(std::span<const Token> tokens, size_t i, const StepContext& context, int vocab) {
+  ContextValues values;
   values.fill(vocab);
   values[0] = context.position;
   for (int k = 0; k < kLookbackCount; ++k) {
@@ -67,6 +66,8 @@ std::array<int64_t, 1 + kLookbackCount> context_values(std::span<const Token> to
     if (distance > 0 && at >= 0 && static_cast<size_t>(at) < tokens.size())
       values[1 + k] = tokens[static_cast<size_t>(at)];
   }
+  if (context.meter >= 0) values[kMeterValue] = context.meter;
+  if (context.key >= 0) values[kKeyValue] = context.key;
   return values;
 }
 

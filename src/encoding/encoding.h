@@ -50,20 +50,29 @@ struct StepContext {
   int position = 0;  // 1 + the next token's step within its bar; 0 = not a step (a header, the end)
   // tokens back from the next token to the step kLookbackBars[k] bars earlier; 0 = none
   int lookback_distance[kLookbackCount] = {0, 0, 0, 0};
+  // The tune's header as far as the grammar has read it (melody structure: its METER and KEY tokens), the same at
+  // every step, so a model reads the key even in a window that starts mid-tune; -1 = not known (yet).
+  Token meter = -1;
+  Token key = -1;
 };
 
+// [position, the tokens 1, 2, 4 and 8 bars back, the tune's meter and key tokens] (context_values()).
+constexpr int kContextValueCount = 1 + kLookbackCount + 2;
+using ContextValues = std::array<int64_t, kContextValueCount>;
+constexpr int kMeterValue = 1 + kLookbackCount, kKeyValue = kMeterValue + 1;  // their indices in ContextValues
+
 // What a model reads beside tokens[i] (the context of token i + 1; models/sequence_model.h): [position, the tokens
-// 1, 2, 4 and 8 bars back], the lookback tokens taken from `tokens` itself and `vocab` where there is none (before
-// the first token).
-std::array<int64_t, 1 + kLookbackCount> context_values(std::span<const Token> tokens, size_t i,
-                                                       const StepContext& context, int vocab);
+// 1, 2, 4 and 8 bars back, the meter and key tokens], the lookback tokens taken from `tokens` itself, the header
+// tokens from `context`, and `vocab` where there is none (before the first token, a header not read yet).
+ContextValues context_values(std::span<const Token> tokens, size_t i, const StepContext& context, int vocab);
 
 // The width of a model's context row (models/sequence_model.h has the layout): [0] position, [1] and [2] the
 // tokens 1 and 2 bars back, [3] the chord (present with chords, styles or far lookbacks; 0 = none), [4, 4 + S) the
-// style weights, then the far lookbacks F (the tokens 4 and 8 bars back: models with context_lookback 3 or 4).
-// The far lookbacks come last so that the rows of older models keep their columns.
-inline int64_t context_width(bool chords, int64_t styles, int64_t far_lookbacks) {
-  return (chords || styles > 0 || far_lookbacks > 0 ? 4 : 3) + styles + far_lookbacks;
+// style weights, then the far lookbacks F (the tokens 4 and 8 bars back: models with context_lookback 3 or 4), then
+// the tune's meter and key tokens (models with context_header). The newer columns come last so that the rows of
+// older models keep their columns.
+inline int64_t context_width(bool chords, int64_t styles, int64_t far_lookbacks, bool header = false) {
+  return (chords || styles > 0 || far_lookbacks > 0 || header ? 4 : 3) + styles + far_lookbacks + (header ? 2 : 0);
 }
 
 // A grammar state: which tokens may come next, given everything pushed so far.
@@ -114,6 +123,9 @@ class TokenEncoding {
 
   // StepContext positions run over [0, position_count()); 0 when the encoding gives no context.
   virtual int position_count() const { return 0; }
+  // True when the grammar's context names the tune's meter and key tokens (StepContext meter / key) once it has read
+  // them: the encoding writes a header.
+  virtual bool has_tune_header() const { return false; }
   // The token that ends a piece (encodings with one; -1 otherwise). Generation can stop there (--until-end).
   virtual Token end_token() const { return -1; }
   // The contexts of a whole sequence: contexts[i] is the context of token i + 1 after tokens[0..i] (what the model

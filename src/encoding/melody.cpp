@@ -88,11 +88,13 @@ class MelodyGrammar : public Grammar {
           throw Error("melody grammar: token " + std::to_string(token) + " follows START, where a METER token must");
         bar_steps_ = static_cast<int>(steps_per_bar(kMeters[token - ids_.first_meter].numerator,
                                                     kMeters[token - ids_.first_meter].denominator, steps_per_quarter_));
+        meter_ = token;
         phase_ = Phase::kKey;
         return;
       case Phase::kKey:
         if (!ids_.is_key(token))
           throw Error("melody grammar: token " + std::to_string(token) + " follows the meter, where a KEY token must");
+        key_ = token;
         phase_ = Phase::kSteps;
         return;
       case Phase::kEnded:
@@ -123,6 +125,7 @@ class MelodyGrammar : public Grammar {
 
   StepContext context() const override {
     StepContext context;
+    context.meter = meter_, context.key = key_;  // from the header on, at every step (and after END)
     if (phase_ != Phase::kSteps || bar_steps_ <= 0) return context;
     // The next token is step `steps_`; one token per step, so the step k bars before it is k * bar_steps tokens back.
     context.position = 1 + static_cast<int>(steps_ % bar_steps_);
@@ -142,6 +145,7 @@ class MelodyGrammar : public Grammar {
   bool sounding_ = false;
   int bar_steps_ = 0;
   int64_t steps_ = 0;
+  Token meter_ = -1, key_ = -1;  // the header's tokens once read
 };
 
 struct StepNote {

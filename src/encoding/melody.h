@@ -49,7 +49,8 @@
 // requires the three headers first, allows END only when no note sounds, and after END only END again (padding).
 // KEY tokens transpose with the melody (token_pitch() gives 60 + tonic), so augmentation keeps them true.
 // The grammar's context (encoding.h StepContext) gives each step's position in its bar (steps counted from the
-// first step, bars of the METER token's length) and the tokens one and two bars back.
+// first step, bars of the METER token's length), the tokens 1, 2, 4 and 8 bars back, and from the header on the
+// tune's METER and KEY tokens (so a model can read the key at every step, even in a window that starts mid-tune).
 #pragma once
 
 #include <memory>
@@ -104,6 +105,7 @@ class MelodyEncoding : public TokenEncoding {
   // header token has step 0 and END the step after the last.
   std::vector<int64_t> token_steps(std::span<const Token> tokens) const;
   int position_count() const override;
+  bool has_tune_header() const override { return spec_.structure; }
   Token end_token() const override;
   // structure only (else -1): the meter token of n/d (exact, or the listed meter of the same bar length), the key
   // token of a key.

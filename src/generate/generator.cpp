@@ -70,13 +70,13 @@ Token uniform_first_token(const Grammar& grammar, int vocab, std::mt19937_64& rn
 }
 
 std::vector<int64_t> context_row(const models::SequenceModelImpl& model,
-                                 const std::array<int64_t, 1 + kLookbackCount>& values, int64_t chord,
+                                 const ContextValues& values, int64_t chord,
                                  const std::vector<int64_t>& style, const char* who) {
   if (!model.reads_context()) return {};
   const int64_t styles = model.style_count(), far = model.far_lookbacks();
   std::vector<int64_t> row(values.begin(), values.begin() + 3);
   // A style model without chords reads no chord column, but its styles sit after one.
-  if (model.reads_chords() || styles > 0 || far > 0) row.push_back(chord);
+  if (model.reads_chords() || styles > 0 || far > 0 || model.reads_header()) row.push_back(chord);
   if (styles > 0) {
     if (static_cast<int64_t>(style.size()) != styles)
       throw Error(std::string(who) + ": the style vector has " + std::to_string(style.size()) +
@@ -84,6 +84,7 @@ std::vector<int64_t> context_row(const models::SequenceModelImpl& model,
     row.insert(row.end(), style.begin(), style.end());
   }
   row.insert(row.end(), values.begin() + 3, values.begin() + 3 + far);  // the tokens 4 (and 8) bars back
+  if (model.reads_header()) row.insert(row.end(), {values[kMeterValue], values[kKeyValue]});
   return row;
 }
 

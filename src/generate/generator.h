@@ -78,9 +78,10 @@ Token closing_token(const Grammar& grammar, const float* logits, int vocab);
 // The model's context row for one token (models/sequence_model.h has the layout; encoding.h context_width its
 // width): the position and the 1- and 2-bar lookbacks of `values` (context_values()), the chord column when the model
 // reads chords, styles or far lookbacks (`chord`, 0 = none), the style weights (`style`, style models only; their
-// count is checked, errors start with `who`), then the far lookbacks. Empty when the model reads no context.
+// count is checked, errors start with `who`), then the far lookbacks, then the tune's meter and key (header models).
+// Empty when the model reads no context.
 std::vector<int64_t> context_row(const models::SequenceModelImpl& model,
-                                 const std::array<int64_t, 1 + kLookbackCount>& values, int64_t chord,
+                                 const ContextValues& values, int64_t chord,
                                  const std::vector<int64_t>& style, const char* who);
 
 }  // namespace generation_detail

@@ -220,6 +220,14 @@ class SequenceSampler final : public Sampler {
           *next_check = tokens.size() + 1;
           return false;
         }
+        if (melody != nullptr) {
+          // One token per grid step: the target cannot be reached in fewer tokens than the steps still missing, and
+          // is reached in exactly that many when all of them are steps. (A rate estimated from the first step would
+          // count the tune's three header tokens as time and skip the check at the cap by half again.)
+          const int64_t step_ticks = melody->melody_spec().ticks_per_step();
+          *next_check = tokens.size() + static_cast<size_t>(std::max<int64_t>(1, (target_end - end) / step_ticks));
+          return false;
+        }
         const double generated = static_cast<double>(tokens.size() - primer_size);
         const double per_tick = generated / static_cast<double>(end - primer_end);
         const double remaining = per_tick * static_cast<double>(target_end - end);
@@ -279,6 +287,8 @@ class SequenceSampler final : public Sampler {
     piece.score = encoding_->decode(piece.tokens);
     if (target_end >= 0) {
       target_end = target_for(piece.score);  // in the piece's own meter
+      // An END past the length (a check may fall after it) does not end the piece heard: the cap cuts it first.
+      if (piece.score.end_tick() > target_end) piece.ended_by_model = false;
       piece.score = clip(piece.score, 0, target_end);
     }
     if (with_chords) {

@@ -39,6 +39,11 @@ struct ModelConfig {
   // 1..4: embeddings of the tokens 1, 2, 4 and 8 bars before the next token (the first context_lookback of those
   // lags). 3 and 4 reach a repeated 4- or 8-bar phrase: the tokens the tune is most likely to restate.
   int64_t context_lookback = 0;
+  // true: embeddings of the tune's METER and KEY tokens (encoding.h StepContext: the header the grammar has read)
+  // added at every step, so the model knows the key and the meter in a window that starts mid-tune (a training crop
+  // without the header, the end of a tune). Needs an encoding with a header (melody structure). Absent in older
+  // checkpoints = false.
+  bool context_header = false;
   // Recurrent only (Magenta's attention_rnn): > 0: at each step, additive attention over the last attention_length
   // outputs of the top layer, added to the output before the head (recurrent.h). 0 = off; absent in checkpoints
   // written before it existed, which therefore load unchanged.

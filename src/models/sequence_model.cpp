@@ -22,6 +22,13 @@ void SequenceModelImpl::register_context(int64_t width) {
       lookback->push_back(lookback_list_.back());
     }
   }
+  if (config_.context_header) {
+    header = register_module("header", torch::nn::ModuleList());
+    for (int k = 0; k < 2; ++k) {  // the meter, the key
+      header_list_.push_back(torch::nn::Embedding(config_.vocab_size + 1, width));  // + 1: "not read yet"
+      header->push_back(header_list_.back());
+    }
+  }
   if (config_.chord_conditioning)
     chord = register_module("chord", torch::nn::Linear(torch::nn::LinearOptions(kChordBits, width).bias(false)));
   if (config_.style_conditioning) {
@@ -59,14 +66,15 @@ torch::Tensor SequenceModelImpl::embed_context(const torch::Tensor& context, int
   const bool shape_ok = one_step ? context.dim() == 2 && context.size(0) == batch
                                  : context.dim() == 3 && context.size(0) == batch && context.size(1) == steps;
   const int64_t styles = style_count(), far = far_lookbacks();
-  const bool width_ok = styles > 0 || far > 0 ? context.size(-1) == context_width(true, styles, far)
-                                              : context.size(-1) == 3 || context.size(-1) == 4;
+  const bool wide = styles > 0 || far > 0 || reads_header();
+  const bool width_ok = wide ? context.size(-1) == context_row_width() : context.size(-1) == 3 || context.size(-1) == 4;
   if (!shape_ok || !width_ok || context.scalar_type() != torch::kLong) {
     const std::string lead = one_step ? "(B, " : "(B, T, ";
-    const std::string shapes = styles > 0 || far > 0 ? lead + std::to_string(context_width(true, styles, far)) +
-                                                           ") (4 columns + " + std::to_string(styles) + " styles + " +
-                                                           std::to_string(far) + " lookbacks of 4 and 8 bars)"
-                                                     : lead + "3) or " + lead + "4)";
+    const std::string shapes = wide ? lead + std::to_string(context_row_width()) + ") (4 columns + " +
+                                          std::to_string(styles) + " styles + " + std::to_string(far) +
+                                          " lookbacks of 4 and 8 bars + " + (reads_header() ? "2" : "0") +
+                                          " header columns: meter, key)"
+                                    : lead + "3) or " + lead + "4)";
     throw Error(who + ": the step context must be int64 of shape " + shapes + " for the input it goes with");
   }
   auto check = [&](const torch::Tensor& column, int64_t limit, const char* what) {
@@ -89,6 +97,13 @@ torch::Tensor SequenceModelImpl::embed_context(const torch::Tensor& context, int
     const torch::Tensor tokens = context.select(-1, column);
     check(tokens, config_.vocab_size + 1, what.c_str());
     const torch::Tensor embedded = lookback_list_[k]->forward(tokens);
+    sum = sum.defined() ? sum + embedded : embedded;
+  }
+  for (size_t k = 0; k < header_list_.size(); ++k) {
+    // The meter and the key, the last two columns (encoding.h context_width).
+    const torch::Tensor tokens = context.select(-1, 4 + styles + far + static_cast<int64_t>(k));
+    check(tokens, config_.vocab_size + 1, k == 0 ? "meter tokens" : "key tokens");
+    const torch::Tensor embedded = header_list_[k]->forward(tokens);
     sum = sum.defined() ? sum + embedded : embedded;
   }
   if (style) {

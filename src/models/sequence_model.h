@@ -70,8 +70,10 @@ class SequenceModelImpl : public torch::nn::Module {
   // vector of token t + 1, weights in fixed point (kStyleUnit = weight 1; style_weights_column()), one-hot in training
   // and any mixture summing to kStyleUnit for blends; the chord column is then read only by chord models.
   // Models with far lookbacks (context_lookback 3 or 4: far_lookbacks() = F = 1 or 2) read (B, T, 4 + S + F): the
-  // chord column is there (0 when the model reads no chords), and the last F columns are the tokens 4 (and 8) bars
+  // chord column is there (0 when the model reads no chords), and the next F columns are the tokens 4 (and 8) bars
   // before token t + 1 (encoding.h context_width).
+  // Header models (config context_header) read 2 more columns, last: the tune's METER and KEY tokens (V = not read
+  // yet); the chord column is then there too: (B, T, 4 + S + F + 2).
   // Required when the model reads a context (reads_context()), ignored otherwise.
   virtual torch::Tensor forward(const torch::Tensor& input, const torch::Tensor& context) = 0;
   torch::Tensor forward(const torch::Tensor& input) { return forward(input, torch::Tensor()); }
@@ -83,11 +85,16 @@ class SequenceModelImpl : public torch::nn::Module {
   torch::Tensor step(const torch::Tensor& input_t, DecodeState& state) { return step(input_t, state, {}); }
 
   // True when the config asks for a step context (context_positions > 0, context_lookback > 0, chord_conditioning,
-  // style_conditioning).
+  // style_conditioning, context_header).
   bool reads_context() const {
     return config_.context_positions > 0 || config_.context_lookback > 0 || config_.chord_conditioning ||
-           config_.style_conditioning;
+           config_.style_conditioning || config_.context_header;
   }
+  // True when the model reads the tune's meter and key tokens, the last two columns of the context (context_header).
+  bool reads_header() const { return config_.context_header; }
+  // The width of the context rows the model reads when it reads more than the first 3 or 4 columns (styles, far
+  // lookbacks or the header), else 4 (a model without them also takes 3 columns).
+  int64_t context_row_width() const { return context_width(true, style_count(), far_lookbacks(), reads_header()); }
   // True when the model reads the chord column of the context (config chord_conditioning).
   bool reads_chords() const { return config_.chord_conditioning; }
   // The number of styles the model reads (config style_names; 0 = no style conditioning).
@@ -105,6 +112,8 @@ class SequenceModelImpl : public torch::nn::Module {
   // lookback.k (V + 1, E) for k < context_lookback. Absent (null) when the config reads no context.
   torch::nn::Embedding bar_position{nullptr};
   torch::nn::ModuleList lookback{nullptr};
+  // context_header: header.0 the meter token, header.1 the key token, each (V + 1, E) (V = not read yet).
+  torch::nn::ModuleList header{nullptr};
   // chord_conditioning: the chord's 12 pitch-class bits (0/1) -> (E), a linear map without bias, added too.
   torch::nn::Linear chord{nullptr};
   // style_conditioning: the style vector (S weights summing to 1) -> (E), a linear map without bias, added too.
@@ -120,6 +129,7 @@ class SequenceModelImpl : public torch::nn::Module {
 
   ModelConfig config_;
   std::vector<torch::nn::Embedding> lookback_list_;
+  std::vector<torch::nn::Embedding> header_list_;
 };
 
 // Style weights (S, each >= 0, any positive sum; normalised here) as the context's fixed-point columns (S) int64,

@@ -55,14 +55,15 @@ class WindowReader {
  public:
   WindowReader(const Shard& shard, const std::vector<Window>& windows, int64_t keys, bool with_context = false,
                bool with_chords = false, const std::vector<std::string>* style_names = nullptr,
-               int64_t far_lookbacks = 0)
+               int64_t far_lookbacks = 0, bool header = false)
       : shard_(shard),
         windows_(windows),
         keys_(keys),
         frames_(shard.is_piano_roll()),
         with_chords_(with_chords),
         styles_(style_names ? static_cast<int64_t>(style_names->size()) : 0),
-        far_lookbacks_(far_lookbacks) {
+        far_lookbacks_(far_lookbacks),
+        header_(header) {
     if (style_names) codec::check_shard_styles(shard, *style_names);
     if (with_context) encoding_ = shard.make_encoding();
     if (with_chords && !shard.has_chords())
@@ -79,7 +80,7 @@ class WindowReader {
     out.input = frames_ ? torch::zeros({B, T, keys_}) : torch::zeros({B, T}, torch::kLong);
     out.real = torch::zeros({B, T}, torch::kBool);
     if (encoding_)
-      out.context = torch::zeros({B, T, context_width(with_chords_, styles_, far_lookbacks_)}, torch::kLong);
+      out.context = torch::zeros({B, T, context_width(with_chords_, styles_, far_lookbacks_, header_)}, torch::kLong);
     for (size_t i = first; i < last; ++i) {
       const Window& w = windows_[i];
       if (w.piece != cached_piece_) {
@@ -98,7 +99,7 @@ class WindowReader {
             .copy_(codec::window_context(cached_tokens_, cached_contexts_, static_cast<size_t>(w.start),
                                          static_cast<size_t>(w.length), static_cast<int>(keys_),
                                          with_chords_ ? &cached_chords_ : nullptr,
-                                         styles_ > 0 ? &cached_style_ : nullptr, far_lookbacks_));
+                                         styles_ > 0 ? &cached_style_ : nullptr, far_lookbacks_, header_));
     }
     return out;
   }
@@ -118,6 +119,7 @@ class WindowReader {
   int64_t styles_ = 0;
   std::vector<int64_t> cached_style_;  // the cached piece's one-hot style
   int64_t far_lookbacks_ = 0;
+  bool header_ = false;
 };
 
 // Every world_size-th window for this rank (all of them in one process). The windows are sorted longest first, so
@@ -168,7 +170,8 @@ EvaluationResult evaluate_model(models::SequenceModelImpl& model, const Shard& s
   result.windows = static_cast<int64_t>(all_windows.size());
   double nll_sum = 0, correct = 0, accuracy_denominator = 0;
   WindowReader reader(shard, windows, V, model.reads_context(), model.reads_chords(),
-                      model.style_count() > 0 ? &model.config().style_names : nullptr, model.far_lookbacks());
+                      model.style_count() > 0 ? &model.config().style_names : nullptr, model.far_lookbacks(),
+                      model.reads_header());
   for (size_t first = 0; first < windows.size();) {
     const int64_t T = windows[first].length;
     const int64_t rows = std::max<int64_t>(1, options.max_batch_elements / T);

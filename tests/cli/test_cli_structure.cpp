@@ -56,10 +56,13 @@ TEST(CliStructure, PrepareTrainEvaluateAndGenerateUntilTheModelsEnd) {
   ASSERT_EQ(info.exit_code, 0) << info.output;
   EXPECT_NE(info.output.find("structure"), std::string::npos) << info.output;
 
-  // The gru reads the far lookbacks too (the tokens 4 and 8 bars back): training, evaluation and generation fill them.
+  // The gru reads the far lookbacks too (the tokens 4 and 8 bars back), the gru and the transformer the tune's meter
+  // and key at every step (context_header): training, evaluation and generation fill those columns.
   for (const std::string family : {"lstm", "transformer", "gru"}) {
     const std::string run = data.dir.file("run_" + family);
-    const std::string lookback = family == "gru" ? " --set context_lookback=4" : "";
+    const std::string lookback = family == "gru"           ? " --set context_lookback=4 --set context_header=true"
+                                 : family == "transformer" ? " --set context_header=true"
+                                                           : "";
     const auto trained = run_cadenza("train --model " + family + " --preset tiny --data " + data.shard + " --out " +
                                      run + " --steps 40 --set eval_every=20 --threads 1" + lookback);
     ASSERT_EQ(trained.exit_code, 0) << trained.output;
@@ -68,6 +71,7 @@ TEST(CliStructure, PrepareTrainEvaluateAndGenerateUntilTheModelsEnd) {
     const auto config = nlohmann::json::parse(config_file);
     EXPECT_EQ(config["model"]["context_positions"], 25) << family;
     EXPECT_EQ(config["model"]["context_lookback"], family == "gru" ? 4 : 2) << family;
+    EXPECT_EQ(config["model"]["context_header"], family != "lstm") << family;
 
     const auto evaluated = run_cadenza("evaluate --checkpoint " + run + " --data " + data.shard + " --json");
     ASSERT_EQ(evaluated.exit_code, 0) << evaluated.output;
@@ -98,6 +102,40 @@ TEST(CliStructure, PrepareTrainEvaluateAndGenerateUntilTheModelsEnd) {
       // 8 bars of the meter the model wrote.
       EXPECT_LE(score.end_tick(), 8 * 4 * score.ticks_per_quarter * score.time_signatures[0].numerator / denominator)
           << name << ": past the 8-bar cap";
+      // Generation stops at the cap, not past it (then cut): at most the header, 8 bars of 16th steps and the closing
+      // NOTE_OFF / END. (The length check once came half the length again too late.)
+      std::smatch tokens;
+      ASSERT_TRUE(std::regex_search(generated.output, tokens,
+                                    std::regex(std::string(name) + ": [^\n]* ([0-9]+) tokens generated")))
+          << generated.output;
+      const int steps_per_bar = 16 * score.time_signatures[0].numerator / denominator;
+      EXPECT_LE(std::stoi(tokens[1]), 3 + 8 * steps_per_bar + 2) << name << "\n" << generated.output;
+    }
+    if (family == "gru") {
+      // --meter and --key start the tune with that header; the files carry it.
+      const std::string keyed = data.dir.file("keyed");
+      const auto in_d = run_cadenza("generate --checkpoint " + run + " --out " + keyed +
+                                    " -n 2 --meter 6/8 --key Bm --bars 4 --seed 5");
+      ASSERT_EQ(in_d.exit_code, 0) << in_d.output;
+      EXPECT_NE(in_d.output.find("tune header: 6/8, Bm"), std::string::npos) << in_d.output;
+      for (const char* name : {"sample_001.mid", "sample_002.mid"}) {
+        const Score score = read_midi_file(keyed + "/" + name);
+        ASSERT_FALSE(score.time_signatures.empty());
+        EXPECT_EQ(score.time_signatures[0].numerator, 6) << name;
+        EXPECT_EQ(score.time_signatures[0].denominator, 8) << name;
+        ASSERT_FALSE(score.key_signatures.empty()) << name;
+        EXPECT_EQ(score.key_signatures[0].sharps, 2) << name << ": B minor has two sharps";
+        EXPECT_TRUE(score.key_signatures[0].minor) << name;
+      }
+      EXPECT_CLI_ERROR(run_cadenza("generate --checkpoint " + run + " --out " + keyed + "2 --key D"),
+                       {"--key D", "needs --meter"});
+      EXPECT_CLI_ERROR(run_cadenza("generate --checkpoint " + run + " --out " + keyed + "2 --meter 7/8 --key D"),
+                       {"--meter \"7/8\"", "not a meter the model writes", "6/8"});
+      EXPECT_CLI_ERROR(run_cadenza("generate --checkpoint " + run + " --out " + keyed + "2 --meter 4/4 --key H"),
+                       {"key \"H\"", "expected a tonic"});
+      EXPECT_CLI_ERROR(run_cadenza("generate --checkpoint " + run + " --out " + keyed + "2 --meter 4/4 --primer-midi " +
+                                   data.dir.file("tunes/tune0.mid")),
+                       {"--meter and --key start a new tune", "primer"});
     }
     // A whole tune as a primer is continued: its END is not part of the primer (else nothing could follow it).
     const Score primer = read_midi_file(data.dir.file("tunes/tune0.mid"));
@@ -129,6 +167,9 @@ TEST(CliStructure, UntilEndNeedsAnEncodingWithAnEndAndAContextNeedsStructuredDat
   const auto refused = run_cadenza("train --model lstm --preset tiny --data " + shard + " --out " + dir.file("run") +
                                    " --steps 2 --set context_lookback=2 --threads 1");
   EXPECT_CLI_ERROR(refused, {shard, "gives no step context", "structure=true"});
+  const auto no_header = run_cadenza("train --model gru --preset tiny --data " + shard + " --out " +
+                                     dir.file("run") + " --steps 2 --set context_header=true --threads 1");
+  EXPECT_CLI_ERROR(no_header, {"context_header", shard, "has none", "structure=true"});
   // A plain shard still trains (the presets' context is "as the data allows": none here).
   const auto trained = run_cadenza("train --model lstm --preset tiny --data " + shard + " --out " + dir.file("run") +
                                    " --steps 4 --set eval_every=2 --threads 1");
@@ -136,6 +177,9 @@ TEST(CliStructure, UntilEndNeedsAnEncodingWithAnEndAndAContextNeedsStructuredDat
   const auto until_end =
       run_cadenza("generate --checkpoint " + dir.file("run") + " --out " + dir.file("out") + " --until-end");
   EXPECT_CLI_ERROR(until_end, {"--until-end"});
+  EXPECT_CLI_ERROR(
+      run_cadenza("generate --checkpoint " + dir.file("run") + " --out " + dir.file("out") + " --meter 4/4 --key C"),
+      {"--meter and --key are for models of whole tunes", "structure=true"});
 }
 
 // ---- chords (docs/conditioning.md "Chords") ------------------------------------------------------------------------

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -149,6 +151,81 @@ TEST(CodecFarLookbacks, BatchesAndWindowsCarryTheTokensFourAndEightBarsBackAfter
   for (int64_t b = 0; b < 2; ++b) expect_far(batch.context[b], 4, "batch row " + std::to_string(b) + ", step ");
   EXPECT_THROW_WITH(BatchSource(shard, Split::kTrain, options, true, false, 0, 3), Error,
                     {"3 far lookbacks", "at most 2"});
+}
+
+// The tune's header (models with context_header): the meter and key tokens in the last two columns of every row, in
+// windows and in training crops that start mid-tune, the key transposed with the crop.
+TEST(CodecHeader, EveryRowReadsTheTunesMeterAndKeyTheKeyMovedWithTheCrop) {
+  testing::TempDir dir;
+  const Shard shard(write_tune_shard(dir));
+  const std::vector<Token> tokens = shard.token_vector(0);
+  const auto encoding = shard.make_encoding();
+  const int vocab = static_cast<int>(shard.vocabulary_size());
+  const Token meter = encoding->vocabulary().id("METER_4_4"), key_c = encoding->vocabulary().id("KEY_C");
+  const torch::Tensor window = window_context(tokens, encoding->contexts(tokens), 0, tokens.size(), vocab, nullptr,
+                                              nullptr, /*far_lookbacks=*/1, /*header=*/true);
+  ASSERT_EQ(window.size(-1), 4 + 1 + 2);
+  // Row 0 is about METER (nothing read yet), row 1 about KEY (the meter read), rows 2.. about the steps and END.
+  EXPECT_EQ(window[0][5].item<int64_t>(), vocab);
+  EXPECT_EQ(window[0][6].item<int64_t>(), vocab);
+  EXPECT_EQ(window[1][5].item<int64_t>(), meter);
+  EXPECT_EQ(window[1][6].item<int64_t>(), vocab);
+  for (int64_t row = 2; row < window.size(0); ++row) {
+    EXPECT_EQ(window[row][5].item<int64_t>(), meter) << row;
+    EXPECT_EQ(window[row][6].item<int64_t>(), key_c) << row;
+  }
+  // A window from the middle of the tune reads the header too.
+  const torch::Tensor middle =
+      window_context(tokens, encoding->contexts(tokens), 100, 20, vocab, nullptr, nullptr, 0, /*header=*/true);
+  ASSERT_EQ(middle.size(-1), 4 + 2);
+  EXPECT_TRUE((middle.select(-1, 4) == meter).all().item<bool>());
+  EXPECT_TRUE((middle.select(-1, 5) == key_c).all().item<bool>());
+
+  // Crops of 32 tokens from anywhere, transposed by up to 5 semitones: the key column is KEY_C moved by the crop's
+  // transposition. The tune's notes run 60..72 (every pitch within 13 steps), so a crop's lowest note is 60 + shift.
+  BatchOptions options;
+  options.batch_size = 8;
+  options.crop_length = 32;
+  options.augment.max_transpose = 5;
+  BatchSource source(shard, Split::kTrain, options, /*with_context=*/true, false, 0, 0, /*header=*/true);
+  int transposed = 0;
+  for (uint64_t seed = 1; seed <= 4; ++seed) {
+    const TensorBatch batch = source.next(seed);
+    ASSERT_EQ(batch.context.size(-1), 6);
+    for (int64_t b = 0; b < batch.context.size(0); ++b) {
+      int lowest = 128;
+      for (int64_t t = 0; t < 32; ++t) {
+        const int pitch = encoding->token_pitch(static_cast<Token>(batch.targets[b][t].item<int64_t>()));
+        if (pitch >= 0 && encoding->vocabulary().name(static_cast<Token>(batch.targets[b][t].item<int64_t>()))
+                                  .rfind("NOTE_ON", 0) == 0)
+          lowest = std::min(lowest, pitch);
+      }
+      const int shift = lowest - 60;
+      ASSERT_LE(std::abs(shift), 5) << "row " << b;
+      if (shift != 0) ++transposed;
+      std::vector<Token> expected{key_c};
+      ASSERT_TRUE(encoding->transpose(expected, shift));
+      // From row 2 on the header is read even when the crop starts at START (rows 0 and 1 are about METER and KEY).
+      const torch::Tensor rows = batch.context[b].narrow(0, 2, 30);
+      EXPECT_TRUE((rows.select(-1, 4) == meter).all().item<bool>()) << "row " << b;
+      EXPECT_TRUE((rows.select(-1, 5) == expected[0]).all().item<bool>())
+          << "row " << b << " shift " << shift << " key " << encoding->vocabulary().name(expected[0]);
+    }
+  }
+  EXPECT_GT(transposed, 5) << "the test must see transposed crops";
+
+  // A shard without a header is refused with the reason.
+  const auto plain = make_token_encoding(nlohmann::json{{"name", "melody"}});
+  ShardMetadata metadata;
+  metadata.encoding = plain->spec();
+  metadata.vocabulary = plain->vocabulary().names();
+  metadata.sources.push_back({"plain.mid", 1, "fnv1a64:0"});
+  ShardWriter writer(metadata);
+  writer.add_tokens(0, Split::kTrain, plain->from_text("NOTE_ON_60 NO_EVENT NOTE_OFF NOTE_ON_62 NOTE_OFF"));
+  writer.write(dir.file("plain.cdz"));
+  const Shard plain_shard(dir.file("plain.cdz"));
+  EXPECT_THROW_WITH(BatchSource(plain_shard, Split::kTrain, options, true, false, 0, 0, true), Error,
+                    {"plain.cdz", "no tune header", "structure=true"});
 }
 
 }  // namespace

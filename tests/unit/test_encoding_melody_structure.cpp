@@ -195,14 +195,29 @@ TEST(MelodyStructure, ContextGivesTheBarPositionAndTheTokensOneTwoFourAndEightBa
     EXPECT_EQ(values[2], s >= 24 ? tokens[3 + s - 24] : vocab) << "step " << s;
     EXPECT_EQ(values[3], s >= 48 ? tokens[3 + s - 48] : vocab) << "step " << s;
     EXPECT_EQ(values[4], s >= 96 ? tokens[3 + s - 96] : vocab) << "step " << s;
+    // The tune's header, at every step.
+    EXPECT_EQ(values[kMeterValue], tokens[1]) << "step " << s;
+    EXPECT_EQ(values[kKeyValue], tokens[2]) << "step " << s;
   }
+  // The header as far as it is read: after START nothing, after METER the meter, after KEY both, after END still.
+  EXPECT_EQ(contexts[0].meter, -1);
+  EXPECT_EQ(contexts[0].key, -1);
+  EXPECT_EQ(contexts[1].meter, tokens[1]);
+  EXPECT_EQ(contexts[1].key, -1);
+  EXPECT_EQ(context_values(tokens, 1, contexts[1], vocab)[kKeyValue], vocab) << "a key not read yet reads as none";
+  EXPECT_EQ(contexts.back().meter, tokens[1]);
+  EXPECT_EQ(contexts.back().key, tokens[2]);
+  EXPECT_TRUE(encoding.has_tune_header());
   // The last step is followed by END: its context (after the closing NOTE_OFF) is still a step position; after END
   // there is none.
   EXPECT_EQ(contexts.back().position, 0);
   // A plain encoding gives no context at all.
   const MelodyEncoding plain;
-  for (const auto& context : plain.contexts(plain.encode(melody_in(6, 8, std::nullopt, notes))))
+  for (const auto& context : plain.contexts(plain.encode(melody_in(6, 8, std::nullopt, notes)))) {
     EXPECT_EQ(context.position, 0);
+    EXPECT_EQ(context.key, -1);
+  }
+  EXPECT_FALSE(plain.has_tune_header());
 }
 
 TEST(MelodyStructure, TransposingMovesTheKeyTokenWithTheNotes) {

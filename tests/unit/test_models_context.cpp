@@ -164,6 +164,71 @@ TEST_P(ContextBackbone, FarLookbacksAreTheLastColumnsAndStepReproducesForward) {
   EXPECT_THROW_WITH(ModelConfig::from_json(too_far.to_json()), Error, {"context_lookback"});
 }
 
+// The tune's header (context_header): the meter and key tokens, the last two columns, after the far lookbacks.
+TEST_P(ContextBackbone, HeaderColumnsComeLastAndStepReproducesForward) {
+  for (int64_t lookback : {2, 4}) {
+    torch::manual_seed(17);
+    ModelConfig config = context_config(GetParam(), lookback);
+    config.context_header = true;
+    auto model = testing::test_sequence_model(config);
+    model->eval();
+    torch::NoGradGuard no_grad;
+    const int64_t B = 3, T = 12, far = lookback - 2, width = 4 + far + 2;
+    ASSERT_TRUE(model->reads_header());
+    ASSERT_EQ(model->context_row_width(), width);
+    // header.0 (the meter) and header.1 (the key): (V + 1, E) like the lookback embeddings.
+    const auto parameters = model->named_parameters();
+    for (const char* name : {"header.0.weight", "header.1.weight"}) {
+      ASSERT_TRUE(parameters.contains(name)) << name;
+      EXPECT_EQ(parameters[name].sizes(), parameters["lookback.0.weight"].sizes()) << name;
+    }
+    const torch::Tensor input = torch::randint(kVocab, {B, T}, torch::kLong);
+    const torch::Tensor context = torch::cat({random_context(B, T), torch::zeros({B, T, 1}, torch::kLong),
+                                              torch::randint(kVocab + 1, {B, T, far + 2}, torch::kLong)},
+                                             -1);  // (B, T, 4 + F + 2)
+    const torch::Tensor full = model->forward(input, context);
+    auto state = model->initial_state(B);
+    for (int64_t t = 0; t < T; ++t) {
+      const torch::Tensor logits = model->step(input.select(1, t), *state, context.select(1, t));
+      EXPECT_LT(max_abs_diff(logits, full.select(1, t)), 1e-5) << GetParam() << " lookback " << lookback << " t " << t;
+    }
+    // Both header columns are read: another meter or key gives other logits from the first position on.
+    for (int64_t k = 0; k < 2; ++k) {
+      torch::Tensor other = context.clone();
+      other.select(-1, 4 + far + k).add_(1).remainder_(kVocab + 1);
+      EXPECT_GT(max_abs_diff(model->forward(input, other).select(1, 0), full.select(1, 0)), 1e-4)
+          << GetParam() << " header column " << k;
+    }
+    // The header embeddings add to the model without them: zeroed, it is the same model without context_header fed
+    // the columns before the header (so the older columns keep their meaning).
+    auto plain = testing::test_sequence_model(context_config(GetParam(), lookback));
+    plain->eval();
+    auto plain_parameters = plain->named_parameters();
+    for (const auto& item : model->named_parameters()) {
+      if (plain_parameters.contains(item.key()))
+        plain_parameters[item.key()].copy_(item.value());
+      else
+        item.value().zero_();
+    }
+    const torch::Tensor before_header = lookback > 2 ? context.narrow(-1, 0, 4 + far) : context.narrow(-1, 0, 3);
+    EXPECT_LT(max_abs_diff(model->forward(input, context), plain->forward(input, before_header)), 1e-5)
+        << GetParam() << " lookback " << lookback;
+    // A row without the header is refused with the layout named; a key out of range names the column.
+    EXPECT_THROW_WITH(model->forward(input, context.narrow(-1, 0, 4 + far)), Error,
+                      {"(B, T, " + std::to_string(width) + ")", "2 header columns: meter, key"});
+    torch::Tensor bad = context.clone();
+    bad.select(-1, width - 1).fill_(kVocab + 1);
+    EXPECT_THROW_WITH(model->forward(input, bad), Error, {"key tokens", "[0, 14)"});
+  }
+  // A config written before the option reads as without it.
+  nlohmann::json old = context_config(GetParam(), 2).to_json();
+  old.erase("context_header");
+  EXPECT_FALSE(ModelConfig::from_json(old).context_header);
+  ModelConfig frames = context_config(GetParam(), 0);
+  frames.context_positions = 0, frames.context_header = true, frames.input_kind = InputKind::kFrames;
+  EXPECT_THROW_WITH(ModelConfig::from_json(frames.to_json()), Error, {"context_header", "token models"});
+}
+
 INSTANTIATE_TEST_SUITE_P(Families, ContextBackbone, ::testing::Values("rnn", "lstm", "gru", "transformer"));
 
 // ---- chords (config chord_conditioning: a 4th context column, 12 pitch-class bits) ---------------------------------

@@ -3,14 +3,17 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "bundled_models.h"
 #include "command.h"
 #include "common/error.h"
 #include "data/style_blend.h"
+#include "encoding/melody.h"
 #include "midi/midi.h"
 #include "sampler_options.h"
 #include "score/chords.h"
+#include "score/key.h"
 
 namespace cadenza::cli {
 
@@ -24,9 +27,47 @@ struct GenerateCommandOptions {
   int num_outputs = 1;
   std::string primer_midi;
   std::string primer_tokens;
+  std::string meter;  // a tune model's METER, "6/8"
+  std::string key;    // and KEY, "D", "Em"
   std::string chords_midi;
   std::string prefix = "sample";
 };
+
+// --meter / --key: the header a tune model's piece starts with (START METER_n_d KEY_k), as a primer.
+std::vector<Token> tune_header(const Sampler& sampler, const GenerateCommandOptions& cli) {
+  const auto* melody = dynamic_cast<const MelodyEncoding*>(sampler.encoding());
+  if (melody == nullptr || !melody->has_tune_header())
+    throw Error("generate: --meter and --key are for models of whole tunes (melody with structure=true); " +
+                sampler.checkpoint_path() + " reads no tune header");
+  if (!cli.primer_midi.empty() || !cli.primer_tokens.empty())
+    throw Error("generate: --meter and --key start a new tune; a primer already sets its meter and key");
+  if (cli.meter.empty())
+    throw Error("generate: --key " + cli.key + " needs --meter too (a tune starts START, METER, KEY), e.g. --meter 6/8");
+  const Vocabulary& vocabulary = melody->vocabulary();
+  std::vector<Token> header{vocabulary.id("START")};
+  const auto slash = cli.meter.find('/');
+  const std::string meter_name =
+      slash == std::string::npos ? "" : "METER_" + cli.meter.substr(0, slash) + "_" + cli.meter.substr(slash + 1);
+  if (meter_name.empty() || !vocabulary.contains(meter_name)) {
+    std::string listed;
+    for (const std::string& name : vocabulary.names())
+      if (name.rfind("METER_", 0) == 0) {
+        std::string text = name.substr(6);
+        text[text.find('_')] = '/';
+        listed += (listed.empty() ? "" : ", ") + text;
+      }
+    throw Error("generate: --meter \"" + cli.meter + "\" is not a meter the model writes (" + listed + ")");
+  }
+  header.push_back(vocabulary.id(meter_name));
+  if (!cli.key.empty()) {
+    const Key key = parse_key(cli.key);
+    header.push_back(melody->key_token(key.root, key.mode == ScaleMode::kMinor));
+    std::printf("tune header: %s, %s (--meter, --key)\n", cli.meter.c_str(), key_name(key).c_str());
+  } else {
+    std::printf("tune header: %s (--meter), the key the model's choice\n", cli.meter.c_str());
+  }
+  return header;
+}
 
 void run_generate(GenerateCommandOptions& cli) {
   if (cli.list_models) {
@@ -47,6 +88,7 @@ void run_generate(GenerateCommandOptions& cli) {
                   sampler->capabilities().family + " model reading " + sampler->capabilities().input);
     request.primer_tokens = sampler->encoding()->from_text(cli.primer_tokens);
   }
+  if (!cli.meter.empty() || !cli.key.empty()) request.primer_tokens = tune_header(*sampler, cli);
   if (!cli.chords_midi.empty()) request.chords_score = read_midi_file(cli.chords_midi);
   check_sample_request(request, sampler->capabilities(), "generate");    // before the folder is made
   if (!request.chords.empty()) parse_chord_progression(request.chords);  // a bad symbol stops here, named
@@ -97,6 +139,12 @@ void setup_generate(CLI::App& parent) {
   command->add_option("--primer-midi", options->primer_midi, "MIDI file to continue (encoded like the training data)");
   command->add_option("--primer-tokens", options->primer_tokens,
                       "Token names separated by spaces to continue, e.g. \"NOTE_ON_60 STEP\" (token models)");
+  command->add_option("--meter", options->meter,
+                      "Tune models (melody with structure=true): the meter to start the tune in, e.g. 6/8 (the "
+                      "model's METER tokens); without it the model chooses");
+  command->add_option("--key", options->key,
+                      "Tune models, with --meter: the key to start the tune in, e.g. D, Em, F#m, Bb (the model's KEY "
+                      "tokens); without it the model chooses");
   command->add_option("--chords", request.chords,
                       "Chord models (trained with chord_conditioning): the chords to play the melody over, bars "
                       "separated by '|', several chords in a bar split it evenly, e.g. \"C | G7 | Am F/C | Bdim\" "
