@@ -128,17 +128,18 @@ TensorBatch BatchSource::next(uint64_t seed) {
         const std::vector<StepContext>& piece = piece_contexts(row.piece);
         const std::span<const Token> crop(drawn.tokens.data() + static_cast<size_t>(b) * drawn.length,
                                           static_cast<size_t>(row.length));
+        // The piece's KEY token (its grammar's last context holds it once read), moved with the crop's transposition
+        // once per row (KEY tokens transpose as the melody); rows before the header read it as not known yet.
+        std::vector<Token> key{header_ && !piece.empty() ? piece.back().key : Token{-1}};
+        if (key[0] >= 0 && !encoding_->transpose(key, row.transposition)) key[0] = -1;
         for (int t = 0; t < row.length; ++t) {
           const StepContext& context = piece[row.start + static_cast<size_t>(t)];
           const auto row_values = context_values(crop, static_cast<size_t>(t), context, vocab);
           for (int c = 0; c < 3; ++c) values[b][t][c] = row_values[static_cast<size_t>(c)];
           for (int64_t k = 0; k < far_lookbacks_; ++k) values[b][t][4 + styles_ + k] = row_values[3 + k];
           if (header_) {
-            // The piece's header, the key moved with the crop's transposition (KEY tokens transpose as the melody).
             values[b][t][header_column] = row_values[kMeterValue];
-            std::vector<Token> key{static_cast<Token>(row_values[kKeyValue])};
-            if (key[0] < vocab && encoding_->transpose(key, row.transposition))
-              values[b][t][header_column + 1] = key[0];
+            if (context.key >= 0 && key[0] >= 0) values[b][t][header_column + 1] = key[0];
           }
         }
         if (with_chords_) {

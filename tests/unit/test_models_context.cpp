@@ -48,6 +48,17 @@ double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
   return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();
 }
 
+// Gives `smaller` the parameters it shares with `model` (by name) and zeroes the ones only `model` has.
+void copy_shared_and_zero_the_rest(torch::nn::Module& model, torch::nn::Module& smaller) {
+  auto shared = smaller.named_parameters();
+  for (const auto& item : model.named_parameters()) {
+    if (shared.contains(item.key()))
+      shared[item.key()].copy_(item.value());
+    else
+      item.value().zero_();
+  }
+}
+
 class ContextBackbone : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ContextBackbone, StepWithContextReproducesForward) {
@@ -143,13 +154,7 @@ TEST_P(ContextBackbone, FarLookbacksAreTheLastColumnsAndStepReproducesForward) {
     // same weights, fed the first 3 columns (so the near columns keep their meaning).
     auto near = testing::test_sequence_model(context_config(GetParam(), 2));
     near->eval();
-    auto near_parameters = near->named_parameters();
-    for (const auto& item : model->named_parameters()) {
-      if (near_parameters.contains(item.key()))
-        near_parameters[item.key()].copy_(item.value());
-      else
-        item.value().zero_();
-    }
+    copy_shared_and_zero_the_rest(*model, *near);
     EXPECT_LT(max_abs_diff(model->forward(input, context), near->forward(input, context.narrow(-1, 0, 3))), 1e-5)
         << GetParam() << " lookback " << lookback;
     // A row without the far columns is refused with the layout named.
@@ -203,13 +208,7 @@ TEST_P(ContextBackbone, HeaderColumnsComeLastAndStepReproducesForward) {
     // the columns before the header (so the older columns keep their meaning).
     auto plain = testing::test_sequence_model(context_config(GetParam(), lookback));
     plain->eval();
-    auto plain_parameters = plain->named_parameters();
-    for (const auto& item : model->named_parameters()) {
-      if (plain_parameters.contains(item.key()))
-        plain_parameters[item.key()].copy_(item.value());
-      else
-        item.value().zero_();
-    }
+    copy_shared_and_zero_the_rest(*model, *plain);
     const torch::Tensor before_header = lookback > 2 ? context.narrow(-1, 0, 4 + far) : context.narrow(-1, 0, 3);
     EXPECT_LT(max_abs_diff(model->forward(input, context), plain->forward(input, before_header)), 1e-5)
         << GetParam() << " lookback " << lookback;
