@@ -24,11 +24,12 @@ mkdir -p "$work" && cd "$work"
 "$cadenza" evaluate "${source_arg[@]}" --data "$shard" --repeat-probe --json --threads "$threads" > probe.json
 rm -rf tunes
 "$cadenza" generate "${source_arg[@]}" --out tunes -n "$count" --seed 1 --until-end --threads "$threads" > tunes.log
-"$cadenza" metrics tunes --reference-shard "$shard" --split test --reference-count "$count" --json --mean-only \
-  > tunes_form.json
+"$cadenza" metrics tunes --reference-shard "$shard" --split test --reference-count "$count" --json > tunes_form.json
+# The length of each tune in bars of its meter (bars + beats / beats per bar), for where the model's own endings fall.
+for file in tunes/*.mid; do "$cadenza" midi info "$file" --json; done > tunes_info.jsonl
 
 python3 - "$count" > notes.md <<'EOF'
-import json, re, sys
+import json, os, re, sys
 count = int(sys.argv[1])
 probe = json.load(open("probe.json"))["repeat_probe"]
 log = open("tunes.log").read()
@@ -56,5 +57,23 @@ print("| --- | ---: | ---: |")
 for name in ("recurring_2bar_patterns", "self_similarity_4bar", "self_similarity_8bar", "notes_in_key",
              "offgrid_onsets", "ends_on_tonic", "pitch_class_entropy", "pitch_range"):
     print(f"| {name} | {cell(mine.get(name))} | {cell(real.get(name))} |")
+# The tunes the model ended itself: how many at the end of an 8-bar phrase (a multiple of 8 bars, give or take one
+# bar for a pickup) and on the tonic.
+own = {m.group(1) for m in re.finditer(r"wrote tunes/(\S+\.mid): .*, ended by the model", log)}
+decoder, text, infos = json.JSONDecoder(), open("tunes_info.jsonl").read(), []
+while text.strip():
+    info, end = decoder.raw_decode(text.lstrip())
+    infos.append(info)
+    text = text.lstrip()[end:]
+bars = {}
+for info in infos:
+    meter = info["time_signatures"][0]["numerator"] if info["time_signatures"] else 4
+    bars[os.path.basename(info["file"])] = info["duration"]["bars"] + info["duration"]["beats"] / meter
+phrase_end = sum(1 for name in own if name in bars and min(bars[name] % 8, 8 - bars[name] % 8) <= 1)
+tonic = sum(1 for piece in form["files"]
+            if os.path.basename(piece["file"]) in own and (piece["form"].get("ends_on_tonic") or 0) > 0.5)
+print()
+print(f"Of the {len(own)} tunes the model ended itself, {phrase_end} end at the end of an 8-bar phrase (a multiple of "
+      f"8 bars, give or take one) and {tonic} on the tonic.")
 EOF
 cat notes.md

@@ -26,15 +26,19 @@ mkdir -p "$work"
 # The recurrent families read the tokens 1, 2, 4 and 8 bars back (context_lookback=4: the phrase a tune restates is
 # one input away), and a fifth of their crops start at the tune's START and a fifth end at its END (a uniform crop of
 # a 540-token tune rarely holds either: key choice and endings would go unlearned). They read the tune's meter and
-# key at every step (context_header=true), so a crop that starts mid-tune, and the end of a tune, still know the key.
-recurrent_form="--set context_lookback=4 --set context_header=true --set start_crop_share=0.2 --set end_crop_share=0.2"
+# key at every step (context_header=true), so a crop that starts mid-tune, and the end of a tune, still know the key,
+# and the bar number (context_phrase=true: the bar within its 8-bar phrase and the phrase's number), so that a tune
+# knows where it is in its form: where phrases restate and where tunes end.
+recurrent_form="--set context_lookback=4 --set context_header=true --set context_phrase=true --set start_crop_share=0.2 --set end_crop_share=0.2"
 declare -A sizes=(
   [rnn]="--set hidden_size=256 --set num_layers=2 $recurrent_form"
   [lstm]="--set hidden_size=192 --set num_layers=2 $recurrent_form"
   [gru]="--set hidden_size=256 --set num_layers=2 $recurrent_form"
   # Crops of 256 tokens (16 bars of 16ths) can hold an 8-bar phrase and its repeat for attention to copy from; a
-  # quarter of them start at the tune's START, so that the meter and KEY tokens are in the context often enough.
-  [transformer]="--set hidden_size=128 --set num_layers=4 --set num_heads=4 --set feedforward_size=512 --set max_relative_distance=256 --set crop_length=256 --set start_crop_share=0.25"
+  # quarter of them start at the tune's START and a fifth end at its END. It reads what the recurrent families read
+  # (the 4- and 8-bar lookbacks, the key, the bar number: a crop of 256 tokens does not reach 8 bars back or the
+  # header); feed-forward 384 keeps it under 4 MB with those embeddings.
+  [transformer]="--set hidden_size=128 --set num_layers=4 --set num_heads=4 --set feedforward_size=384 --set max_relative_distance=256 --set crop_length=256 --set start_crop_share=0.25 --set end_crop_share=0.2 --set context_lookback=4 --set context_header=true --set context_phrase=true"
 )
 # The latent families: the small preset is bundle-sized already; the gan reads the piano roll.
 declare -A budgets=([vae]=45m [gan]=30m)

@@ -258,6 +258,7 @@ def main():
         + (f"; reads the bar position and the tokens {', '.join(str(b) for b in (1, 2, 4, 8)[:m['context_lookback']])} bars back"
            if m.get("context_lookback", 0) > 0 else "")
         + ("; the tune's meter and key at every step" if m.get("context_header", False) else "")
+        + ("; the bar number (its bar within an 8-bar phrase and the phrase's number)" if m.get("context_phrase", False) else "")
         + (f"; attention over its last {m['attention_length']} outputs" if m.get("attention_length", 0) > 0 else "")
         + " |",
         f"| parameters | {end['parameters']:,} |",

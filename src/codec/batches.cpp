@@ -13,8 +13,10 @@ int64_t shard_input_size(const Shard& shard) {
 }
 
 BatchSource::BatchSource(const Shard& shard, Split split, const BatchOptions& options, bool with_context,
-                         bool with_chords, int64_t styles, int64_t far_lookbacks, bool header)
-    : shard_(shard), with_chords_(with_chords), styles_(styles), far_lookbacks_(far_lookbacks), header_(header) {
+                         const ContextColumns& columns)
+    : shard_(shard), columns_(columns) {
+  const int64_t styles = columns.styles, far_lookbacks = columns.far_lookbacks;
+  const bool with_chords = columns.chords, header = columns.header;
   if (far_lookbacks < 0 || far_lookbacks > kLookbackCount - 2)
     throw Error("step context: " + std::to_string(far_lookbacks) + " far lookbacks asked for, at most " +
                 std::to_string(kLookbackCount - 2));
@@ -36,12 +38,12 @@ BatchSource::BatchSource(const Shard& shard, Split split, const BatchOptions& op
                   "counts; train a model with a context without it");
     token_sampler_ = std::make_unique<TokenBatchSampler>(shard, split, options, 0);
     pad_id_ = token_sampler_->pad_id();
-    if (with_context || header) {
+    if (with_context || header || columns.phrase) {
       encoding_ = shard.make_encoding();
       if (header && !encoding_->has_tune_header())
         throw Error(shard.path() + ": its '" + encoding_->name() +
                     "' encoding writes no tune header for the model to read (melody with --set structure=true does)");
-      if (encoding_->position_count() == 0 && !with_chords && styles == 0)
+      if (encoding_->position_count() == 0 && (columns.phrase || (!with_chords && styles == 0)))
         throw Error(shard.path() + ": its '" + encoding_->name() +
                     "' encoding gives no step context (melody with --set structure=true does)");
     }
@@ -59,22 +61,25 @@ const std::vector<StepContext>& BatchSource::piece_contexts(size_t piece) {
 
 torch::Tensor window_context(std::span<const Token> piece, const std::vector<StepContext>& contexts, size_t first,
                              size_t length, int vocab, const std::vector<uint16_t>* chords,
-                             const std::vector<int64_t>* style, int64_t far_lookbacks, bool header) {
-  const int64_t styles = style ? static_cast<int64_t>(style->size()) : 0;
-  const int64_t width = context_width(chords != nullptr, styles, far_lookbacks, header);
-  torch::Tensor out = torch::zeros({static_cast<int64_t>(length), width}, torch::kLong);
+                             const std::vector<int64_t>* style, const ContextColumns& asked) {
+  ContextColumns columns = asked;
+  columns.chords = chords != nullptr;
+  columns.styles = style ? static_cast<int64_t>(style->size()) : 0;
+  torch::Tensor out = torch::zeros({static_cast<int64_t>(length), columns.width()}, torch::kLong);
   auto values = out.accessor<int64_t, 2>();
   for (size_t t = 0; t < length; ++t) {
     const auto row = context_values(piece, first + t, contexts[first + t], vocab);
-    for (int c = 0; c < 3; ++c) values[static_cast<int64_t>(t)][c] = row[static_cast<size_t>(c)];
-    if (chords) values[static_cast<int64_t>(t)][3] = first + t + 1 < chords->size() ? (*chords)[first + t + 1] : 0;
-    for (int64_t k = 0; k < styles; ++k) values[static_cast<int64_t>(t)][4 + k] = (*style)[static_cast<size_t>(k)];
-    for (int64_t k = 0; k < far_lookbacks; ++k)
-      values[static_cast<int64_t>(t)][4 + styles + k] = row[static_cast<size_t>(3 + k)];
-    if (header) {
-      values[static_cast<int64_t>(t)][4 + styles + far_lookbacks] = row[kMeterValue];
-      values[static_cast<int64_t>(t)][5 + styles + far_lookbacks] = row[kKeyValue];
+    const int64_t at = static_cast<int64_t>(t);
+    for (int c = 0; c < 3; ++c) values[at][c] = row[static_cast<size_t>(c)];
+    if (chords) values[at][3] = first + t + 1 < chords->size() ? (*chords)[first + t + 1] : 0;
+    for (int64_t k = 0; k < columns.styles; ++k) values[at][4 + k] = (*style)[static_cast<size_t>(k)];
+    for (int64_t k = 0; k < columns.far_lookbacks; ++k)
+      values[at][columns.far_column() + k] = row[static_cast<size_t>(3 + k)];
+    if (columns.header) {
+      values[at][columns.header_column()] = row[kMeterValue];
+      values[at][columns.header_column() + 1] = row[kKeyValue];
     }
+    if (columns.phrase) values[at][columns.phrase_column()] = row[kBarValue];
   }
   return out;
 }
@@ -116,12 +121,13 @@ TensorBatch BatchSource::next(uint64_t seed) {
     if (encoding_) {
       // Positions from the piece's own grammar run; lookback tokens from the (possibly transposed) crop.
       const int vocab = static_cast<int>(shard_.vocabulary_size());
-      const int64_t width = context_width(with_chords_, styles_, far_lookbacks_, header_);
-      const int64_t header_column = 4 + styles_ + far_lookbacks_;  // with header_: the meter, then the key
-      batch.context = torch::zeros({drawn.batch_size, drawn.length, width}, torch::kLong);
+      const int64_t styles = columns_.styles, far_lookbacks = columns_.far_lookbacks;
+      const int64_t header_column = columns_.header_column();  // with the header: the meter, then the key
+      batch.context = torch::zeros({drawn.batch_size, drawn.length, columns_.width()}, torch::kLong);
       batch.context.select(2, 1).fill_(vocab), batch.context.select(2, 2).fill_(vocab);
-      for (int64_t k = 0; k < far_lookbacks_; ++k) batch.context.select(2, 4 + styles_ + k).fill_(vocab);
-      for (int64_t k = 0; k < (header_ ? 2 : 0); ++k) batch.context.select(2, header_column + k).fill_(vocab);
+      for (int64_t k = 0; k < far_lookbacks; ++k) batch.context.select(2, columns_.far_column() + k).fill_(vocab);
+      for (int64_t k = 0; k < (columns_.header ? 2 : 0); ++k) batch.context.select(2, header_column + k).fill_(vocab);
+      if (columns_.phrase) batch.context.select(2, columns_.phrase_column()).fill_(kNoBar);
       auto values = batch.context.accessor<int64_t, 3>();
       for (int b = 0; b < drawn.batch_size; ++b) {
         const BatchRowInfo& row = drawn.rows[static_cast<size_t>(b)];
@@ -130,19 +136,21 @@ TensorBatch BatchSource::next(uint64_t seed) {
                                           static_cast<size_t>(row.length));
         // The piece's KEY token (its grammar's last context holds it once read), moved with the crop's transposition
         // once per row (KEY tokens transpose as the melody); rows before the header read it as not known yet.
-        std::vector<Token> key{header_ && !piece.empty() ? piece.back().key : Token{-1}};
+        std::vector<Token> key{columns_.header && !piece.empty() ? piece.back().key : Token{-1}};
         if (key[0] >= 0 && !encoding_->transpose(key, row.transposition)) key[0] = -1;
         for (int t = 0; t < row.length; ++t) {
           const StepContext& context = piece[row.start + static_cast<size_t>(t)];
           const auto row_values = context_values(crop, static_cast<size_t>(t), context, vocab);
           for (int c = 0; c < 3; ++c) values[b][t][c] = row_values[static_cast<size_t>(c)];
-          for (int64_t k = 0; k < far_lookbacks_; ++k) values[b][t][4 + styles_ + k] = row_values[3 + k];
-          if (header_) {
+          for (int64_t k = 0; k < far_lookbacks; ++k) values[b][t][columns_.far_column() + k] = row_values[3 + k];
+          if (columns_.header) {
             values[b][t][header_column] = row_values[kMeterValue];
             if (context.key >= 0 && key[0] >= 0) values[b][t][header_column + 1] = key[0];
           }
+          // The bar from the tune's start, whatever the crop's: a crop that starts mid-tune knows where it is.
+          if (columns_.phrase) values[b][t][columns_.phrase_column()] = row_values[kBarValue];
         }
-        if (with_chords_) {
+        if (columns_.chords) {
           // The chord under token t + 1, moved with the crop's transposition.
           auto found = chords_.find(row.piece);
           if (found == chords_.end()) found = chords_.emplace(row.piece, shard_.piece_chords(row.piece)).first;
@@ -152,7 +160,7 @@ TensorBatch BatchSource::next(uint64_t seed) {
             values[b][t][3] = next < chords.size() ? transpose_chord_mask(chords[next], row.transposition) : 0;
           }
         }
-        if (styles_ > 0) {
+        if (styles > 0) {
           // Every row reads its piece's style (one-hot), padding included (the loss ignores padding).
           const int64_t column = 4 + static_cast<int64_t>(shard_.piece_style(row.piece));
           for (int64_t t = 0; t < drawn.length; ++t) values[b][t][column] = models::SequenceModelImpl::kStyleUnit;

@@ -33,21 +33,21 @@ struct TensorBatch {
 int64_t shard_input_size(const Shard& shard);
 
 // Random crops from one split (see data/batch.h). Deterministic: next(seed) draws a batch from `seed` alone.
-// with_context: token batches carry each token's step context (the encoding's grammar run over the whole piece gives
-// the positions; lookback tokens come from the crop itself, "none" before its first token). Time stretching would
-// move the bar lines, so it is refused with a context.
-// with_chords: the context has a 4th column, the chord under token t + 1 (data/shard.h ShardChords), transposed with
-// the crop; the shard must store chords. Its encoding then need not give positions (they stay 0).
-// styles > 0: the context is (B, T, 4 + styles), columns 4.. the piece's style one-hot in the model's fixed point
-// (models/sequence_model.h kStyleUnit); the shard must store that many styles (data/shard.h ShardStyles).
-// far_lookbacks F > 0 (1 or 2): F more columns at the end, the tokens 4 (and 8) bars back (encoding/encoding.h
-// context_width has the layout); a chord column (0 = none) is then there even without chords.
-// header: 2 more columns, last, the piece's METER and KEY tokens (the key transposed with the crop), at every token
-// of the crop (a crop that starts mid-tune reads them too); a chord column is then there too.
+// with_context: token batches carry each token's step context, `columns` wide (encoding/encoding.h ContextColumns has
+// the layout): the encoding's grammar run over the whole piece gives the positions, bar numbers and the header;
+// lookback tokens come from the crop itself, "none" before its first token. Time stretching would move the bar
+// lines, so it is refused with a context.
+// columns.chords: column 3 holds the chord under token t + 1 (data/shard.h ShardChords), transposed with the crop;
+// the shard must store chords. Its encoding then need not give positions (they stay 0).
+// columns.styles S > 0: columns 4.. the piece's style one-hot in the model's fixed point (models/sequence_model.h
+// kStyleUnit); the shard must store that many styles (data/shard.h ShardStyles).
+// columns.far_lookbacks F (1 or 2): the tokens 4 (and 8) bars back. columns.header: the piece's METER and KEY tokens
+// (the key transposed with the crop) at every token of the crop (a crop that starts mid-tune reads them too).
+// columns.phrase: the bar number of token t + 1 from the tune's start (kNoBar off the steps).
 class BatchSource {
  public:
   BatchSource(const Shard& shard, Split split, const BatchOptions& options, bool with_context = false,
-              bool with_chords = false, int64_t styles = 0, int64_t far_lookbacks = 0, bool header = false);
+              const ContextColumns& columns = {});
   TensorBatch next(uint64_t seed);
   bool frames() const { return roll_sampler_ != nullptr; }
   int64_t pad_id() const { return pad_id_; }
@@ -61,22 +61,19 @@ class BatchSource {
   int64_t pad_id_ = -1;
   std::unique_ptr<TokenEncoding> encoding_;                        // with a context
   std::unordered_map<size_t, std::vector<StepContext>> contexts_;  // per piece
-  bool with_chords_ = false;
+  ContextColumns columns_;
   std::unordered_map<size_t, std::vector<uint16_t>> chords_;  // per piece
-  int64_t styles_ = 0;
-  int64_t far_lookbacks_ = 0;
-  bool header_ = false;
 };
 
-// The (T, 3) step contexts of tokens[first, first + T) of a token piece (contexts: the piece's, from the encoding's
-// grammar), lookback tokens from the piece. With chords (the piece's, one mask per token): (T, 4), column 3 the chord
-// under token t + 1 (0 past the end). With a style (S fixed-point weights, models/sequence_model.h
-// style_weights_column): (T, 4 + S), the style in columns 4.. of every row. far_lookbacks F: F more columns, the
-// tokens 4 (and 8) bars back (encoding/encoding.h context_width). header: 2 more, the tune's meter and key tokens.
+// The step contexts of tokens[first, first + T) of a token piece (contexts: the piece's, from the encoding's
+// grammar), lookback tokens from the piece: (T, width) in the layout of `columns` (encoding/encoding.h
+// ContextColumns), its chords and styles given here instead: with chords (the piece's, one mask per token), column 3
+// the chord under token t + 1 (0 past the end); with a style (S fixed-point weights, models/sequence_model.h
+// style_weights_column), the style in columns 4.. of every row. columns.far_lookbacks, header and phrase as in
+// BatchSource.
 torch::Tensor window_context(std::span<const Token> piece, const std::vector<StepContext>& contexts, size_t first,
                              size_t length, int vocab, const std::vector<uint16_t>* chords = nullptr,
-                             const std::vector<int64_t>* style = nullptr, int64_t far_lookbacks = 0,
-                             bool header = false);
+                             const std::vector<int64_t>* style = nullptr, const ContextColumns& columns = {});
 // The fixed-point one-hot style column of style `index` of `count`.
 std::vector<int64_t> one_hot_style(int64_t count, int64_t index);
 

@@ -1,5 +1,6 @@
 #include "encoding/encoding.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -68,6 +69,7 @@ ContextValues context_values(std::span<const Token> tokens, size_t i, const Step
   }
   if (context.meter >= 0) values[kMeterValue] = context.meter;
   if (context.key >= 0) values[kKeyValue] = context.key;
+  values[kBarValue] = context.bar < 0 ? kNoBar : std::min<int64_t>(context.bar, kNoBar - 1);
   return values;
 }
 

@@ -54,26 +54,45 @@ struct StepContext {
   // every step, so a model reads the key even in a window that starts mid-tune; -1 = not known (yet).
   Token meter = -1;
   Token key = -1;
+  // The next token's bar, counted from the tune's first bar (0); -1 = not a step. Models read it as the bar within
+  // an 8-bar phrase and the phrase's number (context_phrase): where a tune is in its form, so that it can end.
+  int bar = -1;
 };
 
-// [position, the tokens 1, 2, 4 and 8 bars back, the tune's meter and key tokens] (context_values()).
-constexpr int kContextValueCount = 1 + kLookbackCount + 2;
+// [position, the tokens 1, 2, 4 and 8 bars back, the tune's meter and key tokens, the bar number] (context_values()).
+constexpr int kContextValueCount = 1 + kLookbackCount + 3;
 using ContextValues = std::array<int64_t, kContextValueCount>;
 constexpr int kMeterValue = 1 + kLookbackCount, kKeyValue = kMeterValue + 1;  // their indices in ContextValues
+constexpr int kBarValue = kKeyValue + 1;
+// The bar number as a model reads it: the bar from the tune's start, bars past the 8th phrase read as its last bar
+// (kPhraseBars * kPhraseCount - 1), and kNoBar where the next token is not a step (a header, the end).
+constexpr int kPhraseBars = 8, kPhraseCount = 8;
+constexpr int64_t kNoBar = kPhraseBars * kPhraseCount;
 
 // What a model reads beside tokens[i] (the context of token i + 1; models/sequence_model.h): [position, the tokens
-// 1, 2, 4 and 8 bars back, the meter and key tokens], the lookback tokens taken from `tokens` itself, the header
-// tokens from `context`, and `vocab` where there is none (before the first token, a header not read yet).
+// 1, 2, 4 and 8 bars back, the meter and key tokens, the bar number], the lookback tokens taken from `tokens`
+// itself, the header tokens and the bar from `context`, and `vocab` where there is no token (before the first token,
+// a header not read yet), kNoBar where there is no bar.
 ContextValues context_values(std::span<const Token> tokens, size_t i, const StepContext& context, int vocab);
 
-// The width of a model's context row (models/sequence_model.h has the layout): [0] position, [1] and [2] the
-// tokens 1 and 2 bars back, [3] the chord (present with chords, styles or far lookbacks; 0 = none), [4, 4 + S) the
-// style weights, then the far lookbacks F (the tokens 4 and 8 bars back: models with context_lookback 3 or 4), then
-// the tune's meter and key tokens (models with context_header). The newer columns come last so that the rows of
-// older models keep their columns.
-inline int64_t context_width(bool chords, int64_t styles, int64_t far_lookbacks, bool header = false) {
-  return (chords || styles > 0 || far_lookbacks > 0 || header ? 4 : 3) + styles + far_lookbacks + (header ? 2 : 0);
-}
+// The columns of a model's context row (models/sequence_model.h has the layout): [0] position, [1] and [2] the
+// tokens 1 and 2 bars back, [3] the chord (present when any later column is; 0 = none), [4, 4 + S) the style
+// weights, then the far lookbacks F (the tokens 4 and 8 bars back: models with context_lookback 3 or 4), then the
+// tune's meter and key tokens (models with context_header), then the bar number (models with context_phrase). The
+// newer columns come last so that the rows of older models keep their columns.
+struct ContextColumns {
+  bool chords = false;        // the model reads the chord column
+  int64_t styles = 0;         // S
+  int64_t far_lookbacks = 0;  // F
+  bool header = false;        // the meter and the key
+  bool phrase = false;        // the bar number
+  // True when the row has the chord column and what follows it (else 3 columns).
+  bool wide() const { return chords || styles > 0 || far_lookbacks > 0 || header || phrase; }
+  int64_t far_column() const { return 4 + styles; }
+  int64_t header_column() const { return far_column() + far_lookbacks; }  // the meter; the key after it
+  int64_t phrase_column() const { return header_column() + (header ? 2 : 0); }
+  int64_t width() const { return wide() ? phrase_column() + (phrase ? 1 : 0) : 3; }
+};
 
 // A grammar state: which tokens may come next, given everything pushed so far.
 class Grammar {

@@ -129,6 +129,7 @@ class MelodyGrammar : public Grammar {
     if (phase_ != Phase::kSteps || bar_steps_ <= 0) return context;
     // The next token is step `steps_`; one token per step, so the step k bars before it is k * bar_steps tokens back.
     context.position = 1 + static_cast<int>(steps_ % bar_steps_);
+    context.bar = static_cast<int>(steps_ / bar_steps_);
     for (int k = 0; k < kLookbackCount; ++k) {
       const int64_t distance = static_cast<int64_t>(kLookbackBars[k]) * bar_steps_;
       if (steps_ >= distance) context.lookback_distance[k] = static_cast<int>(distance);

@@ -185,6 +185,7 @@ std::vector<Token> beam_search_tokens(models::SequenceModelImpl& model, const To
     for (size_t b = 0; b < beams.size(); ++b) {
       const float* row = logits.data() + b * vocab;
       beams[b].grammar->allowed(mask);
+      forbid_end_token(options.forbid_end, encoding, *beams[b].grammar, mask);
       masked_log_softmax(row, mask, log_p);
       for (Token token : propose(row, mask, options, rng)) {
         candidates.push_back({static_cast<int>(b), token, beams[b].log_probability + log_p[token]});

@@ -42,6 +42,7 @@ struct BeamSearchOptions {
   // Style models: the style vector of each beam's next token, given that beam's tokens before it (as
   // GenerationOptions::next_style). Absent: the even mixture of the model's styles.
   std::function<std::vector<int64_t>(std::span<const Token>)> next_style;
+  bool forbid_end = false;  // as GenerationOptions::forbid_end: no beam proposes the encoding's end token
 };
 
 // What happened in one beam_search_tokens() call, for the returned sequence.

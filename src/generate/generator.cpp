@@ -69,23 +69,30 @@ Token uniform_first_token(const Grammar& grammar, int vocab, std::mt19937_64& rn
   return allowed[random_below(rng, allowed.size())];
 }
 
-std::vector<int64_t> context_row(const models::SequenceModelImpl& model,
-                                 const ContextValues& values, int64_t chord,
+std::vector<int64_t> context_row(const models::SequenceModelImpl& model, const ContextValues& values, int64_t chord,
                                  const std::vector<int64_t>& style, const char* who) {
   if (!model.reads_context()) return {};
-  const int64_t styles = model.style_count(), far = model.far_lookbacks();
+  const ContextColumns columns = model.context_columns();
+  const int64_t styles = columns.styles;
   std::vector<int64_t> row(values.begin(), values.begin() + 3);
   // A style model without chords reads no chord column, but its styles sit after one.
-  if (model.reads_chords() || styles > 0 || far > 0 || model.reads_header()) row.push_back(chord);
+  if (columns.wide()) row.push_back(chord);
   if (styles > 0) {
     if (static_cast<int64_t>(style.size()) != styles)
       throw Error(std::string(who) + ": the style vector has " + std::to_string(style.size()) +
                   " weights, the model reads " + std::to_string(styles) + " styles");
     row.insert(row.end(), style.begin(), style.end());
   }
-  row.insert(row.end(), values.begin() + 3, values.begin() + 3 + far);  // the tokens 4 (and 8) bars back
-  if (model.reads_header()) row.insert(row.end(), {values[kMeterValue], values[kKeyValue]});
+  row.insert(row.end(), values.begin() + 3, values.begin() + 3 + columns.far_lookbacks);  // 4 (and 8) bars back
+  if (columns.header) row.insert(row.end(), {values[kMeterValue], values[kKeyValue]});
+  if (columns.phrase) row.push_back(values[kBarValue]);
   return row;
+}
+
+void forbid_end_token(bool forbid, const TokenEncoding& encoding, const Grammar& grammar, std::vector<uint8_t>& mask) {
+  const Token end = encoding.end_token();
+  if (forbid && end >= 0 && static_cast<size_t>(end) < mask.size() && !grammar.ended())
+    mask[static_cast<size_t>(end)] = 0;
 }
 
 Token closing_token(const Grammar& grammar, const float* logits, int vocab) {
@@ -174,6 +181,7 @@ std::vector<Token> generate_tokens(models::SequenceModelImpl& model, const Token
   bool stopped = options.stop_when_can_end && local_stats.generated_tokens > 0 && grammar->can_end();
   while (remaining > 0 && !stopped) {
     grammar->allowed(mask);
+    forbid_end_token(options.forbid_end, encoding, *grammar, mask);
     const Token token = sample_token(logits.data(), vocab, mask.data(), options.sampling, rng);
     append(token);
     ++local_stats.generated_tokens;

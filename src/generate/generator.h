@@ -41,6 +41,9 @@ struct GenerationOptions {
   // before it, as the context's fixed-point columns (models/sequence_model.h style_weights_column). Absent: the even
   // mixture of the model's styles throughout.
   std::function<std::vector<int64_t>(std::span<const Token>)> next_style;
+  // true: the encoding's end token (END of a tune) is never sampled, so a piece of a length asked for runs to that
+  // length instead of stopping early (the grammar still closes a sounding note at the end).
+  bool forbid_end = false;
 };
 
 // What happened at the end of one generate_tokens() call.
@@ -72,13 +75,17 @@ std::unique_ptr<Grammar> primed_grammar(const TokenEncoding& encoding, std::span
 torch::Device model_device(const models::SequenceModelImpl& model);
 // The start convention: a token drawn uniformly among those `grammar` allows (one draw from rng).
 Token uniform_first_token(const Grammar& grammar, int vocab, std::mt19937_64& rng);
+// With `forbid`, takes the encoding's end token (if any) out of `mask` (a grammar that has ended keeps it: nothing
+// else may follow END).
+void forbid_end_token(bool forbid, const TokenEncoding& encoding, const Grammar& grammar, std::vector<uint8_t>& mask);
 // The closing rule: among the allowed tokens after which `grammar` can end, the one with the largest logit; if no
 // single token ends it, the allowed token with the largest logit (ties -> lowest id).
 Token closing_token(const Grammar& grammar, const float* logits, int vocab);
-// The model's context row for one token (models/sequence_model.h has the layout; encoding.h context_width its
+// The model's context row for one token (models/sequence_model.h has the layout; encoding.h ContextColumns its
 // width): the position and the 1- and 2-bar lookbacks of `values` (context_values()), the chord column when the model
-// reads chords, styles or far lookbacks (`chord`, 0 = none), the style weights (`style`, style models only; their
-// count is checked, errors start with `who`), then the far lookbacks, then the tune's meter and key (header models).
+// reads chords or any later column (`chord`, 0 = none), the style weights (`style`, style models only; their count
+// is checked, errors start with `who`), then the far lookbacks, the tune's meter and key (header models), the bar
+// number (phrase models).
 // Empty when the model reads no context.
 std::vector<int64_t> context_row(const models::SequenceModelImpl& model,
                                  const ContextValues& values, int64_t chord,

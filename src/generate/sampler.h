@@ -65,7 +65,8 @@ struct SampleRequest {
   std::optional<Score> primer;       // continue this score (models with capabilities().primer)
   std::vector<Token> primer_tokens;  // token models: continue these tokens
   // Token models whose encoding ends tunes (capabilities().until_end): stop where the model ends the tune; a length,
-  // if given, is then only a cap (default 64 bars).
+  // if given, is then only a cap (default 64 bars). Without it the model's END is not sampled: the piece runs to the
+  // length asked for (or the default).
   bool until_end = false;
   // Chord models (capabilities().chords): the harmony the melody is generated over, from step 0 of the piece (a
   // primer's bars take the first chords). Either a progression of chord symbols (score/chords.h, bars of the

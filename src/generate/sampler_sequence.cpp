@@ -177,6 +177,9 @@ class SequenceSampler final : public Sampler {
     GenerationOptions options;
     options.sampling = request.sampling;
     options.seed = request.seed;
+    // A length asked for (not --until-end) is the piece's length: a tune model's END would stop it short (and leave
+    // a duet without an answer), so it is not sampled.
+    options.forbid_end = !request.until_end;
     if (with_chords) {
       options.next_chord = [melody, &chord_steps](std::span<const Token> before) -> int64_t {
         int64_t step = 0;  // the next token's grid step
@@ -251,6 +254,7 @@ class SequenceSampler final : public Sampler {
       beam.seed = request.seed;
       beam.stochastic = request.sampling.temperature > 0;
       beam.next_style = options.next_style;
+      beam.forbid_end = options.forbid_end;
       BeamSearchStats stats;
       if (target_end < 0) {
         beam.max_tokens = request.steps;

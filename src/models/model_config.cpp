@@ -31,6 +31,7 @@ const OptionFields<ModelConfig>& model_config_fields() {
           .integer("context_positions", &ModelConfig::context_positions, -1, 4096)
           .integer("context_lookback", &ModelConfig::context_lookback, -1, kLookbackCount)
           .boolean("context_header", &ModelConfig::context_header)
+          .boolean("context_phrase", &ModelConfig::context_phrase)
           .integer("attention_length", &ModelConfig::attention_length, 0, 4096)
           .boolean("chord_conditioning", &ModelConfig::chord_conditioning)
           .boolean("style_conditioning", &ModelConfig::style_conditioning)
@@ -77,8 +78,11 @@ void ModelConfig::validate() const {
   if (vocab_size <= 0)
     throw Error("model config: \"vocab_size\" must be set (the data decides it), got " + std::to_string(vocab_size));
   if (family.empty()) throw Error("model config: \"family\" must name a model family");
-  if ((context_positions > 0 || context_lookback > 0 || context_header) && input_kind != InputKind::kTokens)
-    throw Error("model config: \"context_positions\", \"context_lookback\" and \"context_header\" are for token models");
+  if ((context_positions > 0 || context_lookback > 0 || context_header || context_phrase) &&
+      input_kind != InputKind::kTokens)
+    throw Error(
+        "model config: \"context_positions\", \"context_lookback\", \"context_header\" and \"context_phrase\" are "
+        "for token models");
   if (chord_conditioning && input_kind != InputKind::kTokens)
     throw Error("model config: \"chord_conditioning\" is for token models");
   if (style_conditioning && input_kind != InputKind::kTokens)

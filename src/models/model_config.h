@@ -44,6 +44,11 @@ struct ModelConfig {
   // without the header, the end of a tune). Needs an encoding with a header (melody structure). Absent in older
   // checkpoints = false.
   bool context_header = false;
+  // true: embeddings of the next token's bar number (encoding.h StepContext bar) as the bar within its 8-bar phrase
+  // and the phrase's number (8 each, capped), added at every step: where the tune is in its form (a Nottingham tune
+  // is 4 phrases of 8 bars), so that it can restate a phrase and end where tunes end. Needs bar positions (melody
+  // structure). Absent in older checkpoints = false.
+  bool context_phrase = false;
   // Recurrent only (Magenta's attention_rnn): > 0: at each step, additive attention over the last attention_length
   // outputs of the top layer, added to the output before the head (recurrent.h). 0 = off; absent in checkpoints
   // written before it existed, which therefore load unchanged.

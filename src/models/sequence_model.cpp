@@ -24,9 +24,17 @@ void SequenceModelImpl::register_context(int64_t width) {
   }
   if (config_.context_header) {
     header = register_module("header", torch::nn::ModuleList());
-    for (int k = 0; k < 2; ++k) {  // the meter, the key
+    // header.0 the meter, header.1 the key.
+    for (int k = 0; k < 2; ++k) {
       header_list_.push_back(torch::nn::Embedding(config_.vocab_size + 1, width));  // + 1: "not read yet"
       header->push_back(header_list_.back());
+    }
+  }
+  if (config_.context_phrase) {
+    phrase = register_module("phrase", torch::nn::ModuleList());
+    for (int64_t rows : {kPhraseBars + 1, kPhraseCount + 1}) {  // + 1: not a step
+      phrase_list_.push_back(torch::nn::Embedding(rows, width));
+      phrase->push_back(phrase_list_.back());
     }
   }
   if (config_.chord_conditioning)
@@ -65,16 +73,17 @@ torch::Tensor SequenceModelImpl::embed_context(const torch::Tensor& context, int
     throw Error(who + ": it reads a step context (bar position, lookback, chord), but none was given");
   const bool shape_ok = one_step ? context.dim() == 2 && context.size(0) == batch
                                  : context.dim() == 3 && context.size(0) == batch && context.size(1) == steps;
-  const int64_t styles = style_count(), far = far_lookbacks();
-  const bool wide = styles > 0 || far > 0 || reads_header();
+  const ContextColumns columns = context_columns();
+  const int64_t styles = columns.styles, far = columns.far_lookbacks;
+  const bool wide = styles > 0 || far > 0 || reads_header() || reads_phrase();
   const bool width_ok = wide ? context.size(-1) == context_row_width() : context.size(-1) == 3 || context.size(-1) == 4;
   if (!shape_ok || !width_ok || context.scalar_type() != torch::kLong) {
     const std::string lead = one_step ? "(B, " : "(B, T, ";
-    const std::string shapes = wide ? lead + std::to_string(context_row_width()) + ") (4 columns + " +
-                                          std::to_string(styles) + " styles + " + std::to_string(far) +
-                                          " lookbacks of 4 and 8 bars + " + (reads_header() ? "2" : "0") +
-                                          " header columns: meter, key)"
-                                    : lead + "3) or " + lead + "4)";
+    const std::string shapes =
+        wide ? lead + std::to_string(context_row_width()) + ") (4 columns + " + std::to_string(styles) + " styles + " +
+                   std::to_string(far) + " lookbacks of 4 and 8 bars + " + (reads_header() ? "2" : "0") +
+                   " header columns: meter, key + " + (reads_phrase() ? "1" : "0") + " bar number)"
+             : lead + "3) or " + lead + "4)";
     throw Error(who + ": the step context must be int64 of shape " + shapes + " for the input it goes with");
   }
   auto check = [&](const torch::Tensor& column, int64_t limit, const char* what) {
@@ -91,8 +100,8 @@ torch::Tensor SequenceModelImpl::embed_context(const torch::Tensor& context, int
     sum = bar_position->forward(positions);  // (B, T, E) or (B, E)
   }
   for (size_t k = 0; k < lookback_list_.size(); ++k) {
-    // Lags of 1 and 2 bars in columns 1 and 2, of 4 and 8 bars after the styles (encoding.h context_width).
-    const auto column = k < 2 ? 1 + static_cast<int64_t>(k) : 4 + styles + static_cast<int64_t>(k) - 2;
+    // Lags of 1 and 2 bars in columns 1 and 2, of 4 and 8 bars after the styles (encoding.h ContextColumns).
+    const auto column = k < 2 ? 1 + static_cast<int64_t>(k) : columns.far_column() + static_cast<int64_t>(k) - 2;
     const std::string what = "lookback tokens (" + std::to_string(kLookbackBars[k]) + (k == 0 ? " bar)" : " bars)");
     const torch::Tensor tokens = context.select(-1, column);
     check(tokens, config_.vocab_size + 1, what.c_str());
@@ -100,10 +109,20 @@ torch::Tensor SequenceModelImpl::embed_context(const torch::Tensor& context, int
     sum = sum.defined() ? sum + embedded : embedded;
   }
   for (size_t k = 0; k < header_list_.size(); ++k) {
-    // The meter and the key, the last two columns (encoding.h context_width).
-    const torch::Tensor tokens = context.select(-1, 4 + styles + far + static_cast<int64_t>(k));
+    // The meter and the key, after the far lookbacks (encoding.h ContextColumns).
+    const torch::Tensor tokens = context.select(-1, columns.header_column() + static_cast<int64_t>(k));
     check(tokens, config_.vocab_size + 1, k == 0 ? "meter tokens" : "key tokens");
     const torch::Tensor embedded = header_list_[k]->forward(tokens);
+    sum = sum.defined() ? sum + embedded : embedded;
+  }
+  if (phrase) {
+    // The bar number (kNoBar off the steps) as the bar within its phrase and the phrase's number.
+    const torch::Tensor bars = context.select(-1, columns.phrase_column());
+    check(bars, kNoBar + 1, "bar numbers");
+    const torch::Tensor off = bars.eq(kNoBar);
+    const torch::Tensor in_phrase = bars.remainder(kPhraseBars).masked_fill(off, kPhraseBars);
+    const torch::Tensor phrase_number = bars.div(kPhraseBars, "floor").masked_fill(off, kPhraseCount);
+    const torch::Tensor embedded = phrase_list_[0]->forward(in_phrase) + phrase_list_[1]->forward(phrase_number);
     sum = sum.defined() ? sum + embedded : embedded;
   }
   if (style) {

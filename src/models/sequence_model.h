@@ -20,7 +20,7 @@
 #include <string>
 
 #include "common/error.h"
-#include "encoding/encoding.h"  // the step context layout (context_width, kLookbackBars)
+#include "encoding/encoding.h"  // the step context layout (ContextColumns, kLookbackBars)
 #include "models/model_config.h"
 
 namespace cadenza::models {
@@ -71,9 +71,11 @@ class SequenceModelImpl : public torch::nn::Module {
   // and any mixture summing to kStyleUnit for blends; the chord column is then read only by chord models.
   // Models with far lookbacks (context_lookback 3 or 4: far_lookbacks() = F = 1 or 2) read (B, T, 4 + S + F): the
   // chord column is there (0 when the model reads no chords), and the next F columns are the tokens 4 (and 8) bars
-  // before token t + 1 (encoding.h context_width).
+  // before token t + 1 (encoding.h ContextColumns).
   // Header models (config context_header) read 2 more columns, last: the tune's METER and KEY tokens (V = not read
   // yet); the chord column is then there too: (B, T, 4 + S + F + 2).
+  // Phrase models (config context_phrase) read 1 more column, last: the bar number of token t + 1 from the tune's
+  // start (kNoBar = not a step), the chord column there too: (B, T, 4 + S + F + 2H + 1).
   // Required when the model reads a context (reads_context()), ignored otherwise.
   virtual torch::Tensor forward(const torch::Tensor& input, const torch::Tensor& context) = 0;
   torch::Tensor forward(const torch::Tensor& input) { return forward(input, torch::Tensor()); }
@@ -88,13 +90,22 @@ class SequenceModelImpl : public torch::nn::Module {
   // style_conditioning, context_header).
   bool reads_context() const {
     return config_.context_positions > 0 || config_.context_lookback > 0 || config_.chord_conditioning ||
-           config_.style_conditioning || config_.context_header;
+           config_.style_conditioning || config_.context_header || config_.context_phrase;
   }
   // True when the model reads the tune's meter and key tokens, the last two columns of the context (context_header).
   bool reads_header() const { return config_.context_header; }
   // The width of the context rows the model reads when it reads more than the first 3 or 4 columns (styles, far
   // lookbacks or the header), else 4 (a model without them also takes 3 columns).
-  int64_t context_row_width() const { return context_width(true, style_count(), far_lookbacks(), reads_header()); }
+  int64_t context_row_width() const { return context_columns().wide() ? context_columns().width() : 4; }
+  // True when the model reads the bar number, the last column of the context (context_phrase).
+  bool reads_phrase() const { return config_.context_phrase; }
+  // The columns of the context rows the model reads (encoding.h ContextColumns has the layout).
+  ContextColumns context_columns() const {
+    ContextColumns columns;
+    columns.chords = reads_chords(), columns.styles = style_count(), columns.far_lookbacks = far_lookbacks();
+    columns.header = reads_header(), columns.phrase = reads_phrase();
+    return columns;
+  }
   // True when the model reads the chord column of the context (config chord_conditioning).
   bool reads_chords() const { return config_.chord_conditioning; }
   // The number of styles the model reads (config style_names; 0 = no style conditioning).
@@ -114,6 +125,9 @@ class SequenceModelImpl : public torch::nn::Module {
   torch::nn::ModuleList lookback{nullptr};
   // context_header: header.0 the meter token, header.1 the key token, each (V + 1, E) (V = not read yet).
   torch::nn::ModuleList header{nullptr};
+  // context_phrase: phrase.0 the bar within its 8-bar phrase, phrase.1 the phrase's number (capped at 8), each
+  // (kPhraseBars + 1, E) / (kPhraseCount + 1, E), the last row for "not a step" (kNoBar).
+  torch::nn::ModuleList phrase{nullptr};
   // chord_conditioning: the chord's 12 pitch-class bits (0/1) -> (E), a linear map without bias, added too.
   torch::nn::Linear chord{nullptr};
   // style_conditioning: the style vector (S weights summing to 1) -> (E), a linear map without bias, added too.
@@ -130,6 +144,7 @@ class SequenceModelImpl : public torch::nn::Module {
   ModelConfig config_;
   std::vector<torch::nn::Embedding> lookback_list_;
   std::vector<torch::nn::Embedding> header_list_;
+  std::vector<torch::nn::Embedding> phrase_list_;
 };
 
 // Style weights (S, each >= 0, any positive sum; normalised here) as the context's fixed-point columns (S) int64,

@@ -54,19 +54,17 @@ std::vector<Window> make_windows(const Shard& shard, const std::vector<size_t>& 
 class WindowReader {
  public:
   WindowReader(const Shard& shard, const std::vector<Window>& windows, int64_t keys, bool with_context = false,
-               bool with_chords = false, const std::vector<std::string>* style_names = nullptr,
-               int64_t far_lookbacks = 0, bool header = false)
+               const ContextColumns& columns = {}, const std::vector<std::string>* style_names = nullptr)
       : shard_(shard),
         windows_(windows),
         keys_(keys),
         frames_(shard.is_piano_roll()),
-        with_chords_(with_chords),
+        with_chords_(columns.chords),
         styles_(style_names ? static_cast<int64_t>(style_names->size()) : 0),
-        far_lookbacks_(far_lookbacks),
-        header_(header) {
+        columns_(columns) {
     if (style_names) codec::check_shard_styles(shard, *style_names);
     if (with_context) encoding_ = shard.make_encoding();
-    if (with_chords && !shard.has_chords())
+    if (columns.chords && !shard.has_chords())
       throw Error(shard.path() +
                   ": the model reads chords, but the shard stores none (prepare it with "
                   "--chords-track N)");
@@ -79,8 +77,7 @@ class WindowReader {
     Batch out;
     out.input = frames_ ? torch::zeros({B, T, keys_}) : torch::zeros({B, T}, torch::kLong);
     out.real = torch::zeros({B, T}, torch::kBool);
-    if (encoding_)
-      out.context = torch::zeros({B, T, context_width(with_chords_, styles_, far_lookbacks_, header_)}, torch::kLong);
+    if (encoding_) out.context = torch::zeros({B, T, columns_.width()}, torch::kLong);
     for (size_t i = first; i < last; ++i) {
       const Window& w = windows_[i];
       if (w.piece != cached_piece_) {
@@ -99,7 +96,7 @@ class WindowReader {
             .copy_(codec::window_context(cached_tokens_, cached_contexts_, static_cast<size_t>(w.start),
                                          static_cast<size_t>(w.length), static_cast<int>(keys_),
                                          with_chords_ ? &cached_chords_ : nullptr,
-                                         styles_ > 0 ? &cached_style_ : nullptr, far_lookbacks_, header_));
+                                         styles_ > 0 ? &cached_style_ : nullptr, columns_));
     }
     return out;
   }
@@ -118,8 +115,7 @@ class WindowReader {
   std::vector<uint16_t> cached_chords_;
   int64_t styles_ = 0;
   std::vector<int64_t> cached_style_;  // the cached piece's one-hot style
-  int64_t far_lookbacks_ = 0;
-  bool header_ = false;
+  ContextColumns columns_;
 };
 
 // Every world_size-th window for this rank (all of them in one process). The windows are sorted longest first, so
@@ -169,9 +165,8 @@ EvaluationResult evaluate_model(models::SequenceModelImpl& model, const Shard& s
   result.pieces = static_cast<int64_t>(pieces.size());
   result.windows = static_cast<int64_t>(all_windows.size());
   double nll_sum = 0, correct = 0, accuracy_denominator = 0;
-  WindowReader reader(shard, windows, V, model.reads_context(), model.reads_chords(),
-                      model.style_count() > 0 ? &model.config().style_names : nullptr, model.far_lookbacks(),
-                      model.reads_header());
+  WindowReader reader(shard, windows, V, model.reads_context(), model.context_columns(),
+                      model.style_count() > 0 ? &model.config().style_names : nullptr);
   for (size_t first = 0; first < windows.size();) {
     const int64_t T = windows[first].length;
     const int64_t rows = std::max<int64_t>(1, options.max_batch_elements / T);

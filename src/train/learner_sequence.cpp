@@ -60,8 +60,7 @@ class SequenceLearner final : public Learner {
     batch_options.augment.max_stretch = options.max_stretch;
     if (config_.style_conditioning) codec::check_shard_styles(shard, config_.style_names);
     source_ = std::make_unique<BatchSource>(shard, Split::kTrain, batch_options, model_->reads_context(),
-                                            model_->reads_chords(), model_->style_count(), model_->far_lookbacks(),
-                                            model_->reads_header());
+                                            model_->context_columns());
     for (size_t piece : shard.pieces_in_split(Split::kTrain)) train_elements_ += shard.piece(piece).length;
     for (size_t piece : shard.pieces_in_split(Split::kValid))
       if (shard.piece(piece).length >= 2) has_validation_ = true;
@@ -227,9 +226,13 @@ json resolve_sequence_config(const models::Family& family, const json& model, co
     throw Error(shard.path() + ": its '" + shard.metadata().encoding_name() +
                 "' data gives no step context (prepare it with --encoding melody --set structure=true)");
   if (resolved.value("context_header", false) && (shard.is_piano_roll() || !shard.make_encoding()->has_tune_header()))
-    throw Error("model config: \"context_header\" reads the tune's meter and key tokens, and " + shard.path() +
-                "'s '" + shard.metadata().encoding_name() +
+    throw Error("model config: \"context_header\" reads the tune's meter and key tokens, and " + shard.path() + "'s '" +
+                shard.metadata().encoding_name() +
                 "' data has none (prepare it with --encoding melody --set structure=true)");
+  if (resolved.value("context_phrase", false) && positions == 0)
+    throw Error("model config: \"context_phrase\" reads the bar number of every step, and " + shard.path() + "'s '" +
+                shard.metadata().encoding_name() +
+                "' data gives no bars (prepare it with --encoding melody --set structure=true)");
   if (asked > positions)
     throw Error("model config: \"context_positions\" " + std::to_string(asked) + " is more than the " +
                 std::to_string(positions) + " positions of " + shard.path() + "'s encoding");
@@ -273,7 +276,7 @@ std::vector<double> model_log_probs(models::SequenceModelImpl& model, const Toke
           : std::vector<int64_t>();
   if (model.reads_context())
     context = codec::window_context(tokens, encoding->contexts(tokens), 0, tokens.size(), static_cast<int>(vocab),
-                                    nullptr, style.empty() ? nullptr : &style, model.far_lookbacks(), model.reads_header())
+                                    nullptr, style.empty() ? nullptr : &style, model.context_columns())
                   .unsqueeze(0)
                   .to(device);
   const torch::Tensor logits = model.forward(input.to(device), context).to(torch::kFloat);                // (1, T, V)

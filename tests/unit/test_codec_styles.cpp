@@ -54,7 +54,7 @@ TEST(CodecStyles, EveryRowReadsItsPiecesStyleOneHot) {
   BatchOptions options;
   options.batch_size = 8;
   options.crop_length = 10;
-  BatchSource source(shard, Split::kTrain, options, /*with_context=*/true, /*with_chords=*/false, /*styles=*/2);
+  BatchSource source(shard, Split::kTrain, options, /*with_context=*/true, ContextColumns{.styles = 2});
   int rows_a = 0, rows_b = 0;
   for (uint64_t seed = 1; seed <= 4; ++seed) {
     const TensorBatch batch = source.next(seed);
@@ -91,9 +91,9 @@ TEST(CodecStyles, WindowContextCarriesTheGivenStyleAndMismatchesAreErrors) {
   EXPECT_THROW_WITH(check_shard_styles(shard, {"a", "c"}), Error, {"the model's styles (a, c)", "shard's (a, b)"});
   const Shard plain(write_styled_shard(dir, false));
   EXPECT_THROW_WITH(check_shard_styles(plain, {"a", "b"}), Error, {"stores none", "--style-from"});
-  EXPECT_THROW_WITH(BatchSource(plain, Split::kTrain, BatchOptions{}, true, false, 2), Error,
+  EXPECT_THROW_WITH(BatchSource(plain, Split::kTrain, BatchOptions{}, true, ContextColumns{.styles = 2}), Error,
                     {"reads 2 styles", "stores none"});
-  EXPECT_THROW_WITH(BatchSource(shard, Split::kTrain, BatchOptions{}, true, false, 3), Error,
+  EXPECT_THROW_WITH(BatchSource(shard, Split::kTrain, BatchOptions{}, true, ContextColumns{.styles = 3}), Error,
                     {"reads 3 styles", "stores 2"});
 }
 
@@ -131,25 +131,24 @@ TEST(CodecFarLookbacks, BatchesAndWindowsCarryTheTokensFourAndEightBarsBackAfter
   };
   const auto encoding = shard.make_encoding();
   const torch::Tensor window = window_context(tokens, encoding->contexts(tokens), 0, tokens.size(), vocab, nullptr,
-                                              nullptr, /*far_lookbacks=*/2);
+                                              nullptr, ContextColumns{.far_lookbacks = 2});
   ASSERT_EQ(window.sizes(), (std::vector<int64_t>{static_cast<int64_t>(tokens.size()), 6}));
   EXPECT_TRUE((window.select(-1, 3) == 0).all().item<bool>()) << "the chord column is there, empty";
   expect_far(window, 4, "window, step ");
   const std::vector<int64_t> style = one_hot_style(3, 2);
-  const torch::Tensor styled =
-      window_context(tokens, encoding->contexts(tokens), 0, tokens.size(), vocab, nullptr, &style, /*far_lookbacks=*/2);
+  const torch::Tensor styled = window_context(tokens, encoding->contexts(tokens), 0, tokens.size(), vocab, nullptr,
+                                              &style, ContextColumns{.far_lookbacks = 2});
   ASSERT_EQ(styled.size(-1), 4 + 3 + 2);
   expect_far(styled, 7, "styled window, step ");
 
   BatchOptions options;
   options.batch_size = 2;
   options.crop_length = 200;  // the whole tune, from its first token
-  BatchSource source(shard, Split::kTrain, options, /*with_context=*/true, /*with_chords=*/false, /*styles=*/0,
-                     /*far_lookbacks=*/2);
+  BatchSource source(shard, Split::kTrain, options, /*with_context=*/true, ContextColumns{.far_lookbacks = 2});
   const TensorBatch batch = source.next(1);
   ASSERT_EQ(batch.context.size(-1), 6);
   for (int64_t b = 0; b < 2; ++b) expect_far(batch.context[b], 4, "batch row " + std::to_string(b) + ", step ");
-  EXPECT_THROW_WITH(BatchSource(shard, Split::kTrain, options, true, false, 0, 3), Error,
+  EXPECT_THROW_WITH(BatchSource(shard, Split::kTrain, options, true, ContextColumns{.far_lookbacks = 3}), Error,
                     {"3 far lookbacks", "at most 2"});
 }
 
@@ -163,7 +162,7 @@ TEST(CodecHeader, EveryRowReadsTheTunesMeterAndKeyTheKeyMovedWithTheCrop) {
   const int vocab = static_cast<int>(shard.vocabulary_size());
   const Token meter = encoding->vocabulary().id("METER_4_4"), key_c = encoding->vocabulary().id("KEY_C");
   const torch::Tensor window = window_context(tokens, encoding->contexts(tokens), 0, tokens.size(), vocab, nullptr,
-                                              nullptr, /*far_lookbacks=*/1, /*header=*/true);
+                                              nullptr, ContextColumns{.far_lookbacks = 1, .header = true});
   ASSERT_EQ(window.size(-1), 4 + 1 + 2);
   // Row 0 is about METER (nothing read yet), row 1 about KEY (the meter read), rows 2.. about the steps and END.
   EXPECT_EQ(window[0][5].item<int64_t>(), vocab);
@@ -175,8 +174,8 @@ TEST(CodecHeader, EveryRowReadsTheTunesMeterAndKeyTheKeyMovedWithTheCrop) {
     EXPECT_EQ(window[row][6].item<int64_t>(), key_c) << row;
   }
   // A window from the middle of the tune reads the header too.
-  const torch::Tensor middle =
-      window_context(tokens, encoding->contexts(tokens), 100, 20, vocab, nullptr, nullptr, 0, /*header=*/true);
+  const torch::Tensor middle = window_context(tokens, encoding->contexts(tokens), 100, 20, vocab, nullptr, nullptr,
+                                              ContextColumns{.header = true});
   ASSERT_EQ(middle.size(-1), 4 + 2);
   EXPECT_TRUE((middle.select(-1, 4) == meter).all().item<bool>());
   EXPECT_TRUE((middle.select(-1, 5) == key_c).all().item<bool>());
@@ -187,7 +186,7 @@ TEST(CodecHeader, EveryRowReadsTheTunesMeterAndKeyTheKeyMovedWithTheCrop) {
   options.batch_size = 8;
   options.crop_length = 32;
   options.augment.max_transpose = 5;
-  BatchSource source(shard, Split::kTrain, options, /*with_context=*/true, false, 0, 0, /*header=*/true);
+  BatchSource source(shard, Split::kTrain, options, /*with_context=*/true, ContextColumns{.header = true});
   int transposed = 0;
   for (uint64_t seed = 1; seed <= 4; ++seed) {
     const TensorBatch batch = source.next(seed);
@@ -196,8 +195,9 @@ TEST(CodecHeader, EveryRowReadsTheTunesMeterAndKeyTheKeyMovedWithTheCrop) {
       int lowest = 128;
       for (int64_t t = 0; t < 32; ++t) {
         const int pitch = encoding->token_pitch(static_cast<Token>(batch.targets[b][t].item<int64_t>()));
-        if (pitch >= 0 && encoding->vocabulary().name(static_cast<Token>(batch.targets[b][t].item<int64_t>()))
-                                  .rfind("NOTE_ON", 0) == 0)
+        if (pitch >= 0 &&
+            encoding->vocabulary().name(static_cast<Token>(batch.targets[b][t].item<int64_t>())).rfind("NOTE_ON", 0) ==
+                0)
           lowest = std::min(lowest, pitch);
       }
       const int shift = lowest - 60;
@@ -224,8 +224,62 @@ TEST(CodecHeader, EveryRowReadsTheTunesMeterAndKeyTheKeyMovedWithTheCrop) {
   writer.add_tokens(0, Split::kTrain, plain->from_text("NOTE_ON_60 NO_EVENT NOTE_OFF NOTE_ON_62 NOTE_OFF"));
   writer.write(dir.file("plain.cdz"));
   const Shard plain_shard(dir.file("plain.cdz"));
-  EXPECT_THROW_WITH(BatchSource(plain_shard, Split::kTrain, options, true, false, 0, 0, true), Error,
+  EXPECT_THROW_WITH(BatchSource(plain_shard, Split::kTrain, options, true, ContextColumns{.header = true}), Error,
                     {"plain.cdz", "no tune header", "structure=true"});
+  EXPECT_THROW_WITH(BatchSource(plain_shard, Split::kTrain, options, true, ContextColumns{.phrase = true}), Error,
+                    {"plain.cdz", "no step context", "structure=true"});
+}
+
+// The bar number (models with context_phrase): the last column, the bar of token t + 1 counted from the tune's first
+// bar, kNoBar off the steps (the header, after END), in windows and in crops that start mid-tune.
+TEST(CodecPhrase, EveryStepReadsItsBarFromTheTunesStartAlsoInCropsFromTheMiddle) {
+  testing::TempDir dir;
+  const Shard shard(write_tune_shard(dir));
+  const std::vector<Token> tokens = shard.token_vector(0);  // START METER KEY, 140 notes, NOTE_OFF, END
+  const auto encoding = shard.make_encoding();
+  const int vocab = static_cast<int>(shard.vocabulary_size());
+  const ContextColumns columns{.far_lookbacks = 1, .header = true, .phrase = true};
+  const torch::Tensor window =
+      window_context(tokens, encoding->contexts(tokens), 0, tokens.size(), vocab, nullptr, nullptr, columns);
+  ASSERT_EQ(window.size(-1), 4 + 1 + 2 + 1);
+  ASSERT_EQ(columns.phrase_column(), 7);
+  // Rows 0 and 1 are about METER and KEY; row 2 + s about step s (16 steps a bar in 4/4 at 4 steps a quarter), up to
+  // the NOTE_OFF (step 140) and the END after it (row 143, still in bar 8); the last row is after END.
+  EXPECT_EQ(window[0][7].item<int64_t>(), kNoBar);
+  EXPECT_EQ(window[1][7].item<int64_t>(), kNoBar);
+  for (int s = 0; s <= 141; ++s) EXPECT_EQ(window[2 + s][7].item<int64_t>(), s / 16) << "step " << s;
+  EXPECT_EQ(window[144][7].item<int64_t>(), kNoBar);
+  // The header columns keep their place before it.
+  EXPECT_EQ(window[5][5].item<int64_t>(), encoding->vocabulary().id("METER_4_4"));
+  EXPECT_EQ(window[5][6].item<int64_t>(), encoding->vocabulary().id("KEY_C"));
+
+  // Crops of 32 tokens from anywhere: each is the window's rows at the crop's offset (the tokens and the positions
+  // fix the offset: notes repeat every 13 steps, positions every 16), so crops from the middle read bars above 0.
+  BatchOptions options;
+  options.batch_size = 8;
+  options.crop_length = 32;
+  BatchSource source(shard, Split::kTrain, options, /*with_context=*/true, columns);
+  int from_the_middle = 0;
+  for (uint64_t seed = 1; seed <= 4; ++seed) {
+    const TensorBatch batch = source.next(seed);
+    ASSERT_EQ(batch.context.size(-1), 8);
+    for (int64_t b = 0; b < batch.context.size(0); ++b) {
+      int matches = 0;
+      for (int64_t offset = 0; offset + 32 <= static_cast<int64_t>(tokens.size()); ++offset) {
+        bool same = true;
+        for (int64_t t = 0; t < 32 && same; ++t)
+          same = batch.targets[b][t].item<int64_t>() == tokens[static_cast<size_t>(offset + t)] &&
+                 batch.context[b][t][0].item<int64_t>() == window[offset + t][0].item<int64_t>();
+        if (!same) continue;
+        ++matches;
+        EXPECT_TRUE(batch.context[b].select(-1, 7).equal(window.narrow(0, offset, 32).select(-1, 7)))
+            << "crop " << b << " at " << offset;
+        if (batch.context[b][31][7].item<int64_t>() >= 2) ++from_the_middle;
+      }
+      EXPECT_EQ(matches, 1) << "crop " << b;
+    }
+  }
+  EXPECT_GT(from_the_middle, 5) << "the test must see crops from the middle of the tune";
 }
 
 }  // namespace

@@ -198,7 +198,17 @@ TEST(MelodyStructure, ContextGivesTheBarPositionAndTheTokensOneTwoFourAndEightBa
     // The tune's header, at every step.
     EXPECT_EQ(values[kMeterValue], tokens[1]) << "step " << s;
     EXPECT_EQ(values[kKeyValue], tokens[2]) << "step " << s;
+    // The bar from the tune's start (12 steps a bar in 6/8).
+    EXPECT_EQ(contexts[i].bar, s / 12) << "step " << s;
+    EXPECT_EQ(values[kBarValue], s / 12) << "step " << s;
   }
+  // No bar before the first step and after END; bars past the 8th phrase read as its last bar.
+  EXPECT_EQ(contexts[1].bar, -1);
+  EXPECT_EQ(context_values(tokens, 1, contexts[1], vocab)[kBarValue], kNoBar);
+  EXPECT_EQ(contexts.back().bar, -1);
+  StepContext far_bar;
+  far_bar.bar = 200;
+  EXPECT_EQ(context_values(tokens, 2, far_bar, vocab)[kBarValue], kNoBar - 1);
   // The header as far as it is read: after START nothing, after METER the meter, after KEY both, after END still.
   EXPECT_EQ(contexts[0].meter, -1);
   EXPECT_EQ(contexts[0].key, -1);

@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "encoding/encoding.h"
 #include "families/registry.h"
+#include "generate/beam_search.h"
 #include "generate/generator.h"
 #include "generate/style_schedule.h"
 #include "models/sequence_model.h"
@@ -233,6 +234,41 @@ TEST(GenerateGeneratorChecks, FiveHundredTwelveTokensWithASmallLstm) {
   const auto tokens = generate_tokens(*model, *encoding, {}, options, &stats);
   EXPECT_EQ(stats.generated_tokens, 512);
   expect_grammatical(*encoding, tokens);
+}
+
+// forbid_end (a length asked for): a model that would end the tune at once runs on instead, sampled or in a beam.
+TEST(GenerateGeneratorChecks, ForbidEndRunsATuneModelThatWouldEndAtOnceToTheLength) {
+  auto encoding = make_token_encoding(nlohmann::json{{"name", "melody"}, {"structure", true}});
+  auto model = tiny_model("lstm", encoding->vocabulary().size());
+  const Token end = encoding->end_token();
+  ASSERT_GE(end, 0);
+  {
+    torch::NoGradGuard no_grad;
+    model->named_parameters()["head.bias"][end].fill_(30.0);  // END whenever the grammar allows it
+  }
+  const auto primer = encoding->from_text("START METER_4_4 KEY_C");
+  GenerationOptions options;
+  options.max_tokens = 40;
+  options.seed = 3;
+  const auto ended = generate_tokens(*model, *encoding, primer, options);
+  ASSERT_EQ(ended.size(), primer.size() + 1) << "without forbid_end the tune ends at once";
+  EXPECT_EQ(ended.back(), end);
+  options.forbid_end = true;
+  GenerationStats stats;
+  const auto long_tune = generate_tokens(*model, *encoding, primer, options, &stats);
+  EXPECT_EQ(stats.generated_tokens, 40);
+  EXPECT_EQ(std::count(long_tune.begin(), long_tune.end(), end), 0);
+  expect_grammatical(*encoding, long_tune);
+  BeamSearchOptions beam;
+  beam.beam_size = 2;
+  beam.max_tokens = 24;
+  beam.forbid_end = true;
+  const auto beamed = beam_search_tokens(*model, *encoding, primer, beam);
+  EXPECT_GE(beamed.size(), primer.size() + 24);
+  EXPECT_EQ(std::count(beamed.begin(), beamed.end(), end), 0);
+  beam.forbid_end = false;
+  const auto beam_ended = beam_search_tokens(*model, *encoding, primer, beam);
+  EXPECT_EQ(beam_ended[primer.size()], end) << "the beam ends at once without forbid_end";
 }
 
 // ---- styles (generate/style_schedule.h; docs/conditioning.md "Styles and blends") ----------------------------------

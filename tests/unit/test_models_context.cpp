@@ -228,6 +228,74 @@ TEST_P(ContextBackbone, HeaderColumnsComeLastAndStepReproducesForward) {
   EXPECT_THROW_WITH(ModelConfig::from_json(frames.to_json()), Error, {"context_header", "token models"});
 }
 
+// The bar number (context_phrase): the last column, read as the bar within its 8-bar phrase (phrase.0) and the
+// phrase's number (phrase.1), kNoBar reading the last row of each.
+TEST_P(ContextBackbone, PhraseColumnReadsTheBarInItsPhraseAndThePhraseNumber) {
+  torch::manual_seed(23);
+  ModelConfig config = context_config(GetParam(), 4);
+  config.context_header = true;
+  config.context_phrase = true;
+  auto model = testing::test_sequence_model(config);
+  model->eval();
+  torch::NoGradGuard no_grad;
+  const int64_t B = 3, T = 12, width = 4 + 2 + 2 + 1;
+  ASSERT_TRUE(model->reads_phrase());
+  ASSERT_EQ(model->context_row_width(), width);
+  const auto parameters = model->named_parameters();
+  const int64_t E = parameters["lookback.0.weight"].size(1);
+  ASSERT_TRUE(parameters.contains("phrase.0.weight") && parameters.contains("phrase.1.weight"));
+  EXPECT_EQ(parameters["phrase.0.weight"].sizes(), (std::vector<int64_t>{kPhraseBars + 1, E}));
+  EXPECT_EQ(parameters["phrase.1.weight"].sizes(), (std::vector<int64_t>{kPhraseCount + 1, E}));
+  const torch::Tensor input = torch::randint(kVocab, {B, T}, torch::kLong);
+  const torch::Tensor before = torch::cat({random_context(B, T), torch::zeros({B, T, 1}, torch::kLong),
+                                           torch::randint(kVocab + 1, {B, T, 4}, torch::kLong)},
+                                          -1);  // (B, T, 8): up to the key
+  // Step decoding equals the full sequence with bar numbers anywhere in [0, kNoBar].
+  const torch::Tensor context = torch::cat({before, torch::randint(kNoBar + 1, {B, T, 1}, torch::kLong)}, -1);
+  const torch::Tensor full = model->forward(input, context);
+  auto state = model->initial_state(B);
+  for (int64_t t = 0; t < T; ++t)
+    EXPECT_LT(max_abs_diff(model->step(input.select(1, t), *state, context.select(1, t)), full.select(1, t)), 1e-5)
+        << GetParam() << " t " << t;
+  // Reference: the same model without context_phrase whose bar-position embedding has, added to every row, the two
+  // rows the bar number selects (all embeddings are summed before the backbone): bar 13 is bar 5 of phrase 1, bars
+  // past the 8th phrase were capped at 63 (bar 7 of phrase 7), kNoBar reads the last rows.
+  ModelConfig plain_config = context_config(GetParam(), 4);
+  plain_config.context_header = true;
+  auto plain = testing::test_sequence_model(plain_config);
+  plain->eval();
+  copy_shared_and_zero_the_rest(*model, *plain);
+  const torch::Tensor in_phrase = torch::randn({kPhraseBars + 1, E}), number = torch::randn({kPhraseCount + 1, E});
+  parameters["phrase.0.weight"].copy_(in_phrase);
+  parameters["phrase.1.weight"].copy_(number);
+  const torch::Tensor position_rows = plain->named_parameters()["bar_position.weight"].clone();
+  struct Case {
+    int64_t bar, in_phrase, number;
+  };
+  for (const Case& c : {Case{0, 0, 0}, Case{13, 5, 1}, Case{63, 7, 7}, Case{kNoBar, kPhraseBars, kPhraseCount}}) {
+    plain->named_parameters()["bar_position.weight"].copy_(position_rows + in_phrase[c.in_phrase] + number[c.number]);
+    const torch::Tensor bars = torch::full({B, T, 1}, c.bar, torch::kLong);
+    EXPECT_LT(max_abs_diff(model->forward(input, torch::cat({before, bars}, -1)), plain->forward(input, before)), 1e-5)
+        << GetParam() << " bar " << c.bar;
+  }
+  // Another bar number gives other logits from the first position on.
+  EXPECT_GT(max_abs_diff(model->forward(input, torch::cat({before, torch::full({B, T, 1}, 3, torch::kLong)}, -1)),
+                         model->forward(input, torch::cat({before, torch::full({B, T, 1}, 11, torch::kLong)}, -1))),
+            1e-4)
+      << GetParam();
+  // A row without the bar column is refused with the layout named; a bar number out of range names the column.
+  EXPECT_THROW_WITH(model->forward(input, before), Error, {"(B, T, 9)", "1 bar number"});
+  EXPECT_THROW_WITH(model->forward(input, torch::cat({before, torch::full({B, T, 1}, kNoBar + 1, torch::kLong)}, -1)),
+                    Error, {"bar numbers", "[0, 65)"});
+  // A config written before the option reads as without it; frames models refuse it.
+  nlohmann::json old = context_config(GetParam(), 2).to_json();
+  old.erase("context_phrase");
+  EXPECT_FALSE(ModelConfig::from_json(old).context_phrase);
+  ModelConfig frames = context_config(GetParam(), 0);
+  frames.context_positions = 0, frames.context_phrase = true, frames.input_kind = InputKind::kFrames;
+  EXPECT_THROW_WITH(ModelConfig::from_json(frames.to_json()), Error, {"context_phrase", "token models"});
+}
+
 INSTANTIATE_TEST_SUITE_P(Families, ContextBackbone, ::testing::Values("rnn", "lstm", "gru", "transformer"));
 
 // ---- chords (config chord_conditioning: a 4th context column, 12 pitch-class bits) ---------------------------------
