@@ -59,7 +59,6 @@ class WindowReader {
         windows_(windows),
         keys_(keys),
         frames_(shard.is_piano_roll()),
-        with_chords_(columns.chords),
         styles_(style_names ? static_cast<int64_t>(style_names->size()) : 0),
         columns_(columns) {
     if (style_names) codec::check_shard_styles(shard, *style_names);
@@ -84,7 +83,7 @@ class WindowReader {
         cached_ = piece_tensor(shard_, w.piece), cached_piece_ = w.piece;
         if (encoding_)
           cached_tokens_ = shard_.token_vector(w.piece), cached_contexts_ = encoding_->contexts(cached_tokens_);
-        if (with_chords_) cached_chords_ = shard_.piece_chords(w.piece);
+        if (columns_.chords) cached_chords_ = shard_.piece_chords(w.piece);
         if (styles_ > 0) cached_style_ = codec::one_hot_style(styles_, shard_.piece_style(w.piece));
       }
       const int64_t row = static_cast<int64_t>(i - first);
@@ -95,7 +94,7 @@ class WindowReader {
             .narrow(0, 0, w.length)
             .copy_(codec::window_context(cached_tokens_, cached_contexts_, static_cast<size_t>(w.start),
                                          static_cast<size_t>(w.length), static_cast<int>(keys_),
-                                         with_chords_ ? &cached_chords_ : nullptr,
+                                         columns_.chords ? &cached_chords_ : nullptr,
                                          styles_ > 0 ? &cached_style_ : nullptr, columns_));
     }
     return out;
@@ -111,7 +110,6 @@ class WindowReader {
   torch::Tensor cached_;
   std::vector<Token> cached_tokens_;
   std::vector<StepContext> cached_contexts_;
-  bool with_chords_ = false;
   std::vector<uint16_t> cached_chords_;
   int64_t styles_ = 0;
   std::vector<int64_t> cached_style_;  // the cached piece's one-hot style
