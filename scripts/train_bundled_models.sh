@@ -30,8 +30,11 @@ mkdir -p "$work"
 # and the bar number (context_phrase=true: the bar within its 8-bar phrase and the phrase's number), so that a tune
 # knows where it is in its form: where phrases restate and where tunes end.
 recurrent_form="--set context_lookback=4 --set context_header=true --set context_phrase=true --set start_crop_share=0.2 --set end_crop_share=0.2"
+# The rnn also reads the bars left in the tune (context_bars_left=true: the length asked for with --bars, "unknown"
+# in half the training rows and without --bars), and two fifths of its crops end at the tune's END.
+planned_form="${recurrent_form/end_crop_share=0.2/end_crop_share=0.4} --set context_bars_left=true"
 declare -A sizes=(
-  [rnn]="--set hidden_size=256 --set num_layers=2 $recurrent_form"
+  [rnn]="--set hidden_size=256 --set num_layers=2 $planned_form"
   [lstm]="--set hidden_size=192 --set num_layers=2 $recurrent_form"
   [gru]="--set hidden_size=256 --set num_layers=2 $recurrent_form"
   # Crops of 256 tokens (16 bars of 16ths) can hold an 8-bar phrase and its repeat for attention to copy from; a

@@ -259,6 +259,7 @@ def main():
            if m.get("context_lookback", 0) > 0 else "")
         + ("; the tune's meter and key at every step" if m.get("context_header", False) else "")
         + ("; the bar number (its bar within an 8-bar phrase and the phrase's number)" if m.get("context_phrase", False) else "")
+        + ("; the bars left in the tune (the length asked for, `--bars`; \"unknown\" without one)" if m.get("context_bars_left", False) else "")
         + (f"; attention over its last {m['attention_length']} outputs" if m.get("attention_length", 0) > 0 else "")
         + " |",
         f"| parameters | {end['parameters']:,} |",
@@ -275,7 +276,8 @@ def main():
         f"| training | {end['step']:,} steps of batch {t['batch_size']} x {t['crop_length']} tokens, AdamW lr {t['learning_rate']}, "
         f"{t.get('schedule', 'cosine')} schedule, transposition augmentation +-{t['max_transpose']}"
         + (f", {t['start_crop_share']:g} of the crops from the tune's START" if t.get('start_crop_share') else "")
-        + (f", {t['end_crop_share']:g} ending at its END" if t.get('end_crop_share') else "") + "; "
+        + (f", {t['end_crop_share']:g} ending at its END" if t.get('end_crop_share') else "")
+        + (f", {t.get('bars_left_unknown_share', 0.5):g} of the rows told no length" if m.get("context_bars_left", False) else "") + "; "
         f"{end['elapsed_seconds'] / 60:.1f} min on a 2-core CPU machine shared with other work (threads: see the command below); stopped by {end['stop_reason']} |",
         f"| checkpoint | best validation NLL (step {best['step'] if best else '-'}) |",
         f"| test NLL | **{test['model']['nll']:.3f} nats/token** (perplexity {test['model']['perplexity']:.2f}, "

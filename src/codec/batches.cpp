@@ -1,5 +1,7 @@
 #include "codec/batches.h"
 
+#include <random>
+
 #include "common/error.h"
 #include "models/sequence_model.h"
 #include "score/chords.h"
@@ -38,14 +40,18 @@ BatchSource::BatchSource(const Shard& shard, Split split, const BatchOptions& op
                   "counts; train a model with a context without it");
     token_sampler_ = std::make_unique<TokenBatchSampler>(shard, split, options, 0);
     pad_id_ = token_sampler_->pad_id();
-    if (with_context || header || columns.phrase) {
+    if (with_context || header || columns.phrase || columns.bars_left) {
       encoding_ = shard.make_encoding();
       if (header && !encoding_->has_tune_header())
         throw Error(shard.path() + ": its '" + encoding_->name() +
                     "' encoding writes no tune header for the model to read (melody with --set structure=true does)");
-      if (encoding_->position_count() == 0 && (columns.phrase || (!with_chords && styles == 0)))
+      if (encoding_->position_count() == 0 && (columns.phrase || columns.bars_left || (!with_chords && styles == 0)))
         throw Error(shard.path() + ": its '" + encoding_->name() +
                     "' encoding gives no step context (melody with --set structure=true does)");
+      if (columns.bars_left && encoding_->end_token() < 0)
+        throw Error(shard.path() + ": its '" + encoding_->name() +
+                    "' encoding does not end tunes, so no tune has a length in bars (melody with --set "
+                    "structure=true does)");
     }
   }
 }
@@ -55,13 +61,20 @@ const std::vector<StepContext>& BatchSource::piece_contexts(size_t piece) {
   if (found == contexts_.end()) {
     const std::vector<Token> tokens = shard_.token_vector(piece);
     found = contexts_.emplace(piece, encoding_->contexts(tokens)).first;
+    tune_bars_[piece] = encoding_->tune_bar_count(tokens, found->second);
   }
   return found->second;
 }
 
+void BatchSource::set_bars_left_unknown_share(double share) {
+  if (!(share >= 0.0 && share <= 1.0))
+    throw Error("bars_left_unknown_share must be in [0, 1], got " + std::to_string(share));
+  bars_left_unknown_share_ = share;
+}
+
 torch::Tensor window_context(std::span<const Token> piece, const std::vector<StepContext>& contexts, size_t first,
                              size_t length, int vocab, const std::vector<uint16_t>* chords,
-                             const std::vector<int64_t>* style, const ContextColumns& asked) {
+                             const std::vector<int64_t>* style, const ContextColumns& asked, int64_t tune_bars) {
   ContextColumns columns = asked;
   columns.chords = chords != nullptr;
   columns.styles = style ? static_cast<int64_t>(style->size()) : 0;
@@ -80,6 +93,7 @@ torch::Tensor window_context(std::span<const Token> piece, const std::vector<Ste
       values[at][columns.header_column() + 1] = row[kKeyValue];
     }
     if (columns.phrase) values[at][columns.phrase_column()] = row[kBarValue];
+    if (columns.bars_left) values[at][columns.bars_left_column()] = bars_left_value(contexts[first + t].bar, tune_bars);
   }
   return out;
 }
@@ -128,10 +142,15 @@ TensorBatch BatchSource::next(uint64_t seed) {
       for (int64_t k = 0; k < far_lookbacks; ++k) batch.context.select(2, columns_.far_column() + k).fill_(vocab);
       for (int64_t k = 0; k < (columns_.header ? 2 : 0); ++k) batch.context.select(2, header_column + k).fill_(vocab);
       if (columns_.phrase) batch.context.select(2, columns_.phrase_column()).fill_(kNoBar);
+      if (columns_.bars_left) batch.context.select(2, columns_.bars_left_column()).fill_(kBarsLeftUnknown);
+      std::mt19937_64 unknown_draws(seed ^ 0x6261727320656674ULL);  // one draw per row, from the batch's seed
       auto values = batch.context.accessor<int64_t, 3>();
       for (int b = 0; b < drawn.batch_size; ++b) {
         const BatchRowInfo& row = drawn.rows[static_cast<size_t>(b)];
         const std::vector<StepContext>& piece = piece_contexts(row.piece);
+        const bool unknown_length =
+            std::uniform_real_distribution<double>(0.0, 1.0)(unknown_draws) < bars_left_unknown_share_;
+        const int64_t tune_bars = unknown_length ? -1 : tune_bars_.at(row.piece);
         const std::span<const Token> crop(drawn.tokens.data() + static_cast<size_t>(b) * drawn.length,
                                           static_cast<size_t>(row.length));
         // The piece's KEY token (its grammar's last context holds it once read), moved with the crop's transposition
@@ -149,6 +168,7 @@ TensorBatch BatchSource::next(uint64_t seed) {
           }
           // The bar from the tune's start, whatever the crop's: a crop that starts mid-tune knows where it is.
           if (columns_.phrase) values[b][t][columns_.phrase_column()] = row_values[kBarValue];
+          if (columns_.bars_left) values[b][t][columns_.bars_left_column()] = bars_left_value(context.bar, tune_bars);
         }
         if (columns_.chords) {
           // The chord under token t + 1, moved with the crop's transposition.

@@ -44,6 +44,9 @@ int64_t shard_input_size(const Shard& shard);
 // columns.far_lookbacks F (1 or 2): the tokens 4 (and 8) bars back. columns.header: the piece's METER and KEY tokens
 // (the key transposed with the crop) at every token of the crop (a crop that starts mid-tune reads them too).
 // columns.phrase: the bar number of token t + 1 from the tune's start (kNoBar off the steps).
+// columns.bars_left: the bars left in the tune at token t + 1 (encoding.h bars_left_value), from the piece's own
+// length; in a share of the rows (set_bars_left_unknown_share) "unknown", so that the model also writes tunes of no
+// planned length.
 class BatchSource {
  public:
   BatchSource(const Shard& shard, Split split, const BatchOptions& options, bool with_context = false,
@@ -51,6 +54,8 @@ class BatchSource {
   TensorBatch next(uint64_t seed);
   bool frames() const { return roll_sampler_ != nullptr; }
   int64_t pad_id() const { return pad_id_; }
+  // The share of rows (each drawn from the batch's seed) whose bars-left column reads "unknown"; in [0, 1].
+  void set_bars_left_unknown_share(double share);
 
  private:
   const std::vector<StepContext>& piece_contexts(size_t piece);
@@ -61,6 +66,8 @@ class BatchSource {
   int64_t pad_id_ = -1;
   std::unique_ptr<TokenEncoding> encoding_;                        // with a context
   std::unordered_map<size_t, std::vector<StepContext>> contexts_;  // per piece
+  std::unordered_map<size_t, int64_t> tune_bars_;                  // per piece (tune_bar_count)
+  double bars_left_unknown_share_ = 0.0;
   ContextColumns columns_;
   std::unordered_map<size_t, std::vector<uint16_t>> chords_;  // per piece
 };
@@ -70,10 +77,11 @@ class BatchSource {
 // ContextColumns), its chords and styles given here instead: with chords (the piece's, one mask per token), column 3
 // the chord under token t + 1 (0 past the end); with a style (S fixed-point weights, models/sequence_model.h
 // style_weights_column), the style in columns 4.. of every row. columns.far_lookbacks, header and phrase as in
-// BatchSource.
+// BatchSource; columns.bars_left from `tune_bars` (the tune's length in bars; -1, evaluation's: "unknown").
 torch::Tensor window_context(std::span<const Token> piece, const std::vector<StepContext>& contexts, size_t first,
                              size_t length, int vocab, const std::vector<uint16_t>* chords = nullptr,
-                             const std::vector<int64_t>* style = nullptr, const ContextColumns& columns = {});
+                             const std::vector<int64_t>* style = nullptr, const ContextColumns& columns = {},
+                             int64_t tune_bars = -1);
 // The fixed-point one-hot style column of style `index` of `count`.
 std::vector<int64_t> one_hot_style(int64_t count, int64_t index);
 

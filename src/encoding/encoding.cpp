@@ -73,6 +73,11 @@ ContextValues context_values(std::span<const Token> tokens, size_t i, const Step
   return values;
 }
 
+int64_t bars_left_value(int bar, int64_t tune_bars) {
+  if (bar < 0 || tune_bars < 0) return kBarsLeftUnknown;
+  return std::clamp<int64_t>(tune_bars - bar, 0, kBarsLeftHorizon);
+}
+
 std::vector<StepContext> TokenEncoding::contexts(std::span<const Token> tokens) const {
   std::vector<StepContext> out(tokens.size());
   if (position_count() == 0) return out;

@@ -69,6 +69,16 @@ constexpr int kBarValue = kKeyValue + 1;
 constexpr int kPhraseBars = 8, kPhraseCount = 8;
 constexpr int64_t kNoBar = kPhraseBars * kPhraseCount;
 
+// The bars left in a tune as a model reads them (context_bars_left): the tune's bar count minus the next token's bar,
+// so 1 in the last bar and 0 where the tune is over (its END comes next); counts past kBarsLeftHorizon read as it
+// (the end is further off), and kBarsLeftUnknown where no length is planned or the next token is not a step. In
+// training the length is the tune's own; in generation, the length asked for (--bars).
+constexpr int64_t kBarsLeftHorizon = 9;
+constexpr int64_t kBarsLeftUnknown = kBarsLeftHorizon + 1;
+// bar: the next token's bar (StepContext::bar, -1 = not a step); tune_bars: the tune's length in bars (-1 = unknown;
+// TokenEncoding::tune_bar_count()).
+int64_t bars_left_value(int bar, int64_t tune_bars);
+
 // What a model reads beside tokens[i] (the context of token i + 1; models/sequence_model.h): [position, the tokens
 // 1, 2, 4 and 8 bars back, the meter and key tokens, the bar number], the lookback tokens taken from `tokens`
 // itself, the header tokens and the bar from `context`, and `vocab` where there is no token (before the first token,
@@ -78,20 +88,23 @@ ContextValues context_values(std::span<const Token> tokens, size_t i, const Step
 // The columns of a model's context row (models/sequence_model.h has the layout): [0] position, [1] and [2] the
 // tokens 1 and 2 bars back, [3] the chord (present when any later column is; 0 = none), [4, 4 + S) the style
 // weights, then the far lookbacks F (the tokens 4 and 8 bars back: models with context_lookback 3 or 4), then the
-// tune's meter and key tokens (models with context_header), then the bar number (models with context_phrase). The
-// newer columns come last so that the rows of older models keep their columns.
+// tune's meter and key tokens (models with context_header), then the bar number (models with context_phrase), then
+// the bars left (models with context_bars_left). The newer columns come last so that the rows of older models keep
+// their columns.
 struct ContextColumns {
   bool chords = false;        // the model reads the chord column
   int64_t styles = 0;         // S
   int64_t far_lookbacks = 0;  // F
   bool header = false;        // the meter and the key
   bool phrase = false;        // the bar number
+  bool bars_left = false;     // the bars left in the tune
   // True when the row has the chord column and what follows it (else 3 columns).
-  bool wide() const { return chords || styles > 0 || far_lookbacks > 0 || header || phrase; }
+  bool wide() const { return chords || styles > 0 || far_lookbacks > 0 || header || phrase || bars_left; }
   int64_t far_column() const { return 4 + styles; }
   int64_t header_column() const { return far_column() + far_lookbacks; }  // the meter; the key after it
   int64_t phrase_column() const { return header_column() + (header ? 2 : 0); }
-  int64_t width() const { return wide() ? phrase_column() + (phrase ? 1 : 0) : 3; }
+  int64_t bars_left_column() const { return phrase_column() + (phrase ? 1 : 0); }
+  int64_t width() const { return wide() ? bars_left_column() + (bars_left ? 1 : 0) : 3; }
 };
 
 // A grammar state: which tokens may come next, given everything pushed so far.
@@ -147,6 +160,12 @@ class TokenEncoding {
   virtual bool has_tune_header() const { return false; }
   // The token that ends a piece (encodings with one; -1 otherwise). Generation can stop there (--until-end).
   virtual Token end_token() const { return -1; }
+  // The length in bars of a whole tune (the bars up to the end of its last note or rest, a bar begun counting whole),
+  // from its tokens and their contexts(); -1 when the encoding does not end tunes or the tokens hold no ended tune.
+  virtual int64_t tune_bar_count(std::span<const Token> tokens, const std::vector<StepContext>& contexts) const {
+    (void)tokens, (void)contexts;
+    return -1;
+  }
   // The contexts of a whole sequence: contexts[i] is the context of token i + 1 after tokens[0..i] (what the model
   // reads beside token i). Tokens the grammar does not allow leave the context empty from there on.
   std::vector<StepContext> contexts(std::span<const Token> tokens) const;

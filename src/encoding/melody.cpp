@@ -254,6 +254,20 @@ Token MelodyEncoding::end_token() const {
   return structure_ids(spec_).end;
 }
 
+int64_t MelodyEncoding::tune_bar_count(std::span<const Token> tokens, const std::vector<StepContext>& contexts) const {
+  const Token end = end_token();
+  if (end < 0 || contexts.size() != tokens.size()) return -1;
+  const auto first_end = std::find(tokens.begin(), tokens.end(), end);  // padding may repeat END
+  if (first_end == tokens.end() || first_end - tokens.begin() < 2) return -1;
+  // The last step token before END and the context it was read with (contexts[i] is of token i + 1).
+  const size_t last = static_cast<size_t>(first_end - tokens.begin()) - 1;
+  const StepContext& at_last = contexts[last - 1];
+  if (!is_step_token(tokens[last]) || at_last.bar < 0) return -1;
+  // A closing NOTE_OFF on a bar line ends the tune at that line; any other last step lasts into its bar.
+  const bool on_the_line = tokens[last] == kNoteOff && at_last.position == 1;
+  return at_last.bar + (on_the_line ? 0 : 1);
+}
+
 Token MelodyEncoding::meter_token(int numerator, int denominator) const {
   const StructureIds ids = structure_ids(spec_);
   if (ids.end < 0) return -1;

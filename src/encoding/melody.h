@@ -107,6 +107,8 @@ class MelodyEncoding : public TokenEncoding {
   int position_count() const override;
   bool has_tune_header() const override { return spec_.structure; }
   Token end_token() const override;
+  // structure only: the closing NOTE_OFF step marks the last note's end and opens no bar of its own.
+  int64_t tune_bar_count(std::span<const Token> tokens, const std::vector<StepContext>& contexts) const override;
   // structure only (else -1): the meter token of n/d (exact, or the listed meter of the same bar length), the key
   // token of a key.
   Token meter_token(int numerator, int denominator) const;

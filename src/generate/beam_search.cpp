@@ -105,6 +105,7 @@ std::vector<Token> beam_search_tokens(models::SequenceModelImpl& model, const To
   beams[0].tokens.assign(primer.begin(), primer.end());
   beams[0].grammar = primed_grammar(encoding, primer, "beam search");
   beams[0].contexts = encoding.contexts(primer);
+  const int64_t tune_bars = planned_tune_bars(beams[0].grammar->context(), options.planned_bars);
 
   model.eval();
   torch::NoGradGuard no_grad;
@@ -144,7 +145,7 @@ std::vector<Token> beam_search_tokens(models::SequenceModelImpl& model, const To
                                            ? options.next_style(std::span<const Token>(beam.tokens.data(), at + 1))
                                            : even_style;
     return context_row(model, context_values(beam.tokens, at, beam.contexts[at], vocab), /*chord=*/0, style,
-                       "beam search");
+                       "beam search", bars_left_value(beam.contexts[at].bar, tune_bars));
   };
   auto context_rows = [&](const std::vector<std::vector<int64_t>>& rows_values) {
     if (!model.reads_context()) return torch::Tensor();

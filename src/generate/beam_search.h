@@ -42,7 +42,8 @@ struct BeamSearchOptions {
   // Style models: the style vector of each beam's next token, given that beam's tokens before it (as
   // GenerationOptions::next_style). Absent: the even mixture of the model's styles.
   std::function<std::vector<int64_t>(std::span<const Token>)> next_style;
-  bool forbid_end = false;  // as GenerationOptions::forbid_end: no beam proposes the encoding's end token
+  bool forbid_end = false;    // as GenerationOptions::forbid_end: no beam proposes the encoding's end token
+  int64_t planned_bars = -1;  // as GenerationOptions::planned_bars: the length after the primer a bars-left model reads
 };
 
 // What happened in one beam_search_tokens() call, for the returned sequence.

@@ -70,7 +70,7 @@ Token uniform_first_token(const Grammar& grammar, int vocab, std::mt19937_64& rn
 }
 
 std::vector<int64_t> context_row(const models::SequenceModelImpl& model, const ContextValues& values, int64_t chord,
-                                 const std::vector<int64_t>& style, const char* who) {
+                                 const std::vector<int64_t>& style, const char* who, int64_t bars_left) {
   if (!model.reads_context()) return {};
   const ContextColumns columns = model.context_columns();
   const int64_t styles = columns.styles;
@@ -86,7 +86,14 @@ std::vector<int64_t> context_row(const models::SequenceModelImpl& model, const C
   row.insert(row.end(), values.begin() + 3, values.begin() + 3 + columns.far_lookbacks);  // 4 (and 8) bars back
   if (columns.header) row.insert(row.end(), {values[kMeterValue], values[kKeyValue]});
   if (columns.phrase) row.push_back(values[kBarValue]);
+  if (columns.bars_left) row.push_back(bars_left);
   return row;
+}
+
+int64_t planned_tune_bars(const StepContext& at_primer_end, int64_t planned_bars) {
+  if (planned_bars < 0) return -1;
+  if (at_primer_end.bar < 0) return planned_bars;  // no step yet: the plan starts at the first bar
+  return at_primer_end.bar + (at_primer_end.position > 1 ? 1 : 0) + planned_bars;
 }
 
 void forbid_end_token(bool forbid, const TokenEncoding& encoding, const Grammar& grammar, std::vector<uint8_t>& mask) {
@@ -132,6 +139,7 @@ std::vector<Token> generate_tokens(models::SequenceModelImpl& model, const Token
 
   std::vector<Token> tokens(primer.begin(), primer.end());
   std::vector<StepContext> contexts = encoding.contexts(primer);  // contexts[i]: of token i + 1
+  const int64_t tune_bars = planned_tune_bars(grammar->context(), options.planned_bars);
   GenerationStats local_stats;
   auto state = model.initial_state(1);
   std::vector<float> logits(vocab);
@@ -150,8 +158,8 @@ std::vector<Token> generate_tokens(models::SequenceModelImpl& model, const Token
       const int64_t chord = model.reads_chords() && options.next_chord ? options.next_chord(before) : int64_t{0};
       const std::vector<int64_t> style =
           model.style_count() > 0 && options.next_style ? options.next_style(before) : even_style;
-      const std::vector<int64_t> row =
-          context_row(model, context_values(tokens, i, contexts[i], vocab), chord, style, "generate");
+      const std::vector<int64_t> row = context_row(model, context_values(tokens, i, contexts[i], vocab), chord, style,
+                                                   "generate", bars_left_value(contexts[i].bar, tune_bars));
       context = torch::tensor(row, torch::kLong).reshape({1, -1}).to(device);  // (1, width)
     }
     const torch::Tensor out =

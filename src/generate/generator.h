@@ -44,6 +44,9 @@ struct GenerationOptions {
   // true: the encoding's end token (END of a tune) is never sampled, so a piece of a length asked for runs to that
   // length instead of stopping early (the grammar still closes a sounding note at the end).
   bool forbid_end = false;
+  // Models that read the bars left (context_bars_left): the piece's planned length in bars after the primer (the
+  // length asked for), so that the model cadences in its last bars; -1 = no plan (the model reads "unknown").
+  int64_t planned_bars = -1;
 };
 
 // What happened at the end of one generate_tokens() call.
@@ -85,11 +88,16 @@ Token closing_token(const Grammar& grammar, const float* logits, int vocab);
 // width): the position and the 1- and 2-bar lookbacks of `values` (context_values()), the chord column when the model
 // reads chords or any later column (`chord`, 0 = none), the style weights (`style`, style models only; their count
 // is checked, errors start with `who`), then the far lookbacks, the tune's meter and key (header models), the bar
-// number (phrase models).
+// number (phrase models), the bars left (`bars_left`, encoding.h bars_left_value; bars-left models).
 // Empty when the model reads no context.
-std::vector<int64_t> context_row(const models::SequenceModelImpl& model,
-                                 const ContextValues& values, int64_t chord,
-                                 const std::vector<int64_t>& style, const char* who);
+std::vector<int64_t> context_row(const models::SequenceModelImpl& model, const ContextValues& values, int64_t chord,
+                                 const std::vector<int64_t>& style, const char* who,
+                                 int64_t bars_left = kBarsLeftUnknown);
+
+// The tune's planned length in bars, counted from its first bar: the bars the primer reaches (`at_primer_end`: the
+// grammar's context after the primer; a bar begun counts whole) plus `planned_bars` after it; -1 when no plan
+// (planned_bars < 0).
+int64_t planned_tune_bars(const StepContext& at_primer_end, int64_t planned_bars);
 
 }  // namespace generation_detail
 

@@ -170,6 +170,14 @@ class SequenceSampler final : public Sampler {
       target_end = chords_end;  // no length given: as long as the chords
       length_bars = 0;
     }
+    // A length in bars asked for (or the default 16) is the plan a bars-left model reads, so that it ends the piece
+    // there; --until-end without --bars plans none (the 64-bar cap is no plan).
+    int64_t planned_bars = -1;
+    if (length_bars > 0 && (request.bars > 0 || !request.until_end))
+      planned_bars = static_cast<int64_t>(std::ceil(length_bars));
+    // With --until-end the model's own END comes after its last bar (the closing NOTE_OFF on the bar line, then END):
+    // the cap for a planned length is one bar past it, so that a model that keeps to its plan ends the tune itself.
+    if (request.until_end && planned_bars > 0 && loaded_.model->reads_bars_left()) length_bars += 1;
     auto target_for = [length_bars, target_end, primer_end](const Score& piece_so_far) {
       return length_bars > 0 ? tick_after_bars(piece_so_far, primer_end, length_bars) : target_end;
     };
@@ -180,6 +188,7 @@ class SequenceSampler final : public Sampler {
     // A length asked for (not --until-end) is the piece's length: a tune model's END would stop it short (and leave
     // a duet without an answer), so it is not sampled.
     options.forbid_end = !request.until_end;
+    options.planned_bars = planned_bars;
     if (with_chords) {
       options.next_chord = [melody, &chord_steps](std::span<const Token> before) -> int64_t {
         int64_t step = 0;  // the next token's grid step
@@ -255,6 +264,7 @@ class SequenceSampler final : public Sampler {
       beam.stochastic = request.sampling.temperature > 0;
       beam.next_style = options.next_style;
       beam.forbid_end = options.forbid_end;
+      beam.planned_bars = options.planned_bars;
       BeamSearchStats stats;
       if (target_end < 0) {
         beam.max_tokens = request.steps;

@@ -32,6 +32,7 @@ const OptionFields<ModelConfig>& model_config_fields() {
           .integer("context_lookback", &ModelConfig::context_lookback, -1, kLookbackCount)
           .boolean("context_header", &ModelConfig::context_header)
           .boolean("context_phrase", &ModelConfig::context_phrase)
+          .boolean("context_bars_left", &ModelConfig::context_bars_left)
           .integer("attention_length", &ModelConfig::attention_length, 0, 4096)
           .boolean("chord_conditioning", &ModelConfig::chord_conditioning)
           .boolean("style_conditioning", &ModelConfig::style_conditioning)
@@ -78,11 +79,11 @@ void ModelConfig::validate() const {
   if (vocab_size <= 0)
     throw Error("model config: \"vocab_size\" must be set (the data decides it), got " + std::to_string(vocab_size));
   if (family.empty()) throw Error("model config: \"family\" must name a model family");
-  if ((context_positions > 0 || context_lookback > 0 || context_header || context_phrase) &&
+  if ((context_positions > 0 || context_lookback > 0 || context_header || context_phrase || context_bars_left) &&
       input_kind != InputKind::kTokens)
     throw Error(
-        "model config: \"context_positions\", \"context_lookback\", \"context_header\" and \"context_phrase\" are "
-        "for token models");
+        "model config: \"context_positions\", \"context_lookback\", \"context_header\", \"context_phrase\" and "
+        "\"context_bars_left\" are for token models");
   if (chord_conditioning && input_kind != InputKind::kTokens)
     throw Error("model config: \"chord_conditioning\" is for token models");
   if (style_conditioning && input_kind != InputKind::kTokens)

@@ -37,6 +37,8 @@ void SequenceModelImpl::register_context(int64_t width) {
       phrase->push_back(phrase_list_.back());
     }
   }
+  if (config_.context_bars_left)
+    bars_left = register_module("bars_left", torch::nn::Embedding(kBarsLeftUnknown + 1, width));  // + 1: unknown
   if (config_.chord_conditioning)
     chord = register_module("chord", torch::nn::Linear(torch::nn::LinearOptions(kChordBits, width).bias(false)));
   if (config_.style_conditioning) {
@@ -75,15 +77,16 @@ torch::Tensor SequenceModelImpl::embed_context(const torch::Tensor& context, int
                                  : context.dim() == 3 && context.size(0) == batch && context.size(1) == steps;
   const ContextColumns columns = context_columns();
   const int64_t styles = columns.styles, far = columns.far_lookbacks;
-  const bool wide = styles > 0 || far > 0 || reads_header() || reads_phrase();
+  const bool wide = styles > 0 || far > 0 || reads_header() || reads_phrase() || reads_bars_left();
   const bool width_ok = wide ? context.size(-1) == context_row_width() : context.size(-1) == 3 || context.size(-1) == 4;
   if (!shape_ok || !width_ok || context.scalar_type() != torch::kLong) {
     const std::string lead = one_step ? "(B, " : "(B, T, ";
-    const std::string shapes =
-        wide ? lead + std::to_string(context_row_width()) + ") (4 columns + " + std::to_string(styles) + " styles + " +
-                   std::to_string(far) + " lookbacks of 4 and 8 bars + " + (reads_header() ? "2" : "0") +
-                   " header columns: meter, key + " + (reads_phrase() ? "1" : "0") + " bar number)"
-             : lead + "3) or " + lead + "4)";
+    const std::string shapes = wide ? lead + std::to_string(context_row_width()) + ") (4 columns + " +
+                                          std::to_string(styles) + " styles + " + std::to_string(far) +
+                                          " lookbacks of 4 and 8 bars + " + (reads_header() ? "2" : "0") +
+                                          " header columns: meter, key + " + (reads_phrase() ? "1" : "0") +
+                                          " bar number + " + (reads_bars_left() ? "1" : "0") + " bars left)"
+                                    : lead + "3) or " + lead + "4)";
     throw Error(who + ": the step context must be int64 of shape " + shapes + " for the input it goes with");
   }
   auto check = [&](const torch::Tensor& column, int64_t limit, const char* what) {
@@ -123,6 +126,13 @@ torch::Tensor SequenceModelImpl::embed_context(const torch::Tensor& context, int
     const torch::Tensor in_phrase = bars.remainder(kPhraseBars).masked_fill(off, kPhraseBars);
     const torch::Tensor phrase_number = bars.div(kPhraseBars, "floor").masked_fill(off, kPhraseCount);
     const torch::Tensor embedded = phrase_list_[0]->forward(in_phrase) + phrase_list_[1]->forward(phrase_number);
+    sum = sum.defined() ? sum + embedded : embedded;
+  }
+  if (bars_left) {
+    // The bars left in the tune (kBarsLeftUnknown: no length planned, or not a step).
+    const torch::Tensor left = context.select(-1, columns.bars_left_column());
+    check(left, kBarsLeftUnknown + 1, "bars left");
+    const torch::Tensor embedded = bars_left->forward(left);
     sum = sum.defined() ? sum + embedded : embedded;
   }
   if (style) {

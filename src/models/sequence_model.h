@@ -76,6 +76,8 @@ class SequenceModelImpl : public torch::nn::Module {
   // yet); the chord column is then there too: (B, T, 4 + S + F + 2).
   // Phrase models (config context_phrase) read 1 more column, last: the bar number of token t + 1 from the tune's
   // start (kNoBar = not a step), the chord column there too: (B, T, 4 + S + F + 2H + 1).
+  // Bars-left models (config context_bars_left) read 1 more column, last: the bars left in the tune at token t + 1
+  // (encoding.h bars_left_value; kBarsLeftUnknown = no length planned): (B, T, 4 + S + F + 2H + P + 1).
   // Required when the model reads a context (reads_context()), ignored otherwise.
   virtual torch::Tensor forward(const torch::Tensor& input, const torch::Tensor& context) = 0;
   torch::Tensor forward(const torch::Tensor& input) { return forward(input, torch::Tensor()); }
@@ -90,7 +92,7 @@ class SequenceModelImpl : public torch::nn::Module {
   // style_conditioning, context_header).
   bool reads_context() const {
     return config_.context_positions > 0 || config_.context_lookback > 0 || config_.chord_conditioning ||
-           config_.style_conditioning || config_.context_header || config_.context_phrase;
+           config_.style_conditioning || config_.context_header || config_.context_phrase || config_.context_bars_left;
   }
   // True when the model reads the tune's meter and key tokens, the last two columns of the context (context_header).
   bool reads_header() const { return config_.context_header; }
@@ -99,11 +101,13 @@ class SequenceModelImpl : public torch::nn::Module {
   int64_t context_row_width() const { return context_columns().wide() ? context_columns().width() : 4; }
   // True when the model reads the bar number, the last column of the context (context_phrase).
   bool reads_phrase() const { return config_.context_phrase; }
+  // True when the model reads the bars left in the tune, the last column of the context (context_bars_left).
+  bool reads_bars_left() const { return config_.context_bars_left; }
   // The columns of the context rows the model reads (encoding.h ContextColumns has the layout).
   ContextColumns context_columns() const {
     ContextColumns columns;
     columns.chords = reads_chords(), columns.styles = style_count(), columns.far_lookbacks = far_lookbacks();
-    columns.header = reads_header(), columns.phrase = reads_phrase();
+    columns.header = reads_header(), columns.phrase = reads_phrase(), columns.bars_left = reads_bars_left();
     return columns;
   }
   // True when the model reads the chord column of the context (config chord_conditioning).
@@ -128,6 +132,8 @@ class SequenceModelImpl : public torch::nn::Module {
   // context_phrase: phrase.0 the bar within its 8-bar phrase, phrase.1 the phrase's number (capped at 8), each
   // (kPhraseBars + 1, E) / (kPhraseCount + 1, E), the last row for "not a step" (kNoBar).
   torch::nn::ModuleList phrase{nullptr};
+  // context_bars_left: the bars left in the tune, (kBarsLeftUnknown + 1, E), the last row for "unknown".
+  torch::nn::Embedding bars_left{nullptr};
   // chord_conditioning: the chord's 12 pitch-class bits (0/1) -> (E), a linear map without bias, added too.
   torch::nn::Linear chord{nullptr};
   // style_conditioning: the style vector (S weights summing to 1) -> (E), a linear map without bias, added too.

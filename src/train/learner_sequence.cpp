@@ -61,6 +61,7 @@ class SequenceLearner final : public Learner {
     if (config_.style_conditioning) codec::check_shard_styles(shard, config_.style_names);
     source_ = std::make_unique<BatchSource>(shard, Split::kTrain, batch_options, model_->reads_context(),
                                             model_->context_columns());
+    source_->set_bars_left_unknown_share(options.bars_left_unknown_share);
     for (size_t piece : shard.pieces_in_split(Split::kTrain)) train_elements_ += shard.piece(piece).length;
     for (size_t piece : shard.pieces_in_split(Split::kValid))
       if (shard.piece(piece).length >= 2) has_validation_ = true;
@@ -233,6 +234,11 @@ json resolve_sequence_config(const models::Family& family, const json& model, co
     throw Error("model config: \"context_phrase\" reads the bar number of every step, and " + shard.path() + "'s '" +
                 shard.metadata().encoding_name() +
                 "' data gives no bars (prepare it with --encoding melody --set structure=true)");
+  if (resolved.value("context_bars_left", false) &&
+      (positions == 0 || shard.is_piano_roll() || shard.make_encoding()->end_token() < 0))
+    throw Error("model config: \"context_bars_left\" reads the bars left in the tune, and " + shard.path() + "'s '" +
+                shard.metadata().encoding_name() +
+                "' data has no bars or no tune ends (prepare it with --encoding melody --set structure=true)");
   if (asked > positions)
     throw Error("model config: \"context_positions\" " + std::to_string(asked) + " is more than the " +
                 std::to_string(positions) + " positions of " + shard.path() + "'s encoding");

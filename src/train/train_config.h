@@ -34,8 +34,11 @@ struct TrainOptions {
   int64_t crop_length = 256;      // tokens / frames per training row (random crops of longer pieces)
   double start_crop_share = 0.0;  // token models: share of crops that start at the tune's beginning (data/batch.h)
   double end_crop_share = 0.0;    // token models: share of crops that end at the tune's end (data/batch.h)
-  int64_t max_transpose = 0;      // augmentation: random transposition within +-semitones (0 = off)
-  double min_stretch = 1.0;       // augmentation: time stretch range (token shards only; 1, 1 = off)
+  // Models with context_bars_left: share of training rows told no length ("unknown"), so that the model writes tunes
+  // of no planned length too (and evaluation, which plans none, scores what it learned there).
+  double bars_left_unknown_share = 0.5;
+  int64_t max_transpose = 0;  // augmentation: random transposition within +-semitones (0 = off)
+  double min_stretch = 1.0;   // augmentation: time stretch range (token shards only; 1, 1 = off)
   double max_stretch = 1.0;
   // Length of the run: whichever comes first. time_budget_seconds = 0 means no time limit.
   int64_t steps = 2000;

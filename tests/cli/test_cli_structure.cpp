@@ -56,11 +56,13 @@ TEST(CliStructure, PrepareTrainEvaluateAndGenerateUntilTheModelsEnd) {
   ASSERT_EQ(info.exit_code, 0) << info.output;
   EXPECT_NE(info.output.find("structure"), std::string::npos) << info.output;
 
-  // The gru reads the far lookbacks too (the tokens 4 and 8 bars back), the gru and the transformer the tune's meter
-  // and key at every step (context_header): training, evaluation and generation fill those columns.
+  // The gru reads the far lookbacks too (the tokens 4 and 8 bars back), the bar number and the bars left, the gru and
+  // the transformer the tune's meter and key at every step (context_header): training, evaluation and generation
+  // fill those columns.
   for (const std::string family : {"lstm", "transformer", "gru"}) {
     const std::string run = data.dir.file("run_" + family);
     const std::string lookback = family == "gru"           ? " --set context_lookback=4 --set context_header=true"
+                                                             " --set context_phrase=true --set context_bars_left=true"
                                  : family == "transformer" ? " --set context_header=true"
                                                            : "";
     const auto trained = run_cadenza("train --model " + family + " --preset tiny --data " + data.shard + " --out " +
@@ -72,6 +74,7 @@ TEST(CliStructure, PrepareTrainEvaluateAndGenerateUntilTheModelsEnd) {
     EXPECT_EQ(config["model"]["context_positions"], 25) << family;
     EXPECT_EQ(config["model"]["context_lookback"], family == "gru" ? 4 : 2) << family;
     EXPECT_EQ(config["model"]["context_header"], family != "lstm") << family;
+    EXPECT_EQ(config["model"].value("context_bars_left", false), family == "gru") << family;
 
     const auto evaluated = run_cadenza("evaluate --checkpoint " + run + " --data " + data.shard + " --json");
     ASSERT_EQ(evaluated.exit_code, 0) << evaluated.output;
@@ -99,9 +102,12 @@ TEST(CliStructure, PrepareTrainEvaluateAndGenerateUntilTheModelsEnd) {
       const int denominator = score.time_signatures[0].denominator;
       EXPECT_TRUE(denominator == 2 || denominator == 4 || denominator == 8) << name << ": not a METER token's meter";
       EXPECT_FALSE(score.key_signatures.empty()) << name << ": the KEY token sets a key signature";
-      // 8 bars of the meter the model wrote.
-      EXPECT_LE(score.end_tick(), 8 * 4 * score.ticks_per_quarter * score.time_signatures[0].numerator / denominator)
-          << name << ": past the 8-bar cap";
+      // 8 bars of the meter the model wrote; a bars-left model plans 8 and is capped one bar later, so that its own
+      // END after the last bar can come.
+      const int cap_bars = family == "gru" ? 9 : 8;
+      EXPECT_LE(score.end_tick(),
+                cap_bars * 4 * score.ticks_per_quarter * score.time_signatures[0].numerator / denominator)
+          << name << ": past the cap";
       // Generation stops at the cap, not past it (then cut): at most the header, 8 bars of 16th steps and the closing
       // NOTE_OFF / END. (The length check once came half the length again too late.)
       std::smatch tokens;
@@ -109,7 +115,7 @@ TEST(CliStructure, PrepareTrainEvaluateAndGenerateUntilTheModelsEnd) {
                                     std::regex(std::string(name) + ": [^\n]* ([0-9]+) tokens generated")))
           << generated.output;
       const int steps_per_bar = 16 * score.time_signatures[0].numerator / denominator;
-      EXPECT_LE(std::stoi(tokens[1]), 3 + 8 * steps_per_bar + 2) << name << "\n" << generated.output;
+      EXPECT_LE(std::stoi(tokens[1]), 3 + cap_bars * steps_per_bar + 2) << name << "\n" << generated.output;
     }
     if (family == "gru") {
       // --meter and --key start the tune with that header; the files carry it.
@@ -167,8 +173,8 @@ TEST(CliStructure, UntilEndNeedsAnEncodingWithAnEndAndAContextNeedsStructuredDat
   const auto refused = run_cadenza("train --model lstm --preset tiny --data " + shard + " --out " + dir.file("run") +
                                    " --steps 2 --set context_lookback=2 --threads 1");
   EXPECT_CLI_ERROR(refused, {shard, "gives no step context", "structure=true"});
-  const auto no_header = run_cadenza("train --model gru --preset tiny --data " + shard + " --out " +
-                                     dir.file("run") + " --steps 2 --set context_header=true --threads 1");
+  const auto no_header = run_cadenza("train --model gru --preset tiny --data " + shard + " --out " + dir.file("run") +
+                                     " --steps 2 --set context_header=true --threads 1");
   EXPECT_CLI_ERROR(no_header, {"context_header", shard, "has none", "structure=true"});
   // A plain shard still trains (the presets' context is "as the data allows": none here).
   const auto trained = run_cadenza("train --model lstm --preset tiny --data " + shard + " --out " + dir.file("run") +

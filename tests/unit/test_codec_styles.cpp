@@ -282,5 +282,64 @@ TEST(CodecPhrase, EveryStepReadsItsBarFromTheTunesStartAlsoInCropsFromTheMiddle)
   EXPECT_GT(from_the_middle, 5) << "the test must see crops from the middle of the tune";
 }
 
+TEST(CodecBarsLeft, TrainingRowsReadTheirTunesOwnLengthOrUnknownAndWindowsReadUnknownUnlessGivenOne) {
+  testing::TempDir dir;
+  const Shard shard(write_tune_shard(dir));
+  const std::vector<Token> tokens = shard.token_vector(0);  // 140 steps, the closing NOTE_OFF mid-bar 9: 9 bars
+  const auto encoding = shard.make_encoding();
+  const auto contexts = encoding->contexts(tokens);
+  ASSERT_EQ(encoding->tune_bar_count(tokens, contexts), 9);
+  const int vocab = static_cast<int>(shard.vocabulary_size());
+  const ContextColumns columns{.phrase = true, .bars_left = true};
+  ASSERT_EQ(columns.bars_left_column(), 5);
+  // Evaluation's window (no length given) reads "unknown" everywhere; given the tune's length, row 2 + s (step s,
+  // bar s / 16) reads 9 - s / 16 bars left, the header rows and the row after END "unknown".
+  const torch::Tensor unplanned = window_context(tokens, contexts, 0, tokens.size(), vocab, nullptr, nullptr, columns);
+  ASSERT_EQ(unplanned.size(-1), 6);
+  EXPECT_TRUE(unplanned.select(-1, 5).eq(kBarsLeftUnknown).all().item<bool>());
+  const torch::Tensor planned = window_context(tokens, contexts, 0, tokens.size(), vocab, nullptr, nullptr, columns, 9);
+  EXPECT_EQ(planned[0][5].item<int64_t>(), kBarsLeftUnknown);
+  EXPECT_EQ(planned[1][5].item<int64_t>(), kBarsLeftUnknown);
+  for (int s = 0; s <= 141; ++s) EXPECT_EQ(planned[2 + s][5].item<int64_t>(), 9 - s / 16) << "step " << s;
+  EXPECT_EQ(planned[144][5].item<int64_t>(), kBarsLeftUnknown);
+  EXPECT_TRUE(planned.narrow(-1, 0, 5).equal(unplanned.narrow(-1, 0, 5))) << "the other columns keep their place";
+
+  // Training crops: with share 0 every row reads the tune's own length (the window's rows at the crop's offset, as
+  // located by the bar column and the tokens); with share 1 every row reads "unknown"; with 0.5 both occur.
+  BatchOptions options;
+  options.batch_size = 8;
+  options.crop_length = 32;
+  BatchSource source(shard, Split::kTrain, options, /*with_context=*/true, columns);
+  auto count_planned_rows = [&](uint64_t seed) {
+    const TensorBatch batch = source.next(seed);
+    int planned_rows = 0;
+    for (int64_t b = 0; b < batch.context.size(0); ++b) {
+      const torch::Tensor left = batch.context[b].select(-1, 5);
+      if (left.eq(kBarsLeftUnknown).all().item<bool>()) continue;
+      ++planned_rows;
+      for (int64_t offset = 0; offset + 32 <= static_cast<int64_t>(tokens.size()); ++offset) {
+        bool same = true;
+        for (int64_t t = 0; t < 32 && same; ++t)
+          same = batch.targets[b][t].item<int64_t>() == tokens[static_cast<size_t>(offset + t)] &&
+                 batch.context[b][t][0].item<int64_t>() == planned[offset + t][0].item<int64_t>();
+        if (same) {
+          EXPECT_TRUE(left.equal(planned.narrow(0, offset, 32).select(-1, 5))) << "crop at " << offset;
+        }
+      }
+    }
+    return planned_rows;
+  };
+  for (uint64_t seed = 1; seed <= 3; ++seed) EXPECT_EQ(count_planned_rows(seed), 8) << "share 0";
+  source.set_bars_left_unknown_share(1.0);
+  for (uint64_t seed = 1; seed <= 3; ++seed) EXPECT_EQ(count_planned_rows(seed), 0) << "share 1";
+  source.set_bars_left_unknown_share(0.5);
+  int planned_rows = 0;
+  for (uint64_t seed = 1; seed <= 8; ++seed) planned_rows += count_planned_rows(seed);
+  EXPECT_GT(planned_rows, 8);
+  EXPECT_LT(planned_rows, 56);
+  EXPECT_EQ(count_planned_rows(5), count_planned_rows(5)) << "the draws follow the batch's seed";
+  EXPECT_THROW_WITH(source.set_bars_left_unknown_share(1.5), Error, {"bars_left_unknown_share", "[0, 1]", "1.5"});
+}
+
 }  // namespace
 }  // namespace cadenza::codec

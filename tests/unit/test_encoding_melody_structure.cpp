@@ -230,6 +230,48 @@ TEST(MelodyStructure, ContextGivesTheBarPositionAndTheTokensOneTwoFourAndEightBa
   EXPECT_FALSE(plain.has_tune_header());
 }
 
+TEST(MelodyStructure, ATunesLengthInBarsAndTheBarsLeftAtEveryStep) {
+  const MelodyEncoding encoding(structured_spec());
+  // 6/8 (12 steps a bar): 9 bars and a half of eighth notes (114 steps, the closing NOTE_OFF the 115th): 10 bars.
+  std::vector<Note> notes;
+  for (int i = 0; i < 57; ++i) notes.push_back(step_note(60 + i % 7, 2 * i, 2 * i + 2));
+  const auto tokens = encoding.encode(melody_in(6, 8, std::nullopt, notes));
+  const auto contexts = encoding.contexts(tokens);
+  ASSERT_EQ(tokens.size(), 3u + 115u + 1u);
+  ASSERT_EQ(encoding.vocabulary().name(tokens[3 + 114]), "NOTE_OFF");
+  EXPECT_EQ(encoding.tune_bar_count(tokens, contexts), 10);
+  // Step s is token 3 + s, read at position 2 + s: 10 bars left in the first bar, 1 in the last (its closing NOTE_OFF
+  // and the END's position mid-bar 10 too).
+  for (int s = 0; s <= 115; ++s) {
+    const int64_t expected = std::min<int64_t>(10 - s / 12, kBarsLeftHorizon);
+    EXPECT_EQ(bars_left_value(contexts[2 + static_cast<size_t>(s)].bar, 10), expected) << "step " << s;
+  }
+  // Off the steps (the header) and without a length: unknown; at or past the end: 0.
+  EXPECT_EQ(bars_left_value(contexts[0].bar, 10), kBarsLeftUnknown);
+  EXPECT_EQ(bars_left_value(contexts[1].bar, 10), kBarsLeftUnknown);
+  EXPECT_EQ(bars_left_value(3, -1), kBarsLeftUnknown);
+  EXPECT_EQ(bars_left_value(10, 10), 0);
+  EXPECT_EQ(bars_left_value(12, 10), 0);
+
+  // A tune of exactly 8 bars of 3/4 (quarter notes, 96 steps): its closing NOTE_OFF falls on the 9th bar's line and
+  // opens no bar; the END's position reads 0 bars left (the tune is over).
+  std::vector<Note> whole;
+  for (int i = 0; i < 24; ++i) whole.push_back(step_note(62 + i % 3, 4 * i, 4 * i + 4));
+  const auto whole_tokens = encoding.encode(melody_in(3, 4, std::nullopt, whole));
+  const auto whole_contexts = encoding.contexts(whole_tokens);
+  ASSERT_EQ(whole_tokens.size(), 3u + 97u + 1u);
+  EXPECT_EQ(encoding.tune_bar_count(whole_tokens, whole_contexts), 8);
+  EXPECT_EQ(bars_left_value(whole_contexts[2 + 95].bar, 8), 1) << "the last step of bar 8";
+  EXPECT_EQ(bars_left_value(whole_contexts[2 + 96].bar, 8), 0) << "the closing NOTE_OFF, on the line";
+  EXPECT_EQ(bars_left_value(whole_contexts[2 + 97].bar, 8), 0) << "END";
+  // Tokens that do not end a tune (cut before END) have no length; nor has an encoding without END.
+  const std::vector<Token> cut(tokens.begin(), tokens.end() - 1);
+  EXPECT_EQ(encoding.tune_bar_count(cut, encoding.contexts(cut)), -1);
+  const MelodyEncoding plain(MelodySpec{});
+  const auto plain_tokens = plain.encode(melody_in(6, 8, std::nullopt, notes));
+  EXPECT_EQ(plain.tune_bar_count(plain_tokens, plain.contexts(plain_tokens)), -1);
+}
+
 TEST(MelodyStructure, TransposingMovesTheKeyTokenWithTheNotes) {
   const MelodyEncoding encoding(structured_spec());
   const Score score =

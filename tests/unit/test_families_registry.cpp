@@ -29,8 +29,9 @@ TEST(FamiliesRegistry, EveryRowHasItsEntryPointsAndConsistentPresets) {
     ASSERT_NE(family.make_learner, nullptr);
     ASSERT_NE(family.evaluate, nullptr);
     ASSERT_NE(family.open_sampler, nullptr);
-    if (family.make_sequence_model != nullptr)
+    if (family.make_sequence_model != nullptr) {
       EXPECT_TRUE(family.autoregressive()) << "a SequenceModelImpl is an autoregressive model";
+    }
     EXPECT_EQ(family.has_bars, family.apply_bars != nullptr);
     // The default config is a valid config of the family once the data's keys are there, and names it.
     const nlohmann::json defaults = family.default_model_config();
@@ -42,8 +43,11 @@ TEST(FamiliesRegistry, EveryRowHasItsEntryPointsAndConsistentPresets) {
         if (frames ? !family.data.frames : !family.data.tokens) continue;
         const nlohmann::json config = preset_config(preset, family.name, frames);
         EXPECT_EQ(config["model"]["family"], family.name);
-        for (const auto& [key, unused] : config["model"].items())
-          if (key != "family") EXPECT_NE(std::find(keys.begin(), keys.end(), key), keys.end()) << preset << ": " << key;
+        for (const auto& [key, unused] : config["model"].items()) {
+          if (key != "family") {
+            EXPECT_NE(std::find(keys.begin(), keys.end(), key), keys.end()) << preset << ": " << key;
+          }
+        }
         EXPECT_NO_THROW(train::TrainOptions::from_json(config["train"])) << preset;
       }
     }

@@ -271,6 +271,59 @@ TEST(GenerateGeneratorChecks, ForbidEndRunsATuneModelThatWouldEndAtOnceToTheLeng
   EXPECT_EQ(beam_ended[primer.size()], end) << "the beam ends at once without forbid_end";
 }
 
+// planned_bars (a length asked for): a bars-left model reads the bars left in the planned tune, "unknown" without a
+// plan; the plan counts from the tune's first bar, a bar the primer began counting whole.
+TEST(GenerateGeneratorChecks, APlannedLengthReachesABarsLeftModelAndNoPlanReadsUnknown) {
+  StepContext header;  // before the first step
+  EXPECT_EQ(generation_detail::planned_tune_bars(header, 16), 16);
+  EXPECT_EQ(generation_detail::planned_tune_bars(header, -1), -1);
+  StepContext mid_bar;
+  mid_bar.bar = 2, mid_bar.position = 9;  // the primer ends halfway through bar 3 (counting from 1)
+  EXPECT_EQ(generation_detail::planned_tune_bars(mid_bar, 16), 2 + 1 + 16);
+  StepContext on_the_line;
+  on_the_line.bar = 2, on_the_line.position = 1;  // the primer is 2 whole bars
+  EXPECT_EQ(generation_detail::planned_tune_bars(on_the_line, 16), 2 + 16);
+
+  auto encoding = make_token_encoding(nlohmann::json{{"name", "melody"}, {"structure", true}});
+  torch::manual_seed(5);
+  models::ModelConfig config;
+  config.family = "lstm";
+  config.vocab_size = encoding->vocabulary().size();
+  config.hidden_size = 16;
+  config.context_positions = encoding->position_count();
+  config.context_bars_left = true;
+  auto model = families::make_sequence_model(config);
+  ASSERT_TRUE(model->reads_bars_left());
+  // The row: position, lookbacks, the chord column, then the bars left last.
+  ContextValues values{};
+  values.fill(0);
+  const auto row = generation_detail::context_row(*model, values, 0, {}, "test", 7);
+  ASSERT_EQ(static_cast<int64_t>(row.size()), model->context_row_width());
+  EXPECT_EQ(row.back(), 7);
+  EXPECT_EQ(generation_detail::context_row(*model, values, 0, {}, "test").back(), kBarsLeftUnknown) << "no plan given";
+
+  const auto primer = encoding->from_text("START METER_4_4 KEY_C");
+  GenerationOptions options;
+  options.max_tokens = 48;
+  options.seed = 9;
+  options.forbid_end = true;
+  torch::Tensor rows = model->named_parameters()["bars_left.weight"];
+  {
+    torch::NoGradGuard no_grad;
+    rows.zero_();
+  }
+  const auto unplanned_zero = generate_tokens(*model, *encoding, primer, options);
+  options.planned_bars = 2;
+  EXPECT_EQ(generate_tokens(*model, *encoding, primer, options), unplanned_zero) << "all rows zero: no effect";
+  {
+    torch::NoGradGuard no_grad;
+    rows.narrow(0, 0, kBarsLeftUnknown).normal_(0.0, 3.0);  // the known counts move the model; "unknown" stays 0
+  }
+  EXPECT_NE(generate_tokens(*model, *encoding, primer, options), unplanned_zero) << "the plan reaches the model";
+  options.planned_bars = -1;
+  EXPECT_EQ(generate_tokens(*model, *encoding, primer, options), unplanned_zero) << "no plan reads the unknown row";
+}
+
 // ---- styles (generate/style_schedule.h; docs/conditioning.md "Styles and blends") ----------------------------------
 
 TEST(GenerateStyles, ScheduleMovesBarByBarOnTheMelodyGrid) {

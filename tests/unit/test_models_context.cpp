@@ -296,6 +296,65 @@ TEST_P(ContextBackbone, PhraseColumnReadsTheBarInItsPhraseAndThePhraseNumber) {
   EXPECT_THROW_WITH(ModelConfig::from_json(frames.to_json()), Error, {"context_phrase", "token models"});
 }
 
+TEST_P(ContextBackbone, BarsLeftColumnAddsItsRowAndStepDecodingEqualsTheFullSequence) {
+  torch::manual_seed(29);
+  ModelConfig config = context_config(GetParam(), 4);
+  config.context_header = true;
+  config.context_phrase = true;
+  config.context_bars_left = true;
+  auto model = testing::test_sequence_model(config);
+  model->eval();
+  torch::NoGradGuard no_grad;
+  const int64_t B = 2, T = 10, width = 4 + 2 + 2 + 1 + 1;
+  ASSERT_TRUE(model->reads_bars_left());
+  ASSERT_EQ(model->context_row_width(), width);
+  ASSERT_EQ(model->context_columns().bars_left_column(), width - 1);
+  auto parameters = model->named_parameters();
+  const int64_t E = parameters["lookback.0.weight"].size(1);
+  ASSERT_TRUE(parameters.contains("bars_left.weight"));
+  EXPECT_EQ(parameters["bars_left.weight"].sizes(), (std::vector<int64_t>{kBarsLeftUnknown + 1, E}));
+  const torch::Tensor input = torch::randint(kVocab, {B, T}, torch::kLong);
+  const torch::Tensor before = torch::cat(
+      {random_context(B, T), torch::zeros({B, T, 1}, torch::kLong), torch::randint(kVocab + 1, {B, T, 4}, torch::kLong),
+       torch::randint(kNoBar + 1, {B, T, 1}, torch::kLong)},
+      -1);  // (B, T, 9): up to the bar number
+  const torch::Tensor context = torch::cat({before, torch::randint(kBarsLeftUnknown + 1, {B, T, 1}, torch::kLong)}, -1);
+  const torch::Tensor full = model->forward(input, context);
+  auto state = model->initial_state(B);
+  for (int64_t t = 0; t < T; ++t)
+    EXPECT_LT(max_abs_diff(model->step(input.select(1, t), *state, context.select(1, t)), full.select(1, t)), 1e-5)
+        << GetParam() << " t " << t;
+  // Reference: the same model without context_bars_left whose bar-position embedding has the selected bars-left row
+  // added to every row (all context embeddings are summed before the backbone).
+  ModelConfig plain_config = config;
+  plain_config.context_bars_left = false;
+  auto plain = testing::test_sequence_model(plain_config);
+  plain->eval();
+  copy_shared_and_zero_the_rest(*model, *plain);
+  const torch::Tensor rows = torch::randn({kBarsLeftUnknown + 1, E});
+  parameters["bars_left.weight"].copy_(rows);
+  const torch::Tensor position_rows = plain->named_parameters()["bar_position.weight"].clone();
+  for (int64_t left : {int64_t{0}, int64_t{1}, kBarsLeftHorizon, kBarsLeftUnknown}) {
+    plain->named_parameters()["bar_position.weight"].copy_(position_rows + rows[left]);
+    const torch::Tensor column = torch::full({B, T, 1}, left, torch::kLong);
+    EXPECT_LT(max_abs_diff(model->forward(input, torch::cat({before, column}, -1)), plain->forward(input, before)),
+              1e-5)
+        << GetParam() << " bars left " << left;
+  }
+  // A row without the column is refused with the layout named; a value out of range names the column.
+  EXPECT_THROW_WITH(model->forward(input, before), Error, {"(B, T, 10)", "1 bars left"});
+  EXPECT_THROW_WITH(
+      model->forward(input, torch::cat({before, torch::full({B, T, 1}, kBarsLeftUnknown + 1, torch::kLong)}, -1)),
+      Error, {"bars left", "[0, 11)"});
+  // A config written before the option reads as without it; frames models refuse it.
+  nlohmann::json old = context_config(GetParam(), 2).to_json();
+  old.erase("context_bars_left");
+  EXPECT_FALSE(ModelConfig::from_json(old).context_bars_left);
+  ModelConfig frames = context_config(GetParam(), 0);
+  frames.context_positions = 0, frames.context_bars_left = true, frames.input_kind = InputKind::kFrames;
+  EXPECT_THROW_WITH(ModelConfig::from_json(frames.to_json()), Error, {"context_bars_left", "token models"});
+}
+
 INSTANTIATE_TEST_SUITE_P(Families, ContextBackbone, ::testing::Values("rnn", "lstm", "gru", "transformer"));
 
 // ---- chords (config chord_conditioning: a 4th context column, 12 pitch-class bits) ---------------------------------

@@ -33,9 +33,6 @@ TrainResult run_training(const TrainRequest& request, const ProgressCallback& pr
                          const std::atomic<bool>* stop_requested = nullptr) {
   return train::run_training(request, families::find_family, progress, stop_requested);
 }
-json resolve_config(const json& config, const std::string& data_path) {
-  return train::resolve_config(config, data_path, families::find_family);
-}
 void apply_setting(json& config, const std::string& setting) {
   train::apply_setting(config, setting,
                        families::model_keys(families::find_family(config["model"].value("family", "lstm"))),

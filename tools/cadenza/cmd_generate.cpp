@@ -42,7 +42,8 @@ std::vector<Token> tune_header(const Sampler& sampler, const GenerateCommandOpti
   if (!cli.primer_midi.empty() || !cli.primer_tokens.empty())
     throw Error("generate: --meter and --key start a new tune; a primer already sets its meter and key");
   if (cli.meter.empty())
-    throw Error("generate: --key " + cli.key + " needs --meter too (a tune starts START, METER, KEY), e.g. --meter 6/8");
+    throw Error("generate: --key " + cli.key +
+                " needs --meter too (a tune starts START, METER, KEY), e.g. --meter 6/8");
   const Vocabulary& vocabulary = melody->vocabulary();
   std::vector<Token> header{vocabulary.id("START")};
   const auto slash = cli.meter.find('/');
@@ -133,7 +134,8 @@ void setup_generate(CLI::App& parent) {
   command->add_option("--num-outputs,-n", options->num_outputs, "Pieces to generate")->capture_default_str();
   command->add_option(
       "--bars", request.bars,
-      "Length after the primer in bars of the piece's meter (a tune model's own; default 16 when no length is given)");
+      "Length after the primer in bars of the piece's meter (a tune model's own; default 16 when no length is given); "
+      "a model that reads the bars left (context_bars_left) plans its ending for it");
   command->add_option("--steps", request.steps, "Length as generated tokens (token models) or frames (piano roll)");
   command->add_option("--seconds", request.seconds, "Length after the primer in seconds at --qpm");
   command->add_option("--primer-midi", options->primer_midi, "MIDI file to continue (encoded like the training data)");
@@ -168,7 +170,8 @@ void setup_generate(CLI::App& parent) {
                       "included)");
   command->add_flag("--until-end", request.until_end,
                     "Let the model end the tune (models of tunes with an end: melody with structure=true); a length "
-                    "is then only a cap (64 bars of the tune's meter by default)");
+                    "is then only a cap (64 bars of the tune's meter by default); with --bars, the length a "
+                    "bars-left model plans for, the cap one bar past it");
   command->add_option("--top-k", request.sampling.top_k, "Sample among the k most likely tokens; 0 = all")
       ->capture_default_str();
   command->add_option("--top-p", request.sampling.top_p, "Nucleus sampling: the smallest set with probability >= p")
