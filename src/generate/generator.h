@@ -45,7 +45,7 @@ struct GenerationOptions {
   // length instead of stopping early (the grammar still closes a sounding note at the end).
   bool forbid_end = false;
   // Models that read the bars left (context_bars_left): the piece's planned length in bars after the primer (the
-  // length asked for), so that the model cadences in its last bars; -1 = no plan (the model reads "unknown").
+  // length asked for), so that the model ends the piece there; -1 = no plan (the model reads "unknown").
   int64_t planned_bars = -1;
 };
 

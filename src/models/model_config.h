@@ -50,11 +50,11 @@ struct ModelConfig {
   // structure). Absent in older checkpoints = false.
   bool context_phrase = false;
   // true: an embedding of the bars left in the tune (encoding.h bars_left_value: 1 in the last bar, 0 where END comes
-  // next, "further" past 9, "unknown"), added at every step, so that a tune of a planned length cadences in its last
-  // bars. Training reads each tune's own length (a share of rows reads "unknown": train bars_left_unknown_share);
-  // generation reads the length asked for (--bars), "unknown" without one; evaluation reads "unknown", so its NLL is
-  // that of a model told no length. Needs bar positions and tune ends (melody structure). Absent in older
-  // checkpoints = false.
+  // next, "further" past 9, "unknown"), added at every step, so that a tune of a planned length ends there (it does;
+  // landing on the tonic is not assured, docs/baselines.md). Training reads each tune's own length (a share of rows
+  // reads "unknown": train bars_left_unknown_share); generation reads the length asked for (--bars), "unknown"
+  // without one; evaluation reads "unknown", so its NLL is that of a model told no length. Needs bar positions and
+  // tune ends (melody structure). Absent in older checkpoints = false.
   bool context_bars_left = false;
   // Recurrent only (Magenta's attention_rnn): > 0: at each step, additive attention over the last attention_length
   // outputs of the top layer, added to the output before the head (recurrent.h). 0 = off; absent in checkpoints
