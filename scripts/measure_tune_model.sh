@@ -35,7 +35,8 @@ python3 - "$count" "${GENERATE_ARGS:-}" > notes.md <<'EOF'
 import json, os, re, sys
 count = int(sys.argv[1])
 extra = " " + sys.argv[2] if sys.argv[2] else ""
-settings = "planned length" if "--bars" in extra else "default settings"
+settings = ", ".join(label for option, label in (("--bars", "planned length"), ("--temperature", "a temperature given"))
+                     if option in extra) or "default settings"
 cap = ("the length asked for; one bar past it for a model that reads the bars left" if "--bars" in extra
        else "64 bars of the tune's meter")
 probe = json.load(open("probe.json"))["repeat_probe"]

@@ -67,6 +67,16 @@ def form_lines(form, form_command):
     return lines
 
 
+def sampling_rows(card_dir):
+    """The temperature the model samples at by default (generation.json beside the checkpoint), when it has one."""
+    path = os.path.join(card_dir, "generation.json")
+    if not os.path.exists(path):
+        return []
+    temperature = json.load(open(path))["temperature"]
+    return [f"| sampling | temperature {temperature:g} by default (generation.json beside the checkpoint; "
+            f"`--temperature` sets another); the pieces measured below were generated at it |"]
+
+
 def context_text(test, train):
     """The context the NLL was measured at: the evaluation window beside the training crops."""
     window = test.get("window")
@@ -280,6 +290,7 @@ def main():
         + (f", {t.get('bars_left_unknown_share', 0.5):g} of the rows told no length" if m.get("context_bars_left", False) else "") + "; "
         f"{end['elapsed_seconds'] / 60:.1f} min on a 2-core CPU machine shared with other work (threads: see the command below); stopped by {end['stop_reason']} |",
         f"| checkpoint | best validation NLL (step {best['step'] if best else '-'}) |",
+        *sampling_rows(card_dir),
         f"| test NLL | **{test['model']['nll']:.3f} nats/token** (perplexity {test['model']['perplexity']:.2f}, "
         f"accuracy {test['model']['accuracy']:.3f}) on {test['model']['elements']:,} tokens of "
         f"{test['model']['pieces']} held-out tunes" + context_text(test, t) + " |",

@@ -2,12 +2,15 @@
 // below and add its row to kFamilies. Nothing else in the code base names a family.
 #include "families/registry.h"
 
+#include <filesystem>
+
 #include "common/error.h"
 #include "generate/sampler_crnngan.h"
 #include "generate/sampler_musegan.h"
 #include "generate/sampler_nade.h"
 #include "generate/sampler_sequence.h"
 #include "generate/sampler_vae.h"
+#include "generate/sampling_defaults.h"
 #include "models/crnngan_config.h"
 #include "models/factories.h"
 #include "models/musegan_config.h"
@@ -74,8 +77,8 @@ Family nade_family(std::string name, std::string summary) {
 
 std::vector<Family> make_families() {
   std::vector<Family> families;
-  families.push_back(autoregressive("rnn", "Elman RNN (tanh), autoregressive", models::make_recurrent_model,
-                                    train::recurrent_preset));
+  families.push_back(
+      autoregressive("rnn", "Elman RNN (tanh), autoregressive", models::make_recurrent_model, train::recurrent_preset));
   families.push_back(
       autoregressive("lstm", "LSTM, autoregressive", models::make_recurrent_model, train::recurrent_preset));
   families.push_back(
@@ -87,7 +90,10 @@ std::vector<Family> make_families() {
     f.name = "vae";
     f.kind = FamilyKind::kLatent;
     f.summary = "MusicVAE: BiLSTM encoder, flat or hierarchical decoder";
-    f.data = {.tokens = true, .melody_only = true, .frames = true, .min_tracks = 1,
+    f.data = {.tokens = true,
+              .melody_only = true,
+              .frames = true,
+              .min_tracks = 1,
               .needs = "a melody shard or a piano-roll shard"};
     f.validation_score = "elbo";
     f.loss_description = "training loss (reconstruction + KL)";
@@ -110,7 +116,10 @@ std::vector<Family> make_families() {
     f.aliases = {"gan"};
     f.kind = FamilyKind::kLatent;
     f.summary = "MuseGAN: multi-track piano-roll GAN (WGAN-GP)";
-    f.data = {.tokens = false, .melody_only = false, .frames = true, .min_tracks = 1,
+    f.data = {.tokens = false,
+              .melody_only = false,
+              .frames = true,
+              .min_tracks = 1,
               .needs = "a piano-roll shard (2+ tracks)"};
     f.loss_description = "critic's Wasserstein estimate";
     f.speed_unit = "frames/s";
@@ -160,8 +169,7 @@ const std::vector<Family>& all_families() {
 std::string model_names_text() {
   const auto names = model_names();
   std::string text;
-  for (size_t i = 0; i < names.size(); ++i)
-    text += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+  for (size_t i = 0; i < names.size(); ++i) text += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
   return text;
 }
 
@@ -222,6 +230,14 @@ Checkpoint read_checkpoint(const std::string& checkpoint_or_run) {
 
 std::unique_ptr<Sampler> open_sampler(const std::string& checkpoint_or_run) {
   const Checkpoint checkpoint = read_checkpoint(checkpoint_or_run);
+  // Sampling defaults beside a checkpoint (generate/sampling_defaults.h) are read by the token samplers; beside any
+  // other model they would be ignored without a word, so they are refused.
+  const std::string defaults = sampling_defaults_path(checkpoint.info.path);
+  if (checkpoint.family->open_sampler != open_sequence_sampler && std::filesystem::exists(defaults))
+    throw FormatError(defaults, -1,
+                      "sampling defaults apply to the token models (rnn, lstm, gru, transformer); " +
+                          checkpoint.info.path + " holds a " + checkpoint.family->name +
+                          " model: remove the file and give its settings as options");
   try {
     return checkpoint.family->open_sampler(*checkpoint.family, checkpoint.info);
   } catch (const FormatError&) {
@@ -241,8 +257,7 @@ models::LoadedCheckpoint load_sequence_checkpoint(const std::string& checkpoint_
 
 std::shared_ptr<models::SequenceModelImpl> make_sequence_model(const models::ModelConfig& config) {
   const Family& family = find_family(config.family);
-  if (!family.autoregressive())
-    throw Error("model config: \"" + config.family + "\" is not an autoregressive family");
+  if (!family.autoregressive()) throw Error("model config: \"" + config.family + "\" is not an autoregressive family");
   return family.make_sequence_model(config);
 }
 

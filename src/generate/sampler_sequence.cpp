@@ -28,6 +28,7 @@
 #include "encoding/pianoroll.h"
 #include "generate/beam_search.h"
 #include "generate/generator.h"
+#include "generate/sampling_defaults.h"
 #include "generate/style_schedule.h"
 #include "models/checkpoint.h"
 #include "models/device.h"
@@ -54,6 +55,7 @@ class SequenceSampler final : public Sampler {
     } else {
       encoding_ = make_token_encoding(info.encoding);
     }
+    sampling_defaults_ = read_sampling_defaults(loaded_.info.path);
   }
 
   const std::string& checkpoint_path() const override { return loaded_.info.path; }
@@ -90,6 +92,8 @@ class SequenceSampler final : public Sampler {
                   dynamic_cast<const MelodyEncoding*>(encoding_.get()) != nullptr;
     if (!frames() && loaded_.model_config.style_conditioning) caps.styles = loaded_.model_config.style_names;
     caps.lengths_in_steps = true;
+    // The temperature the model's maker measured it at (generation.json beside the checkpoint), else 1.
+    if (sampling_defaults_.temperature) caps.default_temperature = *sampling_defaults_.temperature;
     return caps;
   }
 
@@ -408,6 +412,7 @@ class SequenceSampler final : public Sampler {
   models::LoadedCheckpoint loaded_;
   std::unique_ptr<TokenEncoding> encoding_;         // token models
   std::optional<PianoRollEncoding> roll_encoding_;  // frame models
+  SamplingDefaults sampling_defaults_;              // generation.json beside the checkpoint (none: empty)
 };
 
 }  // namespace

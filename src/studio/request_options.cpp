@@ -136,8 +136,7 @@ SampleRequest sample_request_from_json(const json& body, const SamplerCapabiliti
 
   SampleRequest request;
   request.bars = number_field(body, "bars", 1, limits.max_bars, default_bars);
-  request.sampling.temperature =
-      number_field(body, "temperature", 0, kMaxTemperature, caps.temperature ? 1.0 : caps.default_temperature);
+  request.sampling.temperature = number_field(body, "temperature", 0, kMaxTemperature, caps.default_temperature);
   request.sampling.top_k = integer_field(body, "top_k", 0, kMaxTopK, 0);
   request.sampling.top_p = number_field(body, "top_p", 0.01, 1, 1.0);
   request.qpm = number_field(body, "qpm", kMinQpm, kMaxQpm, 120.0);

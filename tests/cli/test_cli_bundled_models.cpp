@@ -1,11 +1,14 @@
 // The bundled models under models/: each loads, generates valid MIDI by name, stays under 4 MB and has a model
-// card with its test NLL.
+// card with its test NLL; the token models sample at the temperature their generation.json gives.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
+#include "common/file_io.h"
 #include "midi/midi.h"
 #include "support/test_support.h"
 
@@ -105,6 +108,63 @@ TEST(CliBundledModels, GenerationStopsAtTheLengthWhenTheMelodyRests) {
     const Score score = read_midi_file(dir.file("over") + "/" + name);
     EXPECT_EQ(score.end_tick(), 8 * 4 * score.ticks_per_quarter) << name << ": the chord track spans the 8 bars";
   }
+}
+
+// A bundled token model samples by default at the temperature in its generation.json (the setting its card was
+// measured at): the same seed gives the same file as that --temperature given by hand, and another file at 1.
+TEST(CliBundledModels, TokenModelsSampleAtTheTemperatureTheirGenerationJsonGives) {
+  testing::TempDir dir;
+  std::set<std::string> with_defaults;
+  for (const auto& name : bundled_models()) {
+    const fs::path defaults = fs::path(CADENZA_SOURCE_DIR) / "models" / name / "generation.json";
+    if (!fs::exists(defaults)) continue;
+    with_defaults.insert(name);
+    const double temperature = nlohmann::json::parse(read_file_text(defaults.string()))["temperature"];
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", temperature);
+    const std::string common = "generate --model " + name + " --bars 8 --seed 4 --out ";
+    const auto by_default = testing::run_cadenza(common + dir.file(name + "-default"));
+    ASSERT_EQ(by_default.exit_code, 0) << by_default.output;
+    EXPECT_TRUE(testing::message_names(
+        "generate's output", by_default.output,
+        {"temperature " + std::string(text) + ": the model's default, from", defaults.string()}));
+    const auto by_hand = testing::run_cadenza(common + dir.file(name + "-by-hand") + " --temperature " + text);
+    ASSERT_EQ(by_hand.exit_code, 0) << by_hand.output;
+    EXPECT_EQ(by_hand.output.find("the model's default"), std::string::npos) << by_hand.output;
+    const auto at_one = testing::run_cadenza(common + dir.file(name + "-at-one") + " --temperature 1");
+    ASSERT_EQ(at_one.exit_code, 0) << at_one.output;
+    const auto bytes = [&](const std::string& folder) { return read_file_bytes(dir.file(folder) + "/sample_001.mid"); };
+    EXPECT_EQ(bytes(name + "-default"), bytes(name + "-by-hand")) << name;
+    EXPECT_NE(bytes(name + "-default"), bytes(name + "-at-one")) << name << ": temperature 1 gave the same piece";
+  }
+  EXPECT_EQ(with_defaults,
+            (std::set<std::string>{"nottingham-gru", "nottingham-lstm", "nottingham-rnn", "nottingham-transformer"}));
+}
+
+// generation.json beside a model that does not read it, or a malformed one, is an error naming the file.
+TEST(CliBundledModels, SamplingDefaultsBesideALatentModelOrMalformedAreClearErrors) {
+  testing::TempDir dir;
+  fs::create_directories(dir.path() / "vae");
+  fs::copy_file(fs::path(CADENZA_SOURCE_DIR) / "models/nottingham-vae/model.safetensors",
+                dir.path() / "vae/model.safetensors");
+  write_file_atomic(dir.file("vae/generation.json"), std::string(R"({"temperature": 0.9})"));
+  const auto latent =
+      testing::run_cadenza("sample --checkpoint " + dir.file("vae/model.safetensors") + " --out " + dir.file("v"));
+  EXPECT_NE(latent.exit_code, 0);
+  EXPECT_TRUE(testing::message_names(
+      "sample's error", latent.output,
+      {dir.file("vae/generation.json"), "sampling defaults apply to the token models", "holds a vae model"}));
+
+  fs::create_directories(dir.path() / "rnn");
+  fs::copy_file(fs::path(CADENZA_SOURCE_DIR) / "models/nottingham-rnn/model.safetensors",
+                dir.path() / "rnn/model.safetensors");
+  write_file_atomic(dir.file("rnn/generation.json"), std::string(R"({"temprature": 0.9})"));
+  const auto typo =
+      testing::run_cadenza("generate --checkpoint " + dir.file("rnn/model.safetensors") + " --out " + dir.file("r"));
+  EXPECT_NE(typo.exit_code, 0);
+  EXPECT_TRUE(
+      testing::message_names("generate's error", typo.output,
+                             {dir.file("rnn/generation.json"), "unknown key \"temprature\"", "known: temperature"}));
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
-// sample_token(): masking, temperature, top-k, top-p and the seeded draw, against hand-computed distributions.
+// sample_token(): masking, temperature, top-k, top-p and the seeded draw, against hand-computed distributions; the
+// sampling defaults a checkpoint carries beside it (generation.json).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -7,7 +8,9 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/file_io.h"
 #include "generate/sampling.h"
+#include "generate/sampling_defaults.h"
 #include "support/test_support.h"
 
 namespace cadenza {
@@ -171,6 +174,45 @@ TEST(GenerateSampling, InvalidOptionsAndEmptyMaskAreErrors) {
   const std::vector<uint8_t> none = {0, 0};
   EXPECT_THROW_WITH(draw({}, none.data()), Error, {"no token is allowed", "empty mask"});
   EXPECT_NO_THROW(draw({.top_k = 5}));  // k larger than the vocabulary keeps everything
+}
+
+// generation.json beside a checkpoint: absent = no defaults; a temperature is read; anything malformed names the file.
+TEST(GenerateSamplingDefaults, ReadBesideTheCheckpointOrAbsent) {
+  testing::TempDir dir;
+  const std::string checkpoint = dir.file("model.safetensors");  // only its folder matters
+  EXPECT_EQ(sampling_defaults_path(checkpoint), dir.file("generation.json"));
+  const SamplingDefaults none = read_sampling_defaults(checkpoint);
+  EXPECT_FALSE(none.temperature.has_value());
+  EXPECT_TRUE(none.source.empty());
+
+  write_file_atomic(dir.file("generation.json"), std::string(R"({"temperature": 0.85})"));
+  const SamplingDefaults read = read_sampling_defaults(checkpoint);
+  ASSERT_TRUE(read.temperature.has_value());
+  EXPECT_DOUBLE_EQ(*read.temperature, 0.85);
+  EXPECT_EQ(read.source, dir.file("generation.json"));
+
+  write_file_atomic(dir.file("generation.json"), std::string("{}"));  // a file with no setting changes nothing
+  EXPECT_FALSE(read_sampling_defaults(checkpoint).temperature.has_value());
+  write_file_atomic(dir.file("generation.json"), std::string(R"({"temperature": 0})"));  // 0 = most likely
+  EXPECT_DOUBLE_EQ(*read_sampling_defaults(checkpoint).temperature, 0.0);
+}
+
+TEST(GenerateSamplingDefaults, MalformedFilesAreErrorsNamingFileKeyAndValue) {
+  testing::TempDir dir;
+  const std::string checkpoint = dir.file("model.safetensors");
+  const std::string file = dir.file("generation.json");
+  auto with = [&](const std::string& text) {
+    write_file_atomic(file, text);
+    return read_sampling_defaults(checkpoint);
+  };
+  EXPECT_THROW_WITH(with(R"({"temprature": 0.9})"), FormatError,
+                    {file, "unknown key \"temprature\"", "known: temperature"});
+  EXPECT_THROW_WITH(with(R"({"temperature": -0.5})"), FormatError,
+                    {file, "\"temperature\" must be a number in [0, 5]", "got -0.5"});
+  EXPECT_THROW_WITH(with(R"({"temperature": 7})"), FormatError, {file, "must be a number in [0, 5]", "got 7"});
+  EXPECT_THROW_WITH(with(R"({"temperature": "warm"})"), FormatError, {file, "must be a number", "got \"warm\""});
+  EXPECT_THROW_WITH(with("[0.9]"), FormatError, {file, "must be a JSON object", "got [0.9]"});
+  EXPECT_THROW_WITH(with("{\"temperature\": 0.9"), FormatError, {file, "not valid JSON"});
 }
 
 }  // namespace

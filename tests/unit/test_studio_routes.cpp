@@ -203,6 +203,21 @@ TEST_F(StudioRoutes, ModelsCarryCapabilitiesAndControls) {
     if (control["name"] == "bars") {
       EXPECT_EQ(control["max"], kMaxBars) << "the studio's limit is the range";
     }
+  // The temperature control starts at the model's own default: the bundled lstm's generation.json, 1 for the run's
+  // copy of the same weights without it.
+  const double bundled_temperature = json::parse(
+      read_file_text(std::string(CADENZA_SOURCE_DIR) + "/models/nottingham-lstm/generation.json"))["temperature"];
+  auto temperature_default = [](const json& model) {
+    for (const json& control : model["controls"])
+      if (control["name"] == "temperature") return control["default"].get<double>();
+    return -1.0;
+  };
+  EXPECT_DOUBLE_EQ(temperature_default(lstm), bundled_temperature);
+  EXPECT_DOUBLE_EQ(lstm["capabilities"]["default_temperature"].get<double>(), bundled_temperature);
+  // A run's model is loaded when asked for in detail (the list holds only what is known without loading it).
+  const auto [run_status, run] = client_->get_json("/api/models/detail?id=run:lstm-small");
+  ASSERT_EQ(run_status, 200) << run.dump();
+  EXPECT_DOUBLE_EQ(temperature_default(run), 1.0) << run.dump();
   const json& vae = models["nottingham-vae"];
   EXPECT_TRUE(vae["capabilities"]["interpolate_scores"].get<bool>());
   EXPECT_TRUE(control_names(vae).count("truncation"));
@@ -267,6 +282,29 @@ TEST_F(StudioRoutes, GenerateStreamsNotesThenTakes) {
   const StreamResult again = client_->stream("/api/jobs/generate", request);
   ASSERT_EQ(again.of_type("take").size(), 2u);
   EXPECT_EQ(note_set(again.of_type("take")[0]->data["data"]["notes"]), note_set(takes[0]->data["data"]["notes"]));
+}
+
+// A request without a temperature samples at the model's default (the bundled lstm's generation.json): the same
+// take as that temperature asked for, another than temperature 1.
+TEST_F(StudioRoutes, GenerateWithoutATemperatureTakesTheModelsDefault) {
+  wait_idle();
+  const double bundled_temperature = json::parse(
+      read_file_text(std::string(CADENZA_SOURCE_DIR) + "/models/nottingham-lstm/generation.json"))["temperature"];
+  auto take_notes = [&](json request) {
+    const StreamResult result = client_->stream("/api/jobs/generate", request);
+    EXPECT_EQ(result.status, 200) << result.error.dump();
+    const auto takes = result.of_type("take");
+    EXPECT_EQ(takes.size(), 1u);
+    return takes.empty() ? std::set<std::tuple<int, int, double, double>>{} : note_set(takes[0]->data["data"]["notes"]);
+  };
+  const json request = {{"model", "nottingham-lstm"}, {"bars", 8}, {"seed", 7}};
+  json at_default = request, at_one = request;
+  at_default["temperature"] = bundled_temperature;
+  at_one["temperature"] = 1.0;
+  const auto unasked = take_notes(request);
+  ASSERT_FALSE(unasked.empty());
+  EXPECT_EQ(unasked, take_notes(at_default));
+  EXPECT_NE(unasked, take_notes(at_one));
 }
 
 TEST_F(StudioRoutes, TakesDownloadAsMidiWavAndJson) {
@@ -570,14 +608,16 @@ TEST_F(StudioRoutes, JobsRunInTheOrderTheyCameAndTheQueueIsBounded) {
   std::atomic<bool> stop{false};
   std::vector<std::future<StreamResult>> streams;
   std::vector<std::shared_ptr<std::promise<void>>> queued;
-  auto start_stream = [&](const json& body, bool leave_on_stop) {
+  // Returns once the job has the event `ready_on`: the long one must have started (left the queue for the worker)
+  // before the others queue, or on a loaded machine it could still be waiting and take one of their three places.
+  auto start_stream = [&](const json& body, bool leave_on_stop, const std::string& ready_on) {
     auto ready = std::make_shared<std::promise<void>>();
     auto future = ready->get_future();
-    streams.push_back(std::async(std::launch::async, [&, body, ready, leave_on_stop] {
+    streams.push_back(std::async(std::launch::async, [&, body, ready, leave_on_stop, ready_on] {
       StudioClient own(server_->port());
       bool signalled = false;
       auto result = own.stream("/api/jobs/generate", body, [&](const SseEvent& event) {
-        if (!signalled && event.type == "queued") ready->set_value(), signalled = true;
+        if (!signalled && event.type == ready_on) ready->set_value(), signalled = true;
         return !(leave_on_stop && stop.load());
       });
       if (!signalled) ready->set_value();
@@ -585,8 +625,9 @@ TEST_F(StudioRoutes, JobsRunInTheOrderTheyCameAndTheQueueIsBounded) {
     }));
     future.wait();
   };
-  start_stream(kLongJob, true);
-  for (int i = 0; i < 3; ++i) start_stream({{"model", "nottingham-lstm"}, {"bars", 1}, {"seed", 200 + i}}, false);
+  start_stream(kLongJob, true, "started");
+  for (int i = 0; i < 3; ++i)
+    start_stream({{"model", "nottingham-lstm"}, {"bars", 1}, {"seed", 200 + i}}, false, "queued");
   const auto [full_status, full] =
       client_->post_json("/api/jobs/generate", {{"model", "nottingham-lstm"}, {"bars", 1}});
   EXPECT_EQ(full_status, 503);
@@ -598,6 +639,7 @@ TEST_F(StudioRoutes, JobsRunInTheOrderTheyCameAndTheQueueIsBounded) {
   stop = true;
   const StreamResult long_one = streams[0].get();
   EXPECT_TRUE(long_one.of_type("done").empty());
+  EXPECT_TRUE(long_one.of_type("error").empty()) << long_one.of_type("error")[0]->data.dump();
   std::vector<int64_t> order;
   for (size_t i = 1; i < streams.size(); ++i) {
     const StreamResult result = streams[i].get();

@@ -6,10 +6,10 @@
 #include <memory>
 
 #include "command.h"
-#include "eval/melody_features.h"
 #include "common/error.h"
-#include "sampler_options.h"
+#include "eval/melody_features.h"
 #include "midi/midi.h"
+#include "sampler_options.h"
 
 namespace cadenza::cli {
 namespace {
@@ -24,7 +24,7 @@ struct AttributeCommandOptions {
 };
 
 void run_attribute(AttributeCommandOptions& cli) {
-  std::unique_ptr<Sampler> sampler = open_command_sampler(cli.common, "attribute", 0.0);
+  std::unique_ptr<Sampler> sampler = open_command_sampler(cli.common, "attribute", DefaultTemperature::kMostLikely);
   PieceWriter writer(cli.common.out, cli.common.wav, "attribute");
   std::string data = cli.data;
   if (data.empty()) {
@@ -39,8 +39,7 @@ void run_attribute(AttributeCommandOptions& cli) {
   const double bars = static_cast<double>(sampler->capabilities().window_bars);
   const std::string stem = file_stem_name(cli.input);
   // The baseline is the reconstruction (amount 0): the segment the model reads, as the model decodes it.
-  const double baseline =
-      melody_attribute(sampler->reconstruct(input, cli.common.request).output, cli.attribute, bars);
+  const double baseline = melody_attribute(sampler->reconstruct(input, cli.common.request).output, cli.attribute, bars);
   for (double amount : cli.amounts) {
     const SampledPiece piece =
         sampler->apply_attribute(input, cli.attribute, amount, data, cli.common.request, cli.max_windows);

@@ -80,7 +80,7 @@ void run_generate(GenerateCommandOptions& cli) {
     throw Error("generate: --num-outputs must be in [1, " + std::to_string(kMaxOutputs) + "], got " +
                 std::to_string(cli.num_outputs));
   PieceWriter::check_name(cli.prefix + "_001", "--prefix");
-  std::unique_ptr<Sampler> sampler = open_command_sampler(cli.common, "generate", 1.0);
+  std::unique_ptr<Sampler> sampler = open_command_sampler(cli.common, "generate", DefaultTemperature::kSample);
   SampleRequest request = cli.common.request;
   if (!cli.primer_midi.empty()) request.primer = read_midi_file(cli.primer_midi);
   if (!cli.primer_tokens.empty()) {

@@ -8,8 +8,8 @@
 #include "command.h"
 #include "common/error.h"
 #include "eval/melody_features.h"
-#include "sampler_options.h"
 #include "midi/midi.h"
+#include "sampler_options.h"
 #include "score/operations.h"
 
 namespace cadenza::cli {
@@ -43,7 +43,7 @@ void append_at_bar(Score& whole, const Score& piece) {
 
 void run_interpolate(InterpolateCommandOptions& cli) {
   // Greedy decoding by default: the path, not sampling noise, should drive the changes.
-  std::unique_ptr<Sampler> sampler = open_command_sampler(cli.common, "interpolate", 0.0);
+  std::unique_ptr<Sampler> sampler = open_command_sampler(cli.common, "interpolate", DefaultTemperature::kMostLikely);
   const SamplerCapabilities caps = sampler->capabilities();
   std::optional<Score> a, b;
   if (caps.interpolate_scores) {
@@ -55,8 +55,8 @@ void run_interpolate(InterpolateCommandOptions& cli) {
     throw Error("interpolate: a " + caps.family +
                 " model interpolates between two noise draws (--seed and --seed + 1), not MIDI files");
   }
-  const std::vector<SampledPiece> pieces = sampler->interpolate(a ? &*a : nullptr, b ? &*b : nullptr, cli.steps,
-                                                                cli.mode == "slerp", cli.common.request);
+  const std::vector<SampledPiece> pieces =
+      sampler->interpolate(a ? &*a : nullptr, b ? &*b : nullptr, cli.steps, cli.mode == "slerp", cli.common.request);
   PieceWriter writer(cli.common.out, cli.common.wav, "interpolate");
   Score whole = pieces.front().score;
   for (auto& track : whole.tracks) track.notes.clear();

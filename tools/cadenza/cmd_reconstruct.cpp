@@ -6,8 +6,8 @@
 
 #include "command.h"
 #include "common/error.h"
-#include "sampler_options.h"
 #include "midi/midi.h"
+#include "sampler_options.h"
 
 namespace cadenza::cli {
 namespace {
@@ -19,7 +19,7 @@ struct ReconstructCommandOptions {
 
 void run_reconstruct(ReconstructCommandOptions& cli) {
   // Greedy decoding by default: MusicVAE's reconstruction accuracy.
-  std::unique_ptr<Sampler> sampler = open_command_sampler(cli.common, "reconstruct", 0.0);
+  std::unique_ptr<Sampler> sampler = open_command_sampler(cli.common, "reconstruct", DefaultTemperature::kMostLikely);
   PieceWriter writer(cli.common.out, cli.common.wav, "reconstruct");
   double accuracy_sum = 0;
   for (const std::string& input : cli.inputs) {

@@ -20,7 +20,7 @@ void run_sample(SampleCommandOptions& cli) {
   if (cli.num_outputs < 1 || cli.num_outputs > 10000)
     throw Error("sample: --num-outputs must be in [1, 10000], got " + std::to_string(cli.num_outputs));
   PieceWriter::check_name(cli.prefix + "_001", "--prefix");
-  std::unique_ptr<Sampler> sampler = open_command_sampler(cli.common, "sample", 1.0);
+  std::unique_ptr<Sampler> sampler = open_command_sampler(cli.common, "sample", DefaultTemperature::kSample);
   SampleRequest request = cli.common.request;
   check_sample_request(request, sampler->capabilities(), "sample");
   PieceWriter writer(cli.common.out, cli.common.wav, "sample");

@@ -9,6 +9,7 @@
 #include "command.h"
 #include "common/error.h"
 #include "families/registry.h"
+#include "generate/sampling_defaults.h"
 #include "midi/midi.h"
 #include "models/threading.h"
 #include "render/audio.h"
@@ -21,8 +22,9 @@ void add_sampler_options(CLI::App* command, SamplerCommandOptions& options, bool
   command->add_option("--out", options.out, "Output folder for the MIDI (and WAV) files");
   options.temperature =
       command->add_option("--temperature", options.request.sampling.temperature,
-                          "Sampling temperature; 0 = most likely (default 1 for generate/sample, 0 for interpolate, "
-                          "reconstruct and attribute)");
+                          "Sampling temperature; 0 = most likely (default for generate/sample: the model's own, 1 "
+                          "unless a generation.json beside its checkpoint gives one, as the bundled token models' "
+                          "do; 0 for interpolate, reconstruct and attribute)");
   if (latent) {
     command
         ->add_option("--truncation", options.request.truncation,
@@ -56,7 +58,7 @@ void add_input_track_option(CLI::App* command, SamplerCommandOptions& options) {
 }
 
 std::unique_ptr<Sampler> open_command_sampler(SamplerCommandOptions& options, const std::string& command,
-                                              double default_temperature) {
+                                              DefaultTemperature default_temperature) {
   if (options.checkpoint.empty() == options.model.empty())
     throw Error(command + ": give either --checkpoint FILE|RUN_DIR or --model NAME (see generate --list-models)");
   if (options.out.empty()) throw Error(command + ": --out DIR is required");
@@ -65,9 +67,17 @@ std::unique_ptr<Sampler> open_command_sampler(SamplerCommandOptions& options, co
   std::unique_ptr<Sampler> sampler = families::open_sampler(checkpoint);
   sampler->use_device(options.device);
   const SamplerCapabilities caps = sampler->capabilities();
-  if (options.temperature == nullptr || options.temperature->count() == 0)
-    options.request.sampling.temperature = caps.temperature ? default_temperature : caps.default_temperature;
+  const bool temperature_given = options.temperature != nullptr && options.temperature->count() > 0;
+  if (!temperature_given)
+    options.request.sampling.temperature =
+        caps.temperature && default_temperature == DefaultTemperature::kMostLikely ? 0.0 : caps.default_temperature;
   std::printf("model: %s (%s)\n", sampler->checkpoint_path().c_str(), sampler->describe().c_str());
+  if (!temperature_given && caps.temperature && default_temperature == DefaultTemperature::kSample) {
+    const std::string defaults = sampling_defaults_path(sampler->checkpoint_path());
+    if (std::filesystem::exists(defaults))
+      std::printf("temperature %g: the model's default, from %s (--temperature sets another)\n",
+                  options.request.sampling.temperature, defaults.c_str());
+  }
   return sampler;
 }
 

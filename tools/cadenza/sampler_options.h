@@ -29,11 +29,15 @@ struct SamplerCommandOptions {
 void add_sampler_options(CLI::App* command, SamplerCommandOptions& options, bool latent);
 // --track-index, for the commands that encode MIDI files.
 void add_input_track_option(CLI::App* command, SamplerCommandOptions& options);
-// Sets the thread count, resolves --model, opens the sampler and prints "model: PATH (description)". Without
-// --temperature the request takes `default_temperature` when the model samples with one (else the model's neutral
-// value). Checks that --out is given.
+// What a command does without --temperature, for a model that samples with one: kSample (generate, sample) takes the
+// model's own default, 1 or the temperature in generation.json beside its checkpoint (generate/sampling_defaults.h);
+// kMostLikely (interpolate, reconstruct, attribute) decodes the most likely output (temperature 0).
+enum class DefaultTemperature { kSample, kMostLikely };
+// Sets the thread count, resolves --model, opens the sampler and prints "model: PATH (description)" (and the
+// temperature, when it comes from generation.json). A model that draws nothing a temperature scales keeps its
+// neutral value. Checks that --out is given.
 std::unique_ptr<Sampler> open_command_sampler(SamplerCommandOptions& options, const std::string& command,
-                                              double default_temperature);
+                                              DefaultTemperature default_temperature);
 // Reads an input MIDI file, keeping only track options.track_index when it is >= 0 (an Error naming the file when it
 // has no such track).
 Score read_input_midi(const SamplerCommandOptions& options, const std::string& path);
