@@ -141,30 +141,27 @@ TEST(CliBundledModels, TokenModelsSampleAtTheTemperatureTheirGenerationJsonGives
             (std::set<std::string>{"nottingham-gru", "nottingham-lstm", "nottingham-rnn", "nottingham-transformer"}));
 }
 
+// A copy of bundled model NAME in DIR/FOLDER with `defaults` as its generation.json; returns the checkpoint's path.
+std::string copy_with_sampling_defaults(const testing::TempDir& dir, const std::string& name, const std::string& folder,
+                                        const std::string& defaults) {
+  fs::create_directories(dir.path() / folder);
+  fs::copy_file(fs::path(CADENZA_SOURCE_DIR) / "models" / name / "model.safetensors",
+                dir.path() / folder / "model.safetensors");
+  write_file_atomic(dir.file(folder + "/generation.json"), defaults);
+  return dir.file(folder + "/model.safetensors");
+}
+
 // generation.json beside a model that does not read it, or a malformed one, is an error naming the file.
 TEST(CliBundledModels, SamplingDefaultsBesideALatentModelOrMalformedAreClearErrors) {
   testing::TempDir dir;
-  fs::create_directories(dir.path() / "vae");
-  fs::copy_file(fs::path(CADENZA_SOURCE_DIR) / "models/nottingham-vae/model.safetensors",
-                dir.path() / "vae/model.safetensors");
-  write_file_atomic(dir.file("vae/generation.json"), std::string(R"({"temperature": 0.9})"));
-  const auto latent =
-      testing::run_cadenza("sample --checkpoint " + dir.file("vae/model.safetensors") + " --out " + dir.file("v"));
-  EXPECT_NE(latent.exit_code, 0);
-  EXPECT_TRUE(testing::message_names(
-      "sample's error", latent.output,
-      {dir.file("vae/generation.json"), "sampling defaults apply to the token models", "holds a vae model"}));
+  const std::string vae = copy_with_sampling_defaults(dir, "nottingham-vae", "vae", R"({"temperature": 0.9})");
+  const auto latent = testing::run_cadenza("sample --checkpoint " + vae + " --out " + dir.file("v"));
+  EXPECT_CLI_ERROR(
+      latent, {dir.file("vae/generation.json"), "sampling defaults apply to the token models", "holds a vae model"});
 
-  fs::create_directories(dir.path() / "rnn");
-  fs::copy_file(fs::path(CADENZA_SOURCE_DIR) / "models/nottingham-rnn/model.safetensors",
-                dir.path() / "rnn/model.safetensors");
-  write_file_atomic(dir.file("rnn/generation.json"), std::string(R"({"temprature": 0.9})"));
-  const auto typo =
-      testing::run_cadenza("generate --checkpoint " + dir.file("rnn/model.safetensors") + " --out " + dir.file("r"));
-  EXPECT_NE(typo.exit_code, 0);
-  EXPECT_TRUE(
-      testing::message_names("generate's error", typo.output,
-                             {dir.file("rnn/generation.json"), "unknown key \"temprature\"", "known: temperature"}));
+  const std::string rnn = copy_with_sampling_defaults(dir, "nottingham-rnn", "rnn", R"({"temprature": 0.9})");
+  const auto typo = testing::run_cadenza("generate --checkpoint " + rnn + " --out " + dir.file("r"));
+  EXPECT_CLI_ERROR(typo, {dir.file("rnn/generation.json"), "unknown key \"temprature\"", "known: temperature"});
 }
 
 }  // namespace
