@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <nlohmann/json.hpp>
 
 #include "common/error.h"
 #include "data/augment.h"
@@ -84,6 +85,12 @@ TokenBatchSampler::TokenBatchSampler(const Shard& shard, Split split, const Batc
   if (shard.is_piano_roll()) throw Error(shard.path() + ": a piano-roll shard needs RollBatchSampler");
   check_options(options);
   encoding_ = shard.make_encoding();
+  // A shard of tunes moved to one key (melody one_key): transposing them would undo the move, and the grammar would
+  // refuse the moved KEY tokens.
+  if (options.augment.max_transpose > 0 && encoding_->spec().value("one_key", false))
+    throw Error("max_transpose " + std::to_string(options.augment.max_transpose) + ": " + shard.path() +
+                " holds tunes moved to C major / A minor (melody one_key); transposing them would undo that: set "
+                "max_transpose 0");
   pad_id_ = static_cast<Token>(shard.vocabulary_size());
   eligible_pieces(shard, split, options, pieces_, cumulative_lengths_);
 }

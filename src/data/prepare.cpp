@@ -191,8 +191,11 @@ class PieceEncoder {
         const std::vector<int64_t> steps = melody.token_steps(piece.tokens);
         const std::vector<uint16_t> at_step = chord_masks_at_steps(
             input, options_.chords_track, melody.melody_spec().steps_per_quarter, steps.back() + 1);
+        // A one_key encoding moved the melody to C major / A minor: its chords move with it.
+        const int key_move = melody.key_shift(*score);
         piece.chords.resize(steps.size());
-        for (size_t i = 0; i < steps.size(); ++i) piece.chords[i] = at_step[static_cast<size_t>(steps[i])];
+        for (size_t i = 0; i < steps.size(); ++i)
+          piece.chords[i] = transpose_chord_mask(at_step[static_cast<size_t>(steps[i])], key_move);
       }
       if (fingerprint) piece.fingerprint = fingerprint_tokens(*score, piece.tokens);
     } else {

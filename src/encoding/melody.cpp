@@ -33,13 +33,21 @@ constexpr int kKeyCount = 24;
 // The longest listed bar, in quarters (6/4, 3/2, 12/8).
 constexpr int kMaxBarQuarters = 6;
 
+// one_key: the tonic of the key minor tunes are moved to (A; major tunes go to C, 0): relative keys, no accidentals.
+constexpr int kOneKeyMinorTonic = 9;
+
 constexpr const char* kKeyNames[12] = {"C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"};
 
 // Ids of the structure tokens, after the NOTE_ONs.
 struct StructureIds {
   Token start = -1, end = -1, first_meter = -1, first_key = -1;
+  bool one_key = false;  // only KEY_C and KEY_Am are written (melody.h, one_key)
   bool is_meter(Token t) const { return first_meter >= 0 && t >= first_meter && t < first_meter + kMeterCount; }
   bool is_key(Token t) const { return first_key >= 0 && t >= first_key && t < first_key + kKeyCount; }
+  // A key token this encoding writes: any of the 24, or with one_key only C major and A minor.
+  bool is_written_key(Token t) const {
+    return is_key(t) && (!one_key || t == first_key || t == first_key + 12 + kOneKeyMinorTonic);
+  }
   Token start_or(Token fallback) const { return start >= 0 ? start : fallback; }
 };
 
@@ -61,7 +69,7 @@ class MelodyGrammar : public Grammar {
         for (int m = 0; m < kMeterCount; ++m) mask[ids_.first_meter + m] = 1;
         return;
       case Phase::kKey:
-        for (int k = 0; k < kKeyCount; ++k) mask[ids_.first_key + k] = 1;
+        for (int k = 0; k < kKeyCount; ++k) mask[ids_.first_key + k] = ids_.is_written_key(ids_.first_key + k) ? 1 : 0;
         return;
       case Phase::kEnded:
         mask[ids_.end] = 1;
@@ -94,6 +102,9 @@ class MelodyGrammar : public Grammar {
       case Phase::kKey:
         if (!ids_.is_key(token))
           throw Error("melody grammar: token " + std::to_string(token) + " follows the meter, where a KEY token must");
+        if (!ids_.is_written_key(token))
+          throw Error("melody grammar: token " + std::to_string(token) +
+                      " is a key other than C major and A minor, the only keys of a one_key encoding");
         key_ = token;
         phase_ = Phase::kSteps;
         return;
@@ -168,13 +179,14 @@ nlohmann::json MelodySpec::to_json() const {
                          {"track", track}};
   // Only when set: a spec without the key is the plain encoding, so older shards and checkpoints compare equal.
   if (structure) json["structure"] = true;
+  if (one_key) json["one_key"] = true;
   return json;
 }
 
 MelodySpec MelodySpec::from_json(const nlohmann::json& json) {
-  const SpecOptions options(
-      json, "melody encoding", "melody",
-      {"steps_per_quarter", "min_pitch", "max_pitch", "transpose_into_range", "qpm", "velocity", "track", "structure"});
+  const SpecOptions options(json, "melody encoding", "melody",
+                            {"steps_per_quarter", "min_pitch", "max_pitch", "transpose_into_range", "qpm", "velocity",
+                             "track", "structure", "one_key"});
   MelodySpec spec;
   spec.steps_per_quarter = options.integer("steps_per_quarter", spec.steps_per_quarter, 1, 480);
   spec.min_pitch = options.integer("min_pitch", spec.min_pitch, 0, 127);
@@ -187,6 +199,11 @@ MelodySpec MelodySpec::from_json(const nlohmann::json& json) {
   spec.velocity = options.integer("velocity", spec.velocity, 1, 127);
   spec.track = options.string("track", spec.track);
   spec.structure = options.boolean("structure", spec.structure);
+  spec.one_key = options.boolean("one_key", spec.one_key);
+  if (spec.one_key && !spec.structure)
+    throw Error(
+        "melody encoding: one_key needs structure true (the KEY token says which of C major and A minor a "
+        "tune was moved to)");
   return spec;
 }
 
@@ -223,6 +240,7 @@ StructureIds structure_ids(const MelodySpec& spec) {
   ids.end = ids.start + 1;
   ids.first_meter = ids.end + 1;
   ids.first_key = ids.first_meter + kMeterCount;
+  ids.one_key = spec.one_key;
   return ids;
 }
 
@@ -286,6 +304,12 @@ Token MelodyEncoding::key_token(int root, bool minor) const {
   return ids.first_key + (minor ? 12 : 0) + ((root % 12) + 12) % 12;
 }
 
+int MelodyEncoding::key_shift(const Score& score) const {
+  if (!spec_.one_key) return 0;
+  const Key key = tune_key(score).value_or(Key{});
+  return nearest_shift(key.root, key.mode == ScaleMode::kMinor ? kOneKeyMinorTonic : 0);
+}
+
 std::vector<Token> MelodyEncoding::encode(const Score& score) const {
   if (score.ticks_per_quarter <= 0)
     throw Error("melody encoding: the score" + in_source(score) + " has ticks_per_quarter " +
@@ -306,7 +330,7 @@ std::vector<Token> MelodyEncoding::encode(const Score& score) const {
     const TimeSignature meter = meter_at(score, 0);
     const Key key = tune_key(score).value_or(Key{});
     return {structure_ids(spec_).start, meter_token(meter.numerator, meter.denominator),
-            key_token(key.root, key.mode == ScaleMode::kMinor), end_token()};
+            key_token(key.root + key_shift(score), key.mode == ScaleMode::kMinor), end_token()};
   }
 
   // extract_melody() already gives one line; this keeps the encoder monophonic whatever it is handed: of notes
@@ -331,16 +355,19 @@ std::vector<Token> MelodyEncoding::encode(const Score& score) const {
   if (highest - lowest > spec_.max_pitch - spec_.min_pitch)
     throw Error("melody encoding: the melody" + in_source(score) + " spans pitches " + span + " (" +
                 std::to_string(highest - lowest + 1) + " semitones), wider than the encoding range " + range);
-  int shift = 0;
-  if (lowest < spec_.min_pitch || highest > spec_.max_pitch) {
+  // one_key: the move to C major / A minor first; the octave search below starts from it.
+  const int moved_key = key_shift(score);
+  int shift = moved_key;
+  if (lowest + shift < spec_.min_pitch || highest + shift > spec_.max_pitch) {
     if (!spec_.transpose_into_range)
       throw Error("melody encoding: the melody" + in_source(score) + " spans pitches " + span +
+                  (moved_key != 0 ? " (moved " + std::to_string(moved_key) + " semitones to C major / A minor)" : "") +
                   ", outside the encoding range " + range + " (transpose_into_range is off)");
     // Octave shifts that fit form one run of consecutive octaves not containing 0; take the one nearest 0.
     bool found = false;
     for (int octaves = 1; octaves <= 11 && !found; ++octaves)
       for (int direction : {1, -1}) {
-        int candidate = direction * 12 * octaves;
+        int candidate = moved_key + direction * 12 * octaves;
         if (lowest + candidate >= spec_.min_pitch && highest + candidate <= spec_.max_pitch) {
           shift = candidate;
           found = true;
@@ -349,6 +376,7 @@ std::vector<Token> MelodyEncoding::encode(const Score& score) const {
       }
     if (!found)
       throw Error("melody encoding: the melody" + in_source(score) + " spans pitches " + span +
+                  (moved_key != 0 ? " (moved " + std::to_string(moved_key) + " semitones to C major / A minor)" : "") +
                   " and no whole-octave shift fits it into the encoding range " + range);
   }
 
@@ -364,11 +392,12 @@ std::vector<Token> MelodyEncoding::encode(const Score& score) const {
   }
   if (spec_.structure) {
     // The meter at the first step, and the key of the whole score (its signature, or estimated from every non-drum
-    // note: the chords of an accompaniment help); whole-octave shifts leave the tonic's pitch class as it is.
+    // note: the chords of an accompaniment help); whole-octave shifts leave the tonic's pitch class as it is (a one_key
+    // move takes it to C or A).
     const TimeSignature meter = meter_at(score, 0);
     const Key key = tune_key(score).value_or(Key{});
     tokens.insert(tokens.begin(), {structure_ids(spec_).start, meter_token(meter.numerator, meter.denominator),
-                                   key_token(key.root, key.mode == ScaleMode::kMinor)});
+                                   key_token(key.root + moved_key, key.mode == ScaleMode::kMinor)});
     tokens.push_back(end_token());
   }
   return tokens;

@@ -51,6 +51,14 @@
 // The grammar's context (encoding.h StepContext) gives each step's position in its bar (steps counted from the
 // first step, bars of the METER token's length), the tokens 1, 2, 4 and 8 bars back, and from the header on the
 // tune's METER and KEY tokens (so a model can read the key at every step, even in a window that starts mid-tune).
+//
+// one_key true (needs structure; versioned like it) moves every tune to one key before encoding it: a major tune to
+// C major, a minor one to A minor (the tonic moved by the smallest shift, -6..+5 semitones, then whole octaves into
+// the range as above), so that a model learns one scale and one tonic instead of 24. Its KEY token is then always
+// KEY_C or KEY_Am (the grammar allows no other), and key_shift() tells what encode() moved a score by, so that
+// generation can move a continued primer back to its own key (or a new tune to the key asked for). Tunes in the
+// data's own keys become training data for one key: transposition augmentation would undo it, and the trainer
+// refuses it.
 #pragma once
 
 #include <memory>
@@ -70,6 +78,7 @@ struct MelodySpec {
   int velocity = 100;
   std::string track;
   bool structure = false;
+  bool one_key = false;
 
   int num_pitches() const { return max_pitch - min_pitch + 1; }
   // Ticks per grid step in decoded scores, and their resolution.
@@ -113,6 +122,10 @@ class MelodyEncoding : public TokenEncoding {
   // token of a key.
   Token meter_token(int numerator, int denominator) const;
   Token key_token(int root, bool minor) const;
+  // one_key: the semitones encode() moves the score's key by (-6..+5: its tonic to C, or to A for a minor key; the
+  // whole-octave shift into the range not counted); 0 for an encoding that keeps keys.
+  int key_shift(const Score& score) const;
+  bool one_key() const { return spec_.one_key; }
 
  private:
   MelodySpec spec_;

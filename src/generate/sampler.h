@@ -81,6 +81,9 @@ struct SampleRequest {
   // styles.
   std::string style;
   std::string style_path;
+  // Models of tunes in one key (melody one_key): the pitch class (0 = C) to move the tune's tonic to; -1 = a primer's
+  // own key (its continuation is moved back to it), else the model's C major / A minor.
+  int tonic = -1;
   int beam_size = 0;  // > 0: beam search (token models)
   int branch_factor = 4;
   // Latent families

@@ -33,6 +33,7 @@
 #include "models/checkpoint.h"
 #include "models/device.h"
 #include "score/chords.h"
+#include "score/key.h"
 #include "score/operations.h"
 
 namespace cadenza {
@@ -130,6 +131,16 @@ class SequenceSampler final : public Sampler {
     const auto* melody = dynamic_cast<const MelodyEncoding*>(encoding_.get());
     std::vector<uint16_t> chord_steps;
     const bool with_chords = !request.chords.empty() || request.chords_score.has_value();
+    const bool one_key = melody != nullptr && melody->one_key();
+    if (request.tonic >= 0 && !one_key)
+      throw Error("generate: a tonic to move the tune to is for models of tunes in one key (melody one_key); " +
+                  checkpoint_path() + " writes tunes in their own keys");
+    if (request.tonic > 11)
+      throw Error("generate: tonic " + std::to_string(request.tonic) + " is not a pitch class 0..11");
+    if (with_chords && one_key)
+      throw Error(
+          "generate: chords with a model of tunes in one key (melody one_key) are not supported yet: the "
+          "chords would have to move to C major / A minor with the tune");
     if (with_chords) {
       const int steps_per_quarter = melody->melody_spec().steps_per_quarter;
       const Score& meter_source = request.chords_score ? *request.chords_score : encoding_->decode(primer);
@@ -207,7 +218,7 @@ class SequenceSampler final : public Sampler {
                                std::span<const Token> tokens, bool final_call) {
       const int64_t generated = static_cast<int64_t>(tokens.size() - primer_size);
       if (!final_call && !sampler_detail::progress_due(generated, *progress_next)) return;
-      const Score partial = encoding_->decode(tokens);
+      const Score partial = in_asked_key(request, encoding_->decode(tokens));
       if (!request.on_progress(SampleProgress{partial, primer_end, generated})) throw GenerationCancelled();
     };
     if (target_end < 0) {
@@ -317,10 +328,26 @@ class SequenceSampler final : public Sampler {
       add_chord_track(piece.score, std::vector<uint16_t>(chord_steps.begin(), chord_steps.begin() + steps),
                       ticks_per_step);
     }
+    piece.score = in_asked_key(request, piece.score);
     set_tempo(piece.score, request.qpm);
     const int64_t end = target_end >= 0 && !request.until_end ? target_end : piece.score.end_tick();
     piece.music_seconds = piece.score.tick_to_seconds(end) - piece.score.tick_to_seconds(primer_end);
     return piece;
+  }
+
+  // A model of tunes in one key (melody one_key) writes C major or A minor: the piece moved to the tonic asked for,
+  // else a primer's continuation back to the primer's own key; other models' pieces as they are.
+  Score in_asked_key(const SampleRequest& request, const Score& decoded) const {
+    const auto* melody = dynamic_cast<const MelodyEncoding*>(encoding_.get());
+    if (melody == nullptr || !melody->one_key()) return decoded;
+    int move = 0;
+    if (request.tonic >= 0) {
+      const std::optional<Key> written = first_key(decoded);  // none before the KEY token
+      move = written ? nearest_shift(written->root, request.tonic) : 0;
+    } else if (request.primer) {
+      move = -melody->key_shift(*request.primer);
+    }
+    return move == 0 ? decoded : transpose_with_key(decoded, move);
   }
 
   // The style vector of the next token for a style model: --style, --style-path or the even mixture.

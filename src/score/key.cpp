@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "common/error.h"
+#include "score/operations.h"
 
 namespace cadenza {
 namespace {
@@ -35,13 +36,20 @@ constexpr const char* kFlatNames[12] = {"C", "Db", "D", "Eb", "E", "F", "Gb", "G
 
 }  // namespace
 
-std::optional<Key> first_key(const Score& score) {
-  if (score.key_signatures.empty()) return std::nullopt;
-  const KeySignature& signature = score.key_signatures.front();
+namespace {
+
+Key key_of_signature(const KeySignature& signature) {
   // Each sharp moves the major tonic a fifth up (7 semitones); the relative minor lies a minor third below.
   const int major_root = ((signature.sharps * 7) % 12 + 12) % 12;
   if (signature.minor) return Key{(major_root + 9) % 12, ScaleMode::kMinor};
   return Key{major_root, ScaleMode::kMajor};
+}
+
+}  // namespace
+
+std::optional<Key> first_key(const Score& score) {
+  if (score.key_signatures.empty()) return std::nullopt;
+  return key_of_signature(score.key_signatures.front());
 }
 
 std::optional<Key> estimate_key(const Score& score) {
@@ -94,6 +102,21 @@ KeySignature key_signature_of(const Key& key, int64_t tick) {
   signature.sharps = sharps;
   signature.minor = key.mode == ScaleMode::kMinor;
   return signature;
+}
+
+Score transpose_with_key(const Score& score, int semitones) {
+  Score result = transpose(score, semitones);
+  for (KeySignature& signature : result.key_signatures) {
+    Key key = key_of_signature(signature);
+    key.root = ((key.root + semitones) % 12 + 12) % 12;
+    signature = key_signature_of(key, signature.tick);
+  }
+  return result;
+}
+
+int nearest_shift(int from, int to) {
+  const int up = ((to - from) % 12 + 12) % 12;  // 0..11
+  return up > 5 ? up - 12 : up;
 }
 
 std::string key_name(const Key& key) {

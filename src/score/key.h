@@ -36,4 +36,11 @@ Key parse_key(const std::string& text);
 // A key signature (sharps -7..7) for a key: the conventional one, at most 6 sharps or flats.
 KeySignature key_signature_of(const Key& key, int64_t tick = 0);
 
+// transpose() (score/operations.h) that moves the key signatures too: each to the conventional signature of its key
+// moved by semitones. Throws Error like transpose() when a pitch would leave 0..127.
+Score transpose_with_key(const Score& score, int semitones);
+// The shift by -6..+5 semitones that moves pitch class `from` to pitch class `to` (the nearer way; a tritone goes
+// down).
+int nearest_shift(int from, int to);
+
 }  // namespace cadenza

@@ -9,7 +9,9 @@
 #include <regex>
 
 #include "common/file_io.h"
+#include "data/shard.h"
 #include "midi/midi.h"
+#include "score/key.h"
 #include "support/test_support.h"
 
 namespace cadenza {
@@ -159,6 +161,61 @@ TEST(CliStructure, PrepareTrainEvaluateAndGenerateUntilTheModelsEnd) {
   }
 }
 
+// one_key: tunes moved to C major / A minor in the shard; the model's tunes are moved to the key asked for, and a
+// primer's continuation back to the primer's key.
+TEST(CliStructure, OneKeyTunesTrainInCAndGenerateInTheKeyAskedOrThePrimers) {
+  testing::TempDir dir;
+  fs::create_directories(dir.file("tunes"));
+  for (int i = 0; i < 20; ++i) write_midi_file(tune(i), dir.file("tunes/tune" + std::to_string(i) + ".mid"));
+  const std::string shard = dir.file("one_key.cdz");
+  const auto prepared = run_cadenza("dataset prepare --input " + dir.file("tunes") +
+                                    " --encoding melody --set structure=true --set one_key=true --split 0.6,0.2,0.2"
+                                    " --no-group-duplicates --out " +
+                                    shard);
+  ASSERT_EQ(prepared.exit_code, 0) << prepared.output;
+  const std::string run = dir.file("run");
+  EXPECT_CLI_ERROR(run_cadenza("train --model lstm --preset tiny --data " + shard + " --out " + run +
+                               "_transposed --steps 4 --threads 1 --set max_transpose=2"),
+                   {"max_transpose 2", "C major / A minor", "set max_transpose 0"});
+  const auto trained = run_cadenza("train --model lstm --preset tiny --data " + shard + " --out " + run +
+                                   " --steps 20 --threads 1 --set max_transpose=0");
+  ASSERT_EQ(trained.exit_code, 0) << trained.output;
+
+  // A new tune: the model writes C major, and --key G moves it (down 5 semitones, the nearer way).
+  const std::string in_g = dir.file("in_g");
+  const auto keyed =
+      run_cadenza("generate --checkpoint " + run + " --out " + in_g + " -n 2 --meter 4/4 --key G --bars 4 --seed 2");
+  ASSERT_EQ(keyed.exit_code, 0) << keyed.output;
+  EXPECT_NE(keyed.output.find("the model writes in C major, the tune is moved to G"), std::string::npos)
+      << keyed.output;
+  for (const char* name : {"sample_001.mid", "sample_002.mid"}) {
+    const Score score = read_midi_file(in_g + "/" + name);
+    ASSERT_FALSE(score.key_signatures.empty()) << name;
+    EXPECT_EQ(score.key_signatures[0].sharps, 1) << name << ": G major has one sharp";
+    EXPECT_FALSE(score.key_signatures[0].minor) << name;
+  }
+  // Without --key: C major or A minor, and the output says so.
+  const std::string plain = dir.file("plain");
+  const auto unkeyed = run_cadenza("generate --checkpoint " + run + " --out " + plain + " --bars 2 --seed 2");
+  ASSERT_EQ(unkeyed.exit_code, 0) << unkeyed.output;
+  EXPECT_NE(unkeyed.output.find("writes its tunes in C major or A minor"), std::string::npos) << unkeyed.output;
+  EXPECT_EQ(read_midi_file(plain + "/sample_001.mid").key_signatures.at(0).sharps, 0);
+
+  // A primer in D major: read in C, continued, and the whole piece moved back to D: the primer's notes as they were.
+  const Score primer = read_midi_file(dir.file("tunes/tune1.mid"));
+  const std::string continued = dir.file("continued");
+  const auto continuation = run_cadenza("generate --checkpoint " + run + " --out " + continued + " --primer-midi " +
+                                        dir.file("tunes/tune1.mid") + " --steps 16 --seed 3");
+  ASSERT_EQ(continuation.exit_code, 0) << continuation.output;
+  EXPECT_NE(continuation.output.find("moved back to the primer's key"), std::string::npos) << continuation.output;
+  const Score piece = read_midi_file(continued + "/sample_001.mid");
+  ASSERT_FALSE(piece.key_signatures.empty());
+  EXPECT_EQ(piece.key_signatures[0].sharps, 2) << "D major";
+  ASSERT_GE(piece.tracks.at(0).notes.size(), primer.tracks.at(0).notes.size());
+  for (size_t i = 0; i < primer.tracks[0].notes.size(); ++i)
+    EXPECT_EQ(piece.tracks[0].notes[i].pitch, primer.tracks[0].notes[i].pitch) << "note " << i;
+}
+
 TEST(CliStructure, UntilEndNeedsAnEncodingWithAnEndAndAContextNeedsStructuredData) {
   testing::TempDir dir;
   fs::create_directories(dir.file("tunes"));
@@ -225,6 +282,27 @@ TEST(CliChords, PrepareWithChordsTrainGenerateOverChordsAndRefusals) {
   const auto info = run_cadenza("dataset info " + shard);
   ASSERT_EQ(info.exit_code, 0) << info.output;
   EXPECT_NE(info.output.find("chord under every token, from track 1"), std::string::npos) << info.output;
+
+  // The same tunes a tone higher (D), prepared with one_key: moved back to C with their chords, they are the shard
+  // above token for token and chord for chord.
+  fs::create_directories(dir.file("in_d"));
+  for (int i = 0; i < 16; ++i)
+    write_midi_file(transpose_with_key(tune_with_chords(i), 2), dir.file("in_d/t" + std::to_string(i) + ".mid"));
+  const std::string one_key = dir.file("one_key_chords.cdz");
+  const auto moved = run_cadenza("dataset prepare --input " + dir.file("in_d") +
+                                 " --encoding melody --set structure=true --set one_key=true --track-index 0"
+                                 " --chords-track 1 --no-group-duplicates --split 0.6,0.2,0.2 --out " +
+                                 one_key);
+  ASSERT_EQ(moved.exit_code, 0) << moved.output;
+  {
+    const Shard in_c(shard), from_d(one_key);
+    ASSERT_EQ(in_c.num_pieces(), from_d.num_pieces());
+    for (size_t i = 0; i < in_c.num_pieces(); ++i) {
+      const auto a = in_c.tokens(i), b = from_d.tokens(i);
+      EXPECT_TRUE(std::equal(a.begin(), a.end(), b.begin(), b.end())) << "piece " << i;
+      EXPECT_EQ(in_c.piece_chords(i), from_d.piece_chords(i)) << "piece " << i;
+    }
+  }
 
   const std::string run = dir.file("run");
   const auto trained = run_cadenza("train --model lstm --preset tiny --data " + shard + " --out " + run +

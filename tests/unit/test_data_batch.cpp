@@ -261,6 +261,25 @@ TEST(DataBatch, TranspositionRespectsTheVocabularyRange) {
   for (Token token : batch.tokens) EXPECT_TRUE(token >= 0 && token <= sampler.pad_id());
 }
 
+TEST(DataBatch, TranspositionIsRefusedForTunesMovedToOneKey) {
+  TempDir dir;
+  MelodySpec spec;
+  spec.structure = true;
+  spec.one_key = true;
+  MelodyEncoding encoding(spec);
+  write_token_shard(dir.file("one_key.cdz"), encoding, {line_score({60, 62, 64, 65, 67, 69})});
+  Shard shard(dir.file("one_key.cdz"));
+  BatchOptions options;
+  options.batch_size = 2;
+  options.crop_length = 8;
+  options.augment.max_transpose = 3;
+  EXPECT_THROW_WITH(TokenBatchSampler(shard, Split::kTrain, options, 5), Error,
+                    {"max_transpose 3", dir.file("one_key.cdz"), "C major / A minor", "set max_transpose 0"});
+  options.augment.max_transpose = 0;
+  TokenBatchSampler sampler(shard, Split::kTrain, options, 5);
+  EXPECT_EQ(sampler.next().rows.size(), 2u);
+}
+
 TEST(DataBatch, StretchChangesDurationByTheFactor) {
   TempDir dir;
   PerformanceEncoding encoding;

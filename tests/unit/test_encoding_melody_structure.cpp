@@ -1,5 +1,6 @@
 // The melody encoding's `structure` option: START, METER, KEY and END tokens around the steps, the grammar's phases,
-// and the step context (bar position, lookback distances) the models read.
+// and the step context (bar position, lookback distances) the models read; the one_key option (tunes moved to C major
+// / A minor).
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -287,6 +288,112 @@ TEST(MelodyStructure, TransposingMovesTheKeyTokenWithTheNotes) {
   }
   // The key token never limits how far a tune may move: only its notes do (48..84 around 67..74).
   EXPECT_EQ(encoding.transposition_range(tokens), (std::pair<int, int>{48 - 67, 84 - 74}));
+}
+
+MelodySpec one_key_spec() {
+  MelodySpec spec = structured_spec();
+  spec.one_key = true;
+  return spec;
+}
+
+// The pitches of a decoded score's notes, in order.
+std::vector<int> pitches_of(const Score& score) {
+  std::vector<int> pitches;
+  for (const auto& track : score.tracks)
+    for (const auto& note : track.notes) pitches.push_back(note.pitch);
+  return pitches;
+}
+
+TEST(MelodyOneKey, SpecWritesTheOptionOnlyWhenSetAndNeedsStructure) {
+  EXPECT_FALSE(structured_spec().to_json().contains("one_key"));
+  const nlohmann::json spec = one_key_spec().to_json();
+  EXPECT_EQ(spec.at("one_key"), true);
+  EXPECT_TRUE(MelodySpec::from_json(spec).one_key);
+  EXPECT_THROW_WITH(make_token_encoding({{"name", "melody"}, {"one_key", true}}), Error,
+                    {"one_key needs structure true"});
+  EXPECT_THROW_WITH(make_token_encoding({{"name", "melody"}, {"structure", true}, {"one_key", 1}}), Error, {"one_key"});
+}
+
+TEST(MelodyOneKey, MovesMajorTunesToCAndMinorTunesToAByTheNearerWay) {
+  const MelodyEncoding encoding(one_key_spec());
+  const MelodyEncoding keeps(structured_spec());
+  // {key signature, tonic's move}: G major +5 (G -> C up a fourth), D major -2, F# major -6 (a tritone goes down),
+  // E minor +5 (E -> A), B minor -2, C major 0, A minor 0, Eb major (3 flats) -3.
+  struct Case {
+    KeySignature signature;
+    int move;
+    const char* key;
+  };
+  const Case cases[] = {{{0, 1, false}, 5, "KEY_C"}, {{0, 2, false}, -2, "KEY_C"}, {{0, 6, false}, -6, "KEY_C"},
+                        {{0, 1, true}, 5, "KEY_Am"}, {{0, 2, true}, -2, "KEY_Am"}, {{0, 0, false}, 0, "KEY_C"},
+                        {{0, 0, true}, 0, "KEY_Am"}, {{0, -3, false}, -3, "KEY_C"}};
+  for (const Case& c : cases) {
+    const Score score = melody_in(4, 4, c.signature, {step_note(64, 0, 4), step_note(67, 4, 8), step_note(71, 8, 16)});
+    EXPECT_EQ(encoding.key_shift(score), c.move) << c.signature.sharps;
+    EXPECT_EQ(keeps.key_shift(score), 0);
+    const auto tokens = encoding.encode(score);
+    const auto names = names_of(encoding, tokens);
+    EXPECT_EQ(names[2], c.key) << c.signature.sharps;
+    // The steps are the plain encoding's of the moved notes: the same tokens a transposed tune in C / Am gives.
+    const auto kept = keeps.encode(score);
+    auto moved = kept;
+    ASSERT_TRUE(keeps.transpose(moved, c.move));
+    EXPECT_EQ(names_of(encoding, tokens), names_of(keeps, moved)) << c.signature.sharps;
+    EXPECT_EQ(pitches_of(encoding.decode(tokens)), (std::vector<int>{64 + c.move, 67 + c.move, 71 + c.move}));
+  }
+}
+
+TEST(MelodyOneKey, WithoutASignatureTheEstimatedKeyIsMovedAndOctavesStillFitTheRange) {
+  const MelodyEncoding encoding(one_key_spec());
+  // An arpeggio of D major high up (no signature: estimated D major), moved down 2 to C: 74..86 -> 72..84 fits.
+  const Score high = melody_in(4, 4, std::nullopt,
+                               {step_note(74, 0, 4), step_note(78, 4, 8), step_note(81, 8, 12), step_note(86, 12, 16)});
+  EXPECT_EQ(encoding.key_shift(high), -2);
+  EXPECT_EQ(pitches_of(encoding.decode(encoding.encode(high))), (std::vector<int>{72, 76, 79, 84}));
+  // B major at the top (83..95): moved +1 to C is 84..96, out of range, so an octave lower: 72..84.
+  const Score b_major = melody_in(4, 4, KeySignature{0, 5, false}, {step_note(83, 0, 8), step_note(95, 8, 16)});
+  EXPECT_EQ(encoding.key_shift(b_major), 1);
+  EXPECT_EQ(pitches_of(encoding.decode(encoding.encode(b_major))), (std::vector<int>{72, 84}));
+  // A span as wide as the range fits only where it lies; a move to C takes it out, and the error says so.
+  const Score wide = melody_in(4, 4, KeySignature{0, 1, false}, {step_note(48, 0, 8), step_note(84, 8, 16)});
+  EXPECT_THROW_WITH(encoding.encode(wide), Error, {"48..84", "moved 5 semitones to C major / A minor"});
+}
+
+TEST(MelodyOneKey, GrammarAllowsOnlyCMajorAndAMinorKeyTokens) {
+  const MelodyEncoding encoding(one_key_spec());
+  auto grammar = encoding.grammar();
+  grammar->push(encoding.vocabulary().id("START"));
+  grammar->push(encoding.meter_token(4, 4));
+  std::vector<uint8_t> mask;
+  grammar->allowed(mask);
+  std::vector<std::string> allowed;
+  for (Token t = 0; t < static_cast<Token>(mask.size()); ++t)
+    if (mask[t]) allowed.push_back(encoding.vocabulary().name(t));
+  EXPECT_EQ(allowed, (std::vector<std::string>{"KEY_C", "KEY_Am"}));
+  auto other = grammar->clone();
+  EXPECT_THROW_WITH(other->push(encoding.key_token(2, false)), Error, {"C major and A minor", "one_key"});
+  grammar->push(encoding.key_token(9, true));
+  EXPECT_EQ(grammar->context().key, encoding.key_token(9, true));
+}
+
+TEST(MelodyOneKey, TransposeWithKeyMovesTheSignatureBack) {
+  const MelodyEncoding encoding(one_key_spec());
+  // A tune in E minor comes out of the encoding in A minor; moved back by -key_shift it is the quantized original.
+  const Score score =
+      melody_in(6, 8, KeySignature{0, 1, true},
+                {step_note(64, 0, 6), step_note(66, 6, 9), step_note(67, 9, 12), step_note(71, 12, 24)});
+  const int shift = encoding.key_shift(score);
+  const Score decoded = encoding.decode(encoding.encode(score));
+  EXPECT_EQ(key_name(*first_key(decoded)), "Am");
+  const Score back = transpose_with_key(decoded, -shift);
+  EXPECT_EQ(key_name(*first_key(back)), "Em");
+  EXPECT_EQ(back.key_signatures.front().sharps, 1);
+  EXPECT_EQ(pitches_of(back), pitches_of(score));
+  // Flats where the key has them: A minor moved up 5 is D minor (1 flat); C major moved -2 is Bb (2 flats).
+  EXPECT_EQ(transpose_with_key(decoded, 5).key_signatures.front().sharps, -1);
+  EXPECT_EQ(nearest_shift(0, 10), -2);
+  EXPECT_EQ(nearest_shift(0, 6), -6);
+  EXPECT_EQ(nearest_shift(9, 2), 5);
 }
 
 }  // namespace

@@ -8,22 +8,27 @@
 #include "families/registry.h"
 #include "generate/sampler.h"
 #include "models/checkpoint.h"
+#include "score/key.h"
+#include "score/operations.h"
 #include "support/test_support.h"
 
 namespace cadenza {
 namespace {
 
-std::string save_token_model(const testing::TempDir& dir, const std::string& family) {
-  MelodyEncoding encoding;
+std::string save_token_model(const testing::TempDir& dir, const std::string& family, MelodySpec spec = {},
+                             bool chord_conditioning = false) {
+  MelodyEncoding encoding(spec);
   models::ModelConfig config;
   config.family = family;
   config.vocab_size = encoding.vocabulary().size();
   config.hidden_size = 16;
   config.num_layers = 1;
   config.num_heads = 2;
+  config.chord_conditioning = chord_conditioning;
   torch::manual_seed(11);
   auto model = families::make_sequence_model(config);
-  const std::string path = dir.file(family + ".safetensors");
+  const std::string path =
+      dir.file(family + (spec.one_key ? "_one_key" : "") + (chord_conditioning ? "_chords" : "") + ".safetensors");
   models::save_checkpoint(path, *model, encoding.spec(), encoding.vocabulary().names(), nlohmann::json::object());
   return path;
 }
@@ -133,6 +138,78 @@ TEST(SequenceSampler, InvalidRequestsAreErrors) {
                     {"a piano-roll model takes a MIDI primer, not tokens"});
   EXPECT_THROW_WITH(families::open_sampler(dir.file("missing.safetensors")), Error,
                     {dir.file("missing.safetensors"), "no such checkpoint file or run folder"});
+}
+
+std::vector<int> pitches_of(const Score& score) {
+  std::vector<int> pitches;
+  for (const auto& track : score.tracks)
+    for (const auto& note : track.notes) pitches.push_back(note.pitch);
+  return pitches;
+}
+
+MelodySpec one_key_spec() {
+  MelodySpec spec;
+  spec.structure = true;
+  spec.one_key = true;
+  return spec;
+}
+
+TEST(SequenceSampler, AOneKeyModelsContinuationOfAPrimerIsMovedBackToThePrimersKey) {
+  testing::TempDir dir;
+  auto generator = families::open_sampler(save_token_model(dir, "gru", one_key_spec()));
+  // A primer in D major: the model reads it moved to C (-2), and the piece comes back in D with the primer's notes.
+  Score primer = make_empty_score(480, 120.0, 4, 4);
+  primer.key_signatures = {key_signature_of(Key{2, ScaleMode::kMajor})};
+  primer.tracks.push_back({"lead", 0, false, 0, {{62, 90, 0, 480}, {66, 90, 480, 960}, {69, 90, 960, 1920}}});
+  primer.normalize();
+  SampleRequest request;
+  request.primer = primer;
+  request.bars = 2;
+  request.seed = 3;
+  const SampledPiece piece = generator->sample(request);
+  EXPECT_EQ(generator->encoding()->vocabulary().name(piece.tokens[2]), "KEY_C");
+  ASSERT_TRUE(first_key(piece.score).has_value());
+  EXPECT_EQ(key_name(*first_key(piece.score)), "D");
+  const std::vector<int> pitches = pitches_of(piece.score);
+  ASSERT_GE(pitches.size(), 3u);
+  EXPECT_EQ(std::vector<int>(pitches.begin(), pitches.begin() + 3), (std::vector<int>{62, 66, 69}));
+  // Every note is the model's own (in C) moved up 2.
+  const Score written = clip(generator->encoding()->decode(piece.tokens), 0, piece.score.end_tick());
+  std::vector<int> expected = pitches_of(written);
+  for (int& pitch : expected) pitch += 2;
+  EXPECT_EQ(pitches, expected);
+}
+
+TEST(SequenceSampler, AOneKeyModelsNewTuneIsMovedToTheTonicAsked) {
+  testing::TempDir dir;
+  auto generator = families::open_sampler(save_token_model(dir, "lstm", one_key_spec()));
+  SampleRequest request;
+  request.primer_tokens = generator->encoding()->from_text("START METER_6_8 KEY_Am");
+  request.bars = 4;
+  request.seed = 9;
+  const SampledPiece in_a_minor = generator->sample(request);
+  EXPECT_EQ(key_name(*first_key(in_a_minor.score)), "Am");
+  request.tonic = 4;  // E: A minor moves down 5 to E minor
+  const SampledPiece in_e_minor = generator->sample(request);
+  EXPECT_EQ(in_e_minor.tokens, in_a_minor.tokens);  // the same music, moved
+  EXPECT_EQ(key_name(*first_key(in_e_minor.score)), "Em");
+  std::vector<int> expected = pitches_of(in_a_minor.score);
+  ASSERT_FALSE(expected.empty());
+  for (int& pitch : expected) pitch -= 5;
+  EXPECT_EQ(pitches_of(in_e_minor.score), expected);
+  // Refusals: a tonic for a model that keeps keys, chords over a one-key model, a tonic that is no pitch class.
+  auto keeps = families::open_sampler(save_token_model(dir, "lstm"));
+  SampleRequest tonic;
+  tonic.bars = 1;
+  tonic.tonic = 2;
+  EXPECT_THROW_WITH(keeps->sample(tonic), Error, {"one key (melody one_key)", "writes tunes in their own keys"});
+  auto with_chords = families::open_sampler(save_token_model(dir, "gru", one_key_spec(), /*chord_conditioning=*/true));
+  SampleRequest chords;
+  chords.chords = "C | G";
+  EXPECT_THROW_WITH(with_chords->sample(chords), Error,
+                    {"chords with a model of tunes in one key", "not supported yet"});
+  request.tonic = 12;
+  EXPECT_THROW_WITH(generator->sample(request), Error, {"tonic 12", "0..11"});
 }
 
 }  // namespace

@@ -34,7 +34,7 @@ struct GenerateCommandOptions {
 };
 
 // --meter / --key: the header a tune model's piece starts with (START METER_n_d KEY_k), as a primer.
-std::vector<Token> tune_header(const Sampler& sampler, const GenerateCommandOptions& cli) {
+std::vector<Token> tune_header(const Sampler& sampler, const GenerateCommandOptions& cli, SampleRequest& request) {
   const auto* melody = dynamic_cast<const MelodyEncoding*>(sampler.encoding());
   if (melody == nullptr || !melody->has_tune_header())
     throw Error("generate: --meter and --key are for models of whole tunes (melody with structure=true); " +
@@ -62,8 +62,17 @@ std::vector<Token> tune_header(const Sampler& sampler, const GenerateCommandOpti
   header.push_back(vocabulary.id(meter_name));
   if (!cli.key.empty()) {
     const Key key = parse_key(cli.key);
-    header.push_back(melody->key_token(key.root, key.mode == ScaleMode::kMinor));
-    std::printf("tune header: %s, %s (--meter, --key)\n", cli.meter.c_str(), key_name(key).c_str());
+    const bool minor = key.mode == ScaleMode::kMinor;
+    if (melody->one_key()) {
+      // The model writes C major / A minor only: its KEY token gives the mode, and the tune is moved to the tonic.
+      header.push_back(melody->key_token(minor ? 9 : 0, minor));
+      request.tonic = key.root;
+      std::printf("tune header: %s, %s (--meter, --key; the model writes in %s, the tune is moved to %s)\n",
+                  cli.meter.c_str(), key_name(key).c_str(), minor ? "A minor" : "C major", key_name(key).c_str());
+    } else {
+      header.push_back(melody->key_token(key.root, minor));
+      std::printf("tune header: %s, %s (--meter, --key)\n", cli.meter.c_str(), key_name(key).c_str());
+    }
   } else {
     std::printf("tune header: %s (--meter), the key the model's choice\n", cli.meter.c_str());
   }
@@ -89,7 +98,11 @@ void run_generate(GenerateCommandOptions& cli) {
                   sampler->capabilities().family + " model reading " + sampler->capabilities().input);
     request.primer_tokens = sampler->encoding()->from_text(cli.primer_tokens);
   }
-  if (!cli.meter.empty() || !cli.key.empty()) request.primer_tokens = tune_header(*sampler, cli);
+  if (!cli.meter.empty() || !cli.key.empty()) request.primer_tokens = tune_header(*sampler, cli, request);
+  const auto* melody = dynamic_cast<const MelodyEncoding*>(sampler->encoding());
+  if (melody != nullptr && melody->one_key() && request.tonic < 0)
+    std::printf("key: the model writes its tunes in C major or A minor%s (--meter with --key moves a new tune)\n",
+                request.primer ? "; the primer's continuation is moved back to the primer's key" : "");
   if (!cli.chords_midi.empty()) request.chords_score = read_midi_file(cli.chords_midi);
   check_sample_request(request, sampler->capabilities(), "generate");    // before the folder is made
   if (!request.chords.empty()) parse_chord_progression(request.chords);  // a bad symbol stops here, named
@@ -146,7 +159,8 @@ void setup_generate(CLI::App& parent) {
                       "model's METER tokens); without it the model chooses");
   command->add_option("--key", options->key,
                       "Tune models, with --meter: the key to start the tune in, e.g. D, Em, F#m, Bb (the model's KEY "
-                      "tokens); without it the model chooses");
+                      "tokens; a model of tunes in one key, melody one_key, writes C major or A minor and the tune is "
+                      "moved to this key); without it the model chooses");
   command->add_option("--chords", request.chords,
                       "Chord models (trained with chord_conditioning): the chords to play the melody over, bars "
                       "separated by '|', several chords in a bar split it evenly, e.g. \"C | G7 | Am F/C | Bdim\" "
