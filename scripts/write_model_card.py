@@ -17,6 +17,7 @@ Everything in the card comes from those files; nothing is typed in by hand.
 """
 import json
 import os
+import struct
 import sys
 
 
@@ -65,6 +66,13 @@ def form_lines(form, form_command):
     if form_command:
         lines += ["", "Measured with:", "", "```bash", form_command, "```"]
     return lines
+
+
+def checkpoint_encoding(model_path):
+    """The encoding spec a checkpoint stores (its safetensors header's metadata), {} when it has none."""
+    with open(model_path, "rb") as f:
+        header = json.loads(f.read(struct.unpack("<Q", f.read(8))[0]))
+    return json.loads(header.get("__metadata__", {}).get("encoding", "{}"))
 
 
 def sampling_rows(card_dir):
@@ -241,6 +249,7 @@ def main():
     m, t = config["model"], config["train"]
     best = min(valid, key=lambda r: r["nll"]) if valid else None
     tunes = m.get("context_positions", 0) > 0  # a structured shard: whole tunes with START, meter, key, END
+    one_key = checkpoint_encoding(model_path).get("one_key", False)  # tunes moved to C major / A minor
     chords, styles = m.get("chord_conditioning", False), m.get("style_names") if m.get("style_conditioning") else None
     example = f"cadenza generate --model {name} --out samples -n 4 --bars 16 --wav"
     if chords:
@@ -253,6 +262,7 @@ def main():
         f"A `{m['family']}` model of Nottingham folk-tune melodies ({config['data']['encoding']} encoding: one token",
         "per 16th-note step, note-on / note-off events, pitches 48..84"
         + ("; whole tunes: START, the meter, the key, the position in the bar of every step, END" if tunes else "")
+        + ("; every tune moved to one key, C major or A minor" if one_key else "")
         + ")" + (", written over given chords" if chords else "")
         + (", in a chosen style or blend of styles" if styles else "") + ", bundled with Cadenza.",
         "",
@@ -275,7 +285,10 @@ def main():
         f"| parameters | {end['parameters']:,} |",
         f"| file | model.safetensors, {size / 1e6:.2f} MB (float32, no optimizer state) |",
         f"| training data | Nottingham Music Database (Jukedeck's cleaned MIDI), melody track of each tune"
-        + (" and the chord under every step (track 1)" if chords else "") + "; "
+        + (" and the chord under every step (track 1)" if chords else "")
+        + (", moved to C major or A minor (its tonic moved by -6..+5 semitones: the melody encoding's one_key); "
+           "`--meter 4/4 --key G` moves a generated tune to G, a primer's continuation is moved back to the primer's "
+           "key, otherwise tunes come out in C major or A minor" if one_key else "") + "; "
         f"Cadenza's stable hash split (80/10/10) |",
         *([f"| conditioning | " + ("the chord under every step (12 pitch classes: `--chords`, `--chords-midi`)" if chords else "")
            + ("; " if chords and styles else "")
@@ -284,7 +297,8 @@ def main():
         f"| data licence | GPLv3 (the Nottingham database); this model is derived from it |",
         *fine_tune_rows(config),
         f"| training | {end['step']:,} steps of batch {t['batch_size']} x {t['crop_length']} tokens, AdamW lr {t['learning_rate']}, "
-        f"{t.get('schedule', 'cosine')} schedule, transposition augmentation +-{t['max_transpose']}"
+        f"{t.get('schedule', 'cosine')} schedule, "
+        + (f"transposition augmentation +-{t['max_transpose']}" if t['max_transpose'] else "no transposition augmentation")
         + (f", {t['start_crop_share']:g} of the crops from the tune's START" if t.get('start_crop_share') else "")
         + (f", {t['end_crop_share']:g} ending at its END" if t.get('end_crop_share') else "")
         + (f", {t.get('bars_left_unknown_share', 0.5):g} of the rows told no length" if m.get("context_bars_left", False) else "") + "; "
@@ -293,7 +307,8 @@ def main():
         *sampling_rows(card_dir),
         f"| test NLL | **{test['model']['nll']:.3f} nats/token** (perplexity {test['model']['perplexity']:.2f}, "
         f"accuracy {test['model']['accuracy']:.3f}) on {test['model']['elements']:,} tokens of "
-        f"{test['model']['pieces']} held-out tunes" + context_text(test, t) + " |",
+        f"{test['model']['pieces']} held-out tunes" + (" moved to C major / A minor, as trained" if one_key else "")
+        + context_text(test, t) + " |",
         f"| unigram baseline | {test['unigram_baseline']['nll']:.3f} nats/token (perplexity "
         f"{test['unigram_baseline']['perplexity']:.2f}) |",
     ] + ngram_lines(test)
