@@ -2,7 +2,8 @@
 # The Cadenza demo: set up, build, then walk the whole path on real music —
 # fetch Nottingham and the JSB chorales (verified against pinned SHA-256 manifests), inspect a tune, prepare
 # compact dataset shards in every encoding, render a tune to WAV / PNG / SVG, generate pieces (MIDI + WAV) with
-# every bundled model (autoregressive, VAE and GAN), a melody over given chords in a chosen style, interpolate and reconstruct with the VAE, stitch 16 bars of
+# every bundled model (autoregressive, VAE and GAN), whole tunes that the models end themselves (one in a key asked
+# for), a melody over given chords in a chosen style, interpolate and reconstruct with the VAE, stitch 16 bars of
 # GAN output, measure what was generated, and train, evaluate and sample a small model from scratch.
 # Output lands in demo-output/ (or $CADENZA_DEMO_OUT); the build in build/ (or $CADENZA_BUILD_DIR).
 #
@@ -95,6 +96,13 @@ fi
 for model in "${models[@]}"; do
   "$cadenza" generate --model "$model" --out "$out/generated/$model" --num-outputs 2 --bars 16 --seed 1 --wav
 done
+
+step "Whole tunes: the bundled rnn and gru end their tunes themselves (--until-end); told a key, the rnn (which
+    learnt all its tunes moved to C major / A minor) writes the tune there; cadenza metrics says how they end"
+"$cadenza" generate --model nottingham-rnn --out "$out/generated/whole-tunes-rnn-in-G" -n 4 --until-end --key G \
+  --seed 1 --wav
+"$cadenza" generate --model nottingham-gru --out "$out/generated/whole-tunes-gru" -n 4 --until-end --seed 1
+"$cadenza" metrics "$out"/generated/whole-tunes-rnn-in-G "$out"/generated/whole-tunes-gru --mean-only
 
 step "A melody over given chords, in a chosen style: the bundled chord model (docs/conditioning.md)"
 "$cadenza" generate --model nottingham-chords --out "$out/generated/over-chords" -n 2 --seed 1 --wav --style reels \

@@ -140,6 +140,13 @@ std::vector<Token> generate_tokens(models::SequenceModelImpl& model, const Token
   std::vector<Token> tokens(primer.begin(), primer.end());
   std::vector<StepContext> contexts = encoding.contexts(primer);  // contexts[i]: of token i + 1
   const int64_t tune_bars = planned_tune_bars(grammar->context(), options.planned_bars);
+  const int64_t late_tune_bars =
+      options.planned_bars < 0 ? planned_tune_bars(grammar->context(), options.late_plan_bars) : -1;
+  // What a bars-left model reads at a bar: the plan, else the late plan's count once it is within the horizon.
+  auto bars_left_at = [tune_bars, late_tune_bars](int bar) {
+    const int64_t late = bars_left_value(bar, late_tune_bars);
+    return late < kBarsLeftHorizon ? late : bars_left_value(bar, tune_bars);
+  };
   GenerationStats local_stats;
   auto state = model.initial_state(1);
   std::vector<float> logits(vocab);
@@ -159,7 +166,7 @@ std::vector<Token> generate_tokens(models::SequenceModelImpl& model, const Token
       const std::vector<int64_t> style =
           model.style_count() > 0 && options.next_style ? options.next_style(before) : even_style;
       const std::vector<int64_t> row = context_row(model, context_values(tokens, i, contexts[i], vocab), chord, style,
-                                                   "generate", bars_left_value(contexts[i].bar, tune_bars));
+                                                   "generate", bars_left_at(contexts[i].bar));
       context = torch::tensor(row, torch::kLong).reshape({1, -1}).to(device);  // (1, width)
     }
     const torch::Tensor out =

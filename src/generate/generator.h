@@ -47,6 +47,11 @@ struct GenerationOptions {
   // Models that read the bars left (context_bars_left): the piece's planned length in bars after the primer (the
   // length asked for), so that the model ends the piece there; -1 = no plan (the model reads "unknown").
   int64_t planned_bars = -1;
+  // Bars-left models with no plan (planned_bars -1; `generate --until-end` without --bars): a plan that starts late.
+  // The model reads "unknown" until the tune comes within kBarsLeftHorizon of this many bars after the primer (the
+  // length cap), then the bars left to it, so that a tune still going near the cap is brought to its end there (the
+  // model still chooses its notes and its END) instead of being cut off. -1 = none.
+  int64_t late_plan_bars = -1;
 };
 
 // What happened at the end of one generate_tokens() call.

@@ -1,9 +1,11 @@
 #include "generate/sampler.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "common/error.h"
 #include "data/style_blend.h"
+#include "score/key.h"
 #include "score/operations.h"
 
 namespace cadenza {
@@ -16,6 +18,8 @@ nlohmann::json SamplerCapabilities::to_json() const {
           {"primer", primer},
           {"beam_search", beam_search},
           {"until_end", until_end},
+          {"meters", meters},
+          {"one_key", one_key},
           {"chords", chords},
           {"styles", styles},
           {"lengths_in_steps", lengths_in_steps},
@@ -99,6 +103,28 @@ void check_sample_request(const SampleRequest& request, const SamplerCapabilitie
     fail("--until-end needs a model whose encoding ends tunes (melody with structure=true); " + model + " has none");
   if (request.until_end && request.beam_size > 0) fail("--until-end and --beam-size cannot be combined");
   const bool chords_given = !request.chords.empty() || request.chords_score.has_value();
+  // A new tune's header: checked here, before any work, and named as the CLI names it.
+  if (!request.meter.empty() || !request.key.empty()) {
+    if (caps.meters.empty())
+      fail("--meter and --key are for models of whole tunes (melody with structure=true); " + model +
+           " reads no tune header");
+    if (request.primer || !request.primer_tokens.empty())
+      fail("--meter and --key start a new tune; a primer already sets its meter and key");
+    if (!request.meter.empty() && std::find(caps.meters.begin(), caps.meters.end(), request.meter) == caps.meters.end()) {
+      std::string listed;
+      for (const std::string& meter : caps.meters) listed += (listed.empty() ? "" : ", ") + meter;
+      fail("--meter \"" + request.meter + "\" is not a meter the model writes (" + listed + ")");
+    }
+    if (!request.meter.empty() && chords_given) fail("--meter with chords: the chords give the tune's meter");
+    if (!request.key.empty()) {
+      try {
+        parse_key(request.key);
+      } catch (const Error& error) {
+        fail(std::string("--key: ") + error.what());
+      }
+      if (request.tonic >= 0) fail("give the key to move a tune to as --key or as a tonic, not both");
+    }
+  }
   if (chords_given && !caps.chords)
     fail(
         "--chords / --chords-midi need a model trained with chord conditioning (model config chord_conditioning "

@@ -82,8 +82,16 @@ struct SampleRequest {
   std::string style;
   std::string style_path;
   // Models of tunes in one key (melody one_key): the pitch class (0 = C) to move the tune's tonic to; -1 = a primer's
-  // own key (its continuation is moved back to it), else the model's C major / A minor.
+  // own key (its continuation is moved back to it), else the model's C major / A minor (or `key`'s tonic).
   int tonic = -1;
+  // Models of whole tunes (capabilities().meters not empty: melody with structure): a new tune's meter ("6/8", one of
+  // capabilities().meters) and / or key ("G", "Em", "F#m", "Bb"); empty: the model's choice. The piece starts with
+  // that header (START METER KEY). A key without a meter: the model first draws the meter after START (one token,
+  // from this request's seed and sampling), then writes in the key. A model of tunes in one key writes the key's mode
+  // in C major / A minor and the tune is moved to the key's tonic. Not with a primer (it has its own); with chords the
+  // chords give the meter.
+  std::string meter;
+  std::string key;
   int beam_size = 0;  // > 0: beam search (token models)
   int branch_factor = 4;
   // Latent families
@@ -133,6 +141,9 @@ struct SamplerCapabilities {
   bool primer = false;       // continue a score / tokens
   bool beam_search = false;
   bool until_end = false;           // the encoding has an end token the model can choose
+  std::vector<std::string> meters;  // models of whole tunes: the meters a tune can start in ("4/4", "6/8"); empty:
+                                    // the model reads no tune header (SampleRequest::meter and key do not apply)
+  bool one_key = false;             // a model of tunes in one key: it writes C major / A minor, moved to a key asked for
   bool chords = false;              // the model reads chords (chord_conditioning, melody encoding)
   std::vector<std::string> styles;  // the styles the model reads (style_conditioning); empty = none
   bool lengths_in_steps = false;    // `steps` and `seconds` (else bars only)

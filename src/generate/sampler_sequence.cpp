@@ -92,6 +92,16 @@ class SequenceSampler final : public Sampler {
     caps.chords = !frames() && loaded_.model_config.chord_conditioning &&
                   dynamic_cast<const MelodyEncoding*>(encoding_.get()) != nullptr;
     if (!frames() && loaded_.model_config.style_conditioning) caps.styles = loaded_.model_config.style_names;
+    if (const auto* melody = dynamic_cast<const MelodyEncoding*>(encoding_.get());
+        melody != nullptr && melody->has_tune_header()) {
+      for (const std::string& name : encoding_->vocabulary().names())
+        if (name.rfind("METER_", 0) == 0) {
+          std::string meter = name.substr(6);  // METER_6_8 -> 6/8
+          meter[meter.find('_')] = '/';
+          caps.meters.push_back(meter);
+        }
+      caps.one_key = melody->one_key();
+    }
     caps.lengths_in_steps = true;
     // The temperature the model's maker measured it at (generation.json beside the checkpoint), else 1.
     if (sampling_defaults_.temperature) caps.default_temperature = *sampling_defaults_.temperature;
@@ -137,6 +147,7 @@ class SequenceSampler final : public Sampler {
                   checkpoint_path() + " writes tunes in their own keys");
     if (request.tonic > 11)
       throw Error("generate: tonic " + std::to_string(request.tonic) + " is not a pitch class 0..11");
+    int tonic = request.tonic;  // where a one-key model's tune is moved (-1: a primer's key, else C / A minor)
     if (with_chords && one_key)
       throw Error(
           "generate: chords with a model of tunes in one key (melody one_key) are not supported yet: the "
@@ -158,11 +169,14 @@ class SequenceSampler final : public Sampler {
         chord_steps = progression_step_masks(parse_chord_progression(request.chords), bar_steps);
       }
       // A tune model (structure) starts with START METER_n_d: without a primer, the chords' meter is given and the
-      // model chooses the key over the first chord.
+      // model chooses the key over the first chord (unless one is asked for).
       if (primer.empty() && encoding_->end_token() >= 0) {
         const Token meter_token = melody->meter_token(meter.numerator, meter.denominator);
         primer = {encoding_->vocabulary().id("START"), meter_token};
+        if (!request.key.empty()) primer.push_back(header_key_token(request.key, &tonic));
       }
+    } else if (!request.meter.empty() || !request.key.empty()) {
+      primer = tune_header(request, &tonic);
     }
     const Score primer_score = encoding_->decode(primer);
     const int ticks_per_quarter = primer_score.ticks_per_quarter;
@@ -204,6 +218,10 @@ class SequenceSampler final : public Sampler {
     // a duet without an answer), so it is not sampled.
     options.forbid_end = !request.until_end;
     options.planned_bars = planned_bars;
+    // --until-end with no plan: a bars-left model is told the bars left to the cap once it comes near it, so that a
+    // tune still going there ends (one bar before the cap, so that its END fits) rather than being cut.
+    if (request.until_end && planned_bars < 0 && length_bars >= 2 && loaded_.model->reads_bars_left())
+      options.late_plan_bars = static_cast<int64_t>(std::floor(length_bars)) - 1;
     if (with_chords) {
       options.next_chord = [melody, &chord_steps](std::span<const Token> before) -> int64_t {
         int64_t step = 0;  // the next token's grid step
@@ -214,11 +232,11 @@ class SequenceSampler final : public Sampler {
     if (loaded_.model->style_count() > 0) options.next_style = style_function(request);
     // The piece so far for request.on_progress (on a schedule that keeps decoding linear overall).
     auto progress_next = std::make_shared<int64_t>(1);
-    auto report_progress = [this, &request, primer_end, progress_next, primer_size = primer.size()](
+    auto report_progress = [this, &request, tonic, primer_end, progress_next, primer_size = primer.size()](
                                std::span<const Token> tokens, bool final_call) {
       const int64_t generated = static_cast<int64_t>(tokens.size() - primer_size);
       if (!final_call && !sampler_detail::progress_due(generated, *progress_next)) return;
-      const Score partial = in_asked_key(request, encoding_->decode(tokens));
+      const Score partial = in_asked_key(request, tonic, encoding_->decode(tokens));
       if (!request.on_progress(SampleProgress{partial, primer_end, generated})) throw GenerationCancelled();
     };
     if (target_end < 0) {
@@ -328,22 +346,63 @@ class SequenceSampler final : public Sampler {
       add_chord_track(piece.score, std::vector<uint16_t>(chord_steps.begin(), chord_steps.begin() + steps),
                       ticks_per_step);
     }
-    piece.score = in_asked_key(request, piece.score);
+    piece.score = in_asked_key(request, tonic, piece.score);
     set_tempo(piece.score, request.qpm);
     const int64_t end = target_end >= 0 && !request.until_end ? target_end : piece.score.end_tick();
     piece.music_seconds = piece.score.tick_to_seconds(end) - piece.score.tick_to_seconds(primer_end);
     return piece;
   }
 
-  // A model of tunes in one key (melody one_key) writes C major or A minor: the piece moved to the tonic asked for,
-  // else a primer's continuation back to the primer's own key; other models' pieces as they are.
-  Score in_asked_key(const SampleRequest& request, const Score& decoded) const {
+  // The KEY token of a new tune's header for `key_text` (request.key, checked by check_sample_request). A model of
+  // tunes in one key has only C major and A minor: the key's mode, and *tonic becomes the key's tonic.
+  Token header_key_token(const std::string& key_text, int* tonic) const {
+    const auto& melody = dynamic_cast<const MelodyEncoding&>(*encoding_);
+    const Key key = parse_key(key_text);
+    const bool minor = key.mode == ScaleMode::kMinor;
+    if (!melody.one_key()) return melody.key_token(key.root, minor);
+    *tonic = key.root;
+    return melody.key_token(minor ? 9 : 0, minor);
+  }
+
+  // START METER [KEY]: the header of a new tune asked for with request.meter / request.key. A key without a meter
+  // follows the meter the model draws after START (one token, sampled like the piece, from the request's seed).
+  std::vector<Token> tune_header(const SampleRequest& request, int* tonic) {
+    const auto& melody = dynamic_cast<const MelodyEncoding&>(*encoding_);
+    const Vocabulary& vocabulary = encoding_->vocabulary();
+    std::vector<Token> header{vocabulary.id("START")};
+    if (!request.meter.empty()) {
+      const auto slash = request.meter.find('/');
+      header.push_back(melody.meter_token(std::stoi(request.meter.substr(0, slash)),
+                                          std::stoi(request.meter.substr(slash + 1))));
+    } else {
+      GenerationOptions draw;
+      draw.sampling = request.sampling;
+      draw.seed = request.seed;
+      draw.max_tokens = 1;
+      draw.forbid_end = true;
+      // The plan a bars-left model reads, as for the piece (sample_tokens: a length in bars, or the default 16).
+      if (request.steps <= 0 && request.seconds <= 0 && (request.bars > 0 || !request.until_end))
+        draw.planned_bars = static_cast<int64_t>(std::ceil(request.bars > 0 ? request.bars : 16));
+      if (loaded_.model->style_count() > 0) draw.next_style = style_function(request);
+      const std::vector<Token> drawn = generate_tokens(*loaded_.model, *encoding_, header, draw);
+      if (drawn.size() < 2 || vocabulary.name(drawn[1]).rfind("METER_", 0) != 0)
+        throw Error("generate: " + checkpoint_path() + ": the model's tune does not start START, METER (got " +
+                    (drawn.size() < 2 ? std::string("nothing") : vocabulary.name(drawn[1])) + " after START)");
+      header.push_back(drawn[1]);
+    }
+    if (!request.key.empty()) header.push_back(header_key_token(request.key, tonic));
+    return header;
+  }
+
+  // A model of tunes in one key (melody one_key) writes C major or A minor: the piece moved to `tonic` (the request's,
+  // or its key's), else a primer's continuation back to the primer's own key; other models' pieces as they are.
+  Score in_asked_key(const SampleRequest& request, int tonic, const Score& decoded) const {
     const auto* melody = dynamic_cast<const MelodyEncoding*>(encoding_.get());
     if (melody == nullptr || !melody->one_key()) return decoded;
     int move = 0;
-    if (request.tonic >= 0) {
+    if (tonic >= 0) {
       const std::optional<Key> written = first_key(decoded);  // none before the KEY token
-      move = written ? nearest_shift(written->root, request.tonic) : 0;
+      move = written ? nearest_shift(written->root, tonic) : 0;
     } else if (request.primer) {
       move = -melody->key_shift(*request.primer);
     }

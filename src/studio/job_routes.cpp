@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "eval/melody_features.h"
+#include "score/key.h"
 #include "score/operations.h"
 #include "studio/http_error.h"
 #include "studio/server_impl.h"
@@ -110,11 +111,20 @@ Score continuation_score(const Score& primer, const SampledPiece& piece, int shi
 }
 
 json piece_info(const SampledPiece& piece, const SampleRequest& request) {
-  return {{"seed", request.seed},
-          {"generation_seconds", piece.generation_seconds},
-          {"music_seconds", piece.music_seconds},
-          {"generated", piece.generated_elements},
-          {"unit", piece.unit}};
+  json info = {{"seed", request.seed},
+               {"generation_seconds", piece.generation_seconds},
+               {"music_seconds", piece.music_seconds},
+               {"generated", piece.generated_elements},
+               {"unit", piece.unit}};
+  if (request.until_end) info["ended_by_model"] = piece.ended_by_model;  // else cut at the length
+  if (const std::optional<Key> key = first_key(piece.score)) info["key"] = key_name(*key);
+  return info;
+}
+
+// A continuation keeps its primer's meter and key: a new tune's header does not apply.
+void refuse_tune_header(const SampleRequest& request, const std::string& job) {
+  if (!request.meter.empty() || !request.key.empty())
+    throw HttpError(400, "meter and key start a new tune; " + job + " keeps the meter and key of its primer");
 }
 
 std::shared_ptr<const Take> store_model_take(TakeStore& takes, Score score, const std::string& kind,
@@ -197,6 +207,7 @@ void StudioServer::Impl::add_job_routes() {
               const int variations = integer_field(body, "variations", 1, config.limits.max_variations, 1);
               SampleRequest request = sample_request_from_json(options, model->capabilities, config.limits,
                                                                {"model", "take", "primer_end", "variations"}, 8);
+              refuse_tune_header(request, "a continuation");
               request.primer = primer;
               const size_t user_tracks = primer.tracks.size();
               auto job = queue.submit("continue", [this, model, model_id, request, variations, primer, user_tracks,
@@ -268,6 +279,7 @@ void StudioServer::Impl::add_job_routes() {
               options.erase("phrase");
               const SampleRequest request =
                   sample_request_from_json(options, model->capabilities, config.limits, {"model", "phrase"}, 2);
+              refuse_tune_header(request, "a duet's answer");
               if (request.bars > kMaxDuetAnswerBars)
                 throw HttpError(400, "bars (the answer's length) must be at most " +
                                          std::to_string(static_cast<int>(kMaxDuetAnswerBars)));

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "score/key.h"
 #include "studio/http_error.h"
 
 namespace cadenza::studio {
@@ -36,6 +37,12 @@ json control(const std::string& name, const std::string& label, const std::strin
           {"max", max},
           {"step", step},
           {"default", std::move(fallback)}};
+}
+
+// A tune header's choice (meter, key): `choices` shown as `labels`, the first ("", the model's own) the default.
+json header_choice(const std::string& name, const std::string& label, const json& choices, const json& labels) {
+  return {{"name", name},      {"label", label},           {"type", "choice"},
+          {"choices", choices}, {"choice_labels", labels}, {"default", ""}};
 }
 
 }  // namespace
@@ -74,6 +81,30 @@ json controls_json(const SamplerCapabilities& caps, const StudioLimits& limits) 
     json threshold = control("threshold", "Threshold", "number", 0, 1, 0.05, 0.5);
     threshold["only_with"] = {{"binarize", "threshold"}};
     controls.push_back(threshold);
+  }
+  if (caps.until_end) {
+    controls.push_back({{"name", "until_end"},
+                        {"label", "Let the model end the tune (the length is then the most)"},
+                        {"type", "boolean"},
+                        {"default", false}});
+  }
+  if (!caps.meters.empty()) {
+    // A new tune's header: "" is the model's own choice.
+    json meters = json::array({""}), meter_labels = json::array({"the model's choice"});
+    for (const std::string& meter : caps.meters) {
+      meters.push_back(meter);
+      meter_labels.push_back(meter);
+    }
+    controls.push_back(header_choice("meter", "Meter", meters, meter_labels));
+    json keys = json::array({""}), key_labels = json::array(
+                                        {caps.one_key ? "C major / A minor (the model's)" : "the model's choice"});
+    for (const ScaleMode mode : {ScaleMode::kMajor, ScaleMode::kMinor})
+      for (int root = 0; root < 12; ++root) {
+        const std::string name = key_name(Key{root, mode});
+        keys.push_back(name);
+        key_labels.push_back(mode == ScaleMode::kMinor ? name.substr(0, name.size() - 1) + " minor" : name + " major");
+      }
+    controls.push_back(header_choice("key", "Key", keys, key_labels));
   }
   controls.push_back(control("seed", "Seed", "integer", 0, static_cast<double>(kMaxSeed), 1, 1));
   controls.push_back(control("qpm", "Tempo (qpm)", "number", kMinQpm, kMaxQpm, 1, 120.0));
@@ -114,8 +145,9 @@ std::string string_field(const json& body, const std::string& key) {
 SampleRequest sample_request_from_json(const json& body, const SamplerCapabilities& caps, const StudioLimits& limits,
                                        const std::set<std::string>& job_keys, double default_bars) {
   if (!body.is_object()) bad("the request body must be a JSON object");
-  static const std::set<std::string> generation_keys = {"bars", "temperature", "top_k",    "top_p",    "seed",
-                                                        "qpm",  "truncation",  "binarize", "threshold"};
+  static const std::set<std::string> generation_keys = {"bars",      "temperature", "top_k",     "top_p",
+                                                        "seed",      "qpm",         "truncation", "binarize",
+                                                        "threshold", "until_end",   "meter",      "key"};
   for (const auto& [key, value] : body.items()) {
     if (generation_keys.count(key) || job_keys.count(key)) continue;
     std::string known;
@@ -133,6 +165,9 @@ SampleRequest sample_request_from_json(const json& body, const SamplerCapabiliti
   refuse_unless(caps.truncation, "truncation", "it draws no latent");
   refuse_unless(caps.binarize, "binarize", "it does not binarise a piano roll");
   refuse_unless(caps.binarize, "threshold", "it does not binarise a piano roll");
+  refuse_unless(caps.until_end, "until_end", "its encoding has no end of a tune");
+  refuse_unless(!caps.meters.empty(), "meter", "it reads no tune header (melody with structure=true)");
+  refuse_unless(!caps.meters.empty(), "key", "it reads no tune header (melody with structure=true)");
 
   SampleRequest request;
   request.bars = number_field(body, "bars", 1, limits.max_bars, default_bars);
@@ -156,6 +191,16 @@ SampleRequest sample_request_from_json(const json& body, const SamplerCapabiliti
     request.binarize = binarize.get<std::string>();
   }
   request.threshold = number_field(body, "threshold", 0, 1, 0.5);
+  request.until_end = boolean_field(body, "until_end", false);
+  // meter / key: "" (or absent) is the model's choice; a value is checked by check_sample_request below.
+  for (const auto& [name, field] : {std::pair{"meter", &request.meter}, std::pair{"key", &request.key}}) {
+    if (!body.contains(name)) continue;
+    const json& value = body[name];
+    if (!value.is_string() || value.get<std::string>().size() > 16)
+      bad(std::string(name) + " must be a string of at most 16 characters (\"\" = the model's choice), got " +
+          value.dump());
+    *field = value.get<std::string>();
+  }
   if (caps.binarize && caps.temperature && request.binarize != "bernoulli" && body.contains("temperature"))
     bad("temperature applies to " + model + " with binarize \"bernoulli\" only (a threshold draws nothing)");
   if (request.binarize == "bernoulli" && body.contains("threshold"))

@@ -22,10 +22,12 @@ struct StudioLimits {
 };
 
 // Every control of a model: [{"name", "label", "type": "integer" | "number" | "choice" | "boolean", "min", "max",
-// "step", "default", "choices", "only_with": {"name": value}}], in the order the page shows them.
+// "step", "default", "choices", "choice_labels" (what the page shows for each choice, when it differs), "only_with":
+// {"name": value}}], in the order the page shows them.
 nlohmann::json controls_json(const SamplerCapabilities& capabilities, const StudioLimits& limits);
 
-// The generation options of a job body: bars, temperature, top_k, top_p, seed, qpm, truncation, binarize, threshold.
+// The generation options of a job body: bars, temperature, top_k, top_p, seed, qpm, truncation, binarize, threshold,
+// until_end, meter, key.
 // A field the model does not have, a value of the wrong type or outside its range, and a key that is neither a
 // generation option nor in `job_keys` are HttpError 400 naming the field ("temperature must be a number in [0, 5],
 // got 9"). Lengths: `bars` (default default_bars) within [1, limits.max_bars].

@@ -1,6 +1,7 @@
 // Cadenza Studio in a real browser: `cadenza serve` on loopback, Debian's Chromium driven by playwright-core
 // (node --test, registered in CTest with the label "browser"). Every bullet of "What a user does" in issue 16:
-// the page loads with no request leaving the server; Create streams notes onto piano rolls; a take downloads as a
+// the page loads with no request leaving the server; Create streams notes onto piano rolls (and starts a tune model's
+// tune in the meter and key chosen); a take downloads as a
 // valid MIDI file (and as WAV) and plays (an AnalyserNode on the master output shows signal), stops and loops;
 // Continue takes a dropped or chosen file, keeps its notes and adds the model's after them; Duet answers a phrase
 // played through a Web MIDI test shim, one typed on the computer keyboard and one clicked on the on-screen piano;
@@ -505,6 +506,39 @@ test('Runs draws one point per record, follows a run while it trains, and opens 
   const report = await context.request.get(`${origin}/reports/report-1/index.html`);
   assert.equal(report.status(), 200);
   assert.match(await report.text(), /compare report/);
+});
+
+test("Create: a tune model's Meter and Key start a new tune there, and the take says whether the model ended it", { skip }, async () => {
+  await page.selectOption('#create-model', 'nottingham-lstm');
+  await page.waitForSelector('#create-controls select[name="meter"]');
+  const meters = await page.$$eval('#create-controls select[name="meter"] option', (options) => options.map((o) => [o.value, o.textContent]));
+  assert.deepEqual(meters[0], ['', "the model's choice"]);
+  assert.ok(meters.some(([value]) => value === '6/8'), JSON.stringify(meters));
+  const keys = await page.$$eval('#create-controls select[name="key"] option', (options) => options.map((o) => [o.value, o.textContent]));
+  assert.equal(keys.length, 25, 'the model\'s choice and 24 keys');
+  assert.ok(keys.some(([value, label]) => value === 'Em' && label === 'E minor'), JSON.stringify(keys));
+  await page.selectOption('#create-controls select[name="meter"]', '6/8');
+  await page.selectOption('#create-controls select[name="key"]', 'G');
+  await page.check('#create-controls input[name="until_end"]');
+  await page.fill('#create-controls input[name="bars"]', '16');
+  await page.fill('#create-controls input[name="variations"]', '1');
+  const before = await page.$$eval('#create-takes .take[data-take-id]', (cards) => cards.length);
+  await page.click('#create-generate');
+  await page.waitForFunction((n) => document.querySelectorAll('#create-takes .take[data-take-id]').length === n + 1, before);
+  await page.waitForFunction(() => !document.getElementById('create-generate').disabled);
+  const id = await page.$eval('#create-takes .take[data-take-id]', (e) => e.dataset.takeId);
+  const take = await page.evaluate((takeId) => window.studio.takes.get(takeId), id);
+  assert.equal(take.info.key, 'G');
+  assert.equal(take.beats_per_bar, 3, '6/8');
+  assert.equal(typeof take.info.ended_by_model, 'boolean');
+  assert.ok(take.length_beats <= 17 * 3, 'at most the length asked for (a bars-left model is capped one bar later)');
+  const meta = await page.$eval(`.take[data-take-id="${id}"]`, (card) => card.textContent);
+  assert.match(meta, /G major/);
+  assert.match(meta, take.info.ended_by_model ? /ended by the model/ : /cut at the length/);
+  // The settings are kept for the model; put them back for whoever comes next.
+  await page.selectOption('#create-controls select[name="meter"]', '');
+  await page.selectOption('#create-controls select[name="key"]', '');
+  await page.uncheck('#create-controls input[name="until_end"]');
 });
 
 test('nothing left the server and the page reported no error', { skip }, async () => {

@@ -135,8 +135,21 @@ TEST(CliStructure, PrepareTrainEvaluateAndGenerateUntilTheModelsEnd) {
         EXPECT_EQ(score.key_signatures[0].sharps, 2) << name << ": B minor has two sharps";
         EXPECT_TRUE(score.key_signatures[0].minor) << name;
       }
-      EXPECT_CLI_ERROR(run_cadenza("generate --checkpoint " + run + " --out " + keyed + "2 --key D"),
-                       {"--key D", "needs --meter"});
+      // --key alone: the model draws the meter after START, then writes in the key.
+      const std::string key_only = data.dir.file("key_only");
+      const auto in_key =
+          run_cadenza("generate --checkpoint " + run + " --out " + key_only + " -n 3 --key D --bars 4 --seed 5");
+      ASSERT_EQ(in_key.exit_code, 0) << in_key.output;
+      EXPECT_NE(in_key.output.find("tune header: the model's meter, D (--key)"), std::string::npos) << in_key.output;
+      for (const char* name : {"sample_001.mid", "sample_002.mid", "sample_003.mid"}) {
+        const Score score = read_midi_file(key_only + "/" + name);
+        ASSERT_FALSE(score.time_signatures.empty()) << name;
+        const int denominator = score.time_signatures[0].denominator;
+        EXPECT_TRUE(denominator == 2 || denominator == 4 || denominator == 8) << name << ": not a METER token's meter";
+        ASSERT_FALSE(score.key_signatures.empty()) << name;
+        EXPECT_EQ(score.key_signatures[0].sharps, 2) << name << ": D major has two sharps";
+        EXPECT_FALSE(score.key_signatures[0].minor) << name;
+      }
       EXPECT_CLI_ERROR(run_cadenza("generate --checkpoint " + run + " --out " + keyed + "2 --meter 7/8 --key D"),
                        {"--meter \"7/8\"", "not a meter the model writes", "6/8"});
       EXPECT_CLI_ERROR(run_cadenza("generate --checkpoint " + run + " --out " + keyed + "2 --meter 4/4 --key H"),
@@ -194,6 +207,19 @@ TEST(CliStructure, OneKeyTunesTrainInCAndGenerateInTheKeyAskedOrThePrimers) {
     EXPECT_EQ(score.key_signatures[0].sharps, 1) << name << ": G major has one sharp";
     EXPECT_FALSE(score.key_signatures[0].minor) << name;
   }
+  // --key without --meter: the model's meter, moved to E minor (the model writes A minor).
+  const std::string in_em = dir.file("in_em");
+  const auto minor =
+      run_cadenza("generate --checkpoint " + run + " --out " + in_em + " --key Em --bars 4 --seed 2");
+  ASSERT_EQ(minor.exit_code, 0) << minor.output;
+  EXPECT_NE(minor.output.find("tune header: the model's meter, Em (--key; the model writes in A minor, the tune is "
+                              "moved to Em)"),
+            std::string::npos)
+      << minor.output;
+  const Score in_e_minor = read_midi_file(in_em + "/sample_001.mid");
+  ASSERT_FALSE(in_e_minor.key_signatures.empty());
+  EXPECT_EQ(in_e_minor.key_signatures[0].sharps, 1) << "E minor has one sharp";
+  EXPECT_TRUE(in_e_minor.key_signatures[0].minor);
   // Without --key: C major or A minor, and the output says so.
   const std::string plain = dir.file("plain");
   const auto unkeyed = run_cadenza("generate --checkpoint " + run + " --out " + plain + " --bars 2 --seed 2");

@@ -393,10 +393,15 @@ TEST(CliTrain, InitFromStartsFromTheSourceWeights) {
       "--set eval_every=1 --set log_every=1 --set max_eval_pieces=0 --set eval_window=1024 "
       "--threads 1";
   const std::string tuned = data.dir.file("tuned");
+  // The source's sampling defaults (generation.json beside its checkpoint) come with it.
+  write_file_atomic(source + "/checkpoints/generation.json", std::string(R"({"temperature": 0.85})"));
   const auto fine_tuned =
       run_cadenza("train --init-from " + source + " --data " + data.shard + " --out " + tuned + still);
   ASSERT_EQ(fine_tuned.exit_code, 0) << fine_tuned.output;
   EXPECT_NE(fine_tuned.output.find("fine-tuning lstm from " + source), std::string::npos) << fine_tuned.output;
+  EXPECT_NE(fine_tuned.output.find("sampling defaults: temperature 0.85, from " + source), std::string::npos)
+      << fine_tuned.output;
+  EXPECT_EQ(read_file_text(tuned + "/checkpoints/generation.json"), R"({"temperature": 0.85})");
   const auto metrics = read_metrics(tuned + "/metrics.jsonl");
   ASSERT_GE(metrics.size(), 2u);
   EXPECT_EQ(metrics[0]["step"], 1) << "a fine-tuning run starts at step 0";
@@ -405,6 +410,7 @@ TEST(CliTrain, InitFromStartsFromTheSourceWeights) {
   const auto fresh =
       run_cadenza("train --model lstm --preset tiny --data " + data.shard + " --out " + data.dir.file("fresh") + still);
   ASSERT_EQ(fresh.exit_code, 0) << fresh.output;
+  EXPECT_FALSE(fs::exists(data.dir.file("fresh") + "/checkpoints/generation.json")) << "a new model has no defaults";
   EXPECT_GT(std::abs(read_metrics(data.dir.file("fresh") + "/metrics.jsonl")[1]["nll"].get<double>() - source_valid),
             0.05);
 

@@ -322,6 +322,23 @@ TEST(GenerateGeneratorChecks, APlannedLengthReachesABarsLeftModelAndNoPlanReadsU
   EXPECT_NE(generate_tokens(*model, *encoding, primer, options), unplanned_zero) << "the plan reaches the model";
   options.planned_bars = -1;
   EXPECT_EQ(generate_tokens(*model, *encoding, primer, options), unplanned_zero) << "no plan reads the unknown row";
+
+  // A late plan (--until-end's cap): "unknown" until the tune comes within the horizon of it, then the count. These
+  // 48 steps are 3 bars: a cap of 20 bars stays out of reach (unknown throughout), one of 3 reads 3, 2, 1 from the
+  // first bar, exactly as a plan of 3 bars does.
+  options.late_plan_bars = 20;
+  EXPECT_EQ(generate_tokens(*model, *encoding, primer, options), unplanned_zero) << "the cap is 17+ bars away";
+  options.late_plan_bars = 3;
+  const auto late = generate_tokens(*model, *encoding, primer, options);
+  EXPECT_NE(late, unplanned_zero) << "the count reaches the model near the cap";
+  options.late_plan_bars = -1;
+  options.planned_bars = 3;
+  EXPECT_EQ(generate_tokens(*model, *encoding, primer, options), late);
+  options.late_plan_bars = 11;  // a plan wins over a late plan
+  EXPECT_EQ(generate_tokens(*model, *encoding, primer, options), late);
+  // Near a cap of 11 bars the count starts at bar 3 (8 left): these 3 bars read unknown.
+  options.planned_bars = -1;
+  EXPECT_EQ(generate_tokens(*model, *encoding, primer, options), unplanned_zero);
 }
 
 // ---- styles (generate/style_schedule.h; docs/conditioning.md "Styles and blends") ----------------------------------

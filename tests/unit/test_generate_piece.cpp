@@ -2,6 +2,9 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <set>
+
 #include "common/error.h"
 #include "encoding/melody.h"
 #include "encoding/pianoroll.h"
@@ -210,6 +213,86 @@ TEST(SequenceSampler, AOneKeyModelsNewTuneIsMovedToTheTonicAsked) {
                     {"chords with a model of tunes in one key", "not supported yet"});
   request.tonic = 12;
   EXPECT_THROW_WITH(generator->sample(request), Error, {"tonic 12", "0..11"});
+}
+
+// SampleRequest::meter / key: the header a new tune starts with, built by the sampler (the CLI's --meter / --key and
+// the studio's controls).
+TEST(SequenceSampler, ATuneHeaderAskedForStartsThePieceAndAKeyAloneFollowsTheMetreTheModelDraws) {
+  testing::TempDir dir;
+  auto one_key = families::open_sampler(save_token_model(dir, "lstm", one_key_spec()));
+  const SamplerCapabilities caps = one_key->capabilities();
+  EXPECT_TRUE(caps.one_key);
+  EXPECT_NE(std::find(caps.meters.begin(), caps.meters.end(), "6/8"), caps.meters.end());
+  EXPECT_NE(std::find(caps.meters.begin(), caps.meters.end(), "4/4"), caps.meters.end());
+  const Vocabulary& vocabulary = one_key->encoding()->vocabulary();
+
+  // Meter and key: START METER_6_8 KEY_Am, moved to E minor; the same music as that header given as tokens.
+  SampleRequest asked;
+  asked.meter = "6/8";
+  asked.key = "Em";
+  asked.bars = 2;
+  asked.seed = 4;
+  const SampledPiece header = one_key->sample(asked);
+  ASSERT_GE(header.tokens.size(), 3u);
+  EXPECT_EQ(vocabulary.name(header.tokens[1]), "METER_6_8");
+  EXPECT_EQ(vocabulary.name(header.tokens[2]), "KEY_Am");
+  EXPECT_EQ(key_name(*first_key(header.score)), "Em");
+  EXPECT_EQ(header.score.time_signatures.at(0).numerator, 6);
+  SampleRequest as_tokens;
+  as_tokens.primer_tokens = one_key->encoding()->from_text("START METER_6_8 KEY_Am");
+  as_tokens.tonic = 4;
+  as_tokens.bars = 2;
+  as_tokens.seed = 4;
+  EXPECT_EQ(one_key->sample(as_tokens).tokens, header.tokens);
+
+  // A key alone: the model's own meter after START (a METER token, the same for the same seed), then KEY_C, moved.
+  SampleRequest key_only;
+  key_only.key = "Bb";
+  key_only.bars = 2;
+  key_only.seed = 11;
+  const SampledPiece in_b_flat = one_key->sample(key_only);
+  ASSERT_GE(in_b_flat.tokens.size(), 3u);
+  EXPECT_EQ(vocabulary.name(in_b_flat.tokens[0]), "START");
+  EXPECT_EQ(vocabulary.name(in_b_flat.tokens[1]).rfind("METER_", 0), 0u) << vocabulary.name(in_b_flat.tokens[1]);
+  EXPECT_EQ(vocabulary.name(in_b_flat.tokens[2]), "KEY_C");
+  EXPECT_EQ(key_name(*first_key(in_b_flat.score)), "Bb");
+  EXPECT_EQ(one_key->sample(key_only).tokens, in_b_flat.tokens);
+  // Over seeds the draw follows the model: more than one meter comes up (the untrained model spreads its mass).
+  std::set<std::string> drawn;
+  for (uint64_t seed = 1; seed <= 24; ++seed) {
+    key_only.seed = seed;
+    drawn.insert(vocabulary.name(one_key->sample(key_only).tokens[1]));
+  }
+  EXPECT_GT(drawn.size(), 1u);
+
+  // A model that keeps keys writes the key's own token.
+  auto keeps = families::open_sampler(save_token_model(dir, "gru", [] {
+    MelodySpec spec;
+    spec.structure = true;
+    return spec;
+  }()));
+  EXPECT_FALSE(keeps->capabilities().one_key);
+  SampleRequest in_d;
+  in_d.key = "D";
+  in_d.bars = 1;
+  EXPECT_EQ(keeps->encoding()->vocabulary().name(keeps->sample(in_d).tokens[2]), "KEY_D");
+
+  // Refusals, named as the CLI names them.
+  SampleRequest bad = asked;
+  bad.meter = "7/8";
+  EXPECT_THROW_WITH(one_key->sample(bad), Error, {"--meter \"7/8\"", "not a meter the model writes", "6/8"});
+  bad = asked;
+  bad.key = "H";
+  EXPECT_THROW_WITH(one_key->sample(bad), Error, {"--key", "key \"H\"", "expected a tonic"});
+  bad = asked;
+  bad.primer_tokens = one_key->encoding()->from_text("START METER_4_4 KEY_C");
+  EXPECT_THROW_WITH(one_key->sample(bad), Error, {"--meter and --key start a new tune", "primer"});
+  bad = key_only;
+  bad.tonic = 3;
+  EXPECT_THROW_WITH(one_key->sample(bad), Error, {"--key", "tonic, not both"});
+  auto plain = families::open_sampler(save_token_model(dir, "lstm"));
+  EXPECT_TRUE(plain->capabilities().meters.empty());
+  EXPECT_THROW_WITH(plain->sample(asked), Error, {"--meter and --key are for models of whole tunes", "structure=true"});
 }
 
 }  // namespace

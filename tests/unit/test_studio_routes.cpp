@@ -3,10 +3,12 @@
 // oversized bodies, path traversal, wrong Host / Origin).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -197,8 +199,9 @@ TEST_F(StudioRoutes, ModelsCarryCapabilitiesAndControls) {
   EXPECT_EQ(lstm["origin"], "bundled");
   EXPECT_EQ(lstm["family"], "lstm");
   EXPECT_TRUE(lstm["capabilities"]["primer"].get<bool>());
-  EXPECT_EQ(control_names(lstm),
-            (std::set<std::string>{"bars", "variations", "temperature", "top_k", "top_p", "seed", "qpm"}));
+  // The bundled lstm writes whole tunes (melody with structure): it may end them, and a new one takes a meter and key.
+  EXPECT_EQ(control_names(lstm), (std::set<std::string>{"bars", "variations", "temperature", "top_k", "top_p",
+                                                        "until_end", "meter", "key", "seed", "qpm"}));
   for (const json& control : lstm["controls"])
     if (control["name"] == "bars") {
       EXPECT_EQ(control["max"], kMaxBars) << "the studio's limit is the range";
@@ -373,6 +376,76 @@ TEST_F(StudioRoutes, UploadsMidiAndJsonTakesAndRefusesBadOnes) {
   const auto [form_status, form] = client_->post_raw("/api/takes", "a=b", "application/x-www-form-urlencoded");
   EXPECT_EQ(form_status, 415);
   EXPECT_TRUE(cadenza::testing::message_names("form post", error_message(form), {"audio/midi", "application/json"}));
+}
+
+// A tune model's Create: the meter and key of a new tune (choices, "" = the model's), and the tune ended by the
+// model. A continuation keeps its primer's meter and key, so it refuses them.
+TEST_F(StudioRoutes, ATuneModelStartsANewTuneInTheMeterAndKeyAskedAndMayEndIt) {
+  wait_idle();
+  const auto [status, detail] = client_->get_json("/api/models/detail?id=nottingham-lstm");
+  ASSERT_EQ(status, 200) << detail.dump();
+  std::map<std::string, json> controls;
+  for (const json& control : detail["controls"]) controls[control["name"]] = control;
+  auto has = [](const json& list, const std::string& value) {
+    return std::find(list.begin(), list.end(), json(value)) != list.end();
+  };
+  ASSERT_TRUE(controls.count("meter") && controls.count("key") && controls.count("until_end")) << detail.dump();
+  EXPECT_EQ(controls["meter"]["type"], "choice");
+  EXPECT_EQ(controls["meter"]["choices"][0], "");
+  EXPECT_EQ(controls["meter"]["choice_labels"][0], "the model's choice");
+  EXPECT_TRUE(has(controls["meter"]["choices"], "6/8")) << controls["meter"].dump();
+  EXPECT_EQ(controls["meter"]["choices"].size(), controls["meter"]["choice_labels"].size());
+  EXPECT_EQ(controls["key"]["choices"].size(), 25u) << "the model's choice and the 24 keys";
+  EXPECT_TRUE(has(controls["key"]["choices"], "F#m") && has(controls["key"]["choices"], "Bb"));
+  EXPECT_EQ(controls["until_end"]["type"], "boolean");
+  EXPECT_FALSE(detail["capabilities"]["one_key"].get<bool>()) << "the bundled lstm keeps each tune's key";
+
+  const StreamResult result = client_->stream("/api/jobs/generate", {{"model", "nottingham-lstm"},
+                                                                     {"meter", "6/8"},
+                                                                     {"key", "G"},
+                                                                     {"until_end", true},
+                                                                     {"bars", 24},
+                                                                     {"variations", 2},
+                                                                     {"seed", 3}});
+  ASSERT_EQ(result.status, 200) << result.error.dump();
+  ASSERT_EQ(result.last()->type, "done") << result.last()->data.dump();
+  const auto takes = result.of_type("take");
+  ASSERT_EQ(takes.size(), 2u);
+  for (const SseEvent* event : takes) {
+    const json& take = event->data["data"];
+    EXPECT_EQ(take["info"]["key"], "G") << take["info"].dump();
+    EXPECT_DOUBLE_EQ(take["beats_per_bar"].get<double>(), 3.0) << "6/8: three quarters a bar";
+    ASSERT_TRUE(take["info"]["ended_by_model"].is_boolean()) << take["info"].dump();
+    // The length is the most (a model that reads the bars left plans it, and is capped one bar later).
+    EXPECT_LE(take["length_beats"].get<double>(), 25 * 3.0 + 1e-9);
+  }
+  // "" is the model's choice: the same as leaving the field out.
+  const json unchosen = {{"model", "nottingham-lstm"}, {"bars", 2}, {"seed", 4}};
+  json empty_choices = unchosen;
+  empty_choices["meter"] = "";
+  empty_choices["key"] = "";
+  EXPECT_EQ(note_set(client_->stream("/api/jobs/generate", empty_choices).of_type("take").at(0)->data["data"]["notes"]),
+            note_set(client_->stream("/api/jobs/generate", unchosen).of_type("take").at(0)->data["data"]["notes"]));
+
+  auto refused = [&](const json& body, const std::string& path, std::initializer_list<std::string> words,
+                     const std::string& what) {
+    const auto [code, answer] = client_->post_json(path, body);
+    EXPECT_EQ(code, 400) << what << ": " << answer.dump();
+    EXPECT_TRUE(cadenza::testing::message_names(what, error_message(answer), words));
+  };
+  refused({{"model", "nottingham-lstm"}, {"meter", "7/8"}}, "/api/jobs/generate",
+          {"--meter \"7/8\"", "not a meter the model writes", "6/8"}, "a meter the model does not write");
+  refused({{"model", "nottingham-lstm"}, {"key", "H"}}, "/api/jobs/generate", {"key \"H\"", "expected a tonic"},
+          "not a key");
+  refused({{"model", "nottingham-lstm"}, {"meter", 6}}, "/api/jobs/generate", {"meter must be a string"},
+          "a meter that is no string");
+  refused({{"model", "nottingham-vae"}, {"key", "G"}}, "/api/jobs/generate", {"key", "vae", "no tune header"},
+          "a key for a vae");
+  refused({{"model", "nottingham-gan"}, {"until_end", true}}, "/api/jobs/generate", {"until_end", "gan"},
+          "until_end for a gan");
+  const json primer = upload(two_bar_melody(), "primer.mid");
+  refused({{"model", "nottingham-lstm"}, {"take", primer["id"]}, {"key", "G"}}, "/api/jobs/continue",
+          {"meter and key start a new tune", "continuation"}, "a key for a continuation");
 }
 
 TEST_F(StudioRoutes, ContinueKeepsThePrimerAndAddsTheModelsNotesAfterIt) {

@@ -9,7 +9,6 @@
 #include "command.h"
 #include "common/error.h"
 #include "data/style_blend.h"
-#include "encoding/melody.h"
 #include "midi/midi.h"
 #include "sampler_options.h"
 #include "score/chords.h"
@@ -33,50 +32,24 @@ struct GenerateCommandOptions {
   std::string prefix = "sample";
 };
 
-// --meter / --key: the header a tune model's piece starts with (START METER_n_d KEY_k), as a primer.
-std::vector<Token> tune_header(const Sampler& sampler, const GenerateCommandOptions& cli, SampleRequest& request) {
-  const auto* melody = dynamic_cast<const MelodyEncoding*>(sampler.encoding());
-  if (melody == nullptr || !melody->has_tune_header())
-    throw Error("generate: --meter and --key are for models of whole tunes (melody with structure=true); " +
-                sampler.checkpoint_path() + " reads no tune header");
-  if (!cli.primer_midi.empty() || !cli.primer_tokens.empty())
-    throw Error("generate: --meter and --key start a new tune; a primer already sets its meter and key");
-  if (cli.meter.empty())
-    throw Error("generate: --key " + cli.key +
-                " needs --meter too (a tune starts START, METER, KEY), e.g. --meter 6/8");
-  const Vocabulary& vocabulary = melody->vocabulary();
-  std::vector<Token> header{vocabulary.id("START")};
-  const auto slash = cli.meter.find('/');
-  const std::string meter_name =
-      slash == std::string::npos ? "" : "METER_" + cli.meter.substr(0, slash) + "_" + cli.meter.substr(slash + 1);
-  if (meter_name.empty() || !vocabulary.contains(meter_name)) {
-    std::string listed;
-    for (const std::string& name : vocabulary.names())
-      if (name.rfind("METER_", 0) == 0) {
-        std::string text = name.substr(6);
-        text[text.find('_')] = '/';
-        listed += (listed.empty() ? "" : ", ") + text;
-      }
-    throw Error("generate: --meter \"" + cli.meter + "\" is not a meter the model writes (" + listed + ")");
+// --meter / --key: what the tune will start with (the sampler builds the header, SampleRequest::meter and key).
+void describe_tune_header(const Sampler& sampler, const SampleRequest& request) {
+  const SamplerCapabilities caps = sampler.capabilities();
+  if (caps.meters.empty()) return;  // check_sample_request names the problem
+  const std::string meter = request.meter.empty() ? "the model's meter" : request.meter;
+  if (request.key.empty()) {
+    std::printf("tune header: %s (--meter), the key the model's choice\n", meter.c_str());
+    return;
   }
-  header.push_back(vocabulary.id(meter_name));
-  if (!cli.key.empty()) {
-    const Key key = parse_key(cli.key);
-    const bool minor = key.mode == ScaleMode::kMinor;
-    if (melody->one_key()) {
-      // The model writes C major / A minor only: its KEY token gives the mode, and the tune is moved to the tonic.
-      header.push_back(melody->key_token(minor ? 9 : 0, minor));
-      request.tonic = key.root;
-      std::printf("tune header: %s, %s (--meter, --key; the model writes in %s, the tune is moved to %s)\n",
-                  cli.meter.c_str(), key_name(key).c_str(), minor ? "A minor" : "C major", key_name(key).c_str());
-    } else {
-      header.push_back(melody->key_token(key.root, minor));
-      std::printf("tune header: %s, %s (--meter, --key)\n", cli.meter.c_str(), key_name(key).c_str());
-    }
+  const Key key = parse_key(request.key);
+  const std::string flags = request.meter.empty() ? "--key" : "--meter, --key";
+  if (caps.one_key) {
+    std::printf("tune header: %s, %s (%s; the model writes in %s, the tune is moved to %s)\n", meter.c_str(),
+                key_name(key).c_str(), flags.c_str(), key.mode == ScaleMode::kMinor ? "A minor" : "C major",
+                key_name(key).c_str());
   } else {
-    std::printf("tune header: %s (--meter), the key the model's choice\n", cli.meter.c_str());
+    std::printf("tune header: %s, %s (%s)\n", meter.c_str(), key_name(key).c_str(), flags.c_str());
   }
-  return header;
 }
 
 void run_generate(GenerateCommandOptions& cli) {
@@ -98,13 +71,16 @@ void run_generate(GenerateCommandOptions& cli) {
                   sampler->capabilities().family + " model reading " + sampler->capabilities().input);
     request.primer_tokens = sampler->encoding()->from_text(cli.primer_tokens);
   }
-  if (!cli.meter.empty() || !cli.key.empty()) request.primer_tokens = tune_header(*sampler, cli, request);
-  const auto* melody = dynamic_cast<const MelodyEncoding*>(sampler->encoding());
-  if (melody != nullptr && melody->one_key() && request.tonic < 0)
-    std::printf("key: the model writes its tunes in C major or A minor%s (--meter with --key moves a new tune)\n",
-                request.primer ? "; the primer's continuation is moved back to the primer's key" : "");
+  request.meter = cli.meter;
+  request.key = cli.key;
   if (!cli.chords_midi.empty()) request.chords_score = read_midi_file(cli.chords_midi);
-  check_sample_request(request, sampler->capabilities(), "generate");    // before the folder is made
+  check_sample_request(request, sampler->capabilities(), "generate");  // before the folder is made
+  if (!cli.meter.empty() || !cli.key.empty()) describe_tune_header(*sampler, request);
+  if (sampler->capabilities().one_key && request.key.empty())
+    std::printf("key: the model writes its tunes in C major or A minor%s (--key moves a new tune)\n",
+                request.primer || !request.primer_tokens.empty()
+                    ? "; the primer's continuation is moved back to the primer's key"
+                    : "");
   if (!request.chords.empty()) parse_chord_progression(request.chords);  // a bad symbol stops here, named
   if (request.chords_score &&
       (request.chords_track < 0 || static_cast<size_t>(request.chords_track) >= request.chords_score->tracks.size()))
@@ -158,9 +134,9 @@ void setup_generate(CLI::App& parent) {
                       "Tune models (melody with structure=true): the meter to start the tune in, e.g. 6/8 (the "
                       "model's METER tokens); without it the model chooses");
   command->add_option("--key", options->key,
-                      "Tune models, with --meter: the key to start the tune in, e.g. D, Em, F#m, Bb (the model's KEY "
-                      "tokens; a model of tunes in one key, melody one_key, writes C major or A minor and the tune is "
-                      "moved to this key); without it the model chooses");
+                      "Tune models: the key to start the tune in, e.g. D, Em, F#m, Bb (the model's KEY tokens; a "
+                      "model of tunes in one key, melody one_key, writes C major or A minor and the tune is moved to "
+                      "this key); without --meter the model chooses the meter first; without --key it chooses the key");
   command->add_option("--chords", request.chords,
                       "Chord models (trained with chord_conditioning): the chords to play the melody over, bars "
                       "separated by '|', several chords in a bar split it evenly, e.g. \"C | G7 | Am F/C | Bdim\" "
@@ -185,7 +161,8 @@ void setup_generate(CLI::App& parent) {
   command->add_flag("--until-end", request.until_end,
                     "Let the model end the tune (models of tunes with an end: melody with structure=true); a length "
                     "is then only a cap (64 bars of the tune's meter by default); with --bars, the length a "
-                    "bars-left model plans for, the cap one bar past it");
+                    "bars-left model plans for, the cap one bar past it; without, a bars-left model is told the bars "
+                    "left to the cap in its last 8 bars, so that a tune still going there ends instead of being cut");
   command->add_option("--top-k", request.sampling.top_k, "Sample among the k most likely tokens; 0 = all")
       ->capture_default_str();
   command->add_option("--top-p", request.sampling.top_p, "Nucleus sampling: the smallest set with probability >= p")

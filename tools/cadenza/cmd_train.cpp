@@ -18,6 +18,7 @@
 #include "common/file_io.h"
 #include "data/shard.h"
 #include "families/registry.h"
+#include "generate/sampling_defaults.h"
 #include "models/device.h"
 #include "models/threading.h"
 #include "models/torch_compat.h"
@@ -56,6 +57,19 @@ struct TrainCommandOptions {
 };
 
 void apply_length_options(const TrainCommandOptions& cli, nlohmann::json& config);
+
+// A fine-tuned model samples like the model it started from until its maker says otherwise: the source's sampling
+// defaults (generation.json beside its checkpoint, generate/sampling_defaults.h) are copied beside the run's
+// checkpoints, unless the run already has its own.
+void copy_sampling_defaults(const nlohmann::json& fine_tune, const std::string& run_checkpoint) {
+  const std::string source_checkpoint = fine_tune.at("checkpoint").get<std::string>();
+  const SamplingDefaults defaults = read_sampling_defaults(source_checkpoint);  // a malformed file stops here, named
+  const std::string target = sampling_defaults_path(run_checkpoint);
+  if (defaults.source.empty() || std::filesystem::exists(target)) return;
+  write_file_atomic(target, read_file_text(defaults.source));
+  std::printf("sampling defaults: temperature %g, from %s (%s; edit or delete it to change them)\n",
+              defaults.temperature.value_or(1.0), defaults.source.c_str(), target.c_str());
+}
 
 // --init-from's source: an existing file or run folder, else the name of a bundled model (as `generate --model`).
 std::string init_from_checkpoint(const std::string& source) {
@@ -238,6 +252,8 @@ void run_train(const TrainCommandOptions& cli) {
                 *result.best_valid_score);
   if (!result.best_checkpoint.empty()) std::printf("best checkpoint: %s\n", result.best_checkpoint.c_str());
   std::printf("last checkpoint: %s\n", result.last_checkpoint.c_str());
+  if (request.config.contains("fine_tune") && !result.last_checkpoint.empty())
+    copy_sampling_defaults(request.config["fine_tune"], result.last_checkpoint);
   if (result.stop_reason == "interrupted") {
     std::printf("continue with: cadenza train --model %s --data %s --out %s --resume\n", family_name.c_str(),
                 cli.data.c_str(), cli.out.c_str());

@@ -89,7 +89,8 @@ export function setupContinue(studio) {
     try {
       const model = await studio.loadModel(id);
       info.textContent = model ? model.description : 'No model here can continue a piece.';
-      controls = model ? buildControls(form, model) : null;
+      // A continuation keeps its primer's meter and key.
+      controls = model ? buildControls(form, model, { exclude: ['meter', 'key'] }) : null;
       if (!model) form.replaceChildren();
     } catch (error) {
       studio.setStatus(status, error.message, true);

@@ -21,7 +21,7 @@ export function buildControls(form, model, { exclude = [], defaults = {} } = {})
     let input;
     if (control.type === 'choice') {
       input = document.createElement('select');
-      for (const choice of control.choices) input.append(new Option(choice, choice));
+      control.choices.forEach((choice, i) => input.append(new Option(control.choice_labels?.[i] ?? choice, choice)));
       input.value = saved[control.name] ?? control.default;
     } else if (control.type === 'boolean') {
       input = document.createElement('input');

@@ -206,7 +206,7 @@ export function setupDuet(studio) {
   select.addEventListener('change', () => choose(select.value));
   async function choose(id) {
     const model = await studio.loadModel(id).catch(() => null);
-    controls = model ? buildControls(form, model, { exclude: ['bars', 'variations', 'qpm'] }) : null;
+    controls = model ? buildControls(form, model, { exclude: ['bars', 'variations', 'qpm', 'until_end', 'meter', 'key'] }) : null;
   }
   studio.addEventListener('models', () => {
     fillModelSelect(select, studio.models, (m) => m.capabilities.primer, { preferred: 'nottingham-lstm' });

@@ -9,6 +9,10 @@ function describe(take) {
   if (take.model) parts.push(take.model);
   parts.push(`${take.note_count ?? (take.notes || []).length} notes`);
   if (take.length_beats) parts.push(`${Math.round((take.length_beats / (take.beats_per_bar || 4)) * 10) / 10} bars`);
+  const key = take.info && take.info.key; // "G", "Em"
+  if (key) parts.push(key.endsWith('m') ? `${key.slice(0, -1)} minor` : `${key} major`);
+  if (take.info && take.info.ended_by_model != null)
+    parts.push(take.info.ended_by_model ? 'ended by the model' : 'cut at the length');
   if (take.info && take.info.generation_seconds != null) parts.push(`${take.info.generation_seconds.toFixed(2)} s`);
   if (take.info && take.info.after != null)
     parts.push(`${take.info.attribute} ${take.info.before.toFixed(2)} → ${take.info.after.toFixed(2)}`);
