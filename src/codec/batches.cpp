@@ -72,6 +72,12 @@ void BatchSource::set_bars_left_unknown_share(double share) {
   bars_left_unknown_share_ = share;
 }
 
+void BatchSource::set_lookback_hidden_share(double share) {
+  if (!(share >= 0.0 && share <= 1.0))
+    throw Error("lookback_hidden_share must be in [0, 1], got " + std::to_string(share));
+  lookback_hidden_share_ = share;
+}
+
 torch::Tensor window_context(std::span<const Token> piece, const std::vector<StepContext>& contexts, size_t first,
                              size_t length, int vocab, const std::vector<uint16_t>* chords,
                              const std::vector<int64_t>* style, const ContextColumns& asked, int64_t tune_bars) {
@@ -144,6 +150,8 @@ TensorBatch BatchSource::next(uint64_t seed) {
       if (columns_.phrase) batch.context.select(2, columns_.phrase_column()).fill_(kNoBar);
       if (columns_.bars_left) batch.context.select(2, columns_.bars_left_column()).fill_(kBarsLeftUnknown);
       std::mt19937_64 unknown_draws(seed ^ 0x6261727320656674ULL);  // one draw per row, from the batch's seed
+      // A stream of its own, so that hiding lookbacks leaves the bars-left draws (and older runs) as they were.
+      std::mt19937_64 hidden_draws(seed ^ 0x6c6f6f6b6261636bULL);
       auto values = batch.context.accessor<int64_t, 3>();
       for (int b = 0; b < drawn.batch_size; ++b) {
         const BatchRowInfo& row = drawn.rows[static_cast<size_t>(b)];
@@ -169,6 +177,13 @@ TensorBatch BatchSource::next(uint64_t seed) {
           // The bar from the tune's start, whatever the crop's: a crop that starts mid-tune knows where it is.
           if (columns_.phrase) values[b][t][columns_.phrase_column()] = row_values[kBarValue];
           if (columns_.bars_left) values[b][t][columns_.bars_left_column()] = bars_left_value(context.bar, tune_bars);
+        }
+        if (lookback_hidden_share_ > 0.0 &&
+            std::uniform_real_distribution<double>(0.0, 1.0)(hidden_draws) < lookback_hidden_share_) {
+          for (int t = 0; t < row.length; ++t) {
+            values[b][t][1] = values[b][t][2] = vocab;
+            for (int64_t k = 0; k < far_lookbacks; ++k) values[b][t][columns_.far_column() + k] = vocab;
+          }
         }
         if (columns_.chords) {
           // The chord under token t + 1, moved with the crop's transposition.

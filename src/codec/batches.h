@@ -47,6 +47,8 @@ int64_t shard_input_size(const Shard& shard);
 // columns.bars_left: the bars left in the tune at token t + 1 (encoding.h bars_left_value), from the piece's own
 // length; in a share of the rows (set_bars_left_unknown_share) "unknown", so that the model also writes tunes of no
 // planned length.
+// Lookbacks (columns 1, 2 and the far ones) read "none" in a share of the rows (set_lookback_hidden_share), so that a
+// conditioned model must predict those rows from its chords and style rather than from the bars it has just heard.
 class BatchSource {
  public:
   BatchSource(const Shard& shard, Split split, const BatchOptions& options, bool with_context = false,
@@ -56,6 +58,8 @@ class BatchSource {
   int64_t pad_id() const { return pad_id_; }
   // The share of rows (each drawn from the batch's seed) whose bars-left column reads "unknown"; in [0, 1].
   void set_bars_left_unknown_share(double share);
+  // The share of rows (each drawn from the batch's seed) whose lookback columns all read "none"; in [0, 1].
+  void set_lookback_hidden_share(double share);
 
  private:
   const std::vector<StepContext>& piece_contexts(size_t piece);
@@ -68,6 +72,7 @@ class BatchSource {
   std::unordered_map<size_t, std::vector<StepContext>> contexts_;  // per piece
   std::unordered_map<size_t, int64_t> tune_bars_;                  // per piece (tune_bar_count)
   double bars_left_unknown_share_ = 0.0;
+  double lookback_hidden_share_ = 0.0;
   ContextColumns columns_;
   std::unordered_map<size_t, std::vector<uint16_t>> chords_;  // per piece
 };

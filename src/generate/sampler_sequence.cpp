@@ -18,8 +18,10 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
+#include <optional>
 #include <random>
 
 #include "common/error.h"
@@ -168,12 +170,17 @@ class SequenceSampler final : public Sampler {
                       std::to_string(meter.denominator) + " is not a whole number of the model's grid steps");
         chord_steps = progression_step_masks(parse_chord_progression(request.chords), bar_steps);
       }
-      // A tune model (structure) starts with START METER_n_d: without a primer, the chords' meter is given and the
-      // model chooses the key over the first chord (unless one is asked for).
+      // A tune model (structure) starts with START METER_n_d KEY: without a primer, the chords give the meter and the
+      // key (the one asked for, else the key of the chords' pitch classes: a key the model drew itself would often
+      // not be the chords' one, and its melody would follow the key it wrote more than the chords).
       if (primer.empty() && encoding_->end_token() >= 0) {
         const Token meter_token = melody->meter_token(meter.numerator, meter.denominator);
         primer = {encoding_->vocabulary().id("START"), meter_token};
-        if (!request.key.empty()) primer.push_back(header_key_token(request.key, &tonic));
+        if (!request.key.empty()) {
+          primer.push_back(header_key_token(request.key, &tonic));
+        } else if (const std::optional<Key> key = chords_key(chord_steps)) {
+          primer.push_back(melody->key_token(key->root, key->mode == ScaleMode::kMinor));
+        }
       }
     } else if (!request.meter.empty() || !request.key.empty()) {
       primer = tune_header(request, &tonic);
@@ -351,6 +358,16 @@ class SequenceSampler final : public Sampler {
     const int64_t end = target_end >= 0 && !request.until_end ? target_end : piece.score.end_tick();
     piece.music_seconds = piece.score.tick_to_seconds(end) - piece.score.tick_to_seconds(primer_end);
     return piece;
+  }
+
+  // The key of a chord progression (one 12-bit pitch-class mask per grid step): Krumhansl-Schmuckler over the
+  // steps each pitch class sounds in; nullopt without any chord.
+  static std::optional<Key> chords_key(const std::vector<uint16_t>& chord_steps) {
+    std::array<double, 12> histogram{};
+    for (uint16_t mask : chord_steps)
+      for (int pc = 0; pc < 12; ++pc)
+        if (mask & (1u << pc)) histogram[static_cast<size_t>(pc)] += 1.0;
+    return estimate_key(histogram);
   }
 
   // The KEY token of a new tune's header for `key_text` (request.key, checked by check_sample_request). A model of

@@ -63,6 +63,11 @@ std::optional<Key> estimate_key(const Score& score) {
     }
   }
   if (!any) return std::nullopt;
+  return estimate_key(histogram);
+}
+
+std::optional<Key> estimate_key(const std::array<double, 12>& histogram) {
+  if (std::all_of(histogram.begin(), histogram.end(), [](double weight) { return weight == 0.0; })) return std::nullopt;
   Key best;
   double best_r = -std::numeric_limits<double>::infinity();
   for (ScaleMode mode : {ScaleMode::kMajor, ScaleMode::kMinor})

@@ -2,6 +2,7 @@
 // melody encoding's key token, the form metrics and the studio; one definition for all of them.
 #pragma once
 
+#include <array>
 #include <optional>
 #include <string>
 
@@ -23,6 +24,8 @@ std::optional<Key> first_key(const Score& score);
 // notes with the Krumhansl-Kessler major and minor profiles rotated to each tonic; the best of the 24 keys (ties:
 // major before minor, lower tonic first). nullopt without notes.
 std::optional<Key> estimate_key(const Score& score);
+// The same over a pitch-class histogram given directly (weights per pitch class, C first); nullopt when all are 0.
+std::optional<Key> estimate_key(const std::array<double, 12>& histogram);
 // first_key(score) when the score has a key signature, else estimate_key(score).
 std::optional<Key> tune_key(const Score& score);
 

@@ -62,6 +62,11 @@ class SequenceLearner final : public Learner {
     source_ = std::make_unique<BatchSource>(shard, Split::kTrain, batch_options, model_->reads_context(),
                                             model_->context_columns());
     source_->set_bars_left_unknown_share(options.bars_left_unknown_share);
+    if (options.lookback_hidden_share > 0.0 && config_.context_lookback <= 0)
+      throw Error("train config: \"lookback_hidden_share\" " + nlohmann::json(options.lookback_hidden_share).dump() +
+                  " hides the lookbacks of a share of the training rows, and this model reads none (its "
+                  "\"context_lookback\" is 0)");
+    source_->set_lookback_hidden_share(options.lookback_hidden_share);
     for (size_t piece : shard.pieces_in_split(Split::kTrain)) train_elements_ += shard.piece(piece).length;
     for (size_t piece : shard.pieces_in_split(Split::kValid))
       if (shard.piece(piece).length >= 2) has_validation_ = true;

@@ -28,6 +28,7 @@ const OptionFields<TrainOptions>& train_options_fields() {
           .number("start_crop_share", &T::start_crop_share, 0.0, 1.0)
           .number("end_crop_share", &T::end_crop_share, 0.0, 1.0)
           .number("bars_left_unknown_share", &T::bars_left_unknown_share, 0.0, 1.0)
+          .number("lookback_hidden_share", &T::lookback_hidden_share, 0.0, 1.0)
           .integer("max_transpose", &T::max_transpose, 0, 24)
           .number("min_stretch", &T::min_stretch, 0.01, 100.0)
           .number("max_stretch", &T::max_stretch, 0.01, 100.0)

@@ -37,6 +37,9 @@ struct TrainOptions {
   // Models with context_bars_left: share of training rows told no length ("unknown"), so that the model writes tunes
   // of no planned length too (and evaluation, which plans none, scores what it learned there).
   double bars_left_unknown_share = 0.5;
+  // Token models that read lookbacks: share of training rows whose lookbacks (1, 2, 4 and 8 bars back) all read
+  // "none", so that a chord- or style-conditioned model learns to lean on its conditions there (0 = never).
+  double lookback_hidden_share = 0.0;
   int64_t max_transpose = 0;  // augmentation: random transposition within +-semitones (0 = off)
   double min_stretch = 1.0;   // augmentation: time stretch range (token shards only; 1, 1 = off)
   double max_stretch = 1.0;

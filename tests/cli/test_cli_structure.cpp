@@ -259,6 +259,9 @@ TEST(CliStructure, UntilEndNeedsAnEncodingWithAnEndAndAContextNeedsStructuredDat
   const auto no_header = run_cadenza("train --model gru --preset tiny --data " + shard + " --out " + dir.file("run") +
                                      " --steps 2 --set context_header=true --threads 1");
   EXPECT_CLI_ERROR(no_header, {"context_header", shard, "has none", "structure=true"});
+  const auto hidden = run_cadenza("train --model lstm --preset tiny --data " + shard + " --out " + dir.file("run") +
+                                  " --steps 2 --set lookback_hidden_share=0.5 --threads 1");
+  EXPECT_CLI_ERROR(hidden, {"lookback_hidden_share", "0.5", "reads none", "context_lookback"});
   // A plain shard still trains (the presets' context is "as the data allows": none here).
   const auto trained = run_cadenza("train --model lstm --preset tiny --data " + shard + " --out " + dir.file("run") +
                                    " --steps 4 --set eval_every=2 --threads 1");

@@ -341,5 +341,59 @@ TEST(CodecBarsLeft, TrainingRowsReadTheirTunesOwnLengthOrUnknownAndWindowsReadUn
   EXPECT_THROW_WITH(source.set_bars_left_unknown_share(1.5), Error, {"bars_left_unknown_share", "[0, 1]", "1.5"});
 }
 
+// Hidden lookbacks (train lookback_hidden_share): in a share of the rows every lookback column (1, 2 and 4, 8 bars
+// back) reads "none"; the tokens and the other columns are those of the same batch with nothing hidden, and the
+// bars-left draws do not move.
+TEST(CodecHiddenLookbacks, AShareOfRowsReadsNoLookbacksAndNothingElseChanges) {
+  testing::TempDir dir;
+  const Shard shard(write_tune_shard(dir));
+  const int64_t vocab = static_cast<int64_t>(shard.vocabulary_size());
+  const ContextColumns columns{.far_lookbacks = 2, .phrase = true, .bars_left = true};
+  const std::vector<int64_t> lookbacks{1, 2, columns.far_column(), columns.far_column() + 1};
+  BatchOptions options;
+  options.batch_size = 8;
+  options.crop_length = 64;
+  BatchSource plain(shard, Split::kTrain, options, /*with_context=*/true, columns);
+  plain.set_bars_left_unknown_share(0.5);
+  BatchSource hiding(shard, Split::kTrain, options, /*with_context=*/true, columns);
+  hiding.set_bars_left_unknown_share(0.5);
+  auto is_hidden = [&](const torch::Tensor& row) {  // row: (T, width)
+    for (int64_t column : lookbacks)
+      if (!row.select(-1, column).eq(vocab).all().item<bool>()) return false;
+    return true;
+  };
+  // Rows other than the lookbacks: every column but 1, 2 and the far ones.
+  auto others = [&](const torch::Tensor& context) {
+    std::vector<torch::Tensor> kept;
+    for (int64_t c = 0; c < context.size(-1); ++c)
+      if (std::find(lookbacks.begin(), lookbacks.end(), c) == lookbacks.end()) kept.push_back(context.select(-1, c));
+    return torch::stack(kept, -1);
+  };
+  auto hidden_rows = [&](double share, uint64_t seed) {
+    hiding.set_lookback_hidden_share(share);
+    const TensorBatch expected = plain.next(seed), batch = hiding.next(seed);
+    EXPECT_TRUE(batch.targets.equal(expected.targets)) << "seed " << seed;
+    EXPECT_TRUE(others(batch.context).equal(others(expected.context))) << "seed " << seed;
+    int hidden = 0;
+    for (int64_t b = 0; b < 8; ++b) {
+      if (is_hidden(batch.context[b])) {
+        ++hidden;
+        EXPECT_FALSE(is_hidden(expected.context[b])) << "crops of 4 bars from a 9-bar tune read some lookback";
+      } else {
+        EXPECT_TRUE(batch.context[b].equal(expected.context[b])) << "seed " << seed << " row " << b;
+      }
+    }
+    return hidden;
+  };
+  for (uint64_t seed = 1; seed <= 3; ++seed) EXPECT_EQ(hidden_rows(0.0, seed), 0) << "share 0";
+  for (uint64_t seed = 1; seed <= 3; ++seed) EXPECT_EQ(hidden_rows(1.0, seed), 8) << "share 1";
+  int hidden = 0;
+  for (uint64_t seed = 1; seed <= 8; ++seed) hidden += hidden_rows(0.5, seed);
+  EXPECT_GT(hidden, 8);
+  EXPECT_LT(hidden, 56);
+  EXPECT_EQ(hidden_rows(0.5, 5), hidden_rows(0.5, 5)) << "the draws follow the batch's seed";
+  EXPECT_THROW_WITH(hiding.set_lookback_hidden_share(-0.1), Error, {"lookback_hidden_share", "[0, 1]", "-0.1"});
+}
+
 }  // namespace
 }  // namespace cadenza::codec

@@ -1,6 +1,7 @@
 // Form metrics on hand-made scores; every expected value is worked out in the comments.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 
 #include "common/error.h"
@@ -152,6 +153,10 @@ TEST(EvalFormMetrics, KeyFromSignatureOrEstimated) {
   EXPECT_EQ(estimate_key(score_of(major)), (Key{0, ScaleMode::kMajor}));
   EXPECT_EQ(tune_key(score_of(minor)), (Key{9, ScaleMode::kMinor}));
   EXPECT_FALSE(estimate_key(Score{}).has_value());
+  // The same from the pitch-class histogram (quarters per pitch class, C first), as chords give it.
+  EXPECT_EQ(estimate_key(std::array<double, 12>{2, 0, 1, 0, 3, 1, 0, 1, 0, 4, 0, 1}), (Key{9, ScaleMode::kMinor}));
+  EXPECT_EQ(estimate_key(std::array<double, 12>{4, 0, 1, 0, 2, 1, 0, 3, 0, 1, 0, 1}), (Key{0, ScaleMode::kMajor}));
+  EXPECT_FALSE(estimate_key(std::array<double, 12>{}).has_value());
   // Every note of the A minor tune is in A natural minor.
   EXPECT_DOUBLE_EQ(compute_form_metrics(score_of(minor)).at("notes_in_key"), 1.0);
 }

@@ -217,6 +217,34 @@ TEST(SequenceSampler, AOneKeyModelsNewTuneIsMovedToTheTonicAsked) {
 
 // SampleRequest::meter / key: the header a new tune starts with, built by the sampler (the CLI's --meter / --key and
 // the studio's controls).
+// A tune over chords starts START METER KEY: the chords give the meter and, unless a key is asked for, the key (the
+// Krumhansl-Schmuckler key of their pitch classes), so that the model's melody is in the key of its harmony.
+TEST(SequenceSampler, ATuneOverChordsIsInTheChordsKeyUnlessAKeyIsAsked) {
+  testing::TempDir dir;
+  MelodySpec spec;
+  spec.structure = true;
+  auto sampler = families::open_sampler(save_token_model(dir, "gru", spec, /*chord_conditioning=*/true));
+  const Vocabulary& vocabulary = sampler->encoding()->vocabulary();
+  auto header = [&](const std::string& chords, const std::string& key) {
+    SampleRequest request;
+    request.chords = chords;
+    request.key = key;
+    request.bars = 2;
+    request.seed = 3;
+    const SampledPiece piece = sampler->sample(request);
+    EXPECT_GE(piece.tokens.size(), 3u);
+    std::string names;
+    for (size_t i = 0; i < std::min<size_t>(3, piece.tokens.size()); ++i)
+      names += (i ? " " : "") + vocabulary.name(piece.tokens[i]);
+    EXPECT_EQ(key_name(*first_key(piece.score)), key.empty() ? names.substr(names.rfind("KEY_") + 4) : key) << names;
+    return names;
+  };
+  EXPECT_EQ(header("G | D7 | G | C D7 | G | Em | Am D7 | G", ""), "START METER_4_4 KEY_G");
+  EXPECT_EQ(header("Em | B7 | Em | Am B7 | Em", ""), "START METER_4_4 KEY_Em");
+  EXPECT_EQ(header("F | C7 | F | Bb C7", ""), "START METER_4_4 KEY_F");
+  EXPECT_EQ(header("G | D7 | G | C D7", "D"), "START METER_4_4 KEY_D") << "a key asked for wins";
+}
+
 TEST(SequenceSampler, ATuneHeaderAskedForStartsThePieceAndAKeyAloneFollowsTheMetreTheModelDraws) {
   testing::TempDir dir;
   auto one_key = families::open_sampler(save_token_model(dir, "lstm", one_key_spec()));

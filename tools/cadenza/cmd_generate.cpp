@@ -143,7 +143,8 @@ void setup_generate(CLI::App& parent) {
                       "(roots A-G with # or b; qualities maj m 7 m7 maj7 dim dim7 m7b5 aug sus2 sus4 6 m6 9; /bass). "
                       "They start at the piece's start (a primer's bars take the first chords), bars of the primer's "
                       "meter (4/4 without one); the output has a \"chords\" track; without a length, the piece is as "
-                      "long as the chords");
+                      "long as the chords; a model of whole tunes writes the key of the chords (Krumhansl-Schmuckler "
+                      "over their pitch classes) unless --key gives one");
   command->add_option("--chords-midi", options->chords_midi,
                       "Chord models: take the chords from a track of this MIDI file (--chords-track), in its meter");
   command->add_option("--chords-track", request.chords_track, "The track of --chords-midi that holds the chords")
