@@ -54,16 +54,12 @@ std::optional<Key> first_key(const Score& score) {
 
 std::optional<Key> estimate_key(const Score& score) {
   std::array<double, 12> histogram{};
-  bool any = false;
   for (const Track& track : score.tracks) {
     if (track.is_drum) continue;
-    for (const Note& note : track.notes) {
+    for (const Note& note : track.notes)
       histogram[static_cast<size_t>(((note.pitch % 12) + 12) % 12)] += static_cast<double>(note.duration_ticks());
-      any = true;
-    }
   }
-  if (!any) return std::nullopt;
-  return estimate_key(histogram);
+  return estimate_key(histogram);  // nullopt without notes (or with only notes of no length)
 }
 
 std::optional<Key> estimate_key(const std::array<double, 12>& histogram) {
