@@ -17,7 +17,11 @@ cadenza=$(realpath "${CADENZA:-${CADENZA_BUILD_DIR:-build}/cadenza}")
 data=$(realpath "${NOTTINGHAM_DIR:-../shared/data/nottingham/MIDI}")
 models=$(realpath models)
 mkdir -p "$work" && cd "$work"
-prepare() { "$cadenza" dataset prepare --input "$1" --no-recursive --encoding melody --track-index 0 --out "$2"; }
+# The bundled lstm's encoding: whole tunes (structure) moved to C major / A minor (one_key).
+prepare() {
+  "$cadenza" dataset prepare --input "$1" --no-recursive --encoding melody --track-index 0 --set structure=true \
+    --set one_key=true --out "$2"
+}
 
 # The full collection as the bundled models saw it (scripts/train_bundled_models.sh), for its duplicate groups.
 prepare "$data" full.cdz > /dev/null
@@ -39,11 +43,15 @@ rm -rf one one.cdz jigs_midi && mkdir jigs_midi
 while read -r name; do ln -s "$data/$name" "jigs_midi/$name"; done < jigs_files.txt
 prepare jigs_midi jigs.cdz   # prints: train 40, valid 10, test 37
 
-common="--data jigs.cdz --steps $steps --set eval_every=25 --set max_transpose=3 --seed 1 --threads 1 --overwrite"
+# No transposition: the tunes are in one key (the trainer refuses max_transpose on a one_key shard).
+common="--data jigs.cdz --steps $steps --set eval_every=25 --seed 1 --threads 1 --overwrite"
 "$cadenza" evaluate --checkpoint "$models/nottingham-lstm/model.safetensors" --data jigs.cdz --threads 1 --json \
   > bundled_test.json
 # shellcheck disable=SC2086
-"$cadenza" train --model lstm --preset small --set hidden_size=192 --set num_layers=2 $common --out scratch
+# From scratch: the bundled lstm's architecture (sizes and the context it reads), the preset's training options.
+"$cadenza" train --model lstm --preset small --set hidden_size=192 --set num_layers=2 --set context_lookback=4 \
+  --set context_header=true --set context_phrase=true --set context_bars_left=true --set dropout=0.35 $common \
+  --out scratch
 "$cadenza" evaluate --checkpoint scratch --data jigs.cdz --threads 1 --json > scratch_test.json
 # shellcheck disable=SC2086
 "$cadenza" train --init-from nottingham-lstm $common --out finetune

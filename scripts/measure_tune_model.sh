@@ -6,9 +6,10 @@
 #     its piece cache, on the same tokens;
 #   - N whole tunes (`generate --until-end`, default settings, seed 1): how many end by the model's own END before
 #     the 64-bar cap, and their form metrics beside N real test tunes (whole tunes).
-# Usage: [GENERATE_ARGS="--bars 32"] scripts/measure_tune_model.sh MODEL SHARD [WORK=build/tune-measure] [N=50]
+# Usage: [GENERATE_ARGS="--bars 32"] [SEED=1] scripts/measure_tune_model.sh MODEL SHARD [WORK=build/tune-measure] [N=50]
 #   MODEL  a checkpoint, run folder or bundled name; SHARD  the structure shard it trained on; GENERATE_ARGS  more
-#   generate options for the whole tunes (e.g. a planned length for a bars-left model), none by default
+#   generate options for the whole tunes (e.g. a planned length for a bars-left model), none by default; SEED  the
+#   first seed of the whole tunes (1; another to check a figure on tunes it was not chosen on)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=$1
@@ -17,6 +18,7 @@ shard=$(realpath "$2")
 work=${3:-build/tune-measure}
 count=${4:-50}
 threads=${THREADS:-1}
+seed=${SEED:-1}
 read -r -a generate_args <<< "${GENERATE_ARGS:-}"
 cadenza=$(realpath "${CADENZA:-${CADENZA_BUILD_DIR:-build}/cadenza}")
 source_arg=(--model "$model")
@@ -25,16 +27,17 @@ mkdir -p "$work" && cd "$work"
 
 "$cadenza" evaluate "${source_arg[@]}" --data "$shard" --repeat-probe --json --threads "$threads" > probe.json
 rm -rf tunes
-"$cadenza" generate "${source_arg[@]}" --out tunes -n "$count" --seed 1 --until-end "${generate_args[@]}" \
+"$cadenza" generate "${source_arg[@]}" --out tunes -n "$count" --seed "$seed" --until-end "${generate_args[@]}" \
   --threads "$threads" > tunes.log
 "$cadenza" metrics tunes --reference-shard "$shard" --split test --reference-count "$count" --json > tunes_form.json
 # The length of each tune in bars of its meter (bars + beats / beats per bar), for where the model's own endings fall.
 for file in tunes/*.mid; do "$cadenza" midi info "$file" --json; done > tunes_info.jsonl
 
-python3 - "$count" "${GENERATE_ARGS:-}" > notes.md <<'EOF'
+python3 - "$count" "${GENERATE_ARGS:-}" "$seed" > notes.md <<'EOF'
 import json, os, re, sys
 count = int(sys.argv[1])
 extra = " " + sys.argv[2] if sys.argv[2] else ""
+seed = sys.argv[3]
 settings = ", ".join(label for option, label in (("--bars", "planned length"), ("--temperature", "a temperature given"))
                      if option in extra) or "default settings"
 cap = ("the length asked for; one bar past it for a model that reads the bars left" if "--bars" in extra
@@ -56,7 +59,7 @@ for key, label in (("model", "this model"), ("ngram", f"Kneser-Ney {probe['ngram
     row = probe[key]
     print(f"| {label} | {row['first_nll']:.4f} | {row['second_nll']:.4f} | {row['ratio']:.3f} |")
 print()
-print(f"Whole tunes (`cadenza generate -n {count} --seed 1 --until-end{extra}`, {settings}): "
+print(f"Whole tunes (`cadenza generate -n {count} --seed {seed} --until-end{extra}`, {settings}): "
       f"**{ended.group(1)} of {ended.group(2)}** ended by the model's own END, the others were cut at the cap "
       f"({cap}). Their form beside {form['reference']['piece_count']} real test tunes (whole):")
 print()

@@ -44,6 +44,12 @@ namespace {
 // Safety cap for sampling towards a length in bars/seconds: a model that only emits time-less tokens (e.g.
 // velocity changes) must still stop.
 constexpr int64_t kMaxTokensPerQuarter = 256;
+// The shortest tune, in bars, a plan (the bars left, context_bars_left) is given for when a length is asked for
+// without --until-end: the tunes a model learns from are longer (Nottingham's run 8 bars and more), so a model told
+// "1 bar left" at a tune's start has never seen that and writes only its last bar (one long note, or none: 9 of 20
+// one-bar pieces of the bundled lstm were empty). A shorter piece, primer included, reads "unknown" and is cut at its
+// length, as from a model without a plan.
+constexpr double kShortestPlannedTuneBars = 8;
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -150,10 +156,7 @@ class SequenceSampler final : public Sampler {
     if (request.tonic > 11)
       throw Error("generate: tonic " + std::to_string(request.tonic) + " is not a pitch class 0..11");
     int tonic = request.tonic;  // where a one-key model's tune is moved (-1: a primer's key, else C / A minor)
-    if (with_chords && one_key)
-      throw Error(
-          "generate: chords with a model of tunes in one key (melody one_key) are not supported yet: the "
-          "chords would have to move to C major / A minor with the tune");
+    int chord_move = 0;         // one key: the semitones the chords move by with the tune (to C major / A minor)
     if (with_chords) {
       const int steps_per_quarter = melody->melody_spec().steps_per_quarter;
       const Score& meter_source = request.chords_score ? *request.chords_score : encoding_->decode(primer);
@@ -176,12 +179,22 @@ class SequenceSampler final : public Sampler {
       if (primer.empty() && encoding_->end_token() >= 0) {
         const Token meter_token = melody->meter_token(meter.numerator, meter.denominator);
         primer = {encoding_->vocabulary().id("START"), meter_token};
-        if (!request.key.empty()) {
-          primer.push_back(header_key_token(request.key, &tonic));
-        } else if (const std::optional<Key> key = chords_key(chord_steps)) {
-          primer.push_back(melody->key_token(key->root, key->mode == ScaleMode::kMinor));
+        const std::optional<Key> key = request.key.empty() ? chords_key(chord_steps) : parse_key(request.key);
+        if (key) {
+          primer.push_back(melody->key_token(one_key ? (key->mode == ScaleMode::kMinor ? 9 : 0) : key->root,
+                                             key->mode == ScaleMode::kMinor));
+          if (one_key) {
+            tonic = key->root;
+            chord_move = nearest_shift(key->root, key->mode == ScaleMode::kMinor ? 9 : 0);
+          }
         }
+      } else if (one_key && request.primer) {
+        chord_move = melody->key_shift(*request.primer);
       }
+      // A model of tunes in one key learned its chords moved with its tunes to C major / A minor (dataset prepare):
+      // the chords move as the tune does (from the key asked for or found to C / A minor, or as encode() moved a
+      // primer), and the piece moves back to that key or the primer's with in_asked_key below.
+      for (uint16_t& mask : chord_steps) mask = transpose_chord_mask(mask, chord_move);
     } else if (!request.meter.empty() || !request.key.empty()) {
       primer = tune_header(request, &tonic);
     }
@@ -209,7 +222,8 @@ class SequenceSampler final : public Sampler {
     // A length in bars asked for (or the default 16) is the plan a bars-left model reads, so that it ends the piece
     // there; --until-end without --bars plans none (the 64-bar cap is no plan).
     int64_t planned_bars = -1;
-    if (length_bars > 0 && (request.bars > 0 || !request.until_end))
+    if (length_bars > 0 && (request.bars > 0 || !request.until_end) &&
+        (request.until_end || primer_bars(primer_score, primer_end) + length_bars >= kShortestPlannedTuneBars))
       planned_bars = static_cast<int64_t>(std::ceil(length_bars));
     // With --until-end the model's own END comes after its last bar (the closing NOTE_OFF on the bar line, then END):
     // the cap for a planned length is one bar past it, so that a model that keeps to its plan ends the tune itself.
@@ -345,19 +359,28 @@ class SequenceSampler final : public Sampler {
       if (piece.score.end_tick() > target_end) piece.ended_by_model = false;
       piece.score = clip(piece.score, 0, target_end);
     }
+    piece.score = in_asked_key(request, tonic, piece.score);
     if (with_chords) {
-      // The chords under the piece, as a track of their own (up to the piece's end).
+      // The chords under the piece, as a track of their own (up to the piece's end), in the piece's key (a one-key
+      // model read them moved by chord_move).
       const int64_t piece_end = target_end >= 0 ? target_end : piece.score.end_tick();
       const auto steps = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(chord_steps.size()),
                                                                (piece_end + ticks_per_step - 1) / ticks_per_step));
-      add_chord_track(piece.score, std::vector<uint16_t>(chord_steps.begin(), chord_steps.begin() + steps),
-                      ticks_per_step);
+      std::vector<uint16_t> heard(chord_steps.begin(), chord_steps.begin() + steps);
+      for (uint16_t& mask : heard) mask = transpose_chord_mask(mask, -chord_move);
+      add_chord_track(piece.score, heard, ticks_per_step);
     }
-    piece.score = in_asked_key(request, tonic, piece.score);
     set_tempo(piece.score, request.qpm);
     const int64_t end = target_end >= 0 && !request.until_end ? target_end : piece.score.end_tick();
     piece.music_seconds = piece.score.tick_to_seconds(end) - piece.score.tick_to_seconds(primer_end);
     return piece;
+  }
+
+  // The bars of a primer (up to primer_end), in its first meter (4/4 without one).
+  static double primer_bars(const Score& primer, int64_t primer_end) {
+    const TimeSignature meter = primer.time_signatures.empty() ? TimeSignature{} : primer.time_signatures.front();
+    const double bar_ticks = 4.0 * primer.ticks_per_quarter * meter.numerator / std::max(1, meter.denominator);
+    return bar_ticks > 0 ? static_cast<double>(primer_end) / bar_ticks : 0.0;
   }
 
   // The key of a chord progression (one 12-bit pitch-class mask per grid step): Krumhansl-Schmuckler over the
@@ -397,9 +420,12 @@ class SequenceSampler final : public Sampler {
       draw.seed = request.seed;
       draw.max_tokens = 1;
       draw.forbid_end = true;
-      // The plan a bars-left model reads, as for the piece (sample_tokens: a length in bars, or the default 16).
-      if (request.steps <= 0 && request.seconds <= 0 && (request.bars > 0 || !request.until_end))
-        draw.planned_bars = static_cast<int64_t>(std::ceil(request.bars > 0 ? request.bars : 16));
+      // The plan a bars-left model reads, as for the piece (sample_tokens: a length in bars, or the default 16;
+      // none for a piece shorter than kShortestPlannedTuneBars without --until-end).
+      const double bars = request.bars > 0 ? request.bars : 16;
+      if (request.steps <= 0 && request.seconds <= 0 && (request.bars > 0 || !request.until_end) &&
+          (request.until_end || bars >= kShortestPlannedTuneBars))
+        draw.planned_bars = static_cast<int64_t>(std::ceil(bars));
       if (loaded_.model->style_count() > 0) draw.next_style = style_function(request);
       const std::vector<Token> drawn = generate_tokens(*loaded_.model, *encoding_, header, draw);
       if (drawn.size() < 2 || vocabulary.name(drawn[1]).rfind("METER_", 0) != 0)

@@ -118,6 +118,8 @@ json piece_info(const SampledPiece& piece, const SampleRequest& request) {
                {"unit", piece.unit}};
   if (request.until_end) info["ended_by_model"] = piece.ended_by_model;  // else cut at the length
   if (const std::optional<Key> key = first_key(piece.score)) info["key"] = key_name(*key);
+  if (!request.chords.empty()) info["chords"] = request.chords;
+  if (!request.style.empty()) info["style"] = request.style;
   return info;
 }
 

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "data/style_blend.h"
+#include "score/chords.h"
 #include "score/key.h"
 #include "studio/http_error.h"
 
@@ -17,6 +19,7 @@ constexpr int kMaxTopK = 1024;
 constexpr double kMinQpm = 20, kMaxQpm = 400;
 constexpr double kMaxTruncation = 10;
 constexpr uint64_t kMaxSeed = (uint64_t(1) << 53) - 1;  // exact in a JavaScript number
+constexpr size_t kMaxChordsText = 1000;                 // about 100 bars of chord symbols
 
 std::string number_text(double value) {
   char text[32];
@@ -106,6 +109,23 @@ json controls_json(const SamplerCapabilities& caps, const StudioLimits& limits) 
       }
     controls.push_back(header_choice("key", "Key", keys, key_labels));
   }
+  if (caps.chords) {
+    // A chord model: the progression the melody is written over ("" = none; then the model writes without chords).
+    controls.push_back({{"name", "chords"},
+                        {"label", "Chords (bars separated by |; empty: none)"},
+                        {"type", "text"},
+                        {"max_length", kMaxChordsText},
+                        {"placeholder", "D | G | D | A7 | D | G | A7 | D"},
+                        {"default", ""}});
+  }
+  if (!caps.styles.empty()) {
+    json styles = json::array({""}), style_labels = json::array({"an even blend of all"});
+    for (const std::string& style : caps.styles) {
+      styles.push_back(style);
+      style_labels.push_back(style);
+    }
+    controls.push_back(header_choice("style", "Style", styles, style_labels));
+  }
   controls.push_back(control("seed", "Seed", "integer", 0, static_cast<double>(kMaxSeed), 1, 1));
   controls.push_back(control("qpm", "Tempo (qpm)", "number", kMinQpm, kMaxQpm, 1, 120.0));
   return controls;
@@ -145,9 +165,9 @@ std::string string_field(const json& body, const std::string& key) {
 SampleRequest sample_request_from_json(const json& body, const SamplerCapabilities& caps, const StudioLimits& limits,
                                        const std::set<std::string>& job_keys, double default_bars) {
   if (!body.is_object()) bad("the request body must be a JSON object");
-  static const std::set<std::string> generation_keys = {"bars",      "temperature", "top_k",     "top_p",
-                                                        "seed",      "qpm",         "truncation", "binarize",
-                                                        "threshold", "until_end",   "meter",      "key"};
+  static const std::set<std::string> generation_keys = {"bars",  "temperature", "top_k",    "top_p",     "seed",
+                                                        "qpm",   "truncation",  "binarize", "threshold", "until_end",
+                                                        "meter", "key",         "chords",   "style"};
   for (const auto& [key, value] : body.items()) {
     if (generation_keys.count(key) || job_keys.count(key)) continue;
     std::string known;
@@ -168,6 +188,8 @@ SampleRequest sample_request_from_json(const json& body, const SamplerCapabiliti
   refuse_unless(caps.until_end, "until_end", "its encoding has no end of a tune");
   refuse_unless(!caps.meters.empty(), "meter", "it reads no tune header (melody with structure=true)");
   refuse_unless(!caps.meters.empty(), "key", "it reads no tune header (melody with structure=true)");
+  refuse_unless(caps.chords, "chords", "it reads no chords (chord_conditioning)");
+  refuse_unless(!caps.styles.empty(), "style", "it reads no style (style_conditioning)");
 
   SampleRequest request;
   request.bars = number_field(body, "bars", 1, limits.max_bars, default_bars);
@@ -200,6 +222,35 @@ SampleRequest sample_request_from_json(const json& body, const SamplerCapabiliti
       bad(std::string(name) + " must be a string of at most 16 characters (\"\" = the model's choice), got " +
           value.dump());
     *field = value.get<std::string>();
+  }
+  // chords: a progression of chord symbols ("" = none), checked here so that a bad symbol is named before the job.
+  if (body.contains("chords")) {
+    const json& chords = body["chords"];
+    if (!chords.is_string() || chords.get<std::string>().size() > kMaxChordsText)
+      bad("chords must be a string of at most " + std::to_string(kMaxChordsText) +
+          " characters (chord symbols, bars separated by |; \"\" = none), got " + chords.dump().substr(0, 80));
+    request.chords = chords.get<std::string>();
+    if (request.chords.find_first_not_of(" \t") == std::string::npos) request.chords.clear();
+    if (!request.chords.empty()) {
+      try {
+        parse_chord_progression(request.chords);
+      } catch (const Error& error) {
+        bad(std::string("chords: ") + error.what());
+      }
+    }
+  }
+  // style: one of the model's styles ("" = the even blend of all).
+  if (body.contains("style")) {
+    const json& style = body["style"];
+    if (!style.is_string()) bad("style must be a string (\"\" = an even blend of all), got " + style.dump());
+    request.style = style.get<std::string>();
+    if (!request.style.empty()) {
+      try {
+        parse_style_mixture(request.style, caps.styles);
+      } catch (const Error& error) {
+        bad(std::string("style: ") + error.what());
+      }
+    }
   }
   if (caps.binarize && caps.temperature && request.binarize != "bernoulli" && body.contains("temperature"))
     bad("temperature applies to " + model + " with binarize \"bernoulli\" only (a threshold draws nothing)");

@@ -39,6 +39,26 @@ std::string quoted_list(const std::vector<std::string>& names) {
   return text;
 }
 
+// What `dataset prepare` needs to make data in the checkpoint's encoding: "--encoding NAME" when the names differ,
+// else "--set KEY=VALUE" for each setting the checkpoint has and the data lacks or has otherwise, and "without
+// --set KEY" for a setting only the data has (a spec writes some settings only when they are on).
+std::string prepare_hint(const nlohmann::json& data, const nlohmann::json& checkpoint) {
+  if (!data.is_object() || !checkpoint.is_object()) return "";
+  if (data.value("name", "") != checkpoint.value("name", ""))
+    return ": dataset prepare --encoding " + checkpoint.value("name", std::string("?"));
+  std::vector<std::string> parts;
+  for (const auto& [key, value] : checkpoint.items()) {
+    if (key == "name" || (data.contains(key) && data[key] == value)) continue;
+    parts.push_back("--set " + key + "=" + (value.is_string() ? value.get<std::string>() : value.dump()));
+  }
+  for (const auto& [key, value] : data.items())
+    if (!checkpoint.contains(key)) parts.push_back("without --set " + key);
+  if (parts.empty()) return "";
+  std::string text;
+  for (const auto& part : parts) text += (text.empty() ? "" : " ") + part;
+  return ": dataset prepare ... " + text;
+}
+
 }  // namespace
 
 void check_data_matches_checkpoint(const Shard& shard, const models::CheckpointInfo& checkpoint,
@@ -52,7 +72,8 @@ void check_data_matches_checkpoint(const Shard& shard, const models::CheckpointI
                                   : "; vocabulary " + std::to_string(data_vocabulary.size()) + " vs " +
                                         std::to_string(checkpoint.vocabulary.size()) + " tokens";
     throw Error(where + "encoding " + data_encoding.dump() + " vs " + checkpoint.encoding.dump() + sizes +
-                " (data vs checkpoint; prepare the data with the checkpoint's encoding settings)");
+                " (data vs checkpoint; prepare the data with the checkpoint's encoding settings" +
+                prepare_hint(data_encoding, checkpoint.encoding) + ")");
   }
   if (shard.is_piano_roll()) return;
   if (data_vocabulary.size() != checkpoint.vocabulary.size())

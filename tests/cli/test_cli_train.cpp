@@ -488,7 +488,8 @@ TEST(CliTrain, InitFromRefusesWhatDoesNotFit) {
   auto result = run_cadenza("train --init-from " + source + " --data " + wider + " --out " + data.dir.file("r"));
   EXPECT_CLI_ERROR(result, {"wider.cdz", "does not match", "\"min_pitch\":36", "\"min_pitch\":48",
                             "vocabulary " + std::to_string(source_vocabulary + 12) + " vs " +
-                                std::to_string(source_vocabulary) + " tokens"});
+                                std::to_string(source_vocabulary) + " tokens",
+                            "dataset prepare ... --set min_pitch=48)"});
   result = run_cadenza(base + " --freeze embedding,decoder --steps 1");
   EXPECT_CLI_ERROR(result, {"unknown parameter group \"decoder\"", "(valid: embedding, head, rnn, layers, layers:0)"});
   result = run_cadenza(base + " --freeze embedding,head,rnn --steps 1");
@@ -510,15 +511,26 @@ TEST(CliTrain, InitFromRefusesWhatDoesNotFit) {
 
 TEST(CliTrain, InitFromABundledModelByName) {
   PreparedTunes data;
-  // The bundled Nottingham lstm reads whole tunes (the melody encoding with structure=true): the test tunes are
-  // prepared the same way.
+  // The bundled Nottingham lstm reads whole tunes moved to C major / A minor (the melody encoding with
+  // structure=true and one_key=true): the test tunes are prepared the same way.
   const std::string shard = data.dir.file("whole_tunes.cdz");
   const auto prepared = run_cadenza("dataset prepare --input " + data.dir.file("tunes") +
-                                    " --encoding melody --set structure=true --split 0.6,0.2,0.2 --out " + shard);
+                                    " --encoding melody --set structure=true --set one_key=true --split 0.6,0.2,0.2"
+                                    " --out " +
+                                    shard);
   ASSERT_EQ(prepared.exit_code, 0) << prepared.output;
   const auto printed = run_cadenza("train --init-from nottingham-lstm --data " + shard + " --out " +
                                    data.dir.file("r") + " --print-config");
   ASSERT_EQ(printed.exit_code, 0) << printed.output;
+  // Whole tunes in their own keys do not fit it: the error says what to prepare them with.
+  const std::string own_keys = data.dir.file("own_keys.cdz");
+  ASSERT_EQ(run_cadenza("dataset prepare --input " + data.dir.file("tunes") +
+                        " --encoding melody --set structure=true --split 0.6,0.2,0.2 --out " + own_keys)
+                .exit_code,
+            0);
+  EXPECT_CLI_ERROR(
+      run_cadenza("train --init-from nottingham-lstm --data " + own_keys + " --out " + data.dir.file("r2")),
+      {"own_keys.cdz does not match the checkpoint to fine-tune", "dataset prepare ... --set one_key=true)"});
   const auto config = nlohmann::json::parse(printed.output.substr(printed.output.find('{')));
   EXPECT_EQ(config["model"]["family"], "lstm");
   EXPECT_EQ(config["model"]["hidden_size"], 192);

@@ -200,19 +200,138 @@ TEST(SequenceSampler, AOneKeyModelsNewTuneIsMovedToTheTonicAsked) {
   ASSERT_FALSE(expected.empty());
   for (int& pitch : expected) pitch -= 5;
   EXPECT_EQ(pitches_of(in_e_minor.score), expected);
-  // Refusals: a tonic for a model that keeps keys, chords over a one-key model, a tonic that is no pitch class.
+  // Refusals: a tonic for a model that keeps keys, a tonic that is no pitch class.
   auto keeps = families::open_sampler(save_token_model(dir, "lstm"));
   SampleRequest tonic;
   tonic.bars = 1;
   tonic.tonic = 2;
   EXPECT_THROW_WITH(keeps->sample(tonic), Error, {"one key (melody one_key)", "writes tunes in their own keys"});
-  auto with_chords = families::open_sampler(save_token_model(dir, "gru", one_key_spec(), /*chord_conditioning=*/true));
-  SampleRequest chords;
-  chords.chords = "C | G";
-  EXPECT_THROW_WITH(with_chords->sample(chords), Error,
-                    {"chords with a model of tunes in one key", "not supported yet"});
   request.tonic = 12;
   EXPECT_THROW_WITH(generator->sample(request), Error, {"tonic 12", "0..11"});
+}
+
+// The melody track's pitches (not the chords track's) and the chords track's first chord as pitch classes.
+std::vector<int> melody_pitches(const Score& score) {
+  std::vector<int> pitches;
+  for (const auto& track : score.tracks)
+    if (track.name != "chords")
+      for (const auto& note : track.notes) pitches.push_back(note.pitch);
+  return pitches;
+}
+std::set<int> first_chord(const Score& score) {
+  std::set<int> classes;
+  for (const auto& track : score.tracks)
+    if (track.name == "chords")
+      for (const auto& note : track.notes)
+        if (note.start_tick == 0) classes.insert(note.pitch % 12);
+  return classes;
+}
+
+// Chords over a model of tunes in one key: the model learned its chords moved to C major / A minor with its tunes, so
+// the chords move with the tune (here from D to C, from E minor to A minor): the model reads the same header and
+// chords as for the same progression in C / A minor, and the piece is moved back to the chords' key.
+TEST(SequenceSampler, ChordsOverAOneKeyModelMoveToItsKeyWithTheTune) {
+  testing::TempDir dir;
+  auto sampler = families::open_sampler(save_token_model(dir, "gru", one_key_spec(), /*chord_conditioning=*/true));
+  const Vocabulary& vocabulary = sampler->encoding()->vocabulary();
+  auto over = [&](const std::string& chords, const std::string& key = "", std::optional<Score> primer = {}) {
+    SampleRequest request;
+    request.chords = chords;
+    request.key = key;
+    request.primer = std::move(primer);
+    request.bars = 4;
+    request.seed = 5;
+    return sampler->sample(request);
+  };
+  const SampledPiece in_c = over("C | F | G7 | C");
+  const SampledPiece in_d = over("D | G | A7 | D");
+  ASSERT_GE(in_c.tokens.size(), 3u);
+  EXPECT_EQ(vocabulary.name(in_c.tokens[2]), "KEY_C");
+  EXPECT_EQ(in_d.tokens, in_c.tokens) << "the model reads the D progression moved to C";
+  EXPECT_EQ(key_name(*first_key(in_d.score)), "D");
+  std::vector<int> expected = melody_pitches(in_c.score);
+  ASSERT_FALSE(expected.empty());
+  for (int& pitch : expected) pitch += 2;
+  EXPECT_EQ(melody_pitches(in_d.score), expected);
+  EXPECT_EQ(first_chord(in_c.score), (std::set<int>{0, 4, 7}));
+  EXPECT_EQ(first_chord(in_d.score), (std::set<int>{2, 6, 9})) << "the chords track as given: D major";
+  // The chords matter to the model: the D progression read as it is (a key of C asked for) is another piece.
+  EXPECT_NE(over("D | G | A7 | D", "C").tokens, in_c.tokens);
+
+  // E minor: the model writes A minor over the progression moved up 5 (the nearer way), and the tune comes down 5.
+  const SampledPiece in_am = over("Am | Dm | E7 | Am");
+  const SampledPiece in_em = over("Em | Am | B7 | Em");
+  EXPECT_EQ(vocabulary.name(in_am.tokens.at(2)), "KEY_Am");
+  EXPECT_EQ(in_em.tokens, in_am.tokens);
+  EXPECT_EQ(key_name(*first_key(in_em.score)), "Em");
+  expected = melody_pitches(in_am.score);
+  for (int& pitch : expected) pitch -= 5;
+  EXPECT_EQ(melody_pitches(in_em.score), expected);
+
+  // A primer in D major is read moved to C, its chords with it; the piece is the C primer's, moved back up 2.
+  Score primer_in_c = make_empty_score(480, 120.0, 4, 4);
+  primer_in_c.key_signatures = {key_signature_of(Key{0, ScaleMode::kMajor})};
+  primer_in_c.tracks.push_back({"lead", 0, false, 0, {{60, 90, 0, 480}, {64, 90, 480, 960}, {67, 90, 960, 1920}}});
+  primer_in_c.normalize();
+  const Score primer_in_d = transpose_with_key(primer_in_c, 2);
+  const SampledPiece continued_c = over("C | F | G7 | C", "", primer_in_c);
+  const SampledPiece continued_d = over("D | G | A7 | D", "", primer_in_d);
+  EXPECT_EQ(continued_d.tokens, continued_c.tokens);
+  expected = melody_pitches(continued_c.score);
+  for (int& pitch : expected) pitch += 2;
+  EXPECT_EQ(melody_pitches(continued_d.score), expected);
+  EXPECT_EQ(key_name(*first_key(continued_d.score)), "D");
+}
+
+// A bars-left model (context_bars_left) reads the length asked for as its plan, except for a tune shorter than 8
+// bars, primer included (no tune it learned from is that short): the same bars-left model with and without weights
+// for the known counts writes the same piece when no plan reaches it, different pieces when one does.
+TEST(SequenceSampler, APlanReachesABarsLeftModelOnlyForATuneOfEightBarsOrMore) {
+  testing::TempDir dir;
+  MelodySpec spec;
+  spec.structure = true;
+  MelodyEncoding encoding(spec);
+  auto save = [&](const std::string& name, bool plan_weights) {
+    models::ModelConfig config;
+    config.family = "lstm";
+    config.vocab_size = encoding.vocabulary().size();
+    config.hidden_size = 16;
+    config.num_layers = 1;
+    config.context_positions = encoding.position_count();
+    config.context_bars_left = true;
+    torch::manual_seed(21);
+    auto model = families::make_sequence_model(config);
+    {
+      torch::NoGradGuard no_grad;
+      torch::Tensor rows = model->named_parameters()["bars_left.weight"];
+      rows.zero_();
+      torch::manual_seed(22);
+      if (plan_weights) rows.narrow(0, 0, kBarsLeftUnknown).normal_(0.0, 3.0);  // "unknown" stays 0
+    }
+    const std::string path = dir.file(name + ".safetensors");
+    models::save_checkpoint(path, *model, encoding.spec(), encoding.vocabulary().names(), nlohmann::json::object());
+    return families::open_sampler(path);
+  };
+  auto planning = save("planning", true);
+  auto deaf = save("deaf", false);
+  auto tokens = [](Sampler& sampler, double bars, const std::string& primer = "START METER_4_4 KEY_C") {
+    SampleRequest request;
+    request.primer_tokens = sampler.encoding()->from_text(primer);
+    request.bars = bars;
+    request.seed = 4;
+    return sampler.sample(request).tokens;
+  };
+  EXPECT_EQ(tokens(*planning, 2), tokens(*deaf, 2)) << "2 bars: no plan";
+  EXPECT_EQ(tokens(*planning, 7), tokens(*deaf, 7)) << "7 bars: no plan";
+  EXPECT_NE(tokens(*planning, 8), tokens(*deaf, 8)) << "8 bars: planned";
+  // A primer of 7 bars (one note held over 111 steps) and 2 bars more: a tune of about 9 bars, planned.
+  std::string seven_bars = "START METER_4_4 KEY_C NOTE_ON_60";
+  for (int step = 1; step < 111; ++step) seven_bars += " NO_EVENT";
+  seven_bars += " NOTE_OFF";
+  EXPECT_NE(tokens(*planning, 2, seven_bars), tokens(*deaf, 2, seven_bars)) << "7 + 2 bars: planned";
+  EXPECT_EQ(tokens(*planning, 2, "START METER_4_4 KEY_C NOTE_ON_60 NOTE_OFF"),
+            tokens(*deaf, 2, "START METER_4_4 KEY_C NOTE_ON_60 NOTE_OFF"))
+      << "a one-step primer and 2 bars: no plan";
 }
 
 // SampleRequest::meter / key: the header a new tune starts with, built by the sampler (the CLI's --meter / --key and

@@ -93,7 +93,8 @@ class StudioRoutes : public ::testing::Test {
     config.port = 0;
     config.models = {{"nottingham-lstm", bundled("nottingham-lstm"), "bundled"},
                      {"nottingham-vae", bundled("nottingham-vae"), "bundled"},
-                     {"nottingham-gan", bundled("nottingham-gan"), "bundled"}};
+                     {"nottingham-gan", bundled("nottingham-gan"), "bundled"},
+                     {"nottingham-chords", bundled("nottingham-chords"), "bundled"}};
     config.runs = {(dir_->path() / "runs").string()};
     config.web_dir = std::string(CADENZA_SOURCE_DIR) + "/web";
     config.soundfont = soundfont_;
@@ -398,7 +399,9 @@ TEST_F(StudioRoutes, ATuneModelStartsANewTuneInTheMeterAndKeyAskedAndMayEndIt) {
   EXPECT_EQ(controls["key"]["choices"].size(), 25u) << "the model's choice and the 24 keys";
   EXPECT_TRUE(has(controls["key"]["choices"], "F#m") && has(controls["key"]["choices"], "Bb"));
   EXPECT_EQ(controls["until_end"]["type"], "boolean");
-  EXPECT_FALSE(detail["capabilities"]["one_key"].get<bool>()) << "the bundled lstm keeps each tune's key";
+  // The bundled lstm learned its tunes in C major / A minor: a key asked for moves the tune there.
+  EXPECT_TRUE(detail["capabilities"]["one_key"].get<bool>()) << detail["capabilities"].dump();
+  EXPECT_EQ(controls["key"]["choice_labels"][0], "C major / A minor (the model's)");
 
   const StreamResult result = client_->stream("/api/jobs/generate", {{"model", "nottingham-lstm"},
                                                                      {"meter", "6/8"},
@@ -446,6 +449,60 @@ TEST_F(StudioRoutes, ATuneModelStartsANewTuneInTheMeterAndKeyAskedAndMayEndIt) {
   const json primer = upload(two_bar_melody(), "primer.mid");
   refused({{"model", "nottingham-lstm"}, {"take", primer["id"]}, {"key", "G"}}, "/api/jobs/continue",
           {"meter and key start a new tune", "continuation"}, "a key for a continuation");
+}
+
+// A chord and style model's Create: a chords field (a progression of symbols) and a style choice; the take is written
+// over the chords, in their key, with a "chords" track. Bad symbols, styles, and chords for a model that reads none
+// are refused naming the value.
+TEST_F(StudioRoutes, AChordModelWritesOverTheChordsAskedInTheStyleAsked) {
+  wait_idle();
+  const auto [status, detail] = client_->get_json("/api/models/detail?id=nottingham-chords");
+  ASSERT_EQ(status, 200) << detail.dump();
+  std::map<std::string, json> controls;
+  for (const json& control : detail["controls"]) controls[control["name"]] = control;
+  ASSERT_TRUE(controls.count("chords") && controls.count("style")) << detail.dump();
+  EXPECT_EQ(controls["chords"]["type"], "text");
+  EXPECT_EQ(controls["chords"]["default"], "");
+  EXPECT_EQ(controls["style"]["choices"][0], "");
+  EXPECT_EQ(controls["style"]["choice_labels"][0], "an even blend of all");
+  EXPECT_NE(std::find(controls["style"]["choices"].begin(), controls["style"]["choices"].end(), json("jigs")),
+            controls["style"]["choices"].end());
+
+  const std::string chords = "D | G | A7 | D";
+  const StreamResult result = client_->stream(
+      "/api/jobs/generate",
+      {{"model", "nottingham-chords"}, {"chords", chords}, {"style", "reels"}, {"bars", 4}, {"seed", 2}});
+  ASSERT_EQ(result.status, 200) << result.error.dump();
+  ASSERT_EQ(result.last()->type, "done") << result.last()->data.dump();
+  const json& take = result.of_type("take").at(0)->data["data"];
+  EXPECT_EQ(take["info"]["key"], "D") << "the chords' key: " << take["info"].dump();
+  EXPECT_EQ(take["info"]["chords"], chords);
+  EXPECT_EQ(take["info"]["style"], "reels");
+  ASSERT_EQ(take["tracks"].size(), 2u) << take["tracks"].dump();
+  EXPECT_EQ(take["tracks"][1]["name"], "chords");
+  std::set<int> first_chord;
+  for (const json& note : take["notes"])
+    if (note["track"] == 1 && note["start"].get<double>() == 0.0) first_chord.insert(note["pitch"].get<int>() % 12);
+  EXPECT_EQ(first_chord, (std::set<int>{2, 6, 9})) << "D major under the first bar";
+  EXPECT_LE(take["length_beats"].get<double>(), 16.0 + 1e-9);
+  // Empty chords are none: the model writes a tune of its own (no chords track).
+  const StreamResult plain = client_->stream(
+      "/api/jobs/generate", {{"model", "nottingham-chords"}, {"chords", " "}, {"bars", 2}, {"seed", 2}});
+  ASSERT_EQ(plain.last()->type, "done") << plain.last()->data.dump();
+  EXPECT_EQ(plain.of_type("take").at(0)->data["data"]["tracks"].size(), 1u);
+
+  auto refused = [&](const json& body, std::initializer_list<std::string> words, const std::string& what) {
+    const auto [code, answer] = client_->post_json("/api/jobs/generate", body);
+    EXPECT_EQ(code, 400) << what << ": " << answer.dump();
+    EXPECT_TRUE(cadenza::testing::message_names(what, error_message(answer), words));
+  };
+  refused({{"model", "nottingham-chords"}, {"chords", "D | Hm7"}}, {"chords:", "'Hm7'", "bar 2"}, "a bad symbol");
+  refused({{"model", "nottingham-chords"}, {"chords", 7}}, {"chords must be a string"}, "chords that are no string");
+  refused({{"model", "nottingham-chords"}, {"style", "polka"}}, {"style:", "polka"}, "an unknown style");
+  refused({{"model", "nottingham-lstm"}, {"chords", chords}}, {"chords does not apply to a lstm model"},
+          "chords for a model without chords");
+  refused({{"model", "nottingham-lstm"}, {"style", "jigs"}}, {"style does not apply to a lstm model"},
+          "a style for a model without styles");
 }
 
 TEST_F(StudioRoutes, ContinueKeepsThePrimerAndAddsTheModelsNotesAfterIt) {

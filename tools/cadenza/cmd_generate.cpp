@@ -76,11 +76,13 @@ void run_generate(GenerateCommandOptions& cli) {
   if (!cli.chords_midi.empty()) request.chords_score = read_midi_file(cli.chords_midi);
   check_sample_request(request, sampler->capabilities(), "generate");  // before the folder is made
   if (!cli.meter.empty() || !cli.key.empty()) describe_tune_header(*sampler, request);
+  const bool with_chords = !request.chords.empty() || request.chords_score.has_value();
   if (sampler->capabilities().one_key && request.key.empty())
     std::printf("key: the model writes its tunes in C major or A minor%s (--key moves a new tune)\n",
                 request.primer || !request.primer_tokens.empty()
                     ? "; the primer's continuation is moved back to the primer's key"
-                    : "");
+                : with_chords ? "; the chords move there with the tune, and the tune is moved to the chords' key"
+                              : "");
   if (!request.chords.empty()) parse_chord_progression(request.chords);  // a bad symbol stops here, named
   if (request.chords_score &&
       (request.chords_track < 0 || static_cast<size_t>(request.chords_track) >= request.chords_score->tracks.size()))

@@ -27,6 +27,13 @@ export function buildControls(form, model, { exclude = [], defaults = {} } = {})
       input = document.createElement('input');
       input.type = 'checkbox';
       input.checked = saved[control.name] ?? control.default;
+    } else if (control.type === 'text') {
+      input = document.createElement('input');
+      input.type = 'text';
+      if (control.max_length) input.maxLength = control.max_length;
+      input.placeholder = control.placeholder ?? '';
+      input.value = saved[control.name] ?? control.default;
+      label.classList.add('wide');
     } else {
       input = document.createElement('input');
       input.type = 'number';
@@ -88,7 +95,7 @@ export function buildControls(form, model, { exclude = [], defaults = {} } = {})
       const out = {};
       for (const [name, { control, input, label }] of inputs) {
         if (label.hidden) continue;
-        if (control.type === 'choice') {
+        if (control.type === 'choice' || control.type === 'text') {
           out[name] = input.value;
           continue;
         }

@@ -11,6 +11,8 @@ function describe(take) {
   if (take.length_beats) parts.push(`${Math.round((take.length_beats / (take.beats_per_bar || 4)) * 10) / 10} bars`);
   const key = take.info && take.info.key; // "G", "Em"
   if (key) parts.push(key.endsWith('m') ? `${key.slice(0, -1)} minor` : `${key} major`);
+  if (take.info && take.info.style) parts.push(take.info.style);
+  if (take.info && take.info.chords) parts.push(`over ${take.info.chords}`);
   if (take.info && take.info.ended_by_model != null)
     parts.push(take.info.ended_by_model ? 'ended by the model' : 'cut at the length');
   if (take.info && take.info.generation_seconds != null) parts.push(`${take.info.generation_seconds.toFixed(2)} s`);
