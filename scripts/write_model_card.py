@@ -288,7 +288,9 @@ def main():
         + (" and the chord under every step (track 1)" if chords else "")
         + (", moved to C major or A minor (its tonic moved by -6..+5 semitones: the melody encoding's one_key); "
            "`--meter 4/4 --key G` moves a generated tune to G, a primer's continuation is moved back to the primer's "
-           "key, otherwise tunes come out in C major or A minor" if one_key else "") + "; "
+           "key" + (", a tune over chords to the chords' key (the chords move to C major / A minor with it)"
+                    if chords else "")
+           + ", otherwise tunes come out in C major or A minor" if one_key else "") + "; "
         f"Cadenza's stable hash split (80/10/10) |",
         *([f"| conditioning | " + ("the chord under every step (12 pitch classes: `--chords`, `--chords-midi`)" if chords else "")
            + ("; " if chords and styles else "")
