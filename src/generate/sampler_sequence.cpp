@@ -180,15 +180,8 @@ class SequenceSampler final : public Sampler {
         const Token meter_token = melody->meter_token(meter.numerator, meter.denominator);
         primer = {encoding_->vocabulary().id("START"), meter_token};
         const std::optional<Key> key = request.key.empty() ? chords_key(chord_steps) : parse_key(request.key);
-        if (key) {
-          primer.push_back(melody->key_token(one_key ? (key->mode == ScaleMode::kMinor ? 9 : 0) : key->root,
-                                             key->mode == ScaleMode::kMinor));
-          if (one_key) {
-            tonic = key->root;
-            chord_move = nearest_shift(key->root, key->mode == ScaleMode::kMinor ? 9 : 0);
-          }
-        }
-      } else if (one_key && request.primer) {
+        if (key) primer.push_back(header_key_token(*key, &tonic, &chord_move));
+      } else if (request.primer) {
         chord_move = melody->key_shift(*request.primer);
       }
       // A model of tunes in one key learned its chords moved with its tunes to C major / A minor (dataset prepare):
@@ -393,14 +386,15 @@ class SequenceSampler final : public Sampler {
     return estimate_key(histogram);
   }
 
-  // The KEY token of a new tune's header for `key_text` (request.key, checked by check_sample_request). A model of
-  // tunes in one key has only C major and A minor: the key's mode, and *tonic becomes the key's tonic.
-  Token header_key_token(const std::string& key_text, int* tonic) const {
+  // The KEY token of a new tune's header in `key`. A model of tunes in one key has only C major and A minor: the
+  // key's mode, *tonic becomes the key's tonic and *move (when given) the semitones from it to C / A, as encode()
+  // moves a tune in that key (0 for a model that keeps keys).
+  Token header_key_token(const Key& key, int* tonic, int* move = nullptr) const {
     const auto& melody = dynamic_cast<const MelodyEncoding&>(*encoding_);
-    const Key key = parse_key(key_text);
     const bool minor = key.mode == ScaleMode::kMinor;
     if (!melody.one_key()) return melody.key_token(key.root, minor);
     *tonic = key.root;
+    if (move != nullptr) *move = nearest_shift(key.root, minor ? 9 : 0);
     return melody.key_token(minor ? 9 : 0, minor);
   }
 
@@ -433,7 +427,7 @@ class SequenceSampler final : public Sampler {
                     (drawn.size() < 2 ? std::string("nothing") : vocabulary.name(drawn[1])) + " after START)");
       header.push_back(drawn[1]);
     }
-    if (!request.key.empty()) header.push_back(header_key_token(request.key, tonic));
+    if (!request.key.empty()) header.push_back(header_key_token(parse_key(request.key), tonic));
     return header;
   }
 

@@ -42,10 +42,22 @@ json control(const std::string& name, const std::string& label, const std::strin
           {"default", std::move(fallback)}};
 }
 
-// A tune header's choice (meter, key): `choices` shown as `labels`, the first ("", the model's own) the default.
+// A choice (a tune header's meter or key, a style): `choices` shown as `labels`, the first ("": the model's own, the
+// even blend) the default.
 json header_choice(const std::string& name, const std::string& label, const json& choices, const json& labels) {
   return {{"name", name},      {"label", label},           {"type", "choice"},
           {"choices", choices}, {"choice_labels", labels}, {"default", ""}};
+}
+
+// A choice among `names`, each shown as it is, after "" shown as `unchosen` (the model's own choice, the blend).
+json list_choice(const std::string& name, const std::string& label, const std::string& unchosen,
+                 const std::vector<std::string>& names) {
+  json choices = json::array({""}), labels = json::array({unchosen});
+  for (const std::string& item : names) {
+    choices.push_back(item);
+    labels.push_back(item);
+  }
+  return header_choice(name, label, choices, labels);
 }
 
 }  // namespace
@@ -93,12 +105,7 @@ json controls_json(const SamplerCapabilities& caps, const StudioLimits& limits) 
   }
   if (!caps.meters.empty()) {
     // A new tune's header: "" is the model's own choice.
-    json meters = json::array({""}), meter_labels = json::array({"the model's choice"});
-    for (const std::string& meter : caps.meters) {
-      meters.push_back(meter);
-      meter_labels.push_back(meter);
-    }
-    controls.push_back(header_choice("meter", "Meter", meters, meter_labels));
+    controls.push_back(list_choice("meter", "Meter", "the model's choice", caps.meters));
     json keys = json::array({""}), key_labels = json::array(
                                         {caps.one_key ? "C major / A minor (the model's)" : "the model's choice"});
     for (const ScaleMode mode : {ScaleMode::kMajor, ScaleMode::kMinor})
@@ -118,14 +125,7 @@ json controls_json(const SamplerCapabilities& caps, const StudioLimits& limits) 
                         {"placeholder", "D | G | D | A7 | D | G | A7 | D"},
                         {"default", ""}});
   }
-  if (!caps.styles.empty()) {
-    json styles = json::array({""}), style_labels = json::array({"an even blend of all"});
-    for (const std::string& style : caps.styles) {
-      styles.push_back(style);
-      style_labels.push_back(style);
-    }
-    controls.push_back(header_choice("style", "Style", styles, style_labels));
-  }
+  if (!caps.styles.empty()) controls.push_back(list_choice("style", "Style", "an even blend of all", caps.styles));
   controls.push_back(control("seed", "Seed", "integer", 0, static_cast<double>(kMaxSeed), 1, 1));
   controls.push_back(control("qpm", "Tempo (qpm)", "number", kMinQpm, kMaxQpm, 1, 120.0));
   return controls;
