@@ -525,7 +525,8 @@ async function createOneTake(bars) {
 
 test("Create: a tune model's Meter and Key start a new tune there, and the take says whether the model ended it", { skip }, async () => {
   await page.selectOption('#create-model', 'nottingham-lstm');
-  await page.waitForSelector('#create-controls select[name="meter"]');
+  // The controls of the model chosen before stay until this one's have loaded.
+  await page.waitForSelector('#create-controls[data-model="nottingham-lstm"] select[name="meter"]');
   const meters = await page.$$eval('#create-controls select[name="meter"] option', (options) => options.map((o) => [o.value, o.textContent]));
   assert.deepEqual(meters[0], ['', "the model's choice"]);
   assert.ok(meters.some(([value]) => value === '6/8'), JSON.stringify(meters));

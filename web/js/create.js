@@ -22,6 +22,8 @@ export function setupCreate(studio) {
       const model = await studio.loadModel(id);
       info.textContent = model ? model.description : 'No model: start cadenza serve with models.';
       controls = buildControls(form, model);
+      // Which model the controls are for (a model is loaded asynchronously: the browser tests wait for this).
+      form.dataset.model = model ? id : '';
       generate.disabled = !model || abort != null;
     } catch (error) {
       info.textContent = '';
