@@ -179,7 +179,8 @@ class SequenceSampler final : public Sampler {
       if (primer.empty() && encoding_->end_token() >= 0) {
         const Token meter_token = melody->meter_token(meter.numerator, meter.denominator);
         primer = {encoding_->vocabulary().id("START"), meter_token};
-        const std::optional<Key> key = request.key.empty() ? chords_key(chord_steps) : parse_key(request.key);
+        const std::optional<Key> key =
+            request.key.empty() ? chord_progression_key(chord_steps) : parse_key(request.key);
         if (key) primer.push_back(header_key_token(*key, &tonic, &chord_move));
       } else if (request.primer) {
         chord_move = melody->key_shift(*request.primer);
@@ -374,16 +375,6 @@ class SequenceSampler final : public Sampler {
     const TimeSignature meter = primer.time_signatures.empty() ? TimeSignature{} : primer.time_signatures.front();
     const double bar_ticks = 4.0 * primer.ticks_per_quarter * meter.numerator / std::max(1, meter.denominator);
     return bar_ticks > 0 ? static_cast<double>(primer_end) / bar_ticks : 0.0;
-  }
-
-  // The key of a chord progression (one 12-bit pitch-class mask per grid step): Krumhansl-Schmuckler over the
-  // steps each pitch class sounds in; nullopt without any chord.
-  static std::optional<Key> chords_key(const std::vector<uint16_t>& chord_steps) {
-    std::array<double, 12> histogram{};
-    for (uint16_t mask : chord_steps)
-      for (int pc = 0; pc < 12; ++pc)
-        if (mask & (1u << pc)) histogram[static_cast<size_t>(pc)] += 1.0;
-    return estimate_key(histogram);
   }
 
   // The KEY token of a new tune's header in `key`. A model of tunes in one key has only C major and A minor: the

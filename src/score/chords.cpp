@@ -1,6 +1,7 @@
 #include "score/chords.h"
 
 #include <algorithm>
+#include <array>
 #include <sstream>
 
 #include "common/error.h"
@@ -134,6 +135,37 @@ std::vector<uint16_t> chord_masks_at_steps(const Score& score, int track_index, 
       masks[static_cast<size_t>(s)] |= static_cast<uint16_t>(1u << (note.pitch % 12));
   }
   return masks;
+}
+
+namespace {
+
+// The key whose tonic triad the mask is (a plain major or minor triad, nothing added), if it is one.
+std::optional<Key> triad_key(uint16_t mask) {
+  for (int root = 0; root < 12; ++root) {
+    const auto triad = [root](int third) {
+      return static_cast<uint16_t>((1u << root) | (1u << ((root + third) % 12)) | (1u << ((root + 7) % 12)));
+    };
+    if (mask == triad(4)) return Key{root, ScaleMode::kMajor};
+    if (mask == triad(3)) return Key{root, ScaleMode::kMinor};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<Key> chord_progression_key(const std::vector<uint16_t>& step_masks) {
+  std::array<double, 12> histogram{};
+  for (uint16_t mask : step_masks)
+    for (int pc = 0; pc < 12; ++pc)
+      if (mask & (1u << pc)) histogram[static_cast<size_t>(pc)] += 1.0;
+  const std::optional<Key> by_pitch_classes = estimate_key(histogram);
+  if (!by_pitch_classes) return std::nullopt;
+  const auto last = std::find_if(step_masks.rbegin(), step_masks.rend(), [](uint16_t mask) { return mask != 0; });
+  const std::optional<Key> of_last_chord = triad_key(*last);
+  if (of_last_chord &&
+      key_correlation(histogram, *of_last_chord) + kFinalChordKeyBonus > key_correlation(histogram, *by_pitch_classes))
+    return of_last_chord;
+  return by_pitch_classes;
 }
 
 std::vector<uint16_t> progression_step_masks(const std::vector<std::vector<ChordSymbol>>& bars, int64_t bar_steps) {

@@ -8,9 +8,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "score/key.h"
 #include "score/score.h"
 
 namespace cadenza {
@@ -40,6 +42,17 @@ std::vector<uint16_t> chord_masks_at_steps(const Score& score, int track_index, 
 // Per grid step chord masks of a progression, with bars of `bar_steps` steps, for `bars` bars from step 0
 // (steps past the progression's last bar have no chord).
 std::vector<uint16_t> progression_step_masks(const std::vector<std::vector<ChordSymbol>>& bars, int64_t bar_steps);
+
+// The key of a chord progression (one mask per grid step, 0 = no chord): the Krumhansl-Schmuckler correlation
+// (key_correlation) of how many grid steps each pitch class sounds in, with kFinalChordKeyBonus added for the key
+// whose tonic triad is the last chord, when that is a plain major or minor triad. Tunes mostly end on their tonic
+// chord, while the pitch classes alone lean towards the dominant: over "G | D | G | D | G | D7 | G" D major
+// correlates 0.88 and G major 0.76. nullopt without any chord.
+std::optional<Key> chord_progression_key(const std::vector<uint16_t>& step_masks);
+// Chosen on the chord tracks of the Nottingham valid split (95 tunes; the key of each file's key signature found
+// for 0.779 of them without the bonus, 0.811 with 0.1, 0.853 with 0.2, 0.842 with 0.3, 0.832 with 1; the train
+// split agrees: 0.802 without, 0.880 with 0.2). docs/conditioning.md has the measurement.
+inline constexpr double kFinalChordKeyBonus = 0.2;
 
 // Adds a track "chords" (program 0, channel 1) playing each chord of `step_masks` as a block of notes in 48..59,
 // one note per pitch class, held while the chord lasts. ticks_per_step converts steps to the score's ticks.

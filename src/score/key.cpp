@@ -62,17 +62,21 @@ std::optional<Key> estimate_key(const Score& score) {
   return estimate_key(histogram);  // nullopt without notes (or with only notes of no length)
 }
 
+double key_correlation(const std::array<double, 12>& histogram, const Key& key) {
+  const auto& profile = key.mode == ScaleMode::kMajor ? kMajorProfile : kMinorProfile;
+  std::array<double, 12> rotated{};
+  for (int pc = 0; pc < 12; ++pc)
+    rotated[static_cast<size_t>(pc)] = profile[static_cast<size_t>(((pc - key.root) % 12 + 12) % 12)];
+  return pearson(histogram, rotated);
+}
+
 std::optional<Key> estimate_key(const std::array<double, 12>& histogram) {
   if (std::all_of(histogram.begin(), histogram.end(), [](double weight) { return weight == 0.0; })) return std::nullopt;
   Key best;
   double best_r = -std::numeric_limits<double>::infinity();
   for (ScaleMode mode : {ScaleMode::kMajor, ScaleMode::kMinor})
     for (int root = 0; root < 12; ++root) {
-      const auto& profile = mode == ScaleMode::kMajor ? kMajorProfile : kMinorProfile;
-      std::array<double, 12> rotated{};
-      for (int pc = 0; pc < 12; ++pc)
-        rotated[static_cast<size_t>(pc)] = profile[static_cast<size_t>((pc - root + 12) % 12)];
-      const double r = pearson(histogram, rotated);
+      const double r = key_correlation(histogram, Key{root, mode});
       if (r > best_r) best_r = r, best = {root, mode};
     }
   return best;

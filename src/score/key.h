@@ -26,6 +26,9 @@ std::optional<Key> first_key(const Score& score);
 std::optional<Key> estimate_key(const Score& score);
 // The same over a pitch-class histogram given directly (weights per pitch class, C first); nullopt when all are 0.
 std::optional<Key> estimate_key(const std::array<double, 12>& histogram);
+// What estimate_key maximises for one key: the Pearson correlation of the histogram with the key's profile
+// (-1..1; 0 for a flat histogram).
+double key_correlation(const std::array<double, 12>& histogram, const Key& key);
 // first_key(score) when the score has a key signature, else estimate_key(score).
 std::optional<Key> tune_key(const Score& score);
 

@@ -1,7 +1,12 @@
 // Chords (score/chords.h): chord symbols and progressions parsed from text (good ones give the right pitch classes,
 // bad ones a message naming the symbol and its position), masks read from a chord track on the grid, transposition,
-// the chord track written for generated pieces, and the chord-tone count.
+// the chord track written for generated pieces, the chord-tone count, and the key of a progression (the final-chord
+// rule beside plain Krumhansl-Schmuckler).
 #include <gtest/gtest.h>
+
+#include <array>
+#include <string>
+#include <vector>
 
 #include "common/error.h"
 #include "score/chords.h"
@@ -138,6 +143,64 @@ TEST(ChordMasks, ChordTrackHoldsEachChordAsABlock) {
   }
   EXPECT_EQ(c_notes, 3);
   EXPECT_EQ(g_notes, 4);
+}
+
+// The pitch-class histogram the progression's key is found from: grid steps per pitch class.
+std::array<double, 12> step_histogram(const std::vector<uint16_t>& masks) {
+  std::array<double, 12> histogram{};
+  for (uint16_t mask : masks)
+    for (int pc = 0; pc < 12; ++pc)
+      if (mask & (1u << pc)) histogram[static_cast<size_t>(pc)] += 1.0;
+  return histogram;
+}
+
+std::vector<uint16_t> steps_of(const std::string& progression) {
+  return progression_step_masks(parse_chord_progression(progression), 16);
+}
+
+TEST(ChordProgressionKey, TheLastChordWinsAKeyThePitchClassesNearlyChose) {
+  // Tonic and dominant in turn: the pitch classes alone say D major (F# and A weigh on D's profile), the final G
+  // says G major.
+  const std::vector<uint16_t> tonic_dominant = steps_of("G | D | G | D | G | D7 | G");
+  EXPECT_EQ(estimate_key(step_histogram(tonic_dominant)), (Key{2, ScaleMode::kMajor}));
+  EXPECT_EQ(chord_progression_key(tonic_dominant), (Key{7, ScaleMode::kMajor}));
+  // D dorian-ish minor: A minor by a hair (0.803 against 0.799), D minor by its last chord.
+  const std::vector<uint16_t> minor = steps_of("Dm | C | Dm | Am | Dm");
+  EXPECT_EQ(estimate_key(step_histogram(minor)), (Key{9, ScaleMode::kMinor}));
+  EXPECT_EQ(chord_progression_key(minor), (Key{2, ScaleMode::kMinor}));
+  // Steps without a chord after the last one do not hide it.
+  std::vector<uint16_t> padded = tonic_dominant;
+  padded.resize(padded.size() + 32, 0);
+  EXPECT_EQ(chord_progression_key(padded), (Key{7, ScaleMode::kMajor}));
+}
+
+TEST(ChordProgressionKey, AFarLastChordOrOneThatIsNoTriadLeavesThePitchClassesKey) {
+  // Ending on D over a progression in C: D major correlates far less than C major, by more than the bonus.
+  const std::vector<uint16_t> c_major = steps_of("C | F | G | C | F G | D");
+  const std::array<double, 12> histogram = step_histogram(c_major);
+  EXPECT_LT(key_correlation(histogram, Key{2, ScaleMode::kMajor}) + kFinalChordKeyBonus,
+            key_correlation(histogram, Key{0, ScaleMode::kMajor}));
+  EXPECT_EQ(chord_progression_key(c_major), (Key{0, ScaleMode::kMajor}));
+  // A seventh chord is not a triad: "G | D | G | D | G | D7" ends on D7 and keeps the pitch classes' D major;
+  // so does a final G7 over tonic-dominant in G.
+  EXPECT_EQ(chord_progression_key(steps_of("G | D | G | D | G | D7")), (Key{2, ScaleMode::kMajor}));
+  EXPECT_EQ(chord_progression_key(steps_of("G | D | G | D | G | D7 | G7")),
+            estimate_key(step_histogram(steps_of("G | D | G | D | G | D7 | G7"))));
+  EXPECT_FALSE(chord_progression_key(std::vector<uint16_t>(64, 0)).has_value());
+  EXPECT_FALSE(chord_progression_key({}).has_value());
+}
+
+TEST(ChordProgressionKey, KeyCorrelationIsWhatEstimateKeyMaximises) {
+  const std::array<double, 12> histogram = step_histogram(steps_of("Am | E | Am | Dm E | Am"));
+  const std::optional<Key> best = estimate_key(histogram);
+  ASSERT_TRUE(best.has_value());
+  for (ScaleMode mode : {ScaleMode::kMajor, ScaleMode::kMinor})
+    for (int root = 0; root < 12; ++root)
+      EXPECT_LE(key_correlation(histogram, Key{root, mode}), key_correlation(histogram, *best)) << root;
+  // A histogram equal to the C major profile correlates 1 with C major.
+  const std::array<double, 12> profile = {6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88};
+  EXPECT_NEAR(key_correlation(profile, Key{0, ScaleMode::kMajor}), 1.0, 1e-12);
+  EXPECT_EQ(key_correlation(std::array<double, 12>{}, Key{0, ScaleMode::kMajor}), 0.0);
 }
 
 }  // namespace
