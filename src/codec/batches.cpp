@@ -1,5 +1,6 @@
 #include "codec/batches.h"
 
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "common/error.h"
@@ -70,6 +71,16 @@ void BatchSource::set_bars_left_unknown_share(double share) {
   if (!(share >= 0.0 && share <= 1.0))
     throw Error("bars_left_unknown_share must be in [0, 1], got " + std::to_string(share));
   bars_left_unknown_share_ = share;
+}
+
+void BatchSource::set_chords_hidden_share(double share) {
+  if (!(share >= 0.0 && share <= 1.0))
+    throw Error("chords_hidden_share must be in [0, 1], got " + nlohmann::json(share).dump());
+  if (share > 0.0 && !columns_.chords)
+    throw Error("chords_hidden_share " + nlohmann::json(share).dump() +
+                " hides the chords of a share of the training rows, and this model reads none (set "
+                "chord_conditioning=true)");
+  chords_hidden_share_ = share;
 }
 
 void BatchSource::set_lookback_hidden_share(double share) {
@@ -152,6 +163,8 @@ TensorBatch BatchSource::next(uint64_t seed) {
       std::mt19937_64 unknown_draws(seed ^ 0x6261727320656674ULL);  // one draw per row, from the batch's seed
       // A stream of its own, so that hiding lookbacks leaves the bars-left draws (and older runs) as they were.
       std::mt19937_64 hidden_draws(seed ^ 0x6c6f6f6b6261636bULL);
+      // And one for hidden chords, for the same reason.
+      std::mt19937_64 chord_draws(seed ^ 0x63686f7264736f66ULL);
       auto values = batch.context.accessor<int64_t, 3>();
       for (int b = 0; b < drawn.batch_size; ++b) {
         const BatchRowInfo& row = drawn.rows[static_cast<size_t>(b)];
@@ -185,8 +198,10 @@ TensorBatch BatchSource::next(uint64_t seed) {
             for (int64_t k = 0; k < far_lookbacks; ++k) values[b][t][columns_.far_column() + k] = vocab;
           }
         }
-        if (columns_.chords) {
-          // The chord under token t + 1, moved with the crop's transposition.
+        if (columns_.chords &&
+            !(chords_hidden_share_ > 0.0 &&
+              std::uniform_real_distribution<double>(0.0, 1.0)(chord_draws) < chords_hidden_share_)) {
+          // The chord under token t + 1, moved with the crop's transposition (a hidden row keeps 0: no chord).
           auto found = chords_.find(row.piece);
           if (found == chords_.end()) found = chords_.emplace(row.piece, shard_.piece_chords(row.piece)).first;
           const std::vector<uint16_t>& chords = found->second;

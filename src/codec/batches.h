@@ -49,6 +49,9 @@ int64_t shard_input_size(const Shard& shard);
 // planned length.
 // Lookbacks (columns 1, 2 and the far ones) read "none" in a share of the rows (set_lookback_hidden_share), so that a
 // conditioned model must predict those rows from its chords and style rather than from the bars it has just heard.
+// Chords (column 3) read "no chord" (0) at every step in a share of the rows (set_chords_hidden_share), so that a
+// chord-conditioned model also learns to write without chords (as `generate` without --chords asks of it: every step
+// then reads 0), leaning on its style there; the other columns and the tokens stay as they were.
 class BatchSource {
  public:
   BatchSource(const Shard& shard, Split split, const BatchOptions& options, bool with_context = false,
@@ -60,6 +63,8 @@ class BatchSource {
   void set_bars_left_unknown_share(double share);
   // The share of rows (each drawn from the batch's seed) whose lookback columns all read "none"; in [0, 1].
   void set_lookback_hidden_share(double share);
+  // The share of rows (each drawn from the batch's seed) whose chord column reads 0 at every step; in [0, 1].
+  void set_chords_hidden_share(double share);
 
  private:
   const std::vector<StepContext>& piece_contexts(size_t piece);
@@ -73,6 +78,7 @@ class BatchSource {
   std::unordered_map<size_t, int64_t> tune_bars_;                  // per piece (tune_bar_count)
   double bars_left_unknown_share_ = 0.0;
   double lookback_hidden_share_ = 0.0;
+  double chords_hidden_share_ = 0.0;
   ContextColumns columns_;
   std::unordered_map<size_t, std::vector<uint16_t>> chords_;  // per piece
 };

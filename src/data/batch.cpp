@@ -32,6 +32,15 @@ void check_options(const BatchOptions& options) {
   if (options.start_share + options.end_share > 1.0)
     throw Error("start_crop_share + end_crop_share must be at most 1, got " + std::to_string(options.start_share) +
                 " + " + std::to_string(options.end_share));
+  if (!(options.edge_style_power >= 0.0 && options.edge_style_power <= 1.0))
+    throw Error("edge crop style power must be in [0, 1], got " + std::to_string(options.edge_style_power));
+  if (options.edge_crops_by_tune && !(options.start_share > 0 || options.end_share > 0))
+    throw Error(
+        "edge_crops_by_tune draws the tunes of the crops that start at the START or end at the END, and "
+        "there are none (start_crop_share and end_crop_share are both 0)");
+  if (options.edge_style_power > 0.0 && !options.edge_crops_by_tune)
+    throw Error("edge_crop_style_power " + nlohmann::json(options.edge_style_power).dump() +
+                " weighs the tunes that START / END crops draw, which needs edge_crops_by_tune");
   if ((options.start_share > 0 || options.end_share > 0) && (low != 1.0 || high != 1.0))
     throw Error("start_crop_share / end_crop_share cannot be combined with time stretching (min_stretch / "
                 "max_stretch) yet");
@@ -93,9 +102,28 @@ TokenBatchSampler::TokenBatchSampler(const Shard& shard, Split split, const Batc
                 "max_transpose 0");
   pad_id_ = static_cast<Token>(shard.vocabulary_size());
   eligible_pieces(shard, split, options, pieces_, cumulative_lengths_);
+  if (options.edge_crops_by_tune) {
+    // Weights in units of 2^20 per tune so that the integer draw of draw_piece serves them too.
+    std::vector<double> style_tunes;
+    if (options.edge_style_power > 0.0) {
+      if (!shard.has_styles())
+        throw Error(shard.path() + ": edge_crop_style_power " + nlohmann::json(options.edge_style_power).dump() +
+                    " weighs tunes by their style's size, and the shard stores no styles (prepare it with "
+                    "--style-from RULE or --style NAME)");
+      style_tunes.assign(shard.style_names().size(), 0.0);
+      for (size_t piece : pieces_) style_tunes[shard.piece_style(piece)] += 1.0;
+    }
+    uint64_t total = 0;
+    for (size_t piece : pieces_) {
+      double weight = 1.0;
+      if (!style_tunes.empty()) weight = std::pow(style_tunes[shard.piece_style(piece)], -options.edge_style_power);
+      total += std::max<uint64_t>(1, static_cast<uint64_t>(std::llround(weight * 1048576.0)));
+      cumulative_edge_weights_.push_back(total);
+    }
+  }
 }
 
-std::vector<Token> TokenBatchSampler::crop(size_t piece, BatchRowInfo& row) {
+std::vector<Token> TokenBatchSampler::crop(size_t piece, BatchRowInfo& row, int edge) {
   const uint64_t length = shard_.piece(piece).length;
   const auto crop_length = static_cast<uint64_t>(options_.crop_length);
   const AugmentOptions& augment = options_.augment;
@@ -110,12 +138,10 @@ std::vector<Token> TokenBatchSampler::crop(size_t piece, BatchRowInfo& row) {
     if (tokens.size() > crop_length) tokens.resize(crop_length);
   } else {
     const uint64_t window = std::min(length, crop_length);
-    // One number decides between the START, the END and a uniform position (none is drawn when both shares are 0).
-    const double share = options_.start_share + options_.end_share;
-    const double u = share > 0 ? random_real(rng_, 0.0, 1.0) : 1.0;
-    if (u < options_.start_share)
+    if (edge < 0) edge = draw_edge();
+    if (edge == kStartCrop)
       row.start = 0;
-    else if (u < share)
+    else if (edge == kEndCrop)
       row.start = length - window;
     else
       row.start = random_below(rng_, length - window + 1);
@@ -133,6 +159,14 @@ std::vector<Token> TokenBatchSampler::crop(size_t piece, BatchRowInfo& row) {
   return tokens;
 }
 
+int TokenBatchSampler::draw_edge() {
+  // One number decides between the START, the END and a uniform position (none is drawn when both shares are 0).
+  const double share = options_.start_share + options_.end_share;
+  if (!(share > 0)) return kUniformCrop;
+  const double u = random_real(rng_, 0.0, 1.0);
+  return u < options_.start_share ? kStartCrop : u < share ? kEndCrop : kUniformCrop;
+}
+
 TokenBatch TokenBatchSampler::next() {
   TokenBatch batch;
   batch.batch_size = options_.batch_size;
@@ -141,8 +175,16 @@ TokenBatch TokenBatchSampler::next() {
   batch.rows.resize(batch.batch_size);
   for (int row = 0; row < batch.batch_size; ++row) {
     BatchRowInfo& info = batch.rows[row];
-    info.piece = draw_piece(rng_, pieces_, cumulative_lengths_);
-    const std::vector<Token> tokens = crop(info.piece, info);
+    if (cumulative_edge_weights_.empty()) {
+      info.piece = draw_piece(rng_, pieces_, cumulative_lengths_);
+      const std::vector<Token> tokens = crop(info.piece, info);
+      std::copy(tokens.begin(), tokens.end(), batch.tokens.begin() + static_cast<std::ptrdiff_t>(row) * batch.length);
+      continue;
+    }
+    // By tune: the crop's kind first, then a piece by tune (START / END) or by length (uniform).
+    const int edge = draw_edge();
+    info.piece = draw_piece(rng_, pieces_, edge == kUniformCrop ? cumulative_lengths_ : cumulative_edge_weights_);
+    const std::vector<Token> tokens = crop(info.piece, info, edge);
     std::copy(tokens.begin(), tokens.end(), batch.tokens.begin() + static_cast<std::ptrdiff_t>(row) * batch.length);
   }
   return batch;

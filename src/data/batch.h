@@ -48,6 +48,16 @@ struct BatchOptions {
   // And the share whose crop ends at the piece's last token, for the same reason: a tune model sees its END (and the
   // cadence before it) in about one uniform crop in 285. start_share + end_share <= 1.
   double end_share = 0.0;
+  // How the rows that start at the START or end at the END draw their piece. By length (false, as the other rows):
+  // a tune's opening and ending are seen in proportion to its length, so long tunes teach most of the openings (the
+  // meter after START, given a style) and endings. By tune (true): every tune's opening and ending as often as
+  // another's, as the tunes are counted when a generated tune's meter or ending is compared with them. Only drawn
+  // when start_share + end_share > 0; false keeps older configurations' batches exactly as they were.
+  bool edge_crops_by_tune = false;
+  // With edge_crops_by_tune, a tune whose style has n tunes in the split is drawn with weight n^-edge_style_power
+  // (0: every tune alike; 1: every style alike, so a style of 40 tunes opens as many rows as one of 400). Needs a
+  // shard with styles when > 0. Rows of other kinds still draw by length.
+  double edge_style_power = 0.0;
   ShortPiecePolicy short_pieces = ShortPiecePolicy::kPad;
   AugmentOptions augment;
 };
@@ -93,7 +103,10 @@ class TokenBatchSampler {
   size_t num_pieces() const { return pieces_.size(); }  // pieces that can be drawn
 
  private:
-  std::vector<Token> crop(size_t piece, BatchRowInfo& row);
+  static constexpr int kUniformCrop = 0, kStartCrop = 1, kEndCrop = 2;
+  int draw_edge();  // the kind of a row's crop, from start_share / end_share
+  // `edge`: -1 draws the crop's kind here (after the piece); otherwise the kind already drawn.
+  std::vector<Token> crop(size_t piece, BatchRowInfo& row, int edge = -1);
 
   const Shard& shard_;
   BatchOptions options_;
@@ -101,6 +114,7 @@ class TokenBatchSampler {
   Token pad_id_;
   std::vector<size_t> pieces_;
   std::vector<uint64_t> cumulative_lengths_;
+  std::vector<uint64_t> cumulative_edge_weights_;  // edge_crops_by_tune: running sums of the tunes' weights
   std::mt19937_64 rng_;
 };
 

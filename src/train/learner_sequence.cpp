@@ -55,6 +55,8 @@ class SequenceLearner final : public Learner {
     batch_options.crop_length = static_cast<int>(options.crop_length);
     batch_options.start_share = options.start_crop_share;
     batch_options.end_share = options.end_crop_share;
+    batch_options.edge_crops_by_tune = options.edge_crops_by_tune;
+    batch_options.edge_style_power = options.edge_crop_style_power;
     batch_options.augment.max_transpose = static_cast<int>(options.max_transpose);
     batch_options.augment.min_stretch = options.min_stretch;
     batch_options.augment.max_stretch = options.max_stretch;
@@ -67,6 +69,7 @@ class SequenceLearner final : public Learner {
                   " hides the lookbacks of a share of the training rows, and this model reads none (its "
                   "\"context_lookback\" is 0)");
     source_->set_lookback_hidden_share(options.lookback_hidden_share);
+    source_->set_chords_hidden_share(options.chords_hidden_share);
     for (size_t piece : shard.pieces_in_split(Split::kTrain)) train_elements_ += shard.piece(piece).length;
     for (size_t piece : shard.pieces_in_split(Split::kValid))
       if (shard.piece(piece).length >= 2) has_validation_ = true;

@@ -34,12 +34,19 @@ struct TrainOptions {
   int64_t crop_length = 256;      // tokens / frames per training row (random crops of longer pieces)
   double start_crop_share = 0.0;  // token models: share of crops that start at the tune's beginning (data/batch.h)
   double end_crop_share = 0.0;    // token models: share of crops that end at the tune's end (data/batch.h)
+  // Token models: those START / END crops draw every tune alike (not by length), and with a style power p > 0 a tune
+  // of a style with n training tunes with weight n^-p, so that small styles' openings are learned (data/batch.h).
+  bool edge_crops_by_tune = false;
+  double edge_crop_style_power = 0.0;
   // Models with context_bars_left: share of training rows told no length ("unknown"), so that the model writes tunes
   // of no planned length too (and evaluation, which plans none, scores what it learned there).
   double bars_left_unknown_share = 0.5;
   // Token models that read lookbacks: share of training rows whose lookbacks (1, 2, 4 and 8 bars back) all read
   // "none", so that a chord- or style-conditioned model learns to lean on its conditions there (0 = never).
   double lookback_hidden_share = 0.0;
+  // Chord-conditioned models: share of training rows whose chords all read "no chord", so that the model also writes
+  // without chords (generate without --chords), from its style (0 = never).
+  double chords_hidden_share = 0.0;
   int64_t max_transpose = 0;  // augmentation: random transposition within +-semitones (0 = off)
   double min_stretch = 1.0;   // augmentation: time stretch range (token shards only; 1, 1 = off)
   double max_stretch = 1.0;

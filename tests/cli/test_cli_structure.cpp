@@ -262,6 +262,12 @@ TEST(CliStructure, UntilEndNeedsAnEncodingWithAnEndAndAContextNeedsStructuredDat
   const auto hidden = run_cadenza("train --model lstm --preset tiny --data " + shard + " --out " + dir.file("run") +
                                   " --steps 2 --set lookback_hidden_share=0.5 --threads 1");
   EXPECT_CLI_ERROR(hidden, {"lookback_hidden_share", "0.5", "reads none", "context_lookback"});
+  const auto hidden_chords = run_cadenza("train --model lstm --preset tiny --data " + shard + " --out " +
+                                         dir.file("run") + " --steps 2 --set chords_hidden_share=0.3 --threads 1");
+  EXPECT_CLI_ERROR(hidden_chords, {"chords_hidden_share 0.3", "reads none", "chord_conditioning=true"});
+  const auto by_tune = run_cadenza("train --model lstm --preset tiny --data " + shard + " --out " + dir.file("run") +
+                                   " --steps 2 --set edge_crops_by_tune=true --threads 1");
+  EXPECT_CLI_ERROR(by_tune, {"edge_crops_by_tune", "start_crop_share and end_crop_share are both 0"});
   // A plain shard still trains (the presets' context is "as the data allows": none here).
   const auto trained = run_cadenza("train --model lstm --preset tiny --data " + shard + " --out " + dir.file("run") +
                                    " --steps 4 --set eval_every=2 --threads 1");

@@ -102,12 +102,34 @@ TEST(CliTrain, TrainEvaluateGenerateEndToEnd) {
   EXPECT_GT(read_midi_file(data.dir.file("beam/sample_001.mid")).note_count(), 0u);
 }
 
+// A shell script that runs a command in the background, waits until the run's metrics.jsonl holds more "train"
+// records than when it started (the run has made progress: on a loaded machine loading libtorch alone takes seconds,
+// so a fixed delay can interrupt a run before its first step), then sends it SIGINT and exits with its status.
+std::string write_interrupt_script(const testing::TempDir& dir, const std::string& metrics) {
+  const std::string path = dir.file("interrupt_after_progress.sh");
+  std::ofstream(path) << "set -m\n"  // job control: a background job's SIGINT is not ignored
+                      << "count() { local n; n=$(grep -c '\"kind\":\"train\"' '" << metrics
+                      << "' 2>/dev/null); echo \"${n:-0}\"; }\n"
+                      << "before=$(count)\n"
+                      << "\"$@\" &\n"
+                      << "pid=$!\n"
+                      << "for i in $(seq 1 3000); do\n"
+                      << "  [ \"$(count)\" -gt \"$before\" ] && break\n"
+                      << "  kill -0 $pid 2>/dev/null || break\n"
+                      << "  sleep 0.1\n"
+                      << "done\n"
+                      << "kill -INT $pid 2>/dev/null\n"
+                      << "wait $pid\n";
+  return path;
+}
+
 TEST(CliTrain, InterruptSavesAndResumeContinues) {
   PreparedTunes data;
   const std::string run = data.dir.file("run");
-  // SIGINT after 5 seconds of a run far too long to finish by then (loading libtorch alone takes seconds on a busy
-  // machine); the same again for the resumed run.
-  const std::string interrupt = "timeout --preserve-status -s INT 5 " + std::string(CADENZA_BINARY) + " train ";
+  // SIGINT once the run has logged a step, in a run far too long to finish by then; the same again for the resumed
+  // run (once it has logged a step past the first run's).
+  const std::string interrupt = "bash " + write_interrupt_script(data.dir, run + "/metrics.jsonl") + " " +
+                                std::string(CADENZA_BINARY) + " train ";
   const std::string args = "--model gru --preset tiny --data " + data.shard + " --out " + run;
   const auto interrupted =
       testing::run_command(interrupt + args + " --steps 1000000 --set checkpoint_every=1000000 --threads 1");

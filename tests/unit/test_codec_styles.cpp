@@ -395,5 +395,64 @@ TEST(CodecHiddenLookbacks, AShareOfRowsReadsNoLookbacksAndNothingElseChanges) {
   EXPECT_THROW_WITH(hiding.set_lookback_hidden_share(-0.1), Error, {"lookback_hidden_share", "[0, 1]", "-0.1"});
 }
 
+// Hidden chords (train chords_hidden_share): in a share of the rows the chord column reads 0 ("no chord") at every
+// step, as generate without --chords gives it; the tokens and every other column are those of the same batch with
+// nothing hidden.
+TEST(CodecHiddenChords, AShareOfRowsReadsNoChordAndNothingElseChanges) {
+  testing::TempDir dir;
+  const auto encoding = make_token_encoding(nlohmann::json{{"name", "melody"}, {"structure", true}});
+  ShardMetadata metadata;
+  metadata.encoding = encoding->spec();
+  metadata.vocabulary = encoding->vocabulary().names();
+  metadata.sources.push_back({"tune.mid", 1, "fnv1a64:0"});
+  metadata.chords.present = true;
+  metadata.chords.track = 1;
+  metadata.chords.runs = {{0, 0x091, 40, 0x884}};  // C major, G major from token 40: never 0
+  std::string text = "START METER_4_4 KEY_C";
+  for (int step = 0; step < 140; ++step) text += " NOTE_ON_" + std::to_string(60 + step % 13);
+  text += " NOTE_OFF END";
+  ShardWriter writer(metadata);
+  writer.add_tokens(0, Split::kTrain, encoding->from_text(text));
+  writer.write(dir.file("chords.cdz"));
+  const Shard shard(dir.file("chords.cdz"));
+  const ContextColumns columns{.chords = true, .styles = 0, .far_lookbacks = 2};
+  BatchOptions options;
+  options.batch_size = 8;
+  options.crop_length = 64;
+  BatchSource plain(shard, Split::kTrain, options, /*with_context=*/true, columns);
+  BatchSource hiding(shard, Split::kTrain, options, /*with_context=*/true, columns);
+  auto others = [](const torch::Tensor& context) {  // every column but the chord's (3)
+    return torch::cat({context.narrow(-1, 0, 3), context.narrow(-1, 4, context.size(-1) - 4)}, -1);
+  };
+  auto hidden_rows = [&](double share, uint64_t seed) {
+    hiding.set_chords_hidden_share(share);
+    const TensorBatch expected = plain.next(seed), batch = hiding.next(seed);
+    EXPECT_TRUE(batch.targets.equal(expected.targets)) << "seed " << seed;
+    EXPECT_TRUE(others(batch.context).equal(others(expected.context))) << "seed " << seed;
+    int hidden = 0;
+    for (int64_t b = 0; b < 8; ++b) {
+      const torch::Tensor chords = batch.context[b].select(-1, 3), before = expected.context[b].select(-1, 3);
+      // Every step of the tune has a chord (the last row of a crop that ends at END reads past the tune: 0).
+      EXPECT_TRUE(before.narrow(0, 0, 63).ne(0).all().item<bool>()) << "seed " << seed << " row " << b;
+      if (chords.eq(0).all().item<bool>())
+        ++hidden;
+      else
+        EXPECT_TRUE(chords.equal(before)) << "seed " << seed << " row " << b;
+    }
+    return hidden;
+  };
+  for (uint64_t seed = 1; seed <= 3; ++seed) EXPECT_EQ(hidden_rows(0.0, seed), 0) << "share 0";
+  for (uint64_t seed = 1; seed <= 3; ++seed) EXPECT_EQ(hidden_rows(1.0, seed), 8) << "share 1";
+  int hidden = 0;
+  for (uint64_t seed = 1; seed <= 8; ++seed) hidden += hidden_rows(0.3, seed);
+  EXPECT_GT(hidden, 4);
+  EXPECT_LT(hidden, 40);
+  EXPECT_EQ(hidden_rows(0.3, 5), hidden_rows(0.3, 5)) << "the draws follow the batch's seed";
+  EXPECT_THROW_WITH(hiding.set_chords_hidden_share(1.5), Error, {"chords_hidden_share", "[0, 1]", "1.5"});
+  BatchSource no_chords(shard, Split::kTrain, options, /*with_context=*/true, ContextColumns{.far_lookbacks = 2});
+  EXPECT_THROW_WITH(no_chords.set_chords_hidden_share(0.3), Error,
+                    {"chords_hidden_share 0.3", "reads none", "chord_conditioning=true"});
+}
+
 }  // namespace
 }  // namespace cadenza::codec

@@ -1,11 +1,16 @@
 // Random crops with augmentation: determinism, padding, vocabulary bounds, transposition and stretch.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "common/error.h"
 #include "data/augment.h"
 #include "data/batch.h"
+#include "data/shard.h"
+#include "encoding/encoding.h"
 #include "encoding/melody.h"
 #include "encoding/performance.h"
 #include "score/operations.h"
@@ -158,6 +163,120 @@ TEST(DataBatch, EndShareCropsEndAtTheLastTokenBesideTheStartShare) {
   options.end_share = 0.5;
   options.augment.max_stretch = 1.2;
   EXPECT_THROW_WITH(TokenBatchSampler(shard, Split::kTrain, options, 7), Error, {"end_crop_share", "stretch"});
+}
+
+// Six melody pieces in train: piece 0 of 200 tokens, the others of 20; pieces 0-3 of style "big", 4 and 5 "small".
+std::string write_edge_shard(const TempDir& dir, bool with_styles) {
+  const auto encoding = make_token_encoding(nlohmann::json{{"name", "melody"}});
+  ShardMetadata metadata;
+  metadata.encoding = encoding->spec();
+  metadata.vocabulary = encoding->vocabulary().names();
+  for (int i = 0; i < 6; ++i) metadata.sources.push_back({"p" + std::to_string(i) + ".mid", 1, "fnv1a64:0"});
+  if (with_styles) {
+    metadata.styles.present = true;
+    metadata.styles.source = "given";
+    metadata.styles.names = {"big", "small"};
+    metadata.styles.pieces = {0, 0, 0, 0, 1, 1};
+  }
+  ShardWriter writer(metadata);
+  for (uint32_t i = 0; i < 6; ++i) {
+    std::string text;
+    for (int n = 0; n < (i == 0 ? 100 : 10); ++n) text += " NOTE_ON_" + std::to_string(60 + i) + " NO_EVENT";
+    writer.add_tokens(i, Split::kTrain, encoding->from_text(text.substr(1)));
+  }
+  const std::string path = dir.file(with_styles ? "styles.cdz" : "plain.cdz");
+  writer.write(path);
+  return path;
+}
+
+// The share of each piece among the rows of `batches` batches (rows that start at 0 only, when `start_rows`).
+std::vector<double> piece_shares(TokenBatchSampler& sampler, int batches, bool start_rows = false) {
+  std::vector<double> counts(6, 0.0);
+  double rows = 0;
+  for (int b = 0; b < batches; ++b) {
+    const TokenBatch batch = sampler.next();
+    for (const BatchRowInfo& row : batch.rows) {
+      if (start_rows && row.start != 0) continue;
+      counts[row.piece] += 1;
+      rows += 1;
+    }
+  }
+  for (double& count : counts) count /= rows;
+  return counts;
+}
+
+TEST(DataBatch, EdgeCropsByTuneDrawEveryTuneAlikeAndUniformRowsStillByLength) {
+  TempDir dir;
+  Shard shard(write_edge_shard(dir, false));
+  BatchOptions options;
+  options.batch_size = 500;
+  options.crop_length = 6;
+  options.start_share = 1.0;
+  TokenBatchSampler by_length(shard, Split::kTrain, options, 3);
+  const std::vector<double> length_shares = piece_shares(by_length, 4);
+  EXPECT_NEAR(length_shares[0], 200.0 / 300.0, 0.04);  // by length: the long tune opens two rows in three
+  options.edge_crops_by_tune = true;
+  TokenBatchSampler by_tune(shard, Split::kTrain, options, 3);
+  for (double share : piece_shares(by_tune, 4)) EXPECT_NEAR(share, 1.0 / 6.0, 0.03);
+  options.start_share = 0.0;
+  options.end_share = 1.0;
+  TokenBatchSampler ends_by_tune(shard, Split::kTrain, options, 3);
+  const TokenBatch ends = ends_by_tune.next();
+  for (const BatchRowInfo& row : ends.rows) ASSERT_EQ(row.start + row.length, shard.piece(row.piece).length);
+  for (double share : piece_shares(ends_by_tune, 4)) EXPECT_NEAR(share, 1.0 / 6.0, 0.03);
+  // Half the rows from the START by tune, the others uniform by length: rows that do not start at 0 are uniform rows
+  // (a uniform crop of 6 of a 20-token tune starts at 0 one time in 15), and two in three of them are the long tune's
+  // (by tune it would be one in six).
+  options.start_share = 0.5;
+  options.end_share = 0.0;
+  TokenBatchSampler mixed(shard, Split::kTrain, options, 3);
+  double uniform_rows = 0, long_tune_rows = 0;
+  for (int b = 0; b < 4; ++b)
+    for (const BatchRowInfo& row : mixed.next().rows)
+      if (row.start != 0) uniform_rows += 1, long_tune_rows += row.piece == 0;
+  EXPECT_NEAR(long_tune_rows / uniform_rows, 200.0 / 300.0, 0.05);
+  TokenBatchSampler again(shard, Split::kTrain, options, 3);
+  TokenBatchSampler mixed_again(shard, Split::kTrain, options, 3);
+  EXPECT_EQ(again.next().tokens, mixed_again.next().tokens);  // deterministic for a seed
+}
+
+TEST(DataBatch, EdgeCropStylePowerWeighsSmallStylesUp) {
+  TempDir dir;
+  Shard shard(write_edge_shard(dir, true));
+  BatchOptions options;
+  options.batch_size = 500;
+  options.crop_length = 6;
+  options.start_share = 1.0;
+  options.edge_crops_by_tune = true;
+  options.edge_style_power = 1.0;  // every style alike: the 2 small tunes open half the rows
+  TokenBatchSampler every_style(shard, Split::kTrain, options, 5);
+  std::vector<double> shares = piece_shares(every_style, 4);
+  EXPECT_NEAR(shares[4] + shares[5], 0.5, 0.03);
+  EXPECT_NEAR(shares[4], 0.25, 0.03);
+  EXPECT_NEAR(shares[0], 0.125, 0.03);
+  options.edge_style_power = 0.5;  // weights 4^-0.5 and 2^-0.5: small 2 x 0.707 of 2 + 1.414
+  TokenBatchSampler half_power(shard, Split::kTrain, options, 5);
+  shares = piece_shares(half_power, 4);
+  EXPECT_NEAR(shares[4] + shares[5], 1.41421 / 3.41421, 0.03);
+}
+
+TEST(DataBatch, EdgeCropOptionsThatCannotApplyAreRefused) {
+  TempDir dir;
+  Shard plain(write_edge_shard(dir, false));
+  BatchOptions options;
+  options.edge_crops_by_tune = true;
+  EXPECT_THROW_WITH(TokenBatchSampler(plain, Split::kTrain, options, 1), Error,
+                    {"edge_crops_by_tune", "start_crop_share and end_crop_share are both 0"});
+  options.start_share = 0.5;
+  options.edge_style_power = 0.5;
+  EXPECT_THROW_WITH(TokenBatchSampler(plain, Split::kTrain, options, 1), Error,
+                    {plain.path(), "edge_crop_style_power 0.5", "stores no styles", "--style-from"});
+  options.edge_style_power = 1.5;
+  EXPECT_THROW_WITH(TokenBatchSampler(plain, Split::kTrain, options, 1), Error, {"edge crop style power", "[0, 1]"});
+  options.edge_style_power = 0.5;
+  options.edge_crops_by_tune = false;
+  EXPECT_THROW_WITH(TokenBatchSampler(plain, Split::kTrain, options, 1), Error,
+                    {"edge_crop_style_power 0.5", "needs edge_crops_by_tune"});
 }
 
 TEST(DataBatch, CropsComeFromThePieceAndShortOnesArePadded) {
