@@ -45,6 +45,11 @@ void SequenceModelImpl::register_context(int64_t width) {
     if (config_.style_names.empty())
       throw Error("model config: \"style_conditioning\" needs \"style_names\" (the trainer takes them from the data)");
     style = register_module("style", torch::nn::Linear(torch::nn::LinearOptions(style_count(), width).bias(false)));
+    // A one-hot style picks one column: it starts as an embedding row, N(0, 1) like the token and context embeddings
+    // it is added to. Linear's own U(-1/sqrt(S), 1/sqrt(S)) left it about a fifth of their scale, and the first
+    // step, which draws the meter, read it weakly (docs/conditioning.md, "Small styles' meters").
+    torch::NoGradGuard no_grad;
+    torch::nn::init::normal_(style->weight);
   }
 }
 

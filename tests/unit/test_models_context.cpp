@@ -503,6 +503,24 @@ TEST(StyleWeights, FixedPointColumnsSumToOneUnitAndRejectBadWeights) {
   EXPECT_THROW_WITH(style_weights_column({1, -0.5}), Error, {"non-negative", "-0.5"});
 }
 
+// A one-hot style picks a column of style.weight, an embedding row: it starts N(0, 1) like the token and context
+// embeddings it is added to (Linear's own U(-1/sqrt(S), 1/sqrt(S)) left it a fifth of their scale, and the first step
+// read it weakly: docs/conditioning.md, "The style starts at the scale of the other inputs").
+TEST(StyleWeights, StyleVectorsStartAtTheScaleOfTheEmbeddings) {
+  torch::manual_seed(3);
+  auto model = testing::test_sequence_model(style_config("lstm", /*with_chords=*/true));  // with the bar position
+  const auto parameters = model->named_parameters();
+  const torch::Tensor style = parameters["style.weight"];  // (E, S)
+  ASSERT_EQ(style.size(1), static_cast<int64_t>(kStyleNames.size()));
+  // N(0, 1): the standard deviation of E x 3 draws; Linear's U(-1/sqrt(3), 1/sqrt(3)) would give 0.33.
+  EXPECT_NEAR(style.std().item<double>(), 1.0, 0.2);
+  // Beside the bar position's N(0, 1) rows (a small test model: a few hundred draws each, so a loose band; Linear's
+  // initialisation would give a ratio near 0.3).
+  const double ratio = style.std().item<double>() / parameters["bar_position.weight"].std().item<double>();
+  EXPECT_GT(ratio, 0.6);
+  EXPECT_LT(ratio, 1.6);
+}
+
 class StyleBackbone : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(StyleBackbone, StepWithMovingStylesReproducesForward) {
