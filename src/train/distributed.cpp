@@ -128,12 +128,16 @@ DataParallel::DataParallel(const DistributedEnvironment& environment, std::chron
 
 DataParallel::~DataParallel() = default;
 
+void check_batch_split(int64_t rows, int world_size) {
+  if (world_size < 1 || rows % world_size != 0)
+    throw Error("distributed training: batch_size " + std::to_string(rows) + " does not divide evenly among " +
+                std::to_string(world_size) + " processes (use a batch_size that is a multiple of " +
+                std::to_string(world_size) + ", or another number of processes)");
+}
+
 std::pair<int64_t, int64_t> DataParallel::slice_of(int64_t rows) const {
   const int64_t world = world_size();
-  if (rows % world != 0)
-    throw Error("distributed training: batch_size " + std::to_string(rows) + " does not divide evenly among " +
-                std::to_string(world) + " processes (use a batch_size that is a multiple of " + std::to_string(world) +
-                ", or another number of processes)");
+  check_batch_split(rows, world_size());
   const int64_t per_rank = rows / world;
   return {per_rank * rank(), per_rank * (rank() + 1)};
 }

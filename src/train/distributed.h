@@ -48,6 +48,11 @@ struct DistributedEnvironment {
 // RANK outside [0, WORLD_SIZE), a port outside 1..65535, ...).
 std::optional<DistributedEnvironment> distributed_environment(const std::function<const char*(const char*)>& lookup);
 
+// Throws cadenza::Error when `world_size` processes cannot split a batch of `rows` evenly. `cadenza train` checks it
+// before the ranks connect, so that every rank refuses with this message (a rank that refused after connecting could
+// leave the others with only "connection closed by peer").
+void check_batch_split(int64_t rows, int world_size);
+
 // One process's membership of the group. Created once per process (a TCPStore, rank 0 its server unless torchrun's
 // agent hosts it, and a Gloo process group). Not thread-safe: the training loop's thread alone uses it.
 class DataParallel {

@@ -213,6 +213,9 @@ void run_train(const TrainCommandOptions& cli) {
   if (environment) {
     if (!(cli.distributed_timeout_seconds >= 1 && cli.distributed_timeout_seconds <= 86400))
       throw Error("--distributed-timeout must be in [1, 86400] seconds");
+    // Before the ranks connect: every rank refuses a batch it cannot split with the same message.
+    if (request.config.contains("train") && request.config["train"].contains("batch_size"))
+      train::check_batch_split(request.config["train"]["batch_size"].get<int64_t>(), environment->world_size);
     parallel = std::make_unique<train::DataParallel>(
         *environment, std::chrono::milliseconds(static_cast<int64_t>(cli.distributed_timeout_seconds * 1000)));
     request.parallel = parallel.get();
