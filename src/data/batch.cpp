@@ -175,15 +175,14 @@ TokenBatch TokenBatchSampler::next() {
   batch.rows.resize(batch.batch_size);
   for (int row = 0; row < batch.batch_size; ++row) {
     BatchRowInfo& info = batch.rows[row];
+    int edge = -1;  // by length: the piece first, then the crop's kind (in crop), as older configurations drew
     if (cumulative_edge_weights_.empty()) {
       info.piece = draw_piece(rng_, pieces_, cumulative_lengths_);
-      const std::vector<Token> tokens = crop(info.piece, info);
-      std::copy(tokens.begin(), tokens.end(), batch.tokens.begin() + static_cast<std::ptrdiff_t>(row) * batch.length);
-      continue;
+    } else {
+      // By tune: the crop's kind first, then a piece by tune (START / END) or by length (uniform).
+      edge = draw_edge();
+      info.piece = draw_piece(rng_, pieces_, edge == kUniformCrop ? cumulative_lengths_ : cumulative_edge_weights_);
     }
-    // By tune: the crop's kind first, then a piece by tune (START / END) or by length (uniform).
-    const int edge = draw_edge();
-    info.piece = draw_piece(rng_, pieces_, edge == kUniformCrop ? cumulative_lengths_ : cumulative_edge_weights_);
     const std::vector<Token> tokens = crop(info.piece, info, edge);
     std::copy(tokens.begin(), tokens.end(), batch.tokens.begin() + static_cast<std::ptrdiff_t>(row) * batch.length);
   }

@@ -137,7 +137,7 @@ void check_batch_split(int64_t rows, int world_size) {
 
 std::pair<int64_t, int64_t> DataParallel::slice_of(int64_t rows) const {
   const int64_t world = world_size();
-  check_batch_split(rows, world_size());
+  check_batch_split(rows, world_size());  // the same check cadenza train makes before connecting
   const int64_t per_rank = rows / world;
   return {per_rank * rank(), per_rank * (rank() + 1)};
 }
