@@ -14,6 +14,9 @@
 //                             run; recurrent state costs the same at any position. Counters tokens_per_s,
 //                             s_per_token, and realtime_factor = seconds of music generated per second.
 //
+// Memory: the caching CPU allocator the cadenza commands install (models/cpu_allocator.h); CADENZA_CPU_ALLOCATOR=system
+// runs the same benchmarks on libtorch's own allocator, for the A/B (the choice is in the output context).
+//
 // Threads, as in docs/threading.md and the same in the Python script: ATen intra-op and inter-op threads = 1,
 // OpenBLAS threads as the environment gives them (OPENBLAS_NUM_THREADS); the count OpenBLAS really uses is in the
 // output context. Tokens are uniform random ids (a fixed seed): the cost of these models does not depend on the
@@ -32,6 +35,7 @@
 
 #include "families/registry.h"
 #include "generate/sampling.h"
+#include "models/cpu_allocator.h"
 #include "models/losses.h"
 #include "models/recurrent.h"
 #include "models/sequence_model.h"
@@ -168,6 +172,7 @@ int openblas_threads() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  benchmark::AddCustomContext("cpu_allocator", models::install_caching_cpu_allocator());
   torch::set_num_threads(1);
   torch::set_num_interop_threads(1);
   const char* env_threads = std::getenv("OPENBLAS_NUM_THREADS");

@@ -5,10 +5,13 @@
 
 #include <mutex>
 
+#include "models/cpu_allocator.h"
+
 namespace cadenza::models {
 
 std::string configure_tensor_threads(int threads) {
   if (threads < 1) threads = 1;
+  install_caching_cpu_allocator();
   // Inter-op threads can be set only once per process, before any parallel work.
   static std::once_flag inter_op_once;
   std::call_once(inter_op_once, [] {

@@ -8,12 +8,24 @@
 //   set_autocast_{gpu,cpu}_dtype(dtype)    at::autocast::set_autocast_dtype(device_type, dtype)
 //   Optimizer::zero_grad(): zeroes         Optimizer::zero_grad(set_to_none = true): drops the gradients, so that
 //                                          AdamW skips a parameter without a gradient (no decay, no moment update)
+//   c10::Allocator::allocate(n) const       2.3 and later: allocate(n) non-const, and copy_data() to implement
+//                                          (CADENZA_ALLOCATOR_ALLOCATE / CADENZA_ALLOCATOR_HAS_COPY_DATA below)
 // (2.0 to 2.3 have both autocast spellings; the old ones are used there.)
 #pragma once
 
 #include <torch/types.h>
+#include <torch/version.h>
 
 #include <string>
+
+// How a c10::Allocator subclass declares allocate(), and whether it must implement copy_data() (models/cpu_allocator.cpp).
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
+#define CADENZA_ALLOCATOR_ALLOCATE(n) allocate(size_t n)
+#define CADENZA_ALLOCATOR_HAS_COPY_DATA 1
+#else
+#define CADENZA_ALLOCATOR_ALLOCATE(n) allocate(size_t n) const
+#define CADENZA_ALLOCATOR_HAS_COPY_DATA 0
+#endif
 
 namespace torch::optim {
 class Optimizer;

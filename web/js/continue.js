@@ -2,7 +2,7 @@
 // a model. The primer is drawn in blue and the model's notes in orange.
 
 import { runJob, uploadMidi } from './api.js';
-import { buildControls, fillModelSelect } from './controls.js';
+import { buildControls, fillModelSelect, latestModelLoader } from './controls.js';
 import { PianoRoll } from './pianoroll.js';
 import { TakeCard } from './takes.js';
 
@@ -85,9 +85,11 @@ export function setupContinue(studio) {
     run.disabled = !primer || !controls || !controls.model || abort != null;
   }
 
+  const loadLatest = latestModelLoader(studio);
   async function choose(id) {
     try {
-      const model = await studio.loadModel(id);
+      const { model, stale } = await loadLatest(id);
+      if (stale) return;
       info.textContent = model ? model.description : 'No model here can continue a piece.';
       // A continuation keeps its primer's meter and key.
       controls = model ? buildControls(form, model, { exclude: ['meter', 'key'] }) : null;

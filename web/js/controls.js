@@ -74,11 +74,13 @@ export function buildControls(form, model, { exclude = [], defaults = {} } = {})
       label.hidden = !visible;
     }
   };
-  form.addEventListener('change', () => {
+  // Properties, not addEventListener: the form is rebuilt for every model chosen, and listeners added each time would
+  // pile up, the older ones writing the settings of detached inputs.
+  form.onchange = () => {
     applyVisibility();
     if (model) remembered.set(key, readAll());
-  });
-  form.addEventListener('submit', (event) => event.preventDefault());
+  };
+  form.onsubmit = (event) => event.preventDefault();
   applyVisibility();
 
   function readAll() {
@@ -114,6 +116,22 @@ export function buildControls(form, model, { exclude = [], defaults = {} } = {})
       const entry = inputs.get(name);
       if (entry) entry.input.value = value;
     },
+  };
+}
+
+// A loader of models for one tab's <select>: a load overtaken by a later one resolves to {stale: true} (and its error
+// is dropped), so a slow answer for a model chosen before never rebuilds the controls of the one chosen since.
+export function latestModelLoader(studio) {
+  let latest = 0;
+  return async (id) => {
+    const ticket = ++latest;
+    try {
+      const model = await studio.loadModel(id);
+      return { model, stale: ticket !== latest };
+    } catch (error) {
+      if (ticket !== latest) return { model: null, stale: true };
+      throw error;
+    }
   };
 }
 

@@ -1,7 +1,7 @@
 // Create: a new piece from any model, in variations, each drawn on its own piano roll as its notes stream in.
 
 import { runJob } from './api.js';
-import { buildControls, fillModelSelect } from './controls.js';
+import { buildControls, fillModelSelect, latestModelLoader } from './controls.js';
 import { TakeCard } from './takes.js';
 
 export function setupCreate(studio) {
@@ -15,11 +15,13 @@ export function setupCreate(studio) {
   const takes = $('create-takes');
   let controls = null;
   let abort = null;
+  const load = latestModelLoader(studio);
 
   async function choose(id) {
     generate.disabled = true;
     try {
-      const model = await studio.loadModel(id);
+      const { model, stale } = await load(id);
+      if (stale) return;
       info.textContent = model ? model.description : 'No model: start cadenza serve with models.';
       controls = buildControls(form, model);
       // Which model the controls are for (a model is loaded asynchronously: the browser tests wait for this).

@@ -4,7 +4,7 @@
 // take (your phrase and the answer on two tracks) that can be played again and downloaded.
 
 import { runJob } from './api.js';
-import { buildControls, fillModelSelect } from './controls.js';
+import { buildControls, fillModelSelect, latestModelLoader } from './controls.js';
 import { PianoRoll } from './pianoroll.js';
 import { TakeCard } from './takes.js';
 
@@ -204,8 +204,10 @@ export function setupDuet(studio) {
     if (event.detail === 'duet') connectMidi();
   });
   select.addEventListener('change', () => choose(select.value));
+  const loadLatest = latestModelLoader(studio);
   async function choose(id) {
-    const model = await studio.loadModel(id).catch(() => null);
+    const { model, stale } = await loadLatest(id).catch(() => ({ model: null, stale: false }));
+    if (stale) return;
     controls = model ? buildControls(form, model, { exclude: ['bars', 'variations', 'qpm', 'until_end', 'meter', 'key'] }) : null;
   }
   studio.addEventListener('models', () => {

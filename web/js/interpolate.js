@@ -3,7 +3,7 @@
 // that interpolates between noise draws (a GAN) needs no melodies: it goes from seed to seed + 1.
 
 import { runJob, uploadMidi } from './api.js';
-import { buildControls, fillModelSelect } from './controls.js';
+import { buildControls, fillModelSelect, latestModelLoader } from './controls.js';
 import { TakeCard } from './takes.js';
 
 const ATTRIBUTE_LABELS = {
@@ -51,8 +51,11 @@ export function setupInterpolate(studio) {
   $('interpolate-a-file').addEventListener('change', (e) => uploadInto(e.target, a));
   $('interpolate-b-file').addEventListener('change', (e) => uploadInto(e.target, b));
 
+  const loadLatest = latestModelLoader(studio);
   async function choose(id) {
-    model = await studio.loadModel(id).catch(() => null);
+    const loaded = await loadLatest(id).catch(() => ({ model: null, stale: false }));
+    if (loaded.stale) return;
+    model = loaded.model;
     info.textContent = model ? model.description : 'No model here has a latent space to interpolate in.';
     const caps = model ? model.capabilities : {};
     ends.hidden = !caps.interpolate_scores;
