@@ -48,7 +48,7 @@ declare -A sizes=(
   # (the 4- and 8-bar lookbacks, the key, the bar number: a crop of 256 tokens does not reach 8 bars back or the
   # header); feed-forward 384 keeps it under 4 MB with those embeddings. Like the rnn it reads the bars left and two
   # fifths of its crops end at the END; on the one-key tunes (no transposition) dropout 0.2, and a short warm-up (150
-  # steps): at one thread it runs only about 10 steps a minute.
+  # steps): at one thread it runs about 36 steps a minute (10 before the caching CPU allocator, docs/threading.md).
   [transformer]="--set hidden_size=128 --set num_layers=4 --set num_heads=4 --set feedforward_size=384 --set max_relative_distance=256 --set crop_length=256 --set start_crop_share=0.25 --set end_crop_share=0.4 --set context_lookback=4 --set context_header=true --set context_phrase=true --set context_bars_left=true --set dropout=0.2 --set warmup_steps=150 --set eval_every=100"
 )
 # The token families sample by default at temperature 0.9 (models/NAME/generation.json, which generate and the studio
@@ -61,9 +61,11 @@ declare -A budgets=([vae]=45m [gan]=30m)
 # The one-key rnn and gru overfit early (35 minutes on an idle core ran 6,544 and 2,885 steps, the best validation NLL
 # at steps 1,500 and 1,000): they train for a fixed number of steps instead, so that their schedules anneal near their
 # best, on any machine.
-# The transformer was still improving when its 65 minutes ran out (626 steps; validation 0.556 at the end).
+# The transformer: 60 minutes at one thread (2,145 steps since the caching CPU allocator; validation 0.504 at its best,
+# flattening from step 1,400; learning rate 0.001 instead of the preset's 0.0005 was worse: 0.513 at its best, in a
+# 50-minute run stopped at step 1,560 of 1,763 as it rose).
 # The one-key lstm with the bars left: 1,500 steps (about 15 minutes on an idle core).
-declare -A lengths=([rnn]="--steps 2300" [lstm]="--steps 1500" [gru]="--steps 1300" [transformer]="--time-budget 65m")
+declare -A lengths=([rnn]="--steps 2300" [lstm]="--steps 1500" [gru]="--steps 1300" [transformer]="--time-budget 60m")
 declare -A shards=([gan]=nottingham_roll.cdz [vae]=nottingham_melody.cdz)
 sizes[vae]=""
 sizes[gan]=""

@@ -52,18 +52,22 @@ class CachingCpuAllocator final : public c10::Allocator {
     }
     const std::size_t size = cpu_allocation_size_class(bytes);
     void* data = nullptr;
+    std::vector<void*> stale;
     {
       std::lock_guard<std::mutex> lock(mutex_);
+      ++clock_;
       auto found = free_.find(size);
       if (found != free_.end() && !found->second.empty()) {
-        data = found->second.back();
+        data = found->second.back().data;
         found->second.pop_back();
         cached_bytes_ -= size;
         ++reused_;
       } else {
         ++fresh_;
       }
+      if (clock_ % kCpuCacheSweepEvery == 0) take_stale(stale);
     }
+    for (void* block : stale) std::free(block);
     if (data == nullptr) {
       try {
         data = system_allocate(size);
@@ -97,6 +101,7 @@ class CachingCpuAllocator final : public c10::Allocator {
     out.reused = reused_;
     out.fresh = fresh_;
     out.released = released_;
+    out.swept = swept_;
     return out;
   }
 
@@ -104,7 +109,8 @@ class CachingCpuAllocator final : public c10::Allocator {
     std::vector<void*> blocks;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      for (auto& [size, list] : free_) blocks.insert(blocks.end(), list.begin(), list.end());
+      for (auto& [size, list] : free_)
+        for (const Cached& cached : list) blocks.push_back(cached.data);
       free_.clear();
       cached_bytes_ = 0;
     }
@@ -137,7 +143,7 @@ class CachingCpuAllocator final : public c10::Allocator {
       const std::size_t size = live->second;
       live_.erase(live);
       if (cached_bytes_ + size <= limit_) {
-        free_[size].push_back(data);
+        free_[size].push_back({data, clock_});
         cached_bytes_ += size;
         keep = true;
       } else {
@@ -148,13 +154,32 @@ class CachingCpuAllocator final : public c10::Allocator {
     return true;
   }
 
+  // Moves the cached buffers nobody asked for in kCpuCacheStaleAfter large allocations into `out` (to be freed
+  // outside the lock). Each list is in the order its buffers were freed, so the stale ones are a prefix.
+  void take_stale(std::vector<void*>& out) const {
+    for (auto& [size, list] : free_) {
+      std::size_t stale = 0;
+      while (stale < list.size() && list[stale].freed_at + kCpuCacheStaleAfter <= clock_) ++stale;
+      for (std::size_t i = 0; i < stale; ++i) out.push_back(list[i].data);
+      list.erase(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(stale));
+      cached_bytes_ -= stale * size;
+      swept_ += stale;
+    }
+  }
+
+  struct Cached {
+    void* data;
+    std::uint64_t freed_at;  // clock_ when it was given back
+  };
+
   // mutable: libtorch 1.13 declares allocate() const.
   const std::size_t limit_;
   mutable std::mutex mutex_;
-  mutable std::unordered_map<void*, std::size_t> live_;     // large buffers handed out -> their size class
-  mutable std::map<std::size_t, std::vector<void*>> free_;  // size class -> buffers waiting to be reused
+  mutable std::unordered_map<void*, std::size_t> live_;      // large buffers handed out -> their size class
+  mutable std::map<std::size_t, std::vector<Cached>> free_;  // size class -> buffers waiting, oldest first
   mutable std::size_t cached_bytes_ = 0;
-  mutable std::uint64_t reused_ = 0, fresh_ = 0, released_ = 0;
+  mutable std::uint64_t clock_ = 0;  // large allocations so far
+  mutable std::uint64_t reused_ = 0, fresh_ = 0, released_ = 0, swept_ = 0;
 };
 
 CachingCpuAllocator* CachingCpuAllocator::instance = nullptr;

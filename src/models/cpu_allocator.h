@@ -4,10 +4,10 @@
 // Why: glibc gives large blocks back to the system (munmap) as soon as they are freed, so every training step maps
 // its activations and gradients afresh and takes a page fault per 4 KiB page as it first writes them. On the 2-core
 // virtual machines Cadenza is developed and tested on those faults cost more than the arithmetic: bench_models'
-// training step (CADENZA_CPU_ALLOCATOR=system against this allocator, docs/threading.md) took 10.6 s against 2.9 s
-// for the transformer, whose (batch, heads, T, T) attention tensors are 32 MiB each, and 1.49 s against 0.78 s for
-// the lstm. PyTorch's CUDA allocator caches for the same reason; on the CPU PyTorch leaves it to jemalloc or
-// tcmalloc, which a user cannot be asked to preload.
+// training step (CADENZA_CPU_ALLOCATOR=system against this allocator, docs/threading.md) took 10.3-10.6 s against
+// 2.9-3.4 s for the transformer, whose (batch, heads, T, T) attention tensors are 32 MiB each, and 1.3-1.5 s against
+// 0.8-0.9 s for the lstm. PyTorch's CUDA allocator caches for the same reason; on the CPU PyTorch leaves it to jemalloc
+// or tcmalloc, which a user cannot be asked to preload.
 //
 // No libtorch in this header: it is included by code that must not compile torch.
 #pragma once
@@ -24,10 +24,18 @@ struct CpuAllocatorStats {
   std::uint64_t reused = 0;      // large allocations served from the cache
   std::uint64_t fresh = 0;       // large allocations that asked the system
   std::uint64_t released = 0;    // freed large buffers given back because the cache was full
+  std::uint64_t swept = 0;       // cached buffers given back because nobody asked for them for a long time
 };
 
 // Smallest request the cache handles; smaller ones go to the system allocator as before.
 inline constexpr std::size_t kCachedAllocationMin = std::size_t{128} << 10;
+
+// A cached buffer that no request took in kCpuCacheStaleAfter large allocations goes back to the system; the cache
+// looks for such buffers every kCpuCacheSweepEvery large allocations. A training step reuses its buffers every step,
+// so they stay; the buffers of a validation pass every few hundred steps, or of a decoder's KV cache as it grew, go,
+// and the process keeps about its peak use rather than the peaks of every phase added up.
+inline constexpr std::uint64_t kCpuCacheStaleAfter = 4096;
+inline constexpr std::uint64_t kCpuCacheSweepEvery = 256;
 
 // The size class a request of `bytes` (>= kCachedAllocationMin) is rounded up to: 8 classes per power of two
 // (at most 12.5% more than asked), so buffers that grow step by step (a decoder's KV cache) still find one.

@@ -92,6 +92,21 @@ TEST_F(CachingCpuAllocatorTest, BuffersBeyondTheLimitGoBackToTheSystem) {
   EXPECT_EQ(caching_cpu_allocator_stats().cached_bytes, 0u);
 }
 
+TEST_F(CachingCpuAllocatorTest, ABufferNobodyAsksForGoesBackToTheSystem) {
+  const auto before = caching_cpu_allocator_stats();
+  { auto once = tensor_of_bytes(4 * kMiB); }
+  EXPECT_EQ(caching_cpu_allocator_stats().cached_bytes, 4 * kMiB);
+  // One 256 KiB buffer, asked for and freed again and again: it stays; the 4 MiB one goes at the first sweep after
+  // kCpuCacheStaleAfter large allocations.
+  for (std::uint64_t i = 0; i < kCpuCacheStaleAfter + kCpuCacheSweepEvery; ++i) {
+    auto busy = tensor_of_bytes(256 * 1024);
+  }
+  const auto after = caching_cpu_allocator_stats();
+  EXPECT_EQ(after.cached_bytes, 256u * 1024);
+  EXPECT_EQ(after.swept - before.swept, 1u);
+  EXPECT_EQ(after.fresh - before.fresh, 2u) << "the 4 MiB buffer and the 256 KiB one, once each";
+}
+
 TEST_F(CachingCpuAllocatorTest, SmallRequestsAreNotCached) {
   const auto before = caching_cpu_allocator_stats();
   { auto small = tensor_of_bytes(kCachedAllocationMin - 64); }

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "command.h"
+#include "models/cpu_allocator.h"
 
 #ifndef CADENZA_VERSION
 #define CADENZA_VERSION "unknown"
@@ -14,6 +15,8 @@
 
 int main(int argc, char** argv) {
   using namespace cadenza::cli;
+  // Before any tensor exists: every model command's large buffers come from the cache (models/cpu_allocator.h).
+  cadenza::models::install_caching_cpu_allocator();
   CLI::App app{"cadenza: neural symbolic music generation studio (model commands)", "cadenza"};
   app.set_version_flag("--version", "cadenza " CADENZA_VERSION);
   app.require_subcommand(1);
