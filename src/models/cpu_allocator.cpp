@@ -42,7 +42,10 @@ void* system_allocate(std::size_t bytes) {
 
 class CachingCpuAllocator final : public c10::Allocator {
  public:
-  explicit CachingCpuAllocator(std::size_t limit) : limit_(limit) {}
+  explicit CachingCpuAllocator(std::size_t limit) {
+    counters_.installed = true;
+    counters_.cache_limit = limit;
+  }
 
   c10::DataPtr CADENZA_ALLOCATOR_ALLOCATE(bytes) override {
     const c10::Device cpu(c10::DeviceType::CPU);
@@ -60,10 +63,11 @@ class CachingCpuAllocator final : public c10::Allocator {
       if (found != free_.end() && !found->second.empty()) {
         data = found->second.back().data;
         found->second.pop_back();
-        cached_bytes_ -= size;
-        ++reused_;
+        counters_.cached_bytes -= size;
+        ++counters_.reused;
+        live_[data] = size;
       } else {
-        ++fresh_;
+        ++counters_.fresh;
       }
       if (clock_ % kCpuCacheSweepEvery == 0) take_stale(stale);
     }
@@ -76,8 +80,6 @@ class CachingCpuAllocator final : public c10::Allocator {
         release_all();
         data = system_allocate(size);
       }
-    }
-    {
       std::lock_guard<std::mutex> lock(mutex_);
       live_[data] = size;
     }
@@ -94,15 +96,7 @@ class CachingCpuAllocator final : public c10::Allocator {
 
   CpuAllocatorStats stats() const {
     std::lock_guard<std::mutex> lock(mutex_);
-    CpuAllocatorStats out;
-    out.installed = true;
-    out.cached_bytes = cached_bytes_;
-    out.cache_limit = limit_;
-    out.reused = reused_;
-    out.fresh = fresh_;
-    out.released = released_;
-    out.swept = swept_;
-    return out;
+    return counters_;
   }
 
   void release_all() const {
@@ -112,7 +106,7 @@ class CachingCpuAllocator final : public c10::Allocator {
       for (auto& [size, list] : free_)
         for (const Cached& cached : list) blocks.push_back(cached.data);
       free_.clear();
-      cached_bytes_ = 0;
+      counters_.cached_bytes = 0;
     }
     for (void* block : blocks) std::free(block);
   }
@@ -142,12 +136,12 @@ class CachingCpuAllocator final : public c10::Allocator {
       if (live == live_.end()) return false;
       const std::size_t size = live->second;
       live_.erase(live);
-      if (cached_bytes_ + size <= limit_) {
+      if (counters_.cached_bytes + size <= counters_.cache_limit) {
         free_[size].push_back({data, clock_});
-        cached_bytes_ += size;
+        counters_.cached_bytes += size;
         keep = true;
       } else {
-        ++released_;
+        ++counters_.released;
       }
     }
     if (!keep) std::free(data);
@@ -162,8 +156,8 @@ class CachingCpuAllocator final : public c10::Allocator {
       while (stale < list.size() && list[stale].freed_at + kCpuCacheStaleAfter <= clock_) ++stale;
       for (std::size_t i = 0; i < stale; ++i) out.push_back(list[i].data);
       list.erase(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(stale));
-      cached_bytes_ -= stale * size;
-      swept_ += stale;
+      counters_.cached_bytes -= stale * size;
+      counters_.swept += stale;
     }
   }
 
@@ -173,13 +167,11 @@ class CachingCpuAllocator final : public c10::Allocator {
   };
 
   // mutable: libtorch 1.13 declares allocate() const.
-  const std::size_t limit_;
   mutable std::mutex mutex_;
   mutable std::unordered_map<void*, std::size_t> live_;      // large buffers handed out -> their size class
   mutable std::map<std::size_t, std::vector<Cached>> free_;  // size class -> buffers waiting, oldest first
-  mutable std::size_t cached_bytes_ = 0;
-  mutable std::uint64_t clock_ = 0;  // large allocations so far
-  mutable std::uint64_t reused_ = 0, fresh_ = 0, released_ = 0, swept_ = 0;
+  mutable std::uint64_t clock_ = 0;                          // large allocations so far
+  mutable CpuAllocatorStats counters_;                       // what stats() reports, kept as it changes
 };
 
 CachingCpuAllocator* CachingCpuAllocator::instance = nullptr;
