@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -189,8 +190,12 @@ std::size_t limit_from_environment(std::size_t fallback) {
   if (text == nullptr || *text == '\0') return fallback;
   char* end = nullptr;
   const unsigned long long mb = std::strtoull(text, &end, 10);
-  // A value that does not parse keeps the default rather than failing a run over a tuning knob.
-  if (end == text || *end != '\0') return fallback;
+  // A value that does not parse keeps the default, and says so, rather than failing a run over a tuning knob.
+  if (end == text || *end != '\0') {
+    std::fprintf(stderr, "cadenza: CADENZA_CPU_CACHE_MB=\"%s\" is not a whole number of MiB; keeping %zu MiB\n", text,
+                 fallback >> 20);
+    return fallback;
+  }
   return static_cast<std::size_t>(mb) << 20;
 }
 

@@ -249,5 +249,17 @@ TEST(CliInputs, DatasetPrepareNamesEveryLinkItCannotFollow) {
   EXPECT_NE(loop.output.find("is a symbolic link loop"), std::string::npos) << loop.output;
 }
 
+// The caching CPU allocator's limit comes from the environment: a value that is not a number is named, and the model
+// command goes on with the default limit instead of failing or ignoring it silently.
+TEST(CliInputs, ACacheLimitThatIsNotANumberIsNamed) {
+  const auto bad = run_command("CADENZA_CPU_CACHE_MB=lots " + cadenza("train --help"));
+  EXPECT_EQ(bad.exit_code, 0) << bad.output;
+  EXPECT_NE(bad.output.find("CADENZA_CPU_CACHE_MB=\"lots\" is not a whole number of MiB; keeping "), std::string::npos)
+      << bad.output;
+  const auto good = run_command("CADENZA_CPU_CACHE_MB=512 " + cadenza("train --help"));
+  EXPECT_EQ(good.exit_code, 0) << good.output;
+  EXPECT_EQ(good.output.find("CADENZA_CPU_CACHE_MB"), std::string::npos) << good.output;
+}
+
 }  // namespace
 }  // namespace cadenza
