@@ -5,7 +5,7 @@
 #     reuses what it has just heard scores the second copy far lower; beside the Kneser-Ney n-gram with and without
 #     its piece cache, on the same tokens;
 #   - N whole tunes (`generate --until-end`, default settings, seed 1): how many end by the model's own END before
-#     the 64-bar cap, and their form metrics beside N real test tunes (whole tunes).
+#     the 66-bar cap, and their form metrics beside N real test tunes (whole tunes).
 # Usage: [GENERATE_ARGS="--bars 32"] [SEED=1] scripts/measure_tune_model.sh MODEL SHARD [WORK=build/tune-measure] [N=50]
 #   MODEL  a checkpoint, run folder or bundled name; SHARD  the structure shard it trained on; GENERATE_ARGS  more
 #   generate options for the whole tunes (e.g. a planned length for a bars-left model), none by default; SEED  the
@@ -41,7 +41,7 @@ seed = sys.argv[3]
 settings = ", ".join(label for option, label in (("--bars", "planned length"), ("--temperature", "a temperature given"))
                      if option in extra) or "default settings"
 cap = ("the length asked for; one bar past it for a model that reads the bars left" if "--bars" in extra
-       else "64 bars of the tune's meter")
+       else "66 bars of the tune's meter")
 probe = json.load(open("probe.json"))["repeat_probe"]
 log = open("tunes.log").read()
 ended = re.search(r"(\d+) of (\d+) pieces ended by the model's END", log)

@@ -65,8 +65,8 @@ struct SampleRequest {
   std::optional<Score> primer;       // continue this score (models with capabilities().primer)
   std::vector<Token> primer_tokens;  // token models: continue these tokens
   // Token models whose encoding ends tunes (capabilities().until_end): stop where the model ends the tune; a length,
-  // if given, is then only a cap (default 64 bars). Without it the model's END is not sampled: the piece runs to the
-  // length asked for (or the default).
+  // if given, is then only a cap (default 66 bars: 64, an upbeat bar and the bar of the END). Without it the model's
+  // END is not sampled: the piece runs to the length asked for (or the default).
   bool until_end = false;
   // Chord models (capabilities().chords): the harmony the melody is generated over, from step 0 of the piece (a
   // primer's bars take the first chords). Either a progression of chord symbols (score/chords.h, bars of the
@@ -143,8 +143,8 @@ struct SamplerCapabilities {
   bool until_end = false;           // the encoding has an end token the model can choose
   std::vector<std::string> meters;  // models of whole tunes: the meters a tune can start in ("4/4", "6/8"); empty:
                                     // the model reads no tune header (SampleRequest::meter and key do not apply)
-  bool one_key = false;             // a model of tunes in one key: it writes C major / A minor, moved to a key asked for
-  bool chords = false;              // the model reads chords (chord_conditioning, melody encoding)
+  bool one_key = false;  // a model of tunes in one key: it writes C major / A minor, moved to a key asked for
+  bool chords = false;   // the model reads chords (chord_conditioning, melody encoding)
   std::vector<std::string> styles;  // the styles the model reads (style_conditioning); empty = none
   bool lengths_in_steps = false;    // `steps` and `seconds` (else bars only)
   bool truncation = false;

@@ -135,6 +135,19 @@ TEST(CliStructure, PrepareTrainEvaluateAndGenerateUntilTheModelsEnd) {
         EXPECT_EQ(score.key_signatures[0].sharps, 2) << name << ": B minor has two sharps";
         EXPECT_TRUE(score.key_signatures[0].minor) << name;
       }
+      // --until-end with no length: the cap is 66 bars of the tune's meter (a bars-left model is told in its last 8
+      // bars that the tune has 65: 64 and an upbeat bar; the cap is one bar past it, for its END).
+      const std::string whole = data.dir.file("whole");
+      const auto unplanned =
+          run_cadenza("generate --checkpoint " + run + " --out " + whole + " -n 2 --until-end --seed 7");
+      ASSERT_EQ(unplanned.exit_code, 0) << unplanned.output;
+      for (const char* name : {"sample_001.mid", "sample_002.mid"}) {
+        const Score score = read_midi_file(whole + "/" + name);
+        ASSERT_FALSE(score.time_signatures.empty()) << name;
+        const int64_t bar =
+            4 * score.ticks_per_quarter * score.time_signatures[0].numerator / score.time_signatures[0].denominator;
+        EXPECT_LE(score.end_tick(), 66 * bar) << name << ": past the 66-bar cap\n" << unplanned.output;
+      }
       // --key alone: the model draws the meter after START, then writes in the key.
       const std::string key_only = data.dir.file("key_only");
       const auto in_key =
@@ -209,8 +222,7 @@ TEST(CliStructure, OneKeyTunesTrainInCAndGenerateInTheKeyAskedOrThePrimers) {
   }
   // --key without --meter: the model's meter, moved to E minor (the model writes A minor).
   const std::string in_em = dir.file("in_em");
-  const auto minor =
-      run_cadenza("generate --checkpoint " + run + " --out " + in_em + " --key Em --bars 4 --seed 2");
+  const auto minor = run_cadenza("generate --checkpoint " + run + " --out " + in_em + " --key Em --bars 4 --seed 2");
   ASSERT_EQ(minor.exit_code, 0) << minor.output;
   EXPECT_NE(minor.output.find("tune header: the model's meter, Em (--key; the model writes in A minor, the tune is "
                               "moved to Em)"),

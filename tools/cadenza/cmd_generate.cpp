@@ -161,11 +161,13 @@ void setup_generate(CLI::App& parent) {
                       "'->' (\"jigs@0 -> waltzes@16\"; an anchor may be a mixture), interpolated linearly between the "
                       "anchors, held before the first and after the last; bars from the piece's start (a primer's "
                       "included)");
-  command->add_flag("--until-end", request.until_end,
-                    "Let the model end the tune (models of tunes with an end: melody with structure=true); a length "
-                    "is then only a cap (64 bars of the tune's meter by default); with --bars, the length a "
-                    "bars-left model plans for, the cap one bar past it; without, a bars-left model is told the bars "
-                    "left to the cap in its last 8 bars, so that a tune still going there ends instead of being cut");
+  command->add_flag(
+      "--until-end", request.until_end,
+      "Let the model end the tune (models of tunes with an end: melody with structure=true); a length "
+      "is then only a cap (66 bars of the tune's meter by default); with --bars, the length a bars-left model "
+      "plans for, the cap one bar past it; without, a bars-left model is told in its last 8 bars that "
+      "the tune has 65 (64 and an upbeat bar), so that a tune still going there ends instead of being "
+      "cut");
   command->add_option("--top-k", request.sampling.top_k, "Sample among the k most likely tokens; 0 = all")
       ->capture_default_str();
   command->add_option("--top-p", request.sampling.top_p, "Nucleus sampling: the smallest set with probability >= p")
