@@ -327,17 +327,11 @@ def main():
         limits += "; melodies only (no chords)"
     if not tunes:
         limits += "; 4/4 bars are assumed when generating by bars"
-    lines += [
-        "",
-        "Reproduce:",
-        "",
-        "```bash",
-        command,
-        "```",
-        "",
-        limits + ".",
-        "",
-    ]
+    # Notes that end with their own "Reproduce:" block (the training command and the measuring ones) replace this
+    # one, so that a card has one.
+    if not (notes and "Reproduce:" in notes):
+        lines += ["", "Reproduce:", "", "```bash", command, "```"]
+    lines += ["", limits + ".", ""]
     write_card(out_path or os.path.join(card_dir, "README.md"), lines)
 
 
