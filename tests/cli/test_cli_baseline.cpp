@@ -164,6 +164,26 @@ TEST(CliBaseline, EvaluateShowsBothNgramsBesideTheModelOnTheSameTokens) {
                             (real.is_null() ? "-" : three_decimals(real)) + " |";
     EXPECT_NE(card.find(row), std::string::npos) << row << "\n" << card;
   }
+  // The card ends with how to reproduce it: the training command, unless the notes bring their own "Reproduce:"
+  // block (the training and measuring commands of scripts/measure_tune_model.sh), which then is the card's only one.
+  const auto count_reproduce = [](const std::string& text) {
+    int count = 0;
+    for (size_t at = text.find("Reproduce:"); at != std::string::npos; at = text.find("Reproduce:", at + 1)) ++count;
+    return count;
+  };
+  EXPECT_NE(card.find("Reproduce:\n\n```bash\ncadenza train ...\n```"), std::string::npos) << card;
+  EXPECT_EQ(count_reproduce(card), 1) << card;
+  write_file_atomic(shards.dir.file("notes.md"),
+                    "| measured by a script | 0.5 |\n\nReproduce:\n\n```bash\nmeasure.sh model shard\n```\n");
+  const auto own_run = testing::run_command(
+      "/usr/bin/python3 " + std::string(CADENZA_SOURCE_DIR) + "/scripts/write_model_card.py tiny-lstm " + run + " " +
+      shards.dir.file("test.json") + " 'cadenza train ...' " + shards.dir.file("form.json") +
+      " 'cadenza metrics ...' --out " + shards.dir.file("card/README.md") + " --notes " + shards.dir.file("notes.md"));
+  ASSERT_EQ(own_run.exit_code, 0) << own_run.output;
+  const std::string own_card = read_file_text(shards.dir.file("card/README.md"));
+  EXPECT_EQ(count_reproduce(own_card), 1) << own_card;
+  EXPECT_NE(own_card.find("Reproduce:\n\n```bash\nmeasure.sh model shard\n```"), std::string::npos) << own_card;
+  EXPECT_EQ(own_card.find("cadenza train ..."), std::string::npos) << own_card;
 
   const auto skipped = run_cadenza("evaluate --checkpoint " + run + " --data " + shards.melody + " --no-baseline");
   ASSERT_EQ(skipped.exit_code, 0) << skipped.output;
