@@ -125,12 +125,17 @@ TEST(CliBaseline, EvaluateShowsBothNgramsBesideTheModelOnTheSameTokens) {
   write_file_atomic(shards.dir.file("form.json"), form_run.output);
   const nlohmann::json form = nlohmann::json::parse(form_run.output);
   std::filesystem::create_directories(shards.dir.file("card"));
-  write_file_atomic(shards.dir.file("notes.md"), "| measured by a script | 0.5 |\n");
   std::filesystem::copy_file(run + "/checkpoints/best.safetensors", shards.dir.file("card/model.safetensors"));
-  const auto card_run = testing::run_command(
-      "/usr/bin/python3 " + std::string(CADENZA_SOURCE_DIR) + "/scripts/write_model_card.py tiny-lstm " + run + " " +
-      shards.dir.file("test.json") + " 'cadenza train ...' " + shards.dir.file("form.json") +
-      " 'cadenza metrics ...' --out " + shards.dir.file("card/README.md") + " --notes " + shards.dir.file("notes.md"));
+  // Writes card/README.md with `notes` as the measurement script's Markdown (--notes).
+  const auto write_card = [&](const std::string& notes) {
+    write_file_atomic(shards.dir.file("notes.md"), notes);
+    return testing::run_command("/usr/bin/python3 " + std::string(CADENZA_SOURCE_DIR) +
+                                "/scripts/write_model_card.py tiny-lstm " + run + " " + shards.dir.file("test.json") +
+                                " 'cadenza train ...' " + shards.dir.file("form.json") +
+                                " 'cadenza metrics ...' --out " + shards.dir.file("card/README.md") + " --notes " +
+                                shards.dir.file("notes.md"));
+  };
+  const auto card_run = write_card("| measured by a script | 0.5 |\n");
   ASSERT_EQ(card_run.exit_code, 0) << card_run.output;
   const std::string card = read_file_text(shards.dir.file("card/README.md"));
   // --notes: a measurement script's Markdown, appended as it is; a plain melody model says it has no chords.
@@ -173,12 +178,8 @@ TEST(CliBaseline, EvaluateShowsBothNgramsBesideTheModelOnTheSameTokens) {
   };
   EXPECT_NE(card.find("Reproduce:\n\n```bash\ncadenza train ...\n```"), std::string::npos) << card;
   EXPECT_EQ(count_reproduce(card), 1) << card;
-  write_file_atomic(shards.dir.file("notes.md"),
-                    "| measured by a script | 0.5 |\n\nReproduce:\n\n```bash\nmeasure.sh model shard\n```\n");
-  const auto own_run = testing::run_command(
-      "/usr/bin/python3 " + std::string(CADENZA_SOURCE_DIR) + "/scripts/write_model_card.py tiny-lstm " + run + " " +
-      shards.dir.file("test.json") + " 'cadenza train ...' " + shards.dir.file("form.json") +
-      " 'cadenza metrics ...' --out " + shards.dir.file("card/README.md") + " --notes " + shards.dir.file("notes.md"));
+  const auto own_run =
+      write_card("| measured by a script | 0.5 |\n\nReproduce:\n\n```bash\nmeasure.sh model shard\n```\n");
   ASSERT_EQ(own_run.exit_code, 0) << own_run.output;
   const std::string own_card = read_file_text(shards.dir.file("card/README.md"));
   EXPECT_EQ(count_reproduce(own_card), 1) << own_card;
