@@ -65,7 +65,7 @@ print(f"Whole tunes (`cadenza generate -n {count} --seed {seed} --until-end{extr
 print()
 print("| form metric | generated tunes | real tunes |")
 print("| --- | ---: | ---: |")
-for name in ("recurring_2bar_patterns", "self_similarity_4bar", "self_similarity_8bar", "notes_in_key",
+for name in ("recurring_2bar_patterns", "self_similarity_4bar", "self_similarity_8bar", "looped_bars", "notes_in_key",
              "offgrid_onsets", "ends_on_tonic", "pitch_class_entropy", "pitch_range"):
     print(f"| {name} | {cell(mine.get(name))} | {cell(real.get(name))} |")
 # The tunes the model ended itself: how many at the end of an 8-bar phrase (a multiple of 8 bars, give or take one

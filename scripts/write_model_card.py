@@ -59,7 +59,7 @@ def form_lines(form, form_command):
         "| form metric | generated | real tunes |",
         "| --- | ---: | ---: |",
     ]
-    order = ["recurring_2bar_patterns", "self_similarity_4bar", "self_similarity_8bar", "notes_in_key",
+    order = ["recurring_2bar_patterns", "self_similarity_4bar", "self_similarity_8bar", "looped_bars", "notes_in_key",
              "offgrid_onsets", "odd_sixteenth_onsets", "ends_on_tonic", "pitch_class_entropy", "pitch_range"]
     for key in [k for k in order if k in mine] + [k for k in mine if k not in order]:
         lines.append(f"| {key} | {fmt(mine[key])} | {fmt(real.get(key))} |")

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstddef>
 #include <limits>
 #include <map>
 #include <memory>
@@ -74,8 +75,8 @@ std::vector<int> bar_states(const std::vector<Note>& notes, size_t first, const 
 
 const std::vector<std::string>& form_metric_names() {
   static const std::vector<std::string> kNames = {
-      "recurring_2bar_patterns", "self_similarity_4bar", "self_similarity_8bar", "notes_in_key", "offgrid_onsets",
-      "odd_sixteenth_onsets",    "ends_on_tonic",        "pitch_class_entropy",  "pitch_range"};
+      "recurring_2bar_patterns", "self_similarity_4bar", "self_similarity_8bar", "looped_bars",         "notes_in_key",
+      "offgrid_onsets",          "odd_sixteenth_onsets", "ends_on_tonic",        "pitch_class_entropy", "pitch_range"};
   return kNames;
 }
 
@@ -133,10 +134,10 @@ double recurring_pattern_rate(const Score& melody, int pattern_bars) {
   return static_cast<double>(recurring) / static_cast<double>(windows.size());
 }
 
-double self_similarity(const Score& melody, int lag_bars) {
-  if (lag_bars < 1) throw Error("self-similarity: a lag of " + std::to_string(lag_bars) + " bars");
-  if (melody.ticks_per_quarter <= 0) throw Error(score_name(melody) + ": ticks_per_quarter is not positive");
-  const std::vector<Bar> bar_list = checked_bars(melody);
+namespace {
+
+// bar_states() of every bar of the melody, in bar order.
+std::vector<std::vector<int>> every_bar_states(const Score& melody, const std::vector<Bar>& bar_list) {
   const std::vector<Note> notes = pitched_notes(melody);
   int64_t longest = 0;
   for (const Note& note : notes) longest = std::max(longest, note.duration_ticks());
@@ -147,14 +148,26 @@ double self_similarity(const Score& melody, int lag_bars) {
                                         [](const Note& note, int64_t tick) { return note.start_tick < tick; });
     states.push_back(bar_states(notes, static_cast<size_t>(first - notes.begin()), bar, melody.ticks_per_quarter));
   }
+  return states;
+}
+
+bool same_length(const Bar& x, const Bar& y) {
+  return x.end_tick - x.start_tick == y.end_tick - y.start_tick;
+}
+
+}  // namespace
+
+double self_similarity(const Score& melody, int lag_bars) {
+  if (lag_bars < 1) throw Error("self-similarity: a lag of " + std::to_string(lag_bars) + " bars");
+  if (melody.ticks_per_quarter <= 0) throw Error(score_name(melody) + ": ticks_per_quarter is not positive");
+  const std::vector<Bar> bar_list = checked_bars(melody);
+  const std::vector<std::vector<int>> states = every_bar_states(melody, bar_list);
   double sum = 0;
   int pairs = 0;
   for (size_t b = 0; b + static_cast<size_t>(lag_bars) < bar_list.size(); ++b) {
     const auto& x = states[b];
     const auto& y = states[b + static_cast<size_t>(lag_bars)];
-    if (bar_list[b].end_tick - bar_list[b].start_tick !=
-        bar_list[b + static_cast<size_t>(lag_bars)].end_tick - bar_list[b + static_cast<size_t>(lag_bars)].start_tick)
-      continue;
+    if (!same_length(bar_list[b], bar_list[b + static_cast<size_t>(lag_bars)])) continue;
     int sounding = 0, agree = 0;
     for (size_t k = 0; k < x.size(); ++k) {
       if (x[k] == 0 && y[k] == 0) continue;
@@ -166,6 +179,44 @@ double self_similarity(const Score& melody, int lag_bars) {
     ++pairs;
   }
   return pairs > 0 ? sum / pairs : kNaN;
+}
+
+double looped_bar_share(const Score& melody, const std::vector<int>& figure_bars, int plays) {
+  if (figure_bars.empty()) throw Error("looped bars: no figure length");
+  for (int bars : figure_bars)
+    if (bars < 1) throw Error("looped bars: a figure of " + std::to_string(bars) + " bars");
+  if (plays < 2) throw Error("looped bars: " + std::to_string(plays) + " plays (a loop is played at least twice)");
+  if (melody.ticks_per_quarter <= 0) throw Error(score_name(melody) + ": ticks_per_quarter is not positive");
+  const std::vector<Bar> bar_list = checked_bars(melody);
+  if (melody.note_count() == 0 || bar_list.empty()) return kNaN;
+  const std::vector<std::vector<int>> states = every_bar_states(melody, bar_list);
+  std::vector<bool> sounds(bar_list.size());
+  for (size_t b = 0; b < bar_list.size(); ++b)
+    sounds[b] = std::any_of(states[b].begin(), states[b].end(), [](int state) { return state != 0; });
+  std::vector<bool> looped(bar_list.size(), false);
+  for (int bars : figure_bars) {
+    const size_t lag = static_cast<size_t>(bars);
+    // repeats[b]: bar b sounds and is bar b - lag again, step for step.
+    std::vector<bool> repeats(bar_list.size(), false);
+    for (size_t b = lag; b < bar_list.size(); ++b)
+      repeats[b] = sounds[b] && same_length(bar_list[b], bar_list[b - lag]) && states[b] == states[b - lag];
+    // A run of r repeating bars replays the `lag` bars before it r / lag more times: it is a loop when that makes
+    // `plays` plays, and then the run and the figure it replays are looped bars.
+    const size_t shortest_run = static_cast<size_t>(plays - 1) * lag;
+    for (size_t b = 0; b < bar_list.size();) {
+      if (!repeats[b]) {
+        ++b;
+        continue;
+      }
+      size_t end = b;
+      while (end < bar_list.size() && repeats[end]) ++end;
+      if (end - b >= shortest_run)
+        std::fill(looped.begin() + static_cast<std::ptrdiff_t>(b - lag),
+                  looped.begin() + static_cast<std::ptrdiff_t>(end), true);
+      b = end;
+    }
+  }
+  return static_cast<double>(std::count(looped.begin(), looped.end(), true)) / static_cast<double>(bar_list.size());
 }
 
 namespace {
@@ -213,6 +264,7 @@ MetricSet compute_form_metrics(const Score& score, const FormOptions& options) {
   set.set("recurring_2bar_patterns", recurring_pattern_rate(melody, 2));
   set.set("self_similarity_4bar", self_similarity(melody, 4));
   set.set("self_similarity_8bar", self_similarity(melody, 8));
+  set.set("looped_bars", looped_bar_share(melody));
   set.set("notes_in_key", key ? pitch_in_scale_rate(melody, key->root, key->mode) : kNaN);
   set.set("offgrid_onsets", offgrid_onset_rate(melody));
   set.set("odd_sixteenth_onsets", odd_sixteenth_onset_rate(melody));

@@ -21,6 +21,12 @@
 //                            (step k at bar start + round(k * tpq / 4)) as the pitch sounding there and whether it
 //                            starts in that step (or a rest); similarity = steps whose states agree / steps where at
 //                            least one of the two bars sounds.
+//   looped_bars              share of the bars that belong to a loop: a figure played at least 3 times in a row,
+//                            verbatim. Each bar of the replays is the same as the bar 4 (or 8) before it, step for
+//                            step (the sixteenth states above), and sounds: a 4-bar figure (or a 1- or 2-bar one,
+//                            which also recurs every 4 bars) over at least 12 bars, or an 8-bar one over at least
+//                            24. Real tunes restate a phrase once (AABB) and vary its cadence bar, so they have few;
+//                            a model that plays one phrase over and over has most of its bars looped.
 //   notes_in_key             share of melody notes whose pitch class lies in the key's scale (major, or natural
 //                            minor as musical_metrics' pitch_in_scale_rate). The key: the score's first key
 //                            signature when it has one, otherwise estimated (estimate_key()).
@@ -68,6 +74,9 @@ using ::cadenza::tune_key;
 // The metrics above, each on a melody (melody_line() output, or any one-track score).
 double recurring_pattern_rate(const Score& melody, int pattern_bars = 2);
 double self_similarity(const Score& melody, int lag_bars);
+// A loop of any of the figure lengths counts. NaN without notes. Throws Error when figure_bars is empty or holds a
+// length < 1, or plays < 2.
+double looped_bar_share(const Score& melody, const std::vector<int>& figure_bars = {4, 8}, int plays = 3);
 double offgrid_onset_rate(const Score& melody);
 double odd_sixteenth_onset_rate(const Score& melody);
 // 1 or 0; NaN without notes. Throws Error if the root is outside 0..11.

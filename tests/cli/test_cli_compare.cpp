@@ -151,8 +151,8 @@ TEST(CliCompare, TrainsGeneratesEvaluatesAndWritesTheReport) {
   // Form metrics of the melody on melody data: the generated tunes beside the real ones, as `cadenza metrics`
   // measures the same files and the same training pieces.
   const std::vector<std::string> form_names = {
-      "recurring_2bar_patterns", "self_similarity_4bar", "self_similarity_8bar", "notes_in_key", "offgrid_onsets",
-      "odd_sixteenth_onsets",    "ends_on_tonic",        "pitch_class_entropy",  "pitch_range"};
+      "recurring_2bar_patterns", "self_similarity_4bar", "self_similarity_8bar", "looped_bars",         "notes_in_key",
+      "offgrid_onsets",          "odd_sixteenth_onsets", "ends_on_tonic",        "pitch_class_entropy", "pitch_range"};
   ASSERT_EQ((*lstm)["form_metrics"].size(), form_names.size());
   EXPECT_EQ((*vae)["form_metrics"].size(), form_names.size());
   EXPECT_TRUE((*gan)["form_metrics"].empty()) << "piano-roll data: no form metrics";

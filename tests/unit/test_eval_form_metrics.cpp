@@ -124,6 +124,63 @@ TEST(EvalFormMetrics, SelfSimilarityAtBarLags) {
   EXPECT_DOUBLE_EQ(self_similarity(score_of(repeated), 4), 13.0 / 16.0);
 }
 
+TEST(EvalFormMetrics, LoopedBarsAreOneFigurePlayedThreeTimesInARow) {
+  // A B C D played three times, then A B C D': bars 4-11 each equal the bar 4 before (8 repeating bars = two more
+  // plays of the figure in bars 0-3), bars 12-14 repeat too (A B C again) and bar 15 (D') breaks the run. One run of
+  // 11 repeating bars (4-14) >= 8: bars 0-14 are looped, 15 of 16.
+  const std::vector<N> d_prime = {{60, 0, Q}, {62, Q, 2 * Q}, {64, 2 * Q, 3 * Q}, {67, 3 * Q, 4 * Q}};
+  const std::vector<const std::vector<N>*> figure = {&kA, &kB, &kC, &kD};
+  std::vector<N> loop;
+  for (int64_t bar = 0; bar < 15; ++bar) put(loop, *figure[static_cast<size_t>(bar % 4)], bar);
+  put(loop, d_prime, 15);
+  EXPECT_DOUBLE_EQ(looped_bar_share(score_of(loop)), 15.0 / 16.0);
+
+  // Played twice (A B C D A B C D, then D' C B A): 4 repeating bars < 8, no loop; counting 2 plays as a loop (4-bar
+  // figures only) loops bars 0-7 of 12.
+  std::vector<N> twice;
+  for (int64_t bar = 0; bar < 8; ++bar) put(twice, *figure[static_cast<size_t>(bar % 4)], bar);
+  int64_t bar = 8;
+  for (const auto* content : {&d_prime, &kC, &kB, &kA}) put(twice, *content, bar++);
+  EXPECT_DOUBLE_EQ(looped_bar_share(score_of(twice)), 0.0);
+  EXPECT_DOUBLE_EQ(looped_bar_share(score_of(twice), {4}, 2), 8.0 / 12.0);
+
+  // An 8-bar phrase restated (A B C D A B C D' twice, the reel's AA with a cadence bar): bars 4-6 repeat bars 0-2,
+  // bar 7 (D') does not; bar 8 (A) repeats bar 4, ... every run is 3 bars long: no loop.
+  std::vector<N> phrase;
+  for (int64_t b = 0; b < 16; ++b) put(phrase, b % 8 == 7 ? d_prime : *figure[static_cast<size_t>(b % 4)], b);
+  EXPECT_DOUBLE_EQ(looped_bar_share(score_of(phrase)), 0.0);
+  EXPECT_DOUBLE_EQ(recurring_pattern_rate(score_of(phrase)), 14.0 / 15.0);  // what the 2-bar metric sees instead
+  // At 8 bars, bars 8-15 are bars 0-7 again: one restatement, 2 plays. A third play (24 bars) makes the 8-bar phrase
+  // a loop: a run of 16 bars each the bar 8 before, so all 24 bars; with 4-bar figures only, none.
+  EXPECT_DOUBLE_EQ(looped_bar_share(score_of(phrase), {8}), 0.0);
+  for (int64_t b = 16; b < 24; ++b) put(phrase, b % 8 == 7 ? d_prime : *figure[static_cast<size_t>(b % 4)], b);
+  EXPECT_DOUBLE_EQ(looped_bar_share(score_of(phrase)), 1.0);
+  EXPECT_DOUBLE_EQ(looped_bar_share(score_of(phrase), {4}), 0.0);
+
+  // A one-bar figure played 12 times: every bar from 4 on equals the bar 4 before: all 12 looped.
+  std::vector<N> one_bar;
+  for (int64_t b = 0; b < 12; ++b) put(one_bar, kA, b);
+  EXPECT_DOUBLE_EQ(looped_bar_share(score_of(one_bar)), 1.0);
+
+  // Silent bars repeat silence but do not sound: A, then 11 empty bars, then A: nothing looped (13 bars).
+  std::vector<N> silent;
+  put(silent, kA, 0);
+  put(silent, kA, 12);
+  EXPECT_DOUBLE_EQ(looped_bar_share(score_of(silent)), 0.0);
+
+  // Durations count (the sixteenth states): the figure's third play staccato breaks the loop.
+  std::vector<N> staccato;
+  for (int64_t b = 0; b < 12; ++b)
+    for (const N& n : *figure[static_cast<size_t>(b % 4)])
+      staccato.push_back({n.pitch, n.start + b * kBar, b >= 8 ? n.start + b * kBar + Q / 2 : n.end + b * kBar});
+  EXPECT_DOUBLE_EQ(looped_bar_share(score_of(staccato)), 0.0);
+
+  EXPECT_TRUE(std::isnan(looped_bar_share(Score{})));
+  EXPECT_THROW_WITH(looped_bar_share(score_of(kA), {4, 0}), Error, {"looped bars: a figure of 0 bars"});
+  EXPECT_THROW_WITH(looped_bar_share(score_of(kA), {}), Error, {"looped bars: no figure length"});
+  EXPECT_THROW_WITH(looped_bar_share(score_of(kA), {4}, 1), Error, {"looped bars: 1 plays"});
+}
+
 TEST(EvalFormMetrics, KeyFromSignatureOrEstimated) {
   // D major signature (2 sharps): D E F# G A B C# are in the key, C natural is not: 7 of 8.
   Score d_major = score_of({{62, 0, Q},
@@ -257,6 +314,7 @@ TEST(EvalFormMetrics, AllMetricsInOrderAndNaNWithoutNotes) {
   EXPECT_DOUBLE_EQ(metrics.at("recurring_2bar_patterns"), 0.5);
   EXPECT_DOUBLE_EQ(metrics.at("self_similarity_4bar"), 0.0);
   EXPECT_TRUE(std::isnan(metrics.at("self_similarity_8bar")));
+  EXPECT_EQ(metrics.at("looped_bars"), 0.0);  // bar 4 (C5) is not bar 0 (A) again
   EXPECT_EQ(metrics.at("notes_in_key"), 1.0);
   EXPECT_EQ(metrics.at("offgrid_onsets"), 0.0);
   EXPECT_EQ(metrics.at("odd_sixteenth_onsets"), 0.0);

@@ -200,8 +200,8 @@ void setup_metrics(CLI::App& app) {
       "metrics",
       "Musical statistics of MIDI files after MusPy (pitch range, pitches used, polyphony, scale consistency, "
       "entropies, empty beats/bars, drum pattern and groove consistency, note density, mean pitch), form metrics of "
-      "the melody (recurring 2-bar patterns, self-similarity, notes in key, off-grid onsets, ending on the tonic), "
-      "their mean, and the same over real pieces with a reference; see docs/metrics.md");
+      "the melody (recurring 2-bar patterns, self-similarity, looped bars, notes in key, off-grid onsets, ending on "
+      "the tonic), their mean, and the same over real pieces with a reference; see docs/metrics.md");
   command->add_option("files", options->files, "MIDI files (.mid), or folders of them")->required()->expected(1, -1);
   command->add_flag("--json", options->json, "Print JSON instead of text (NaN as null)")->capture_default_str();
   command->add_flag("--mean-only", options->mean_only, "Print only the mean over the files")->capture_default_str();
