@@ -57,8 +57,8 @@ declare -A sizes=(
 # read when no --temperature is given): measured on 50 whole tunes of each, it brings the recurring 2-bar patterns
 # into the data's range (rnn 0.46 -> 0.63, gru 0.39 -> 0.55, lstm 0.33 -> 0.50) and their range near the data's,
 # with no more copying of training tunes (docs/baselines.md, "Sampling temperature"). The gru, since it reads the bars
-# left, samples at 1: at 0.9 a quarter of its whole tunes loop (one phrase played over and over: looped_bars 0.196 over
-# 400 tunes, real tunes 0.03-0.05), at 1 half as many (0.092), with as many endings on the tonic (docs/baselines.md,
+# left, samples at 1: at 0.9 a third of its whole tunes loop (one phrase played over and over: looped_bars 0.249 over
+# 400 tunes, real tunes 0.04-0.05), at 1 a third less (0.172), with as many endings on the tonic (docs/baselines.md,
 # "Loops").
 declare -A temperatures=([rnn]=0.9 [lstm]=0.9 [gru]=1.0 [transformer]=0.9)
 # The latent families: the small preset is bundle-sized already; the gan reads the piano roll.

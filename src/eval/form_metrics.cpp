@@ -155,6 +155,17 @@ bool same_length(const Bar& x, const Bar& y) {
   return x.end_tick - x.start_tick == y.end_tick - y.start_tick;
 }
 
+// Steps whose states agree / steps where at least one of the two bars sounds; NaN when neither sounds.
+double bar_similarity(const std::vector<int>& x, const std::vector<int>& y) {
+  int sounding = 0, agree = 0;
+  for (size_t k = 0; k < x.size(); ++k) {
+    if (x[k] == 0 && y[k] == 0) continue;
+    ++sounding;
+    agree += x[k] == y[k];
+  }
+  return sounding > 0 ? static_cast<double>(agree) / sounding : kNaN;
+}
+
 }  // namespace
 
 double self_similarity(const Score& melody, int lag_bars) {
@@ -168,24 +179,21 @@ double self_similarity(const Score& melody, int lag_bars) {
     const auto& x = states[b];
     const auto& y = states[b + static_cast<size_t>(lag_bars)];
     if (!same_length(bar_list[b], bar_list[b + static_cast<size_t>(lag_bars)])) continue;
-    int sounding = 0, agree = 0;
-    for (size_t k = 0; k < x.size(); ++k) {
-      if (x[k] == 0 && y[k] == 0) continue;
-      ++sounding;
-      agree += x[k] == y[k];
-    }
-    if (sounding == 0) continue;
-    sum += static_cast<double>(agree) / sounding;
+    const double similarity = bar_similarity(x, y);
+    if (std::isnan(similarity)) continue;
+    sum += similarity;
     ++pairs;
   }
   return pairs > 0 ? sum / pairs : kNaN;
 }
 
-double looped_bar_share(const Score& melody, const std::vector<int>& figure_bars, int plays) {
+double looped_bar_share(const Score& melody, const std::vector<int>& figure_bars, int plays, double min_similarity) {
   if (figure_bars.empty()) throw Error("looped bars: no figure length");
   for (int bars : figure_bars)
     if (bars < 1) throw Error("looped bars: a figure of " + std::to_string(bars) + " bars");
   if (plays < 2) throw Error("looped bars: " + std::to_string(plays) + " plays (a loop is played at least twice)");
+  if (!(min_similarity > 0 && min_similarity <= 1))
+    throw Error("looped bars: a similarity of " + std::to_string(min_similarity) + " (it must be in (0, 1])");
   if (melody.ticks_per_quarter <= 0) throw Error(score_name(melody) + ": ticks_per_quarter is not positive");
   const std::vector<Bar> bar_list = checked_bars(melody);
   if (melody.note_count() == 0 || bar_list.empty()) return kNaN;
@@ -196,10 +204,11 @@ double looped_bar_share(const Score& melody, const std::vector<int>& figure_bars
   std::vector<bool> looped(bar_list.size(), false);
   for (int bars : figure_bars) {
     const size_t lag = static_cast<size_t>(bars);
-    // repeats[b]: bar b sounds and is bar b - lag again, step for step.
+    // repeats[b]: bar b sounds and is bar b - lag again, at least min_similarity of its steps.
     std::vector<bool> repeats(bar_list.size(), false);
     for (size_t b = lag; b < bar_list.size(); ++b)
-      repeats[b] = sounds[b] && same_length(bar_list[b], bar_list[b - lag]) && states[b] == states[b - lag];
+      repeats[b] = sounds[b] && same_length(bar_list[b], bar_list[b - lag]) &&
+                   bar_similarity(states[b], states[b - lag]) >= min_similarity;
     // A run of r repeating bars replays the `lag` bars before it r / lag more times: it is a loop when that makes
     // `plays` plays, and then the run and the figure it replays are looped bars.
     const size_t shortest_run = static_cast<size_t>(plays - 1) * lag;

@@ -22,11 +22,13 @@
 //                            starts in that step (or a rest); similarity = steps whose states agree / steps where at
 //                            least one of the two bars sounds.
 //   looped_bars              share of the bars that belong to a loop: a figure played at least 3 times in a row,
-//                            verbatim. Each bar of the replays is the same as the bar 4 (or 8) before it, step for
-//                            step (the sixteenth states above), and sounds: a 4-bar figure (or a 1- or 2-bar one,
-//                            which also recurs every 4 bars) over at least 12 bars, or an 8-bar one over at least
-//                            24. Real tunes restate a phrase once (AABB) and vary its cadence bar, so they have few;
-//                            a model that plays one phrase over and over has most of its bars looped.
+//                            (nearly) verbatim. Each bar of the replays sounds and is the bar 4 (or 8) before it
+//                            again: the two agree on at least 80% of the steps where either sounds (the similarity
+//                            above; an eighth note changed in a 4/4 bar of sixteenths still repeats it, a quarter
+//                            does not). So a 4-bar figure (or a 1- or 2-bar one, which also recurs every 4 bars)
+//                            over at least 12 bars, or an 8-bar one over at least 24. Real tunes restate a phrase
+//                            once (AABB), so they have few; a model that plays one phrase over and over has most of
+//                            its bars looped.
 //   notes_in_key             share of melody notes whose pitch class lies in the key's scale (major, or natural
 //                            minor as musical_metrics' pitch_in_scale_rate). The key: the score's first key
 //                            signature when it has one, otherwise estimated (estimate_key()).
@@ -74,9 +76,11 @@ using ::cadenza::tune_key;
 // The metrics above, each on a melody (melody_line() output, or any one-track score).
 double recurring_pattern_rate(const Score& melody, int pattern_bars = 2);
 double self_similarity(const Score& melody, int lag_bars);
-// A loop of any of the figure lengths counts. NaN without notes. Throws Error when figure_bars is empty or holds a
-// length < 1, or plays < 2.
-double looped_bar_share(const Score& melody, const std::vector<int>& figure_bars = {4, 8}, int plays = 3);
+// A loop of any of the figure lengths counts; a bar repeats the one `figure` bars before when their similarity is at
+// least min_similarity (1 = verbatim). NaN without notes. Throws Error when figure_bars is empty or holds a length
+// < 1, plays < 2, or min_similarity is outside (0, 1].
+double looped_bar_share(const Score& melody, const std::vector<int>& figure_bars = {4, 8}, int plays = 3,
+                        double min_similarity = 0.8);
 double offgrid_onset_rate(const Score& melody);
 double odd_sixteenth_onset_rate(const Score& melody);
 // 1 or 0; NaN without notes. Throws Error if the root is outside 0..11.

@@ -124,7 +124,7 @@ TEST(EvalFormMetrics, SelfSimilarityAtBarLags) {
   EXPECT_DOUBLE_EQ(self_similarity(score_of(repeated), 4), 13.0 / 16.0);
 }
 
-TEST(EvalFormMetrics, LoopedBarsAreOneFigurePlayedThreeTimesInARow) {
+TEST(EvalFormMetrics, LoopedBarsAreOneFigurePlayedThreeTimesInARowNearlyVerbatim) {
   // A B C D played three times, then A B C D': bars 4-11 each equal the bar 4 before (8 repeating bars = two more
   // plays of the figure in bars 0-3), bars 12-14 repeat too (A B C again) and bar 15 (D') breaks the run. One run of
   // 11 repeating bars (4-14) >= 8: bars 0-14 are looped, 15 of 16.
@@ -168,7 +168,21 @@ TEST(EvalFormMetrics, LoopedBarsAreOneFigurePlayedThreeTimesInARow) {
   put(silent, kA, 12);
   EXPECT_DOUBLE_EQ(looped_bar_share(score_of(silent)), 0.0);
 
-  // Durations count (the sixteenth states): the figure's third play staccato breaks the loop.
+  // Nearly verbatim: the third play's first bar with its last eighth changed (F F -> F G) agrees with the first bar on
+  // 14 of 16 steps (0.875 >= 0.8): still a loop, all 12 bars; verbatim only (min_similarity 1) the run is bars 4-7,
+  // too short. Its last quarter changed (D': F -> G) agrees on 12 of 16 (0.75): no loop.
+  const std::vector<N> a_eighth = {
+      {60, 0, Q}, {62, Q, 2 * Q}, {64, 2 * Q, 3 * Q}, {65, 3 * Q, 7 * Q / 2}, {67, 7 * Q / 2, 4 * Q}};
+  for (const auto* first_of_third : {&a_eighth, &d_prime}) {
+    std::vector<N> varied;
+    for (int64_t b = 0; b < 12; ++b) put(varied, b == 8 ? *first_of_third : *figure[static_cast<size_t>(b % 4)], b);
+    const bool eighth = first_of_third == &a_eighth;
+    EXPECT_DOUBLE_EQ(looped_bar_share(score_of(varied)), eighth ? 1.0 : 0.0);
+    EXPECT_DOUBLE_EQ(looped_bar_share(score_of(varied), {4, 8}, 3, 1.0), 0.0);
+  }
+
+  // Durations count (the sixteenth states): the figure's third play staccato (each note an eighth, then rest) agrees
+  // with the first on half the steps or fewer, so it breaks the loop.
   std::vector<N> staccato;
   for (int64_t b = 0; b < 12; ++b)
     for (const N& n : *figure[static_cast<size_t>(b % 4)])
@@ -179,6 +193,7 @@ TEST(EvalFormMetrics, LoopedBarsAreOneFigurePlayedThreeTimesInARow) {
   EXPECT_THROW_WITH(looped_bar_share(score_of(kA), {4, 0}), Error, {"looped bars: a figure of 0 bars"});
   EXPECT_THROW_WITH(looped_bar_share(score_of(kA), {}), Error, {"looped bars: no figure length"});
   EXPECT_THROW_WITH(looped_bar_share(score_of(kA), {4}, 1), Error, {"looped bars: 1 plays"});
+  EXPECT_THROW_WITH(looped_bar_share(score_of(kA), {4}, 3, 0.0), Error, {"looped bars: a similarity of 0", "(0, 1]"});
 }
 
 TEST(EvalFormMetrics, KeyFromSignatureOrEstimated) {
