@@ -198,17 +198,15 @@ double looped_bar_share(const Score& melody, const std::vector<int>& figure_bars
   const std::vector<Bar> bar_list = checked_bars(melody);
   if (melody.note_count() == 0 || bar_list.empty()) return kNaN;
   const std::vector<std::vector<int>> states = every_bar_states(melody, bar_list);
-  std::vector<bool> sounds(bar_list.size());
-  for (size_t b = 0; b < bar_list.size(); ++b)
-    sounds[b] = std::any_of(states[b].begin(), states[b].end(), [](int state) { return state != 0; });
   std::vector<bool> looped(bar_list.size(), false);
   for (int bars : figure_bars) {
     const size_t lag = static_cast<size_t>(bars);
-    // repeats[b]: bar b sounds and is bar b - lag again, at least min_similarity of its steps.
+    // repeats[b]: bar b sounds and is bar b - lag again, on at least min_similarity of its steps. Two silent bars
+    // (similarity NaN) or one silent bar (0) never compare >= min_similarity > 0.
     std::vector<bool> repeats(bar_list.size(), false);
     for (size_t b = lag; b < bar_list.size(); ++b)
-      repeats[b] = sounds[b] && same_length(bar_list[b], bar_list[b - lag]) &&
-                   bar_similarity(states[b], states[b - lag]) >= min_similarity;
+      repeats[b] =
+          same_length(bar_list[b], bar_list[b - lag]) && bar_similarity(states[b], states[b - lag]) >= min_similarity;
     // A run of r repeating bars replays the `lag` bars before it r / lag more times: it is a loop when that makes
     // `plays` plays, and then the run and the figure it replays are looped bars.
     const size_t shortest_run = static_cast<size_t>(plays - 1) * lag;
