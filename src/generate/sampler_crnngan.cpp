@@ -1,6 +1,6 @@
 // Generation with a C-RNN-GAN (models/crnngan.h): noise (truncated normal with `truncation`) -> generator -> note
-// events (pitch, duration, time shift) -> one melody track (codec/melody_events.h). The generator's output is
-// continuous: nothing is drawn from a distribution, so there is no temperature.
+// events (pitch, duration, time shift) -> one melody track (codec/melody_events.h), its times rounded to the training
+// data's grid. The generator's output is continuous: nothing is drawn from a distribution, so there is no temperature.
 #include "generate/sampler_crnngan.h"
 
 #include <torch/torch.h>
@@ -11,9 +11,9 @@
 #include "common/error.h"
 #include "generate/latent_common.h"
 #include "models/checkpoint.h"
-#include "models/vae.h"  // latent_path
 #include "models/crnngan.h"
 #include "models/musegan.h"  // sample_truncated_normal
+#include "models/vae.h"      // latent_path
 #include "score/operations.h"
 
 namespace cadenza {
@@ -25,6 +25,11 @@ class CrnnGanSampler final : public Sampler {
       : family_(family), info_(info), config_(models::CrnnGanConfig::from_json(info.model_config_json)) {
     if (info.encoding.value("name", "") != "melody")
       throw FormatError(info.path, -1, "a " + family.name + " checkpoint needs the melody encoding");
+    steps_per_quarter_ = info.encoding.value("steps_per_quarter", 4);
+    if (steps_per_quarter_ < 1)
+      throw FormatError(
+          info.path, -1,
+          "the melody encoding's steps_per_quarter must be >= 1, got " + std::to_string(steps_per_quarter_));
     model_ = models::CrnnGan(config_);
     models::load_checkpoint_weights(info.path, *model_);
     model_->eval();
@@ -86,8 +91,9 @@ class CrnnGanSampler final : public Sampler {
     const torch::Tensor noise = latent.reshape({1, events, config_.noise_size});
     const torch::Tensor features = model_->generator->forward(noise)[0];  // (T, 3)
     SampledPiece piece;
-    piece.score =
-        score_of_events(models::features_to_events(features, config_), request.bars * quarters_per_bar(4, 4));
+    // Times on the training data's grid, as the pitches on its semitones (score_of_events).
+    piece.score = score_of_events(models::features_to_events(features, config_), request.bars * quarters_per_bar(4, 4),
+                                  steps_per_quarter_);
     set_tempo(piece.score, request.qpm);
     piece.unit = "events";
     piece.generated_elements = events;
@@ -100,6 +106,7 @@ class CrnnGanSampler final : public Sampler {
   models::CheckpointInfo info_;
   models::CrnnGanConfig config_;
   models::CrnnGan model_{nullptr};
+  int steps_per_quarter_ = 4;  // the training data's grid (its melody encoding)
 };
 
 }  // namespace

@@ -14,7 +14,6 @@
 namespace cadenza::models {
 namespace {
 
-
 std::string describe(const torch::Tensor& t) {
   if (!t.defined()) return "undefined";
   std::ostringstream out;
@@ -128,12 +127,20 @@ CrnnDiscriminatorImpl::CrnnDiscriminatorImpl(CrnnGanConfig config) : config_(std
   head = register_module("head", torch::nn::Linear(2 * config_.discriminator_hidden, 1));
 }
 
-torch::Tensor CrnnDiscriminatorImpl::forward(const torch::Tensor& features) {
+torch::Tensor CrnnDiscriminatorImpl::hidden_features(const torch::Tensor& features) {
   if (!features.defined() || features.dim() != 3 || features.size(2) != kCrnnGanFeatures || features.size(0) == 0 ||
       features.size(1) == 0 || !features.is_floating_point())
     throw Error("crnngan discriminator: features must be float (B, T, 3) with B, T >= 1, got " + describe(features));
-  auto [y, unused_state] = rnn->forward(features.to(head->weight.scalar_type()));  // (B, T, 2C)
-  return head->forward(y).squeeze(2);                                              // (B, T)
+  auto [y, unused_state] = rnn->forward(features.to(head->weight.scalar_type()));
+  return y;  // (B, T, 2C)
+}
+
+torch::Tensor CrnnDiscriminatorImpl::logits(const torch::Tensor& hidden) {
+  return head->forward(hidden).squeeze(2);  // (B, T)
+}
+
+torch::Tensor CrnnDiscriminatorImpl::forward(const torch::Tensor& features) {
+  return logits(hidden_features(features));
 }
 
 CrnnGanImpl::CrnnGanImpl(CrnnGanConfig config) : config_(std::move(config)) {
@@ -161,6 +168,21 @@ torch::Tensor crnngan_discriminator_loss(const torch::Tensor& real_logits, const
 torch::Tensor crnngan_generator_loss(const torch::Tensor& fake_logits) {
   check_logits(fake_logits, "crnngan_generator_loss");
   return torch::binary_cross_entropy_with_logits(fake_logits, torch::ones_like(fake_logits));
+}
+
+torch::Tensor crnngan_feature_matching_loss(const torch::Tensor& real_hidden, const torch::Tensor& fake_hidden) {
+  auto valid = [](const torch::Tensor& t) {
+    return t.defined() && t.dim() == 3 && t.numel() > 0 && t.is_floating_point();
+  };
+  if (!valid(real_hidden) || !valid(fake_hidden) || real_hidden.size(2) != fake_hidden.size(2))
+    throw Error(
+        "crnngan_feature_matching_loss: real and generated features must be non-empty float (B, T, K) with "
+        "the same K, got " +
+        describe(real_hidden) + " and " + describe(fake_hidden));
+  const std::vector<int64_t> rows_and_steps{0, 1};
+  const torch::Tensor real_mean = real_hidden.mean(rows_and_steps),
+                      fake_mean = fake_hidden.mean(rows_and_steps);  // (K)
+  return (real_mean - fake_mean).pow(2).mean();
 }
 
 }  // namespace cadenza::models

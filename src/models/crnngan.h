@@ -14,11 +14,14 @@
 //
 //   generator      step t: x_t = [noise_t (Z), previous output (F; zeros at t = 0)]   (C-RNN-GAN's feedback)
 //                  rnn (LSTM Z+F -> C, L layers) -> head (Linear C -> F) -> tanh | softplus | softplus
-//   discriminator  rnn (bidirectional LSTM F -> C, L layers) -> head (Linear 2C -> 1) -> (B, T) logits, one per step
+//   discriminator  rnn (bidirectional LSTM F -> C, L layers) -> features (B, T, 2C) -> head (Linear 2C -> 1)
+//                  -> (B, T) logits, one per step
 //
 // Losses (the standard GAN objective averaged over steps, as C-RNN-GAN averages its per-step decisions):
 //   discriminator: mean BCE(real logits, 1) + mean BCE(fake logits, 0)
 //   generator:     mean BCE(fake logits, 1)   (the non-saturating form)
+//                  + feature_matching * mean_k (mean_{B,T} real features_k - mean_{B,T} fake features_k)^2
+//                    (config feature_matching > 0; the real features carry no gradient)
 //
 // Parameter names equal the PyTorch attribute names of tests/fixtures/make_gan_fixtures.py (CrnnGan there):
 // generator.rnn.{weight_ih,weight_hh,bias_ih,bias_hh}_l{i}, generator.head.{weight,bias},
@@ -67,6 +70,11 @@ class CrnnDiscriminatorImpl : public torch::nn::Module {
   explicit CrnnDiscriminatorImpl(CrnnGanConfig config);  // throws cadenza::Error on a bad config
   // features (B, T, 3) -> (B, T) logits (real = high). Throws cadenza::Error on another shape.
   torch::Tensor forward(const torch::Tensor& features);
+  // features (B, T, 3) -> the last layer's outputs, both directions, (B, T, 2C): what forward() reads its logits
+  // from, and what feature matching compares. Throws cadenza::Error on another shape.
+  torch::Tensor hidden_features(const torch::Tensor& features);
+  // (B, T, 2C) from hidden_features() -> (B, T) logits.
+  torch::Tensor logits(const torch::Tensor& hidden);
   const CrnnGanConfig& config() const { return config_; }
 
   torch::nn::LSTM rnn{nullptr};
@@ -95,5 +103,9 @@ TORCH_MODULE(CrnnGan);
 torch::Tensor crnngan_discriminator_loss(const torch::Tensor& real_logits, const torch::Tensor& fake_logits);
 // mean BCE(fake_logits, 1).
 torch::Tensor crnngan_generator_loss(const torch::Tensor& fake_logits);
+// Feature matching: the mean over k of (mean over rows and steps of real_hidden[..., k] - the same of fake_hidden)^2,
+// for discriminator features (B, T, K) and (B', T', K) (batches and lengths may differ; K must agree). Throws
+// cadenza::Error naming both shapes otherwise.
+torch::Tensor crnngan_feature_matching_loss(const torch::Tensor& real_hidden, const torch::Tensor& fake_hidden);
 
 }  // namespace cadenza::models

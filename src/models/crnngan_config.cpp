@@ -13,7 +13,8 @@ const OptionFields<CrnnGanConfig>& crnngan_config_fields() {
           .integer("discriminator_hidden", &CrnnGanConfig::discriminator_hidden, 1, 16384)
           .integer("discriminator_layers", &CrnnGanConfig::discriminator_layers, 1, 64)
           .integer("min_pitch", &CrnnGanConfig::min_pitch, 0, 127)
-          .integer("max_pitch", &CrnnGanConfig::max_pitch, 0, 127);
+          .integer("max_pitch", &CrnnGanConfig::max_pitch, 0, 127)
+          .number("feature_matching", &CrnnGanConfig::feature_matching, 0.0, 1e6);
   return fields;
 }
 

@@ -81,6 +81,9 @@ class Learner {
   // global batch, averages gradients through `parallel` before clipping, and shards its validation; the others are
   // refused by the loop with a message naming the family.
   virtual bool supports_data_parallel() const { return false; }
+  // Why a learner that refuses data parallelism does so, when the reason is its configuration rather than its family
+  // (empty: "the FAMILY family trains in one process only for now").
+  virtual std::string one_process_reason() const { return {}; }
   // Whether the learner draws its random numbers (latent noise, penalty mixing) for the whole global batch and takes
   // its slice of them: then the loop seeds torch's generator alike on every rank (with the one-process seed), rather
   // than each rank its own (which gives each rank its own dropout masks).

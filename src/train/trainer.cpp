@@ -245,12 +245,15 @@ class TrainingSession {
     learner_ = make_learner(config_, shard_, options_, families);
     torch::nn::Module& model = learner_->module();
     if (parallel_ != nullptr) {
-      if (!learner_->supports_data_parallel())
-        throw Error("distributed training: the " + family_name_of(config_["model"]) +
-                    " family trains in one process only for now (WORLD_SIZE is " +
-                    std::to_string(parallel_->world_size()) +
-                    "); docs/distributed.md lists the families that train on "
-                    "several");
+      if (!learner_->supports_data_parallel()) {
+        const std::string reason = learner_->one_process_reason();
+        throw Error("distributed training: " +
+                    (reason.empty()
+                         ? "the " + family_name_of(config_["model"]) + " family trains in one process only for now"
+                         : reason) +
+                    " (WORLD_SIZE is " + std::to_string(parallel_->world_size()) +
+                    "); docs/distributed.md lists the families that train on several");
+      }
       parallel_->slice_of(options_.batch_size);  // refuses a batch that does not split evenly, before any work
       learner_->set_data_parallel(parallel_);
     }

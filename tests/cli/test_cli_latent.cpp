@@ -168,6 +168,17 @@ TEST(CliLatent, GanAndRganTrainSampleStitchEvaluate) {
       run_cadenza("sample --checkpoint " + rgan + " -n 2 --events 20 --out " + data.dir.file("rs"));
   ASSERT_EQ(rgan_sampled.exit_code, 0) << rgan_sampled.output;
   EXPECT_EQ(midi_files_in(data.dir.file("rs")), 2);
+  for (const char* name : {"sample_001.mid", "sample_002.mid"}) {  // the generator's times on the data's 16th grid
+    const Score score = read_midi_file(data.dir.file(std::string("rs/") + name));
+    ASSERT_FALSE(score.tracks.empty());
+    EXPECT_FALSE(score.tracks[0].notes.empty());
+    const int64_t step = score.ticks_per_quarter / 4;
+    for (const Note& note : score.tracks[0].notes) {
+      EXPECT_EQ(note.start_tick % step, 0) << name << ": onset " << note.start_tick;
+      EXPECT_EQ(note.end_tick % step, 0) << name << ": end " << note.end_tick;
+      EXPECT_GE(note.end_tick - note.start_tick, step) << name;
+    }
+  }
 
   const auto evaluated = run_cadenza("evaluate --checkpoint " + gan + " --data " + data.roll + " --json");
   ASSERT_EQ(evaluated.exit_code, 0) << evaluated.output;

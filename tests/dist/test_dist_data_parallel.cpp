@@ -410,6 +410,17 @@ TEST_F(DataParallel, RefusesWhatItCannotSplit) {
       EXPECT_CLI_ERROR_CODE("batch 7 in 2 processes", codes[r], outputs[r], 1,
                             {"batch_size 7", "does not divide evenly among 2 processes"});
   }
+  {
+    std::vector<std::string> outputs;
+    const auto codes = run_ranks(2,
+                                 "train --model rgan --preset tiny --data " + shell_quote(shards_->melody) + " --out " +
+                                     shell_quote(dir_.file("fm")) +
+                                     " --steps 2 --set feature_matching=10 --set batch_size=8 --threads 1",
+                                 dir_.path().string(), &outputs);
+    for (int r = 0; r < 2; ++r)
+      EXPECT_CLI_ERROR_CODE("rgan with feature matching in 2 processes", codes[r], outputs[r], 1,
+                            {"feature_matching 10", "one process only", "WORLD_SIZE is 2"});
+  }
   const auto bad_rank = run_command("env RANK=2 WORLD_SIZE=2 " + shell_quote(CADENZA_BINARY) + " " +
                                     train_arguments("lstm", dir_.file("bad"), 2));
   EXPECT_CLI_ERROR(bad_rank, {"RANK=\"2\"", "[0, 1]"});

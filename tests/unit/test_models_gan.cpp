@@ -489,6 +489,20 @@ TEST(CrnnGanMatchesPyTorch, OutputsLogitsLossesAndGradients) {
   auto g_loss = crnngan_generator_loss(model->discriminator->forward(fake));
   EXPECT_NEAR(g_loss.item<double>(), fixture.get("generator_loss").item<double>(), 1e-5);
   expect_gradients(g_loss, *model->generator, fixture, "grad_generator.generator.");
+
+  // Feature matching, as the learner adds it: the real features without gradient, the generated ones with.
+  torch::Tensor real_hidden;
+  {
+    torch::NoGradGuard no_grad;
+    real_hidden = model->discriminator->hidden_features(fixture.get("real"));
+  }
+  auto fake_hidden = model->discriminator->hidden_features(fake);
+  EXPECT_LT(max_abs_diff(model->discriminator->logits(fake_hidden), model->discriminator->forward(fake)), 1e-6);
+  auto fm = crnngan_feature_matching_loss(real_hidden, fake_hidden);
+  EXPECT_NEAR(fm.item<double>(), fixture.get("feature_matching_loss").item<double>(), 1e-6);
+  const double fm_weight = std::stod(fixture.file().metadata.at("fm_weight"));
+  expect_gradients(crnngan_generator_loss(model->discriminator->logits(fake_hidden)) + fm_weight * fm,
+                   *model->generator, fixture, "grad_generator_fm.generator.");
 }
 
 // ---- C-RNN-GAN: structure -------------------------------------------------------------------------------------
@@ -572,6 +586,15 @@ TEST(CrnnGan, LossesByHandAndBadInputs) {
   EXPECT_NEAR(crnngan_discriminator_loss(real, fake).item<double>(), expected, 1e-6);
   EXPECT_NEAR(crnngan_generator_loss(fake).item<double>(), std::log1p(std::exp(-0.5)), 1e-6);
   expect_error([&] { crnngan_generator_loss(torch::zeros({0})); }, "non-empty");
+  // Feature matching by hand: means over rows and steps (1, 2 | 3, 4 -> 2, 3; 0, 0 -> 0, 0): (4 + 9) / 2.
+  const auto real_hidden = torch::tensor({1.0f, 2.0f, 3.0f, 4.0f}).reshape({2, 1, 2});
+  EXPECT_NEAR(crnngan_feature_matching_loss(real_hidden, torch::zeros({1, 3, 2})).item<double>(), 6.5, 1e-6);
+  EXPECT_NEAR(crnngan_feature_matching_loss(real_hidden, real_hidden.flip(0)).item<double>(), 0.0, 1e-9);
+  expect_error(
+      [&] {
+        crnngan_feature_matching_loss(real_hidden, torch::zeros({1, 3, 5}));
+      },
+      "[2, 1, 2] float and [1, 3, 5] float");
 
   CrnnGan model(small_crnngan_config());
   expect_error([&] { model->generator->forward(torch::zeros({2, 5, 3})); }, "noise must be float (B, T, 4)");
@@ -601,6 +624,11 @@ TEST(CrnnGanConfigJson, RoundTripsAndRejectsBadValues) {
   rejects(with("min_pitch", 96), "min_pitch");
   rejects(with("max_pitch", 128), "max_pitch");
   rejects(with("hidden", 4), "unknown key \"hidden\"");
+  rejects(with("feature_matching", -1), "feature_matching");
+  // A checkpoint's config from before feature matching: the adversarial loss alone.
+  nlohmann::json old = json;
+  old.erase("feature_matching");
+  EXPECT_EQ(CrnnGanConfig::from_json(old).feature_matching, 0.0);
   CrnnGanConfig bad = small_crnngan_config();
   bad.generator_layers = 0;
   expect_error([&] { CrnnGan model(bad); }, "generator_layers");

@@ -83,9 +83,11 @@ std::string write_two_track_roll_shard(const TempDir& dir) {
   return path;
 }
 
-// The family of a test parameter: "vae-frames" is the vae on the two-track roll (2-bar segments, hierarchical).
+// The family of a test parameter: "vae-frames" is the vae on the two-track roll (2-bar segments, hierarchical);
+// "crnngan-fm" the crnngan whose generator also matches the discriminator's features.
 std::string family_of(const std::string& name) {
-  return name == "vae-frames" ? "vae" : name;
+  if (name == "vae-frames") return "vae";
+  return name == "crnngan-fm" ? "crnngan" : name;
 }
 bool reads_roll(const std::string& name) {
   return name == "musegan" || name == "vae-frames";
@@ -107,6 +109,7 @@ json tiny_config(const std::string& name, int64_t steps) {
     config["train"]["critic_steps"] = 2;
   }
   if (family == "crnngan") config["train"]["crop_length"] = 6;
+  if (name == "crnngan-fm") config["model"]["feature_matching"] = 10.0;
   if (name == "vae-frames")  // 2 bars of 8 steps, one conductor step per bar
     config["model"].update({{"sequence_length", 16}, {"decoder", "hierarchical"}, {"num_segments", 2}});
   return config;
@@ -189,7 +192,8 @@ TEST_P(LatentResumeTest, HalfThenResumeEqualsStraightRun) {
       << "an autoregressive loader must refuse a " << family << " checkpoint";
 }
 
-INSTANTIATE_TEST_SUITE_P(Families, LatentResumeTest, ::testing::Values("vae", "vae-frames", "musegan", "crnngan"),
+INSTANTIATE_TEST_SUITE_P(Families, LatentResumeTest,
+                         ::testing::Values("vae", "vae-frames", "musegan", "crnngan", "crnngan-fm"),
                          [](const auto& info) {
                            std::string name = info.param;
                            std::replace(name.begin(), name.end(), '-', '_');
@@ -220,6 +224,25 @@ TEST(LatentTraining, VaeValidationReportsElboAndBothAccuracies) {
                 1e-4);
   }
   EXPECT_EQ(validations, 2);
+}
+
+// Feature matching adds to the generator's loss and changes nothing before it: at step 1 the discriminator's update
+// and the generator's adversarial loss are the same as without it, so the logged generator loss grows by the weighted
+// (positive) feature-matching term alone.
+TEST(LatentTraining, CrnnGanFeatureMatchingAddsToTheGeneratorLossOnly) {
+  TempDir dir;
+  const std::string data = write_melody_shard(dir);
+  TrainRequest plain{data, dir.file("plain"), tiny_config("crnngan", 2)};
+  TrainRequest matched{data, dir.file("matched"), tiny_config("crnngan-fm", 2)};
+  run_training(plain, nullptr);
+  const TrainResult result = run_training(matched, nullptr);
+  const auto a = train_records(plain.run_dir), b = train_records(matched.run_dir);
+  ASSERT_EQ(a.size(), 2u);
+  ASSERT_EQ(b.size(), 2u);
+  EXPECT_NEAR(a.at(1)["discriminator_loss"].get<double>(), b.at(1)["discriminator_loss"].get<double>(), 1e-6);
+  EXPECT_GT(b.at(1)["loss"].get<double>() - a.at(1)["loss"].get<double>(), 1e-6);
+  EXPECT_EQ(models::read_checkpoint_info(result.last_checkpoint).model_config_json.value("feature_matching", -1.0),
+            10.0);
 }
 
 TEST(LatentTraining, MuseGanWindowsSkipBarsOfAnotherLength) {
