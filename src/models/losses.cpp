@@ -47,6 +47,26 @@ torch::Tensor token_cross_entropy(const torch::Tensor& logits, const torch::Tens
   return masked_mean(losses, real);
 }
 
+torch::Tensor weighted_token_cross_entropy(const torch::Tensor& logits, const torch::Tensor& tokens, int64_t pad_id,
+                                           const torch::Tensor& target_weights) {
+  check_logits(logits, tokens, "weighted_token_cross_entropy");
+  if (tokens.dim() != 2 || tokens.scalar_type() != torch::kLong)
+    throw Error("weighted_token_cross_entropy: tokens must be (B, T) int64");
+  const int64_t B = logits.size(0), T = logits.size(1), V = logits.size(2);
+  if (!target_weights.defined() || target_weights.dim() != 1 || target_weights.size(0) != V)
+    throw Error("weighted_token_cross_entropy: target_weights must be (V) = (" + std::to_string(V) + "), got " +
+                shape_of(target_weights));
+  if (T < 2) return logits.sum() * 0.0;
+  auto predicted = logits.narrow(1, 0, T - 1).reshape({B * (T - 1), V});  // (B*(T-1), V)
+  auto targets = tokens.narrow(1, 1, T - 1).reshape({B * (T - 1)});       // (B*(T-1))
+  auto real = targets != pad_id;                                          // (B*(T-1))
+  auto safe_targets = targets.masked_fill(real.logical_not(), 0);
+  auto losses = torch::nn::functional::cross_entropy(
+      predicted, safe_targets, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));  // (N)
+  auto weights = target_weights.to(losses.device(), losses.scalar_type()).index_select(0, safe_targets);   // (N)
+  return masked_mean(losses * weights, real);
+}
+
 torch::Tensor frame_nll(const torch::Tensor& logits, const torch::Tensor& frames, const torch::Tensor& frame_mask) {
   check_logits(logits, frames, "frame_nll");
   if (frames.dim() != 3 || frames.size(2) != logits.size(2))

@@ -70,6 +70,8 @@ class SequenceLearner final : public Learner {
                   "\"context_lookback\" is 0)");
     source_->set_lookback_hidden_share(options.lookback_hidden_share);
     source_->set_chords_hidden_share(options.chords_hidden_share);
+    if (const std::vector<float> weights = token_loss_weights(shard, options); !weights.empty())
+      target_weights_ = torch::tensor(weights);
     for (size_t piece : shard.pieces_in_split(Split::kTrain)) train_elements_ += shard.piece(piece).length;
     for (size_t piece : shard.pieces_in_split(Split::kValid))
       if (shard.piece(piece).length >= 2) has_validation_ = true;
@@ -87,9 +89,11 @@ class SequenceLearner final : public Learner {
     if (parallel_ != nullptr) batch = rows_of_this_rank(batch, *parallel_);
     batch = on_device(batch, model_->parameters().front().device());
     const torch::Tensor logits = model_->forward(batch.input, batch.context);  // (b, T, V)
-    const torch::Tensor loss = source_->frames()
-                                   ? models::frame_nll(logits, batch.targets, batch.frame_mask)
-                                   : models::token_cross_entropy(logits, batch.targets, source_->pad_id());
+    const torch::Tensor loss =
+        source_->frames() ? models::frame_nll(logits, batch.targets, batch.frame_mask)
+        : target_weights_.defined()
+            ? models::weighted_token_cross_entropy(logits, batch.targets, source_->pad_id(), target_weights_)
+            : models::token_cross_entropy(logits, batch.targets, source_->pad_id());
     const double value =
         apply_update(loss, "the loss", *model_, *optimizer_, options_.clip_norm, parallel_,
                      parallel_ != nullptr ? scored_elements(batch, source_->frames(), source_->pad_id()) : 1.0);
@@ -127,6 +131,7 @@ class SequenceLearner final : public Learner {
   std::unique_ptr<BatchSource> source_;
   double train_elements_ = 0;
   bool has_validation_ = false;
+  torch::Tensor target_weights_;  // (V) loss weight per target token; undefined = every token 1 (the plain loss)
 };
 
 json result_json(const EvaluationResult& r) {
@@ -204,6 +209,27 @@ json autoregressive_preset(const std::string& preset, bool frames, bool attentio
 }
 
 }  // namespace
+
+// These tokens are one or three of a tune's hundreds: weighting them makes the few decisions that set a tune's meter
+// and key, and where it stops, count in the gradient as much as a phrase of notes.
+std::vector<float> token_loss_weights(const Shard& shard, const TrainOptions& options) {
+  if (options.end_loss_weight == 1.0 && options.header_loss_weight == 1.0) return {};
+  const bool end = options.end_loss_weight != 1.0;
+  if (shard.is_piano_roll() || !shard.make_encoding()->has_tune_header())
+    throw Error("train config: \"" + std::string(end ? "end_loss_weight" : "header_loss_weight") + "\" " +
+                json(end ? options.end_loss_weight : options.header_loss_weight).dump() + " weighs the tune's " +
+                (end ? "END token" : "METER and KEY tokens") + ", and " + shard.path() + "'s '" +
+                shard.metadata().encoding_name() +
+                "' data has none (prepare it with --encoding melody --set structure=true)");
+  const auto encoding = shard.make_encoding();
+  const std::vector<std::string>& names = encoding->vocabulary().names();
+  std::vector<float> weights(names.size(), 1.0f);
+  for (size_t id = 0; id < names.size(); ++id)
+    if (names[id].rfind("METER_", 0) == 0 || names[id].rfind("KEY_", 0) == 0)
+      weights[id] = static_cast<float>(options.header_loss_weight);
+  weights.at(static_cast<size_t>(encoding->end_token())) = static_cast<float>(options.end_loss_weight);
+  return weights;
+}
 
 json recurrent_preset(const std::string& preset, bool frames) {
   return autoregressive_preset(preset, frames, /*attention=*/false);

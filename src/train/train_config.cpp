@@ -32,6 +32,8 @@ const OptionFields<TrainOptions>& train_options_fields() {
           .number("bars_left_unknown_share", &T::bars_left_unknown_share, 0.0, 1.0)
           .number("lookback_hidden_share", &T::lookback_hidden_share, 0.0, 1.0)
           .number("chords_hidden_share", &T::chords_hidden_share, 0.0, 1.0)
+          .number("end_loss_weight", &T::end_loss_weight, 0.0, 1000.0)
+          .number("header_loss_weight", &T::header_loss_weight, 0.0, 1000.0)
           .integer("max_transpose", &T::max_transpose, 0, 24)
           .number("min_stretch", &T::min_stretch, 0.01, 100.0)
           .number("max_stretch", &T::max_stretch, 0.01, 100.0)

@@ -47,6 +47,10 @@ struct TrainOptions {
   // Chord-conditioned models: share of training rows whose chords all read "no chord", so that the model also writes
   // without chords (generate without --chords), from its style (0 = never).
   double chords_hidden_share = 0.0;
+  // Token models with a tune header (melody structure): the loss weight of the END token's targets and of the
+  // header's METER and KEY tokens (1 = as every token). Each is one token in hundreds; a weight w counts it as w.
+  double end_loss_weight = 1.0;
+  double header_loss_weight = 1.0;
   int64_t max_transpose = 0;  // augmentation: random transposition within +-semitones (0 = off)
   double min_stretch = 1.0;   // augmentation: time stretch range (token shards only; 1, 1 = off)
   double max_stretch = 1.0;

@@ -206,6 +206,15 @@ TEST(CliStructure, OneKeyTunesTrainInCAndGenerateInTheKeyAskedOrThePrimers) {
   const auto trained = run_cadenza("train --model lstm --preset tiny --data " + shard + " --out " + run +
                                    " --steps 20 --threads 1 --set max_transpose=0");
   ASSERT_EQ(trained.exit_code, 0) << trained.output;
+  // The END and header tokens weighted in the loss: it trains, and the run's config records the weights.
+  const auto weighted = run_cadenza("train --model lstm --preset tiny --data " + shard + " --out " + run +
+                                    "_weighted --steps 2 --threads 1 --set max_transpose=0 --set end_loss_weight=10"
+                                    " --set header_loss_weight=5");
+  ASSERT_EQ(weighted.exit_code, 0) << weighted.output;
+  std::ifstream weighted_file(run + "_weighted/config.json");
+  const nlohmann::json weighted_config = nlohmann::json::parse(weighted_file);
+  EXPECT_EQ(weighted_config["train"]["end_loss_weight"], 10.0);
+  EXPECT_EQ(weighted_config["train"]["header_loss_weight"], 5.0);
 
   // A new tune: the model writes C major, and --key G moves it (down 5 semitones, the nearer way).
   const std::string in_g = dir.file("in_g");
@@ -280,6 +289,9 @@ TEST(CliStructure, UntilEndNeedsAnEncodingWithAnEndAndAContextNeedsStructuredDat
   const auto by_tune = run_cadenza("train --model lstm --preset tiny --data " + shard + " --out " + dir.file("run") +
                                    " --steps 2 --set edge_crops_by_tune=true --threads 1");
   EXPECT_CLI_ERROR(by_tune, {"edge_crops_by_tune", "start_crop_share and end_crop_share are both 0"});
+  const auto end_weight = run_cadenza("train --model lstm --preset tiny --data " + shard + " --out " + dir.file("run") +
+                                      " --steps 2 --set end_loss_weight=10 --threads 1");
+  EXPECT_CLI_ERROR(end_weight, {"\"end_loss_weight\" 10", "END token", shard, "structure=true"});
   // A plain shard still trains (the presets' context is "as the data allows": none here).
   const auto trained = run_cadenza("train --model lstm --preset tiny --data " + shard + " --out " + dir.file("run") +
                                    " --steps 4 --set eval_every=2 --threads 1");

@@ -355,6 +355,33 @@ TEST(ModelsLosses, TokenCrossEntropyIgnoresPaddedTargetsOnly) {
   EXPECT_EQ(token_cross_entropy(logits, torch::zeros({2, 4}, torch::kLong), 0).item<double>(), 0.0);
 }
 
+// Weighted targets: each scored position's loss times its target's weight, summed, divided by the number of scored
+// positions (not by the weights), checked by hand; with every weight 1 it is the plain loss.
+TEST(ModelsLosses, WeightedTokenCrossEntropyWeighsEachTargetAndStillDividesByTheirCount) {
+  torch::manual_seed(13);
+  auto logits = torch::randn({2, 4, 5});
+  auto tokens = torch::tensor({{1, 2, 3, 4}, {3, 1, 0, 0}}, torch::kLong);
+  auto weights = torch::tensor({1.0f, 1.0f, 3.0f, 1.0f, 10.0f});  // token 2 counts 3 times, token 4 ten times
+  auto loss = weighted_token_cross_entropy(logits, tokens, /*pad_id=*/0, weights);
+  auto log_probs = torch::log_softmax(logits, -1);
+  const double weight_of[] = {1, 1, 3, 1, 10};
+  double total = 0;
+  std::vector<std::tuple<int, int, int>> scored = {{0, 0, 2}, {0, 1, 3}, {0, 2, 4}, {1, 0, 1}};
+  for (auto [b, t, target] : scored) total -= weight_of[target] * log_probs[b][t][target].item<double>();
+  EXPECT_NEAR(loss.item<double>(), total / scored.size(), 1e-6);
+  EXPECT_NEAR(weighted_token_cross_entropy(logits, tokens, 0, torch::ones({5})).item<double>(),
+              token_cross_entropy(logits, tokens, 0).item<double>(), 1e-6);
+  // The gradient of a weight-10 target's logits is ten times its unweighted gradient.
+  auto leaf = logits.clone().requires_grad_(true);
+  weighted_token_cross_entropy(leaf, tokens, 0, weights).backward();
+  auto plain_leaf = logits.clone().requires_grad_(true);
+  token_cross_entropy(plain_leaf, tokens, 0).backward();
+  EXPECT_TRUE(torch::allclose(leaf.grad()[0][2], 10.0 * plain_leaf.grad()[0][2], 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(leaf.grad()[0][1], plain_leaf.grad()[0][1], 1e-5, 1e-6));
+  EXPECT_THROW_WITH(weighted_token_cross_entropy(logits, tokens, 0, torch::ones({4})), Error,
+                    {"target_weights must be (V) = (5)", "[4]"});
+}
+
 TEST(ModelsLosses, FrameNllSumsKeysAndAveragesRealFrames) {
   torch::manual_seed(12);
   auto logits = torch::randn({1, 3, 4});

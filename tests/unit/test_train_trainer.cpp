@@ -15,6 +15,7 @@
 #include "support/test_support.h"
 #include "train/evaluate.h"
 #include "train/fine_tune.h"
+#include "train/learner_sequence.h"
 #include "train/schedule.h"
 #include "train/train_config.h"
 #include "train/trainer.h"
@@ -297,6 +298,47 @@ TEST(TrainConfig, PresetsSettingsAndErrors) {
   EXPECT_THROW_WITH(TrainOptions::from_json({{"unknown", 1}}), Error, {"training config", "unknown key \"unknown\""});
   const TrainOptions parsed = TrainOptions::from_json(TrainOptions().to_json());
   EXPECT_EQ(parsed.to_json(), TrainOptions().to_json());
+}
+
+// end_loss_weight / header_loss_weight: the weights fall on END and on the header's METER_* and KEY_* tokens only,
+// nothing is weighted when both are 1, and data without a tune header is refused with the option's name.
+TEST(TrainConfig, LossWeightsFallOnTheEndAndTheHeaderTokensOnly) {
+  TempDir dir;
+  const auto encoding = make_token_encoding(json{{"name", "melody"}, {"structure", true}});
+  ShardMetadata metadata;
+  metadata.encoding = encoding->spec();
+  metadata.vocabulary = encoding->vocabulary().names();
+  metadata.sources.push_back({"tune.mid", 1, "fnv1a64:0"});
+  ShardWriter writer(metadata);
+  writer.add_tokens(0, Split::kTrain,
+                    encoding->from_text("START METER_4_4 KEY_G NOTE_ON_67 NO_EVENT NOTE_OFF NOTE_ON_71 NOTE_OFF END"));
+  writer.write(dir.file("tunes.cdz"));
+  const Shard tunes(dir.file("tunes.cdz"));
+  TrainOptions options;
+  EXPECT_TRUE(token_loss_weights(tunes, options).empty()) << "both 1: the plain loss";
+  options.end_loss_weight = 5.0;
+  options.header_loss_weight = 3.0;
+  const std::vector<float> weights = token_loss_weights(tunes, options);
+  const Vocabulary& vocabulary = encoding->vocabulary();
+  ASSERT_EQ(weights.size(), static_cast<size_t>(vocabulary.size()));
+  int weighted = 0;
+  for (int id = 0; id < vocabulary.size(); ++id) {
+    const std::string& name = vocabulary.name(id);
+    const float expected = name == "END"                                                  ? 5.0f
+                           : (name.rfind("METER_", 0) == 0 || name.rfind("KEY_", 0) == 0) ? 3.0f
+                                                                                          : 1.0f;
+    EXPECT_EQ(weights[static_cast<size_t>(id)], expected) << name;
+    weighted += expected != 1.0f;
+  }
+  EXPECT_EQ(weighted, 1 + 11 + 24) << "END, the 11 meters and the 24 keys";
+  EXPECT_EQ(weights[static_cast<size_t>(vocabulary.id("START"))], 1.0f);
+
+  const Shard plain(write_melody_shard(dir));
+  EXPECT_THROW_WITH(token_loss_weights(plain, options), Error,
+                    {"\"end_loss_weight\" 5", "END token", "melody.cdz", "has none", "structure=true"});
+  options.end_loss_weight = 1.0;
+  EXPECT_THROW_WITH(token_loss_weights(plain, options), Error,
+                    {"\"header_loss_weight\" 3", "METER and KEY tokens", "structure=true"});
 }
 
 TEST(LrSchedule, WarmupCosineInverseSqrt) {
