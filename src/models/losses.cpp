@@ -29,14 +29,16 @@ torch::Tensor masked_mean(const torch::Tensor& values, const torch::Tensor& mask
   return (values * weights).sum() / count;       // scalar
 }
 
-}  // namespace
+// Each predicted position's cross-entropy against its next token, and which positions are real (not padding).
+struct TargetLosses {
+  torch::Tensor losses;   // (B*(T-1)) nats
+  torch::Tensor targets;  // (B*(T-1)) the target ids, padding replaced by 0
+  torch::Tensor real;     // (B*(T-1)) bool
+};
 
-torch::Tensor token_cross_entropy(const torch::Tensor& logits, const torch::Tensor& tokens, int64_t pad_id) {
-  check_logits(logits, tokens, "token_cross_entropy");
-  if (tokens.dim() != 2 || tokens.scalar_type() != torch::kLong)
-    throw Error("token_cross_entropy: tokens must be (B, T) int64");
+// Needs T >= 2.
+TargetLosses target_losses(const torch::Tensor& logits, const torch::Tensor& tokens, int64_t pad_id) {
   const int64_t B = logits.size(0), T = logits.size(1), V = logits.size(2);
-  if (T < 2) return logits.sum() * 0.0;  // nothing to predict; keeps the graph connected
   auto predicted = logits.narrow(1, 0, T - 1).reshape({B * (T - 1), V});  // (B*(T-1), V)
   auto targets = tokens.narrow(1, 1, T - 1).reshape({B * (T - 1)});       // (B*(T-1))
   auto real = targets != pad_id;                                          // (B*(T-1))
@@ -44,27 +46,36 @@ torch::Tensor token_cross_entropy(const torch::Tensor& logits, const torch::Tens
   auto safe_targets = targets.masked_fill(real.logical_not(), 0);
   auto losses = torch::nn::functional::cross_entropy(
       predicted, safe_targets, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));  // (N)
-  return masked_mean(losses, real);
+  return {losses, safe_targets, real};
+}
+
+void check_tokens(const torch::Tensor& logits, const torch::Tensor& tokens, const char* what) {
+  check_logits(logits, tokens, what);
+  if (tokens.dim() != 2 || tokens.scalar_type() != torch::kLong)
+    throw Error(std::string(what) + ": tokens must be (B, T) int64");
+}
+
+}  // namespace
+
+torch::Tensor token_cross_entropy(const torch::Tensor& logits, const torch::Tensor& tokens, int64_t pad_id) {
+  check_tokens(logits, tokens, "token_cross_entropy");
+  if (logits.size(1) < 2) return logits.sum() * 0.0;  // nothing to predict; keeps the graph connected
+  const TargetLosses scored = target_losses(logits, tokens, pad_id);
+  return masked_mean(scored.losses, scored.real);
 }
 
 torch::Tensor weighted_token_cross_entropy(const torch::Tensor& logits, const torch::Tensor& tokens, int64_t pad_id,
                                            const torch::Tensor& target_weights) {
-  check_logits(logits, tokens, "weighted_token_cross_entropy");
-  if (tokens.dim() != 2 || tokens.scalar_type() != torch::kLong)
-    throw Error("weighted_token_cross_entropy: tokens must be (B, T) int64");
-  const int64_t B = logits.size(0), T = logits.size(1), V = logits.size(2);
+  check_tokens(logits, tokens, "weighted_token_cross_entropy");
+  const int64_t V = logits.size(2);
   if (!target_weights.defined() || target_weights.dim() != 1 || target_weights.size(0) != V)
     throw Error("weighted_token_cross_entropy: target_weights must be (V) = (" + std::to_string(V) + "), got " +
                 shape_of(target_weights));
-  if (T < 2) return logits.sum() * 0.0;
-  auto predicted = logits.narrow(1, 0, T - 1).reshape({B * (T - 1), V});  // (B*(T-1), V)
-  auto targets = tokens.narrow(1, 1, T - 1).reshape({B * (T - 1)});       // (B*(T-1))
-  auto real = targets != pad_id;                                          // (B*(T-1))
-  auto safe_targets = targets.masked_fill(real.logical_not(), 0);
-  auto losses = torch::nn::functional::cross_entropy(
-      predicted, safe_targets, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));  // (N)
-  auto weights = target_weights.to(losses.device(), losses.scalar_type()).index_select(0, safe_targets);   // (N)
-  return masked_mean(losses * weights, real);
+  if (logits.size(1) < 2) return logits.sum() * 0.0;
+  const TargetLosses scored = target_losses(logits, tokens, pad_id);
+  auto weights = target_weights.to(scored.losses.device(), scored.losses.scalar_type())
+                     .index_select(0, scored.targets);  // (B*(T-1))
+  return masked_mean(scored.losses * weights, scored.real);
 }
 
 torch::Tensor frame_nll(const torch::Tensor& logits, const torch::Tensor& frames, const torch::Tensor& frame_mask) {
