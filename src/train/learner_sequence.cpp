@@ -215,13 +215,13 @@ json autoregressive_preset(const std::string& preset, bool frames, bool attentio
 std::vector<float> token_loss_weights(const Shard& shard, const TrainOptions& options) {
   if (options.end_loss_weight == 1.0 && options.header_loss_weight == 1.0) return {};
   const bool end = options.end_loss_weight != 1.0;
-  if (shard.is_piano_roll() || !shard.make_encoding()->has_tune_header())
+  const std::unique_ptr<TokenEncoding> encoding = shard.is_piano_roll() ? nullptr : shard.make_encoding();
+  if (encoding == nullptr || !encoding->has_tune_header())
     throw Error("train config: \"" + std::string(end ? "end_loss_weight" : "header_loss_weight") + "\" " +
                 json(end ? options.end_loss_weight : options.header_loss_weight).dump() + " weighs the tune's " +
                 (end ? "END token" : "METER and KEY tokens") + ", and " + shard.path() + "'s '" +
                 shard.metadata().encoding_name() +
                 "' data has none (prepare it with --encoding melody --set structure=true)");
-  const auto encoding = shard.make_encoding();
   const std::vector<std::string>& names = encoding->vocabulary().names();
   std::vector<float> weights(names.size(), 1.0f);
   for (size_t id = 0; id < names.size(); ++id)
